@@ -1,0 +1,55 @@
+# Fieldclose — the two commands a fresh machine needs:
+#   make run    install what is missing, build, migrate, load the demo company, serve on :3000
+#   make test   install the same plus Chromium, then run every test (Rust, then Playwright e2e)
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+# Outside the clone, so a later clone on the same machine (CI) reuses the build; cargo's
+# fingerprints keep that correct.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/fieldclose/target
+SITE_ROOT := $(CURDIR)/target/site
+SERVER_BIN := $(CARGO_TARGET_DIR)/release/server
+E2E_DB ?= fieldclose_e2e
+
+.PHONY: help run test tools db build lint unit e2e browser
+
+help:
+	@echo "make run   — build and serve the demo on http://127.0.0.1:3000"
+	@echo "make test  — run every test (unit, integration against Postgres, Playwright e2e)"
+
+tools:
+	@scripts/install-tools.sh
+
+browser:
+	@scripts/install-browser.sh
+
+build: tools
+	cargo leptos build --release
+
+run: build
+	@url=$$(scripts/ensure-postgres.sh); \
+	export DATABASE_URL=$$url LEPTOS_SITE_ROOT=$(SITE_ROOT); \
+	$(SERVER_BIN) seed-demo; \
+	echo "==> serving on http://$${LEPTOS_SITE_ADDR:-127.0.0.1:3000}  (Ctrl-C stops)"; \
+	exec $(SERVER_BIN)
+
+lint: tools
+	cargo fmt --all -- --check
+	cargo clippy -p server --all-targets -- -D warnings
+	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+unit: tools
+	@url=$$(scripts/ensure-postgres.sh); export DATABASE_URL=$$url; \
+	cargo test -p app --features ssr; \
+	cargo test -p server
+
+e2e: build browser
+	@url=$$(scripts/ensure-postgres.sh); base=$${url%/*}; \
+	export DATABASE_URL=$$base/$(E2E_DB) LEPTOS_SITE_ROOT=$(SITE_ROOT) FIELDCLOSE_BIN=$(SERVER_BIN); \
+	psql "$$base/postgres" -qc "drop database if exists $(E2E_DB) with (force)"; \
+	$(SERVER_BIN) seed-demo; \
+	cd end2end && npx playwright test
+
+test: lint unit e2e

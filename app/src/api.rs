@@ -1,0 +1,60 @@
+//! The JSON the HTTP API speaks, shared so that the browser and the server cannot drift.
+
+use crate::domain::Role;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Every 4xx/5xx body: `{"error": {"code": "...", "message": "..."}}`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ErrorDetail {
+    /// A stable machine-readable code (`invalid_input`, `unauthorized`, ...).
+    pub code: String,
+    /// A sentence a person can act on.
+    pub message: String,
+    /// The field the message is about, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// `POST /api/auth/login`. Kept as plain strings: a wrong-looking email must get the same
+/// generic answer as a wrong password, not a hint about which accounts exist.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// Who is signed in: returned by login and `GET /api/me`, and embedded in every page.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Me {
+    pub user_id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub company_id: Uuid,
+    pub company_name: String,
+}
+
+/// `POST /api/users`: a manager adds a person to their own company.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NewUserRequest {
+    pub name: String,
+    pub email: String,
+    pub role: String,
+    pub password: String,
+}
+
+/// A member of the company as managers see them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TeamMember {
+    pub id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub active: bool,
+}

@@ -1,0 +1,13 @@
+//! Fieldclose: what the server and the browser both compile.
+//!
+//! - [`domain`]: types that parse and validate (the same rules run on both sides).
+//! - [`api`]: the JSON shapes of the HTTP API.
+//! - [`ui`]: the Leptos pages, one module per role and screen.
+//!
+//! Compile with exactly one of the `ssr` or `hydrate` features (never both: see docs/decisions.md).
+
+pub mod api;
+pub mod domain;
+pub mod ui;
+
+pub use ui::{shell, App};

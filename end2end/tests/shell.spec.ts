@@ -1,0 +1,105 @@
+import { test, expect, chromium } from '@playwright/test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromiumLaunch } from '../playwright.config';
+import { startServer, signIn, hydrated, DEMO, RunningServer } from './server';
+
+let server: RunningServer;
+test.afterEach(async () => server && (await server.stop()));
+
+test('a wrong password gets one plain message and no session', async ({ page }) => {
+  server = await startServer();
+  await signIn(page, server.url, DEMO.tech, 'not the password');
+  await expect(page).toHaveURL(/\/login\?error=invalid/);
+  await expect(page.getByRole('alert')).toHaveText('Email or password is incorrect.');
+  await expect(page.getByLabel('Email')).toHaveValue(DEMO.tech);
+});
+
+test('each role lands on its own tabs', async ({ page }) => {
+  server = await startServer();
+  for (const [email, home, tabs] of [
+    [DEMO.tech, '/today', ['Today', 'New', 'Sync']],
+    [DEMO.rep, '/queue', ['Queue']],
+    [DEMO.manager, '/dashboard', ['Dashboard', 'Team']],
+  ] as const) {
+    await page.context().clearCookies();
+    await signIn(page, server.url, email);
+    await expect(page).toHaveURL(new RegExp(`${home}$`));
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    await expect(nav.getByRole('link')).toHaveText(tabs.map((t) => new RegExp(t)));
+    await expect(page.getByText('Demo Heating & Plumbing')).toBeVisible();
+  }
+});
+
+test('a manager adds a technician from the Team tab', async ({ page }) => {
+  server = await startServer();
+  await signIn(page, server.url, DEMO.manager);
+  await hydrated(page);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: /Team/ }).click();
+  await expect(page.getByTestId('team-list')).toContainText('Marcus Bell');
+
+  const form = page.getByTestId('add-user-form');
+  await form.getByLabel('Name').fill('Nia Brooks');
+  await form.getByLabel('Email').fill(`nia.${Date.now()}@demo.fieldclose.test`);
+  await form.getByLabel(/First password/).fill('short');
+  await form.getByRole('button', { name: 'Add person' }).click();
+  await expect(form.getByRole('alert')).toContainText('password: must be at least 10 characters');
+
+  await form.getByLabel(/First password/).fill('a good long password');
+  await form.getByRole('button', { name: 'Add person' }).click();
+  await expect(form.getByRole('status')).toContainText('Added Nia Brooks (Technician)');
+  await expect(page.getByTestId('team-list')).toContainText('Nia Brooks');
+});
+
+test('after one online visit the app opens from a cold start with no network', async () => {
+  server = await startServer();
+  const profile = mkdtempSync(join(tmpdir(), 'fieldclose-e2e-'));
+  const launch = { ...chromiumLaunch, headless: true, viewport: { width: 360, height: 740 } };
+  try {
+    // Online: sign in as the demo technician; the service worker installs and caches the tabs.
+    let context = await chromium.launchPersistentContext(profile, launch);
+    let page = context.pages()[0] ?? (await context.newPage());
+    await signIn(page, server.url, DEMO.tech);
+    await expect(page).toHaveURL(/\/today$/);
+    await hydrated(page);
+    const registered = await page.evaluate(async () => {
+      const reg = await navigator.serviceWorker.getRegistration('/');
+      return !!reg && !!(reg.active || reg.waiting || reg.installing);
+    });
+    expect(registered).toBe(true);
+    await expect(page.locator('html[data-offline-ready]')).toHaveCount(1);
+
+    // Airplane mode: the server is gone (so the worker's own fetches fail too) and the browser
+    // is offline. Reload in place first.
+    await server.stop();
+    await context.setOffline(true);
+    await page.reload();
+    await hydrated(page);
+    await expect(page.getByRole('heading', { name: 'Today' })).toBeVisible();
+    await expect(page.getByTestId('sync-badge')).toContainText('Offline');
+
+    // Then a true cold start: the browser closes and opens again, still without a network.
+    await context.close();
+    context = await chromium.launchPersistentContext(profile, { ...launch, offline: true });
+    page = context.pages()[0] ?? (await context.newPage());
+    await page.goto(`${server.url}/`);
+    await expect(page).toHaveURL(/\/today$/);
+    await hydrated(page);
+    await expect(page.getByText('Demo Heating & Plumbing')).toBeVisible();
+
+    // The tabs navigate without a network.
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    await nav.getByRole('link', { name: /Sync/ }).click();
+    await expect(page).toHaveURL(/\/sync$/);
+    await expect(page.getByRole('heading', { name: 'Sync' })).toBeVisible();
+    await expect(page.getByTestId('offline-copy')).toBeVisible();
+    await nav.getByRole('link', { name: /New/ }).click();
+    await expect(page.getByRole('heading', { name: 'New consultation' })).toBeVisible();
+    await nav.getByRole('link', { name: /Today/ }).click();
+    await expect(page.getByRole('heading', { name: 'Today' })).toBeVisible();
+    await context.close();
+  } finally {
+    rmSync(profile, { recursive: true, force: true });
+  }
+});

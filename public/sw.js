@@ -1,0 +1,89 @@
+// Fieldclose service worker. The server fills in BUILD and PRECACHE (see server/src/pwa.rs),
+// so HTML, js, wasm and css of one build are cached and served together (never mixed).
+const BUILD = '__BUILD_ID__';
+const PRECACHE = __PRECACHE__;
+const SHELL = `fc-shell-${BUILD}`; // the bundle and static files of this build
+const PAGES = `fc-pages-${BUILD}`; // server-rendered pages, kept for offline starts
+const HOME_KEY = '/__fieldclose_home'; // where "/" goes when offline (the person's first tab)
+const NAV_TIMEOUT_MS = 4000; // one bar of signal: past this, answer from the cache
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(caches.open(SHELL).then((c) => c.addAll(PRECACHE)));
+  // A first install activates at once; an update waits for the person's consent (pwa.js).
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil(
+    (async () => {
+      const keep = new Set([SHELL, PAGES]);
+      for (const key of await caches.keys()) if (!keep.has(key)) await caches.delete(key);
+      await self.clients.claim();
+    })(),
+  );
+});
+
+self.addEventListener('message', (event) => {
+  const msg = event.data || {};
+  if (msg.type === 'skip-waiting') self.skipWaiting();
+  if (msg.type === 'logout') event.waitUntil(caches.delete(PAGES));
+  if (msg.type === 'warm') event.waitUntil(warm(msg.urls || [], event.source));
+});
+
+// Keeps a fresh copy of each of the person's tabs so the app opens from a cold start offline.
+async function warm(urls, client) {
+  const cache = await caches.open(PAGES);
+  let ok = 0;
+  for (const url of urls) {
+    try {
+      const resp = await fetch(url, { credentials: 'same-origin', cache: 'no-store' });
+      if (resp.ok && !resp.redirected) {
+        await cache.put(url, resp);
+        ok += 1;
+      }
+    } catch (_) {
+      /* offline: keep the copy we have */
+    }
+  }
+  if (urls.length) await cache.put(HOME_KEY, new Response(urls[0]));
+  const cached = (await Promise.all(urls.map((u) => cache.match(u)))).every(Boolean);
+  if (client) client.postMessage({ type: 'warmed', build: BUILD, ready: cached && urls.length > 0, refreshed: ok });
+}
+
+self.addEventListener('fetch', (event) => {
+  const req = event.request;
+  if (req.method !== 'GET') return;
+  const url = new URL(req.url);
+  if (url.origin !== self.location.origin) return;
+  if (url.pathname.startsWith('/api/') || url.pathname === '/sw.js') return;
+  if (req.mode === 'navigate') {
+    event.respondWith(navigate(req, url));
+    return;
+  }
+  if (PRECACHE.includes(url.pathname)) {
+    // Cache first, and never answer a bundle request with HTML.
+    event.respondWith(caches.match(url.pathname, { cacheName: SHELL }).then((hit) => hit || fetch(req)));
+  }
+});
+
+async function navigate(req, url) {
+  const cache = await caches.open(PAGES);
+  const cached = await cache.match(url.pathname);
+  const network = fetch(req).then(async (resp) => {
+    if (resp.ok && !resp.redirected && resp.headers.get('content-type')?.includes('text/html')) {
+      await cache.put(url.pathname, resp.clone());
+    }
+    return resp;
+  });
+  try {
+    if (!cached) return await network;
+    const timeout = new Promise((resolve) => setTimeout(() => resolve(cached), NAV_TIMEOUT_MS));
+    return await Promise.race([network, timeout]);
+  } catch (_) {
+    if (cached) return cached;
+    const home = await cache.match(HOME_KEY);
+    if (home && (url.pathname === '/' || url.pathname === '/login')) {
+      return Response.redirect(await home.text(), 302);
+    }
+    return (await caches.match('/offline.html', { cacheName: SHELL })) || Response.error();
+  }
+}

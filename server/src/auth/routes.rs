@@ -1,0 +1,108 @@
+//! `POST /api/auth/login`, `POST /api/auth/logout`, `GET /api/me`.
+//!
+//! Login and logout accept JSON (the API) and HTML form posts (the sign-in page works before the
+//! wasm loads); form posts are answered with redirects, JSON with JSON.
+
+use super::{password, rate_limit, session, CurrentUser};
+use crate::{error::ApiError, state::AppState, users};
+use app::api::{LoginRequest, Me};
+use axum::{
+    body::Bytes,
+    extract::{ConnectInfo, State},
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+    Json,
+};
+use std::net::SocketAddr;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BodyKind {
+    Json,
+    Form,
+}
+
+fn body_kind(headers: &HeaderMap) -> Result<BodyKind, ApiError> {
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    match mime.as_str() {
+        "application/json" => Ok(BodyKind::Json),
+        "application/x-www-form-urlencoded" => Ok(BodyKind::Form),
+        _ => Err(ApiError::UnsupportedMediaType(
+            "Send the sign-in as JSON (application/json) or as a form (application/x-www-form-urlencoded).".into(),
+        )),
+    }
+}
+
+fn parse_login(kind: BodyKind, body: &[u8]) -> Result<LoginRequest, ApiError> {
+    match kind {
+        BodyKind::Json => serde_json::from_slice(body)
+            .map_err(|e| ApiError::BadRequest(format!("The JSON body is not valid: {e}"))),
+        BodyKind::Form => serde_urlencoded::from_bytes(body)
+            .map_err(|e| ApiError::BadRequest(format!("The form is missing a field: {e}"))),
+    }
+}
+
+fn login_page_with(error: &str, email: &str) -> Response {
+    let query = serde_urlencoded::to_string([("error", error), ("email", email)]).unwrap_or_default();
+    Redirect::to(&format!("/login?{query}")).into_response()
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let kind = body_kind(&headers)?;
+    let req = parse_login(kind, &body)?;
+    let email = req.email.trim().to_lowercase();
+    let ip = peer.ip().to_string();
+
+    if let Err(e) = rate_limit::check(&state.pool, &state.config.login_limits, &email, &ip).await {
+        if kind == BodyKind::Form && matches!(e, ApiError::TooManyRequests(_)) {
+            return Ok(login_page_with("rate_limited", &email));
+        }
+        return Err(e);
+    }
+
+    let account = users::find_login(&state.pool, &email).await?;
+    let ok = password::verify(req.password, account.as_ref().map(|a| a.password_hash.clone())).await?;
+    rate_limit::record(&state.pool, &email, &ip, ok).await?;
+
+    let me = match (ok, account) {
+        (true, Some(account)) => account.me,
+        _ => {
+            tracing::info!(%ip, "failed sign-in");
+            return match kind {
+                BodyKind::Form => Ok(login_page_with("invalid", &email)),
+                BodyKind::Json => Err(ApiError::BadCredentials),
+            };
+        }
+    };
+
+    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
+    let token = session::create(&state.pool, &me, state.config.session_ttl, user_agent).await?;
+    let cookie = session::cookie(&token, state.config.session_ttl, state.config.cookie_secure);
+    tracing::info!(user_id = %me.user_id, company_id = %me.company_id, "signed in");
+    let response = match kind {
+        BodyKind::Form => Redirect::to(me.role.home_path()).into_response(),
+        BodyKind::Json => Json(me).into_response(),
+    };
+    Ok(([(header::SET_COOKIE, cookie)], response).into_response())
+}
+
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    if let Some(token) = session::token_from(&headers) {
+        session::delete(&state.pool, &token).await?;
+    }
+    let clear = [(header::SET_COOKIE, session::clear_cookie(state.config.cookie_secure))];
+    // Any body kind is fine here: there is nothing to read. A form post gets a redirect.
+    Ok(match body_kind(&headers) {
+        Ok(BodyKind::Form) => (clear, Redirect::to("/login")).into_response(),
+        _ => (clear, StatusCode::NO_CONTENT).into_response(),
+    })
+}
+
+pub async fn me(CurrentUser(me): CurrentUser) -> Json<Me> {
+    Json(me)
+}

@@ -1,0 +1,211 @@
+//! Sessions: a random 256-bit token in an HttpOnly, SameSite=Lax cookie; Postgres keeps only its
+//! SHA-256. Sessions last 60 days and slide forward with use, so a technician who works offline
+//! for weeks is still signed in when the truck reaches signal.
+
+use crate::{error::ApiError, state::AppState};
+use app::{api::Me, domain::Role};
+use axum::{
+    extract::{Request, State},
+    http::{header, HeaderMap, HeaderValue},
+    middleware::Next,
+    response::{IntoResponse, Redirect, Response},
+};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use std::time::Duration;
+use uuid::Uuid;
+
+pub const COOKIE_NAME: &str = "fc_session";
+
+/// How stale `last_seen_at` may get before a request slides the session forward (one write an
+/// hour per person, not one per request).
+const SLIDE_AFTER: Duration = Duration::from_secs(60 * 60);
+
+fn hash_token(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// The `Set-Cookie` value that stores `token` for `ttl`.
+pub fn cookie(token: &str, ttl: Duration, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    let value = format!("{COOKIE_NAME}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}", ttl.as_secs());
+    HeaderValue::from_str(&value).expect("a base64url token is a valid header value")
+}
+
+/// The `Set-Cookie` value that removes the session cookie.
+pub fn clear_cookie(secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!("{COOKIE_NAME}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"))
+        .expect("static cookie is a valid header value")
+}
+
+/// The session token from the request's `Cookie` header, if there is one.
+pub fn token_from(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE_NAME)
+        .map(|(_, value)| value.to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// Starts a session for the user and returns the token for the cookie.
+pub async fn create(pool: &PgPool, me: &Me, ttl: Duration, user_agent: Option<&str>) -> Result<String, ApiError> {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let token = URL_SAFE_NO_PAD.encode(bytes);
+    sqlx::query(
+        "insert into sessions (token_hash, company_id, user_id, expires_at, user_agent)
+         values ($1, $2, $3, now() + make_interval(secs => $4), $5)",
+    )
+    .bind(hash_token(&token))
+    .bind(me.company_id)
+    .bind(me.user_id)
+    .bind(ttl.as_secs_f64())
+    .bind(user_agent.map(|ua| ua.chars().take(300).collect::<String>()))
+    .execute(pool)
+    .await?;
+    Ok(token)
+}
+
+pub async fn delete(pool: &PgPool, token: &str) -> Result<(), ApiError> {
+    sqlx::query("delete from sessions where token_hash = $1").bind(hash_token(token)).execute(pool).await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    user_id: Uuid,
+    name: String,
+    email: String,
+    role: String,
+    company_id: Uuid,
+    company_name: String,
+    stale: bool,
+}
+
+/// The person behind a live session token, and whether the session is due to slide forward.
+async fn lookup(pool: &PgPool, token: &str) -> Result<Option<(Me, bool)>, ApiError> {
+    let row: Option<SessionRow> = sqlx::query_as(
+        "select u.id as user_id, u.name, u.email, u.role, c.id as company_id, c.name as company_name,
+                s.last_seen_at < now() - make_interval(secs => $2) as stale
+         from sessions s
+         join users u on u.company_id = s.company_id and u.id = s.user_id
+         join companies c on c.id = s.company_id
+         where s.token_hash = $1 and s.expires_at > now() and u.active",
+    )
+    .bind(hash_token(token))
+    .bind(SLIDE_AFTER.as_secs_f64())
+    .fetch_optional(pool)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let role = Role::parse(&row.role).map_err(ApiError::internal)?;
+    let me = Me {
+        user_id: row.user_id,
+        name: row.name,
+        email: row.email,
+        role,
+        company_id: row.company_id,
+        company_name: row.company_name,
+    };
+    Ok(Some((me, row.stale)))
+}
+
+async fn slide(pool: &PgPool, token: &str, ttl: Duration) -> Result<(), ApiError> {
+    sqlx::query(
+        "update sessions set last_seen_at = now(), expires_at = now() + make_interval(secs => $2)
+         where token_hash = $1",
+    )
+    .bind(hash_token(token))
+    .bind(ttl.as_secs_f64())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Paths served as files, which need no session (and must not cost a database query).
+fn is_static(path: &str) -> bool {
+    path.starts_with("/pkg/")
+        || path.starts_with("/icons/")
+        || matches!(path, "/sw.js" | "/pwa.js" | "/manifest.webmanifest" | "/offline.html" | "/favicon.ico")
+        || path == "/healthz"
+        || path == "/readyz"
+}
+
+/// Attaches the signed-in [`Me`] to every request that carries a live session, and keeps the
+/// pages behind sign-in: a page request without one is sent to `/login`, and `/` goes to the
+/// person's first tab.
+pub async fn middleware(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    if is_static(&path) {
+        return next.run(req).await;
+    }
+    let token = token_from(req.headers());
+    let mut slid = None;
+    if let Some(token) = token.as_deref() {
+        match lookup(&state.pool, token).await {
+            Ok(Some((me, stale))) => {
+                if stale {
+                    match slide(&state.pool, token, state.config.session_ttl).await {
+                        Ok(()) => slid = Some(token.to_owned()),
+                        Err(e) => tracing::warn!(error = %e, "could not extend a session"),
+                    }
+                }
+                req.extensions_mut().insert(me);
+            }
+            Ok(None) => {}
+            Err(e) => return e.into_response(),
+        }
+    }
+
+    let me = req.extensions().get::<Me>().cloned();
+    let is_page = state.page_paths.contains(&path);
+    if is_page {
+        match (&me, path.as_str()) {
+            (None, "/login") => {}
+            (None, _) => return Redirect::to("/login").into_response(),
+            (Some(me), "/") => return Redirect::to(me.role.home_path()).into_response(),
+            _ => {}
+        }
+    }
+
+    let mut response = next.run(req).await;
+    if let Some(token) = slid {
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, cookie(&token, state.config.session_ttl, state.config.cookie_secure));
+    }
+    if is_page && me.is_some() {
+        // Pages carry the person's name: shared caches must not keep them.
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_session_among_other_cookies() {
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, HeaderValue::from_static("a=1; fc_session=abc; b=2"));
+        assert_eq!(token_from(&h).as_deref(), Some("abc"));
+        h.insert(header::COOKIE, HeaderValue::from_static("fc_session_x=1"));
+        assert_eq!(token_from(&h), None);
+    }
+
+    #[test]
+    fn cookie_is_http_only_and_lax() {
+        let c = cookie("t", Duration::from_secs(10), false);
+        let s = c.to_str().unwrap();
+        assert!(s.contains("HttpOnly") && s.contains("SameSite=Lax") && s.contains("Max-Age=10"));
+        assert!(!s.contains("Secure"));
+        assert!(cookie("t", Duration::from_secs(10), true).to_str().unwrap().ends_with("; Secure"));
+    }
+}

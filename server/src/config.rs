@@ -1,0 +1,141 @@
+//! Configuration from the environment, each value checked once at start-up.
+//!
+//! A wrong value stops the server with one line naming the variable, what it holds and what
+//! would be right — never a panic deep inside a handler later.
+
+use std::{net::SocketAddr, time::Duration};
+
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/fieldclose";
+pub const DEFAULT_SITE_ADDR: &str = "127.0.0.1:3000";
+pub const DEFAULT_SITE_ROOT: &str = "target/site";
+pub const DEFAULT_LOG: &str = "info,server=debug,tower_http=info,sqlx=warn";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub site_addr: SocketAddr,
+    /// Where cargo-leptos put the wasm/js/css bundle and the copied `public/` files.
+    pub site_root: String,
+    pub log_filter: String,
+    /// Mark the session cookie `Secure`. Off by default so that http://127.0.0.1 works; turn on
+    /// behind TLS.
+    pub cookie_secure: bool,
+    pub session_ttl: Duration,
+    pub login_limits: LoginLimits,
+    pub request_timeout: Duration,
+    pub max_body_bytes: usize,
+}
+
+/// How many failed sign-ins are allowed in a window before further tries are refused.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginLimits {
+    pub window: Duration,
+    pub per_account: i64,
+    pub per_ip: i64,
+}
+
+impl Default for LoginLimits {
+    fn default() -> Self {
+        Self { window: Duration::from_secs(15 * 60), per_account: 5, per_ip: 50 }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{var}={value:?} is not valid: {expected}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub value: String,
+    pub expected: &'static str,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Builds the configuration from any key lookup, so tests need not touch the process
+    /// environment.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+
+        let database_url = var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+        if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+            return Err(ConfigError {
+                var: "DATABASE_URL",
+                value: database_url,
+                expected: "a postgres:// URL, e.g. postgres://postgres@127.0.0.1:5432/fieldclose",
+            });
+        }
+
+        let raw_addr = var("LEPTOS_SITE_ADDR").unwrap_or_else(|| DEFAULT_SITE_ADDR.into());
+        let site_addr = raw_addr.parse().map_err(|_| ConfigError {
+            var: "LEPTOS_SITE_ADDR",
+            value: raw_addr.clone(),
+            expected: "an IP address and port, e.g. 127.0.0.1:3000",
+        })?;
+
+        let site_root = var("LEPTOS_SITE_ROOT").unwrap_or_else(|| DEFAULT_SITE_ROOT.into());
+
+        let log_filter = var("RUST_LOG").unwrap_or_else(|| DEFAULT_LOG.into());
+        if tracing_subscriber::EnvFilter::try_new(&log_filter).is_err() {
+            return Err(ConfigError {
+                var: "RUST_LOG",
+                value: log_filter,
+                expected: "a tracing filter, e.g. info or info,server=debug",
+            });
+        }
+
+        let cookie_secure = match var("FIELDCLOSE_COOKIE_SECURE").as_deref() {
+            None | Some("false") | Some("0") => false,
+            Some("true") | Some("1") => true,
+            Some(other) => {
+                return Err(ConfigError {
+                    var: "FIELDCLOSE_COOKIE_SECURE",
+                    value: other.into(),
+                    expected: "true or false",
+                })
+            }
+        };
+
+        Ok(Self {
+            database_url,
+            site_addr,
+            site_root,
+            log_filter,
+            cookie_secure,
+            session_ttl: Duration::from_secs(60 * 24 * 60 * 60),
+            login_limits: LoginLimits::default(),
+            request_timeout: Duration::from_secs(30),
+            max_body_bytes: 1024 * 1024,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_sane() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(c.site_addr.to_string(), DEFAULT_SITE_ADDR);
+        assert!(!c.cookie_secure);
+    }
+
+    #[test]
+    fn a_wrong_value_names_the_variable() {
+        let e = cfg(&[("LEPTOS_SITE_ADDR", "localhost")]).unwrap_err();
+        assert_eq!(e.var, "LEPTOS_SITE_ADDR");
+        assert!(e.to_string().contains("127.0.0.1:3000"));
+        assert_eq!(cfg(&[("DATABASE_URL", "mysql://x")]).unwrap_err().var, "DATABASE_URL");
+        assert_eq!(cfg(&[("FIELDCLOSE_COOKIE_SECURE", "yes")]).unwrap_err().var, "FIELDCLOSE_COOKIE_SECURE");
+        assert_eq!(cfg(&[("RUST_LOG", "info,[[[")]).unwrap_err().var, "RUST_LOG");
+    }
+}

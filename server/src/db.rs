@@ -1,0 +1,64 @@
+//! The Postgres pool and the schema: the database is created if missing and migrations (embedded
+//! from `migrations/`) are applied before the server accepts a request.
+
+use sqlx::{migrate::MigrateDatabase, postgres::PgPoolOptions, PgPool, Postgres};
+use std::time::Duration;
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbSetupError {
+    #[error("cannot reach Postgres at {url}: {source}")]
+    Unreachable { url: String, source: sqlx::Error },
+    #[error("cannot apply migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Hides the password of a database URL before it is printed.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Connects, creating the database first when it does not exist, and migrates.
+pub async fn connect_and_migrate(url: &str) -> Result<PgPool, DbSetupError> {
+    let unreachable = |source| DbSetupError::Unreachable { url: redact(url), source };
+    if !Postgres::database_exists(url).await.map_err(unreachable)? {
+        tracing::info!(url = %redact(url), "creating database");
+        Postgres::create_database(url).await.map_err(unreachable)?;
+    }
+    let pool = PgPoolOptions::new()
+        .max_connections(20)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(url)
+        .await
+        .map_err(unreachable)?;
+    MIGRATOR.run(&pool).await?;
+    Ok(pool)
+}
+
+/// True when every embedded migration has been applied successfully.
+pub async fn migrations_applied(pool: &PgPool) -> Result<bool, sqlx::Error> {
+    let applied: Vec<i64> =
+        sqlx::query_scalar("select version from _sqlx_migrations where success order by version")
+            .fetch_all(pool)
+            .await?;
+    Ok(MIGRATOR.iter().filter(|m| m.migration_type.is_up_migration()).all(|m| applied.contains(&m.version)))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords_only() {
+        assert_eq!(super::redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(super::redact("postgres://postgres@h/db"), "postgres://postgres@h/db");
+    }
+}

@@ -1,0 +1,83 @@
+//! The demo company: "Demo Heating & Plumbing" with four technicians, two sales reps and a
+//! manager, created through the same code path a manager uses to add people.
+//!
+//! Seeding is idempotent (run it on every start). Later issues add history to [`seed`] step by
+//! step, each step also idempotent, so an old demo database grows into a new one.
+
+use crate::{
+    error::ApiError,
+    users::{self, NewUser},
+};
+use app::domain::{EmailAddress, Password, PersonName, Role};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+pub const COMPANY_NAME: &str = "Demo Heating & Plumbing";
+/// The demo is public; its password is printed on start. Never reuse it elsewhere.
+pub const DEMO_PASSWORD: &str = "fieldclose-demo";
+
+/// (email, name, role) of every demo person.
+pub const PEOPLE: &[(&str, &str, Role)] = &[
+    ("manager@demo.fieldclose.test", "Dana Whitfield", Role::Manager),
+    ("tech1@demo.fieldclose.test", "Marcus Bell", Role::Technician),
+    ("tech2@demo.fieldclose.test", "Priya Natarajan", Role::Technician),
+    ("tech3@demo.fieldclose.test", "Luis Ortega", Role::Technician),
+    ("tech4@demo.fieldclose.test", "Hannah Cole", Role::Technician),
+    ("rep1@demo.fieldclose.test", "Jordan Reyes", Role::SalesRep),
+    ("rep2@demo.fieldclose.test", "Tasha Greene", Role::SalesRep),
+];
+
+pub struct DemoCompany {
+    pub company_id: Uuid,
+    pub created: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("seeding the demo company failed: {0}")]
+pub struct SeedError(#[from] ApiError);
+
+impl From<sqlx::Error> for SeedError {
+    fn from(e: sqlx::Error) -> Self {
+        SeedError(e.into())
+    }
+}
+
+/// Creates the demo company unless it exists. One transaction: a half-made demo never remains.
+pub async fn seed(pool: &PgPool) -> Result<DemoCompany, SeedError> {
+    let manager_email = PEOPLE[0].0;
+    let existing: Option<Uuid> = sqlx::query_scalar("select company_id from users where email = $1")
+        .bind(manager_email)
+        .fetch_optional(pool)
+        .await?;
+    if let Some(company_id) = existing {
+        return Ok(DemoCompany { company_id, created: false });
+    }
+
+    let mut tx = pool.begin().await?;
+    let company_id = Uuid::now_v7();
+    sqlx::query("insert into companies (id, name, time_zone) values ($1, $2, 'America/Chicago')")
+        .bind(company_id)
+        .bind(COMPANY_NAME)
+        .execute(&mut *tx)
+        .await?;
+    for (email, name, role) in PEOPLE {
+        let person = NewUser {
+            name: PersonName::parse(name).map_err(ApiError::from)?,
+            email: EmailAddress::parse(email).map_err(ApiError::from)?,
+            role: *role,
+            password: Password::parse(DEMO_PASSWORD).map_err(ApiError::from)?,
+        };
+        users::insert(&mut *tx, company_id, None, person).await?;
+    }
+    tx.commit().await?;
+    Ok(DemoCompany { company_id, created: true })
+}
+
+/// The lines printed after seeding so a person can sign in.
+pub fn logins_banner() -> String {
+    let mut out = format!("Demo company \"{COMPANY_NAME}\" — password for every login: {DEMO_PASSWORD}\n");
+    for (email, name, role) in PEOPLE {
+        out.push_str(&format!("  {:<11} {email:<32} ({name})\n", role.label()));
+    }
+    out
+}

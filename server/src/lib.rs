@@ -1,0 +1,14 @@
+//! The Fieldclose server: configuration, telemetry, auth, the JSON API, SSR of the Leptos app,
+//! the service worker and the demo company.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod health;
+pub mod pwa;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod users;

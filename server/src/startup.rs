@@ -1,0 +1,134 @@
+//! Builds the application from a [`Config`] so that `main` and the tests start the very same
+//! thing (tests on port 0 against a database of their own).
+
+use crate::{auth, config::Config, db, health, pwa, state::AppState, users};
+use app::{shell, App};
+use axum::{
+    extract::DefaultBodyLimit,
+    http::StatusCode,
+    middleware,
+    routing::{get, post},
+    Router,
+};
+use leptos::config::LeptosOptions;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use sqlx::PgPool;
+use std::{collections::HashSet, net::SocketAddr, sync::Arc};
+use tokio::net::TcpListener;
+use tower_http::{compression::CompressionLayer, limit::RequestBodyLimitLayer, timeout::TimeoutLayer, trace::TraceLayer};
+
+pub fn leptos_options(config: &Config) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("fieldclose")
+        .site_root(config.site_root.as_str())
+        .site_pkg_dir("pkg")
+        .site_addr(config.site_addr)
+        .hash_files(false)
+        .build()
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    let leptos_options = state.leptos_options.clone();
+    let routes = generate_route_list(App);
+
+    let api = Router::new()
+        .route("/auth/login", post(auth::routes::login))
+        .route("/auth/logout", post(auth::routes::logout))
+        .route("/me", get(auth::routes::me))
+        .route("/users", get(users::list).post(users::create))
+        .route("/users/{id}", get(users::get))
+        .fallback(|| async { crate::error::ApiError::NotFound("API route") });
+
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/sw.js", get(pwa::service_worker))
+        .nest("/api", api)
+        .leptos_routes(&state, routes, {
+            let options = leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(state.clone(), auth::session::middleware))
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(RequestBodyLimitLayer::new(state.config.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.config.request_timeout))
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+pub fn page_paths() -> HashSet<String> {
+    generate_route_list(App).iter().map(|r| r.path().to_string()).collect()
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    pub pool: PgPool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Database(#[from] db::DbSetupError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, StartError> {
+        let pool = db::connect_and_migrate(&config.database_url).await?;
+        Self::build_with_pool(config, pool).await
+    }
+
+    pub async fn build_with_pool(config: Config, pool: PgPool) -> Result<Self, StartError> {
+        let listener = TcpListener::bind(config.site_addr)
+            .await
+            .map_err(|source| StartError::Bind { addr: config.site_addr, source })?;
+        let leptos_options = leptos_options(&config);
+        let service_worker = pwa::ServiceWorker::load(&config.site_root, &leptos_options.site_pkg_dir);
+        let state = AppState {
+            pool: pool.clone(),
+            config: Arc::new(config),
+            leptos_options,
+            page_paths: Arc::new(page_paths()),
+            service_worker: Arc::new(service_worker),
+        };
+        Ok(Self { listener, router: router(state), pool })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Serves until SIGINT or SIGTERM, then lets requests in flight finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,177 @@
+//! A company's people: the sign-in lookup, and managers listing and adding members.
+//! Every query here is scoped by the caller's `company_id` in its `WHERE` clause.
+
+use crate::{auth::password, auth::CurrentUser, error::ApiError, state::AppState, error::ApiJson};
+use app::{
+    api::{Me, NewUserRequest, TeamMember},
+    domain::{EmailAddress, Password, PersonName, Role},
+};
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+};
+use sqlx::{PgExecutor, PgPool};
+use uuid::Uuid;
+
+/// A person as sign-in needs them.
+pub struct LoginAccount {
+    pub me: Me,
+    pub password_hash: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct LoginRow {
+    user_id: Uuid,
+    name: String,
+    email: String,
+    role: String,
+    company_id: Uuid,
+    company_name: String,
+    password_hash: String,
+}
+
+pub async fn find_login(pool: &PgPool, email: &str) -> Result<Option<LoginAccount>, ApiError> {
+    let row: Option<LoginRow> = sqlx::query_as(
+        "select u.id as user_id, u.name, u.email, u.role, u.company_id, c.name as company_name, u.password_hash
+         from users u join companies c on c.id = u.company_id
+         where u.email = $1 and u.active",
+    )
+    .bind(email)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|r| {
+        Ok(LoginAccount {
+            me: Me {
+                user_id: r.user_id,
+                name: r.name,
+                email: r.email,
+                role: Role::parse(&r.role).map_err(ApiError::internal)?,
+                company_id: r.company_id,
+                company_name: r.company_name,
+            },
+            password_hash: r.password_hash,
+        })
+    })
+    .transpose()
+}
+
+/// A new member, already validated.
+pub struct NewUser {
+    pub name: PersonName,
+    pub email: EmailAddress,
+    pub role: Role,
+    pub password: Password,
+}
+
+impl TryFrom<NewUserRequest> for NewUser {
+    type Error = ApiError;
+    fn try_from(req: NewUserRequest) -> Result<Self, ApiError> {
+        Ok(Self {
+            name: PersonName::parse(&req.name)?,
+            email: EmailAddress::parse(&req.email)?,
+            role: Role::parse(&req.role)?,
+            password: Password::parse(&req.password)?,
+        })
+    }
+}
+
+/// Adds a person to `company_id`. Used by managers through the API and by the demo seed.
+pub async fn insert(
+    db: impl PgExecutor<'_>,
+    company_id: Uuid,
+    created_by: Option<Uuid>,
+    user: NewUser,
+) -> Result<TeamMember, ApiError> {
+    let id = Uuid::now_v7();
+    let hash = password::hash(user.password.expose().to_owned()).await?;
+    let result = sqlx::query(
+        "insert into users (company_id, id, email, name, role, password_hash, created_by)
+         values ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(company_id)
+    .bind(id)
+    .bind(user.email.as_str())
+    .bind(user.name.as_str())
+    .bind(user.role.as_str())
+    .bind(&hash)
+    .bind(created_by)
+    .execute(db)
+    .await;
+    match result {
+        Ok(_) => Ok(TeamMember {
+            id,
+            name: user.name.into(),
+            email: user.email.into(),
+            role: user.role,
+            active: true,
+        }),
+        Err(sqlx::Error::Database(e)) if e.constraint() == Some("users_email_key") => {
+            Err(ApiError::Conflict("This email is already in use. Use another address for this person.".into()))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct MemberRow {
+    id: Uuid,
+    name: String,
+    email: String,
+    role: String,
+    active: bool,
+}
+
+impl TryFrom<MemberRow> for TeamMember {
+    type Error = ApiError;
+    fn try_from(r: MemberRow) -> Result<Self, ApiError> {
+        Ok(TeamMember {
+            id: r.id,
+            name: r.name,
+            email: r.email,
+            role: Role::parse(&r.role).map_err(ApiError::internal)?,
+            active: r.active,
+        })
+    }
+}
+
+/// `GET /api/users`: the caller's company, managers only.
+pub async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<ApiJson<Vec<TeamMember>>, ApiError> {
+    user.require(Role::Manager, "Only managers can see the team list.")?;
+    let rows: Vec<MemberRow> = sqlx::query_as(
+        "select id, name, email, role, active from users where company_id = $1 order by role, name",
+    )
+    .bind(user.company_id())
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(ApiJson(rows.into_iter().map(TeamMember::try_from).collect::<Result<_, _>>()?))
+}
+
+/// `GET /api/users/{id}`: one member of the caller's company; another company's id is a 404,
+/// exactly like an id that does not exist.
+pub async fn get(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+) -> Result<ApiJson<TeamMember>, ApiError> {
+    user.require(Role::Manager, "Only managers can see team members.")?;
+    let row: Option<MemberRow> =
+        sqlx::query_as("select id, name, email, role, active from users where company_id = $1 and id = $2")
+            .bind(user.company_id())
+            .bind(id)
+            .fetch_optional(&state.pool)
+            .await?;
+    Ok(ApiJson(row.ok_or(ApiError::NotFound("person"))?.try_into()?))
+}
+
+/// `POST /api/users`: a manager adds a person to their own company.
+pub async fn create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(req): ApiJson<NewUserRequest>,
+) -> Result<(StatusCode, ApiJson<TeamMember>), ApiError> {
+    user.require(Role::Manager, "Only managers can add people.")?;
+    let new_user = NewUser::try_from(req)?;
+    let member = insert(&state.pool, user.company_id(), Some(user.user_id()), new_user).await?;
+    tracing::info!(company_id = %user.company_id(), member = %member.id, "person added");
+    Ok((StatusCode::CREATED, ApiJson(member)))
+}

@@ -1,0 +1,121 @@
+use app::domain::{EmailAddress, Password, PersonName, Role};
+use reqwest::{redirect, Client, Response};
+use serde_json::{json, Value};
+use server::{
+    config::Config,
+    db,
+    startup::Application,
+    users::{self, NewUser},
+};
+use sqlx::{Connection, Executor, PgConnection, PgPool};
+use uuid::Uuid;
+
+pub const PASSWORD: &str = "a long test password";
+
+/// The server under test, with a database of its own that is dropped afterwards.
+pub struct TestApp {
+    pub base: String,
+    pub pool: PgPool,
+    admin_url: String,
+    db_name: String,
+}
+
+fn base_database_url() -> String {
+    std::env::var("DATABASE_URL").unwrap_or_else(|_| server::config::DEFAULT_DATABASE_URL.into())
+}
+
+/// Replaces the database name at the end of a Postgres URL.
+fn with_database(url: &str, name: &str) -> String {
+    let (head, tail) = url.rsplit_once('/').expect("a database URL has a path");
+    let query = tail.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
+    format!("{head}/{name}{query}")
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+    server::telemetry::init("warn");
+    let db_name = format!("fc_test_{}", Uuid::now_v7().simple());
+    let admin_url = with_database(&base_database_url(), "postgres");
+    let database_url = with_database(&base_database_url(), &db_name);
+    let mut config = Config::from_lookup(|k| match k {
+        "DATABASE_URL" => Some(database_url.clone()),
+        "LEPTOS_SITE_ADDR" => Some("127.0.0.1:0".into()),
+        "LEPTOS_SITE_ROOT" => Some("target/test-site-not-built".into()),
+        _ => None,
+    })
+    .expect("test configuration is valid");
+    tweak(&mut config);
+    let app = Application::build(config).await.expect("the server starts");
+    let base = format!("http://{}", app.local_addr());
+    let pool = app.pool.clone();
+    tokio::spawn(app.run_until_stopped());
+    TestApp { base, pool, admin_url, db_name }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let (admin_url, db_name) = (self.admin_url.clone(), self.db_name.clone());
+        // Drop is synchronous: tidy up on a thread with its own runtime.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            rt.block_on(async {
+                let mut conn = PgConnection::connect(&admin_url).await.ok()?;
+                conn.execute(format!("drop database if exists {db_name} with (force)").as_str()).await.ok()
+            })
+        })
+        .join();
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A browser-like client: keeps cookies, does not follow redirects (tests look at them).
+    pub fn client(&self) -> Client {
+        Client::builder().cookie_store(true).redirect(redirect::Policy::none()).build().unwrap()
+    }
+
+    pub async fn create_company(&self, name: &str) -> Uuid {
+        let id = Uuid::now_v7();
+        sqlx::query("insert into companies (id, name) values ($1, $2)").bind(id).bind(name).execute(&self.pool).await.unwrap();
+        id
+    }
+
+    pub async fn create_user(&self, company_id: Uuid, email: &str, role: Role) -> Uuid {
+        let user = NewUser {
+            name: PersonName::parse(&format!("Person {email}")).unwrap(),
+            email: EmailAddress::parse(email).unwrap(),
+            role,
+            password: Password::parse(PASSWORD).unwrap(),
+        };
+        users::insert(&self.pool, company_id, None, user).await.unwrap().id
+    }
+
+    pub async fn login(&self, client: &Client, email: &str, password: &str) -> Response {
+        client.post(self.url("/api/auth/login")).json(&json!({ "email": email, "password": password })).send().await.unwrap()
+    }
+
+    /// A client signed in as a new user of `role` in `company_id`.
+    pub async fn signed_in(&self, company_id: Uuid, email: &str, role: Role) -> (Client, Uuid) {
+        let id = self.create_user(company_id, email, role).await;
+        let client = self.client();
+        let resp = self.login(&client, email, PASSWORD).await;
+        assert_eq!(resp.status(), 200, "sign-in of {email} failed");
+        (client, id)
+    }
+
+    pub async fn migrations_applied(&self) -> bool {
+        db::migrations_applied(&self.pool).await.unwrap()
+    }
+}
+
+/// The `error.message` of a JSON error body (and asserts the body has that shape).
+pub async fn error_message(resp: Response) -> String {
+    let body: Value = resp.json().await.expect("error bodies are JSON");
+    body["error"]["message"].as_str().expect("error.message is a string").to_string()
+}

@@ -1,0 +1,8 @@
+//! Integration tests: the real server on a random port against a fresh Postgres database per
+//! test. One binary (faster to link), one module per endpoint group.
+
+mod auth;
+mod health;
+mod helpers;
+mod pages;
+mod users;
