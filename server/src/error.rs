@@ -86,8 +86,12 @@ impl ApiError {
         let (message, field) = match self {
             ApiError::Invalid(v) => (format!("{}: {}", v.field, v.message), Some(v.field.to_string())),
             ApiError::Unauthorized => ("Sign in first: your session is missing or has expired.".into(), None),
-            ApiError::Unavailable(_) => ("The server cannot reach its database. Try again in a minute.".into(), None),
-            ApiError::Internal(_) => ("Something went wrong on our side. It has been logged; try again.".into(), None),
+            ApiError::Unavailable(_) => {
+                ("The server cannot reach its database. Try again in a minute.".into(), None)
+            }
+            ApiError::Internal(_) => {
+                ("Something went wrong on our side. It has been logged; try again.".into(), None)
+            }
             other => (other.to_string(), None),
         };
         ErrorDetail { code: self.code().into(), message, field }
@@ -97,7 +101,9 @@ impl ApiError {
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         match e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => ApiError::Unavailable(e),
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                ApiError::Unavailable(e)
+            }
             other => ApiError::internal(other),
         }
     }
@@ -116,9 +122,9 @@ impl IntoResponse for ApiError {
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         match rejection {
-            JsonRejection::MissingJsonContentType(_) => {
-                ApiError::UnsupportedMediaType("Send the body as JSON with Content-Type: application/json.".into())
-            }
+            JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType(
+                "Send the body as JSON with Content-Type: application/json.".into(),
+            ),
             r if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 ApiError::PayloadTooLarge("The request body is too large.".into())
             }

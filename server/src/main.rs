@@ -23,7 +23,9 @@ async fn main() -> ExitCode {
     let result = match command.as_str() {
         "serve" => serve(config).await,
         "seed-demo" => seed_demo(&config).await,
-        "migrate" => db::connect_and_migrate(&config.database_url).await.map(|_| ()).map_err(|e| e.to_string()),
+        "migrate" => {
+            db::connect_and_migrate(&config.database_url).await.map(|_| ()).map_err(|e| e.to_string())
+        }
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             Ok(())

@@ -68,6 +68,8 @@ pub async fn service_worker(State(state): State<AppState>) -> Response {
             script.clone(),
         )
             .into_response(),
-        None => (StatusCode::NOT_FOUND, "the site has not been built (run `cargo leptos build`)").into_response(),
+        None => {
+            (StatusCode::NOT_FOUND, "the site has not been built (run `cargo leptos build`)").into_response()
+        }
     }
 }

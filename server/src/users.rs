@@ -1,7 +1,7 @@
 //! A company's people: the sign-in lookup, and managers listing and adding members.
 //! Every query here is scoped by the caller's `company_id` in its `WHERE` clause.
 
-use crate::{auth::password, auth::CurrentUser, error::ApiError, state::AppState, error::ApiJson};
+use crate::{auth::password, auth::CurrentUser, error::ApiError, error::ApiJson, state::AppState};
 use app::{
     api::{Me, NewUserRequest, TeamMember},
     domain::{EmailAddress, Password, PersonName, Role},
@@ -105,9 +105,9 @@ pub async fn insert(
             role: user.role,
             active: true,
         }),
-        Err(sqlx::Error::Database(e)) if e.constraint() == Some("users_email_key") => {
-            Err(ApiError::Conflict("This email is already in use. Use another address for this person.".into()))
-        }
+        Err(sqlx::Error::Database(e)) if e.constraint() == Some("users_email_key") => Err(
+            ApiError::Conflict("This email is already in use. Use another address for this person.".into()),
+        ),
         Err(e) => Err(e.into()),
     }
 }
@@ -135,7 +135,10 @@ impl TryFrom<MemberRow> for TeamMember {
 }
 
 /// `GET /api/users`: the caller's company, managers only.
-pub async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<ApiJson<Vec<TeamMember>>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<ApiJson<Vec<TeamMember>>, ApiError> {
     user.require(Role::Manager, "Only managers can see the team list.")?;
     let rows: Vec<MemberRow> = sqlx::query_as(
         "select id, name, email, role, active from users where company_id = $1 order by role, name",

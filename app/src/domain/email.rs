@@ -75,7 +75,17 @@ mod tests {
 
     #[test]
     fn rejects_what_cannot_be_an_address() {
-        for bad in ["", "   ", "ann", "ann@", "@example.com", "ann@example", "a b@example.com", "a@b@c.com", "ann@.com"] {
+        for bad in [
+            "",
+            "   ",
+            "ann",
+            "ann@",
+            "@example.com",
+            "ann@example",
+            "a b@example.com",
+            "a@b@c.com",
+            "ann@.com",
+        ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad:?} should be rejected");
         }
     }

@@ -32,9 +32,10 @@ impl Role {
     }
 
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        Role::ALL.into_iter().find(|r| r.as_str() == raw.trim()).ok_or_else(|| {
-            ValidationError::new("role", "must be one of technician, sales_rep, manager")
-        })
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == raw.trim())
+            .ok_or_else(|| ValidationError::new("role", "must be one of technician, sales_rep, manager"))
     }
 
     /// Where a person of this role lands after signing in.

@@ -11,7 +11,10 @@ fn network_error(message: impl Into<String>) -> ErrorDetail {
 #[cfg(feature = "hydrate")]
 async fn decode<T: DeserializeOwned>(resp: gloo_net::http::Response) -> Result<T, ErrorDetail> {
     if resp.ok() {
-        return resp.json::<T>().await.map_err(|e| network_error(format!("Unreadable answer from the server: {e}")));
+        return resp
+            .json::<T>()
+            .await
+            .map_err(|e| network_error(format!("Unreadable answer from the server: {e}")));
     }
     match resp.json::<crate::api::ErrorBody>().await {
         Ok(body) => Err(body.error),

@@ -25,9 +25,8 @@ pub use session::current_user;
 /// hydrated app (and a copy served from the service worker's cache while offline) knows who it
 /// is without a network round trip.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    let me_json = session::me_from_request()
-        .and_then(|me| serde_json::to_string(&me).ok())
-        .unwrap_or_default();
+    let me_json =
+        session::me_from_request().and_then(|me| serde_json::to_string(&me).ok()).unwrap_or_default();
     view! {
         <!DOCTYPE html>
         <html lang="en">

@@ -28,7 +28,8 @@ fn body_kind(headers: &HeaderMap) -> Result<BodyKind, ApiError> {
         "application/json" => Ok(BodyKind::Json),
         "application/x-www-form-urlencoded" => Ok(BodyKind::Form),
         _ => Err(ApiError::UnsupportedMediaType(
-            "Send the sign-in as JSON (application/json) or as a form (application/x-www-form-urlencoded).".into(),
+            "Send the sign-in as JSON (application/json) or as a form (application/x-www-form-urlencoded)."
+                .into(),
         )),
     }
 }

@@ -30,7 +30,8 @@ fn hash_token(token: &str) -> Vec<u8> {
 /// The `Set-Cookie` value that stores `token` for `ttl`.
 pub fn cookie(token: &str, ttl: Duration, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
-    let value = format!("{COOKIE_NAME}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}", ttl.as_secs());
+    let value =
+        format!("{COOKIE_NAME}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}", ttl.as_secs());
     HeaderValue::from_str(&value).expect("a base64url token is a valid header value")
 }
 
@@ -55,7 +56,12 @@ pub fn token_from(headers: &HeaderMap) -> Option<String> {
 }
 
 /// Starts a session for the user and returns the token for the cookie.
-pub async fn create(pool: &PgPool, me: &Me, ttl: Duration, user_agent: Option<&str>) -> Result<String, ApiError> {
+pub async fn create(
+    pool: &PgPool,
+    me: &Me,
+    ttl: Duration,
+    user_agent: Option<&str>,
+) -> Result<String, ApiError> {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let token = URL_SAFE_NO_PAD.encode(bytes);

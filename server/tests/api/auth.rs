@@ -26,11 +26,12 @@ async fn login_sets_a_long_lived_http_only_cookie_and_me_answers() {
 
     // Only a hash of the token is stored.
     let token = cookie.split(';').next().unwrap().trim_start_matches("fc_session=").to_string();
-    let stored: i64 = sqlx::query_scalar("select count(*) from sessions where token_hash = convert_to($1, 'UTF8')")
-        .bind(&token)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let stored: i64 =
+        sqlx::query_scalar("select count(*) from sessions where token_hash = convert_to($1, 'UTF8')")
+            .bind(&token)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     assert_eq!(stored, 0);
 }
 
@@ -101,7 +102,10 @@ async fn an_expired_session_is_refused() {
     let app = spawn_app().await;
     let company = app.create_company("Acme Air").await;
     let (client, _) = app.signed_in(company, "m@acme.test", Role::Manager).await;
-    sqlx::query("update sessions set expires_at = now() - interval '1 second'").execute(&app.pool).await.unwrap();
+    sqlx::query("update sessions set expires_at = now() - interval '1 second'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(client.get(app.url("/api/me")).send().await.unwrap().status(), 401);
 }
 
@@ -117,10 +121,11 @@ async fn a_session_in_use_slides_forward() {
     let resp = client.get(app.url("/api/me")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     assert!(resp.headers().get(header::SET_COOKIE).is_some(), "the cookie is renewed too");
-    let days_left: f64 = sqlx::query_scalar("select extract(epoch from expires_at - now())::float8 / 86400 from sessions")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let days_left: f64 =
+        sqlx::query_scalar("select extract(epoch from expires_at - now())::float8 / 86400 from sessions")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     assert!(days_left > 59.0, "{days_left}");
 }
 

@@ -82,7 +82,12 @@ impl TestApp {
 
     pub async fn create_company(&self, name: &str) -> Uuid {
         let id = Uuid::now_v7();
-        sqlx::query("insert into companies (id, name) values ($1, $2)").bind(id).bind(name).execute(&self.pool).await.unwrap();
+        sqlx::query("insert into companies (id, name) values ($1, $2)")
+            .bind(id)
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .unwrap();
         id
     }
 
@@ -97,7 +102,12 @@ impl TestApp {
     }
 
     pub async fn login(&self, client: &Client, email: &str, password: &str) -> Response {
-        client.post(self.url("/api/auth/login")).json(&json!({ "email": email, "password": password })).send().await.unwrap()
+        client
+            .post(self.url("/api/auth/login"))
+            .json(&json!({ "email": email, "password": password }))
+            .send()
+            .await
+            .unwrap()
     }
 
     /// A client signed in as a new user of `role` in `company_id`.

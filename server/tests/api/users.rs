@@ -12,16 +12,22 @@ async fn a_manager_adds_a_person_who_can_then_sign_in() {
     let company = app.create_company("Acme Air").await;
     let (manager, manager_id) = app.signed_in(company, "m@acme.test", Role::Manager).await;
 
-    let resp = manager.post(app.url("/api/users")).json(&new_person("Sam@Acme.test", "sales_rep")).send().await.unwrap();
+    let resp = manager
+        .post(app.url("/api/users"))
+        .json(&new_person("Sam@Acme.test", "sales_rep"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 201);
     let member: Value = resp.json().await.unwrap();
     assert_eq!(member["email"], "sam@acme.test");
     assert_eq!(member["role"], "sales_rep");
 
-    let created_by: Option<uuid::Uuid> = sqlx::query_scalar("select created_by from users where email = 'sam@acme.test'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let created_by: Option<uuid::Uuid> =
+        sqlx::query_scalar("select created_by from users where email = 'sam@acme.test'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     assert_eq!(created_by, Some(manager_id));
     let hash: String = sqlx::query_scalar("select password_hash from users where email = 'sam@acme.test'")
         .fetch_one(&app.pool)
@@ -42,13 +48,23 @@ async fn only_managers_manage_the_team() {
     let company = app.create_company("Acme Air").await;
     for (email, role) in [("t@acme.test", Role::Technician), ("r@acme.test", Role::SalesRep)] {
         let (client, _) = app.signed_in(company, email, role).await;
-        let resp = client.post(app.url("/api/users")).json(&new_person("x@acme.test", "manager")).send().await.unwrap();
+        let resp = client
+            .post(app.url("/api/users"))
+            .json(&new_person("x@acme.test", "manager"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status(), 403, "{role:?}");
         assert_eq!(error_message(resp).await, "Only managers can add people.");
         assert_eq!(client.get(app.url("/api/users")).send().await.unwrap().status(), 403);
     }
     let anonymous = app.client();
-    let resp = anonymous.post(app.url("/api/users")).json(&new_person("x@acme.test", "manager")).send().await.unwrap();
+    let resp = anonymous
+        .post(app.url("/api/users"))
+        .json(&new_person("x@acme.test", "manager"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 401);
     let count: i64 = sqlx::query_scalar("select count(*) from users").fetch_one(&app.pool).await.unwrap();
     assert_eq!(count, 2, "nothing was added");
@@ -61,9 +77,15 @@ async fn bad_fields_are_named_in_the_error() {
     let (manager, _) = app.signed_in(company, "m@acme.test", Role::Manager).await;
     let cases = [
         (json!({ "name": "  ", "email": "a@acme.test", "role": "technician", "password": PASSWORD }), "name"),
-        (json!({ "name": "Al", "email": "not-an-email", "role": "technician", "password": PASSWORD }), "email"),
+        (
+            json!({ "name": "Al", "email": "not-an-email", "role": "technician", "password": PASSWORD }),
+            "email",
+        ),
         (json!({ "name": "Al", "email": "a@acme.test", "role": "boss", "password": PASSWORD }), "role"),
-        (json!({ "name": "Al", "email": "a@acme.test", "role": "technician", "password": "short" }), "password"),
+        (
+            json!({ "name": "Al", "email": "a@acme.test", "role": "technician", "password": "short" }),
+            "password",
+        ),
     ];
     for (body, field) in cases {
         let resp = manager.post(app.url("/api/users")).json(&body).send().await.unwrap();
@@ -84,7 +106,12 @@ async fn an_email_in_use_is_a_conflict() {
     let other = app.create_company("Other Co").await;
     app.create_user(other, "taken@other.test", Role::Technician).await;
     let (manager, _) = app.signed_in(company, "m@acme.test", Role::Manager).await;
-    let resp = manager.post(app.url("/api/users")).json(&new_person("TAKEN@other.test", "technician")).send().await.unwrap();
+    let resp = manager
+        .post(app.url("/api/users"))
+        .json(&new_person("TAKEN@other.test", "technician"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 409);
     assert!(error_message(resp).await.contains("already in use"));
 }
@@ -101,11 +128,13 @@ async fn one_company_cannot_read_anothers_people() {
     // By id: another company's person is indistinguishable from one that does not exist.
     let resp = rival_manager.get(app.url(&format!("/api/users/{acme_tech}"))).send().await.unwrap();
     assert_eq!(resp.status(), 404);
-    let missing = rival_manager.get(app.url(&format!("/api/users/{}", uuid::Uuid::now_v7()))).send().await.unwrap();
+    let missing =
+        rival_manager.get(app.url(&format!("/api/users/{}", uuid::Uuid::now_v7()))).send().await.unwrap();
     assert_eq!(error_message(resp).await, error_message(missing).await);
 
     // By list: only their own.
-    let team: Vec<Value> = rival_manager.get(app.url("/api/users")).send().await.unwrap().json().await.unwrap();
+    let team: Vec<Value> =
+        rival_manager.get(app.url("/api/users")).send().await.unwrap().json().await.unwrap();
     assert_eq!(team.len(), 1);
     assert_eq!(team[0]["id"], rival_manager_id.to_string());
 
