@@ -10,5 +10,6 @@ pub mod health;
 pub mod pwa;
 pub mod startup;
 pub mod state;
+pub mod sync;
 pub mod telemetry;
 pub mod users;

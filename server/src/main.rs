@@ -51,6 +51,6 @@ async fn seed_demo(config: &Config) -> Result<(), String> {
     let pool = db::connect_and_migrate(&config.database_url).await.map_err(|e| e.to_string())?;
     let demo = demo::seed(&pool).await.map_err(|e| e.to_string())?;
     let verb = if demo.created { "created" } else { "already present" };
-    println!("{} ({verb})", demo::logins_banner().trim_end());
+    println!("Demo company {verb}.\n{}", demo::logins_banner().trim_end());
     Ok(())
 }

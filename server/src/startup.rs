@@ -1,7 +1,7 @@
 //! Builds the application from a [`Config`] so that `main` and the tests start the very same
 //! thing (tests on port 0 against a database of their own).
 
-use crate::{auth, config::Config, db, health, pwa, state::AppState, users};
+use crate::{auth, config::Config, db, health, pwa, state::AppState, sync, users};
 use app::{shell, App};
 use axum::{
     extract::DefaultBodyLimit,
@@ -40,6 +40,8 @@ pub fn router(state: AppState) -> Router {
         .route("/me", get(auth::routes::me))
         .route("/users", get(users::list).post(users::create))
         .route("/users/{id}", get(users::get))
+        .route("/sync/push", post(sync::push::push))
+        .route("/sync/pull", post(sync::pull::pull))
         .fallback(|| async { crate::error::ApiError::NotFound("API route") });
 
     Router::new()

@@ -85,8 +85,8 @@ pub async fn insert(
     let id = Uuid::now_v7();
     let hash = password::hash(user.password.expose().to_owned()).await?;
     let result = sqlx::query(
-        "insert into users (company_id, id, email, name, role, password_hash, created_by)
-         values ($1, $2, $3, $4, $5, $6, $7)",
+        "insert into users (company_id, id, email, name, role, password_hash, created_by, version)
+         values ($1, $2, $3, $4, $5, $6, $7, next_company_version($1))",
     )
     .bind(company_id)
     .bind(id)

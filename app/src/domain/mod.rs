@@ -4,13 +4,17 @@
 //! turns it into a 400/422 and the browser shows it beside the field.
 
 mod email;
+mod money;
 mod password;
 mod person_name;
+mod phone;
 mod role;
 
 pub use email::EmailAddress;
+pub use money::Cents;
 pub use password::Password;
 pub use person_name::PersonName;
+pub use phone::PhoneNumber;
 pub use role::Role;
 
 /// A value a person typed that the domain does not accept, with the reason in plain words.

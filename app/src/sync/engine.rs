@@ -1,0 +1,382 @@
+//! The client half of the protocol, written once for the browser and for native tests and the
+//! load generator: an outbox of numbered mutations, patches applied from pulls, pending
+//! mutations rebased over the server's state, and backoff with jitter.
+//!
+//! The engine holds no I/O: callers take a request from it, send it however they send things
+//! (gloo-net in the browser, reqwest in tests), and hand the response back. Durability is the
+//! [`Store`]'s job: every change of state goes through it before the engine reports success.
+
+use super::{
+    mutation::Mutation,
+    protocol::{
+        Cookie, Entity, MutationEnvelope, MutationStatus, PatchOp, PullRequest, PullResponse, PushRequest,
+        PushResponse, SCHEMA_VERSION,
+    },
+};
+use crate::domain::ValidationError;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// A record as the server last sent it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerRow {
+    pub version: i64,
+    pub data: Value,
+}
+
+/// A mutation the server refused, with its reason and the payload the person typed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rejected {
+    pub mutation: MutationEnvelope,
+    pub reason: String,
+}
+
+/// Everything a device keeps about sync. A [`Store`] persists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientState {
+    pub client_id: Uuid,
+    pub cookie: Option<Cookie>,
+    /// The highest mutation id the server has confirmed processing.
+    pub last_mutation_id: u64,
+    pub next_mutation_id: u64,
+    /// Mutations not yet confirmed by a pull (sent or not), oldest first.
+    pub pending: Vec<MutationEnvelope>,
+    pub rejected: Vec<Rejected>,
+    pub rows: BTreeMap<(Entity, Uuid), ServerRow>,
+    pub last_synced_at: Option<DateTime<Utc>>,
+}
+
+impl ClientState {
+    pub fn new(client_id: Uuid) -> Self {
+        Self {
+            client_id,
+            cookie: None,
+            last_mutation_id: 0,
+            next_mutation_id: 1,
+            pending: vec![],
+            rejected: vec![],
+            rows: BTreeMap::new(),
+            last_synced_at: None,
+        }
+    }
+}
+
+/// Durable storage of a [`ClientState`]. Each method is one atomic step: in IndexedDB one
+/// transaction, so a killed tab leaves either all of a step or none of it.
+#[allow(async_fn_in_trait)]
+pub trait Store {
+    type Error: std::fmt::Display;
+    async fn load(&self) -> Result<Option<ClientState>, Self::Error>;
+    /// Appends to the outbox (and bumps the next id) in one step.
+    async fn append(&self, mutation: &MutationEnvelope) -> Result<(), Self::Error>;
+    /// Records what a push response says: rejected mutations with their reasons, and the last
+    /// processed id.
+    async fn record_push(&self, last_mutation_id: u64, rejected: &[Rejected]) -> Result<(), Self::Error>;
+    /// Applies a pull: patch (after clearing on reset), cookie, and drops confirmed pending.
+    async fn apply_pull(&self, response: &PullResponse, at: DateTime<Utc>) -> Result<(), Self::Error>;
+    /// Writes a whole state (first start).
+    async fn init(&self, state: &ClientState) -> Result<(), Self::Error>;
+}
+
+/// The pure state transitions every store applies, so the memory store and IndexedDB agree.
+impl ClientState {
+    pub fn apply_append(&mut self, mutation: &MutationEnvelope) {
+        self.next_mutation_id = self.next_mutation_id.max(mutation.id + 1);
+        self.pending.push(mutation.clone());
+    }
+
+    pub fn apply_push(&mut self, last_mutation_id: u64, rejected: &[Rejected]) {
+        for r in rejected {
+            if !self.rejected.iter().any(|x| x.mutation.id == r.mutation.id) {
+                self.rejected.push(r.clone());
+            }
+        }
+        // A rejected mutation will never show up in a pull: drop it from pending now.
+        self.pending.retain(|m| !rejected.iter().any(|r| r.mutation.id == m.id));
+        self.last_mutation_id = self.last_mutation_id.max(last_mutation_id);
+    }
+
+    pub fn apply_pull(&mut self, response: &PullResponse, at: DateTime<Utc>) {
+        if response.reset {
+            self.rows.clear();
+        }
+        for op in &response.patch {
+            match op {
+                PatchOp::Put { entity, id, version, data } => {
+                    self.rows.insert((*entity, *id), ServerRow { version: *version, data: data.clone() });
+                }
+                PatchOp::Del { entity, id, .. } => {
+                    self.rows.remove(&(*entity, *id));
+                }
+            }
+        }
+        self.cookie = Some(response.cookie);
+        self.last_mutation_id = self.last_mutation_id.max(response.last_mutation_id);
+        // The patch contains the effects of everything up to last_mutation_id.
+        let confirmed = response.last_mutation_id;
+        self.pending.retain(|m| m.id > confirmed);
+        if !response.has_more {
+            self.last_synced_at = Some(at);
+        }
+    }
+}
+
+/// The engine: one per device profile.
+pub struct Engine<S: Store> {
+    store: S,
+    state: ClientState,
+    backoff: Backoff,
+}
+
+impl<S: Store> Engine<S> {
+    /// Opens the profile in `store`, creating it with a fresh client id the first time.
+    pub async fn open(store: S) -> Result<Self, S::Error> {
+        let state = match store.load().await? {
+            Some(state) => state,
+            None => {
+                let state = ClientState::new(Uuid::now_v7());
+                store.init(&state).await?;
+                state
+            }
+        };
+        Ok(Self { store, state, backoff: Backoff::default() })
+    }
+
+    pub fn state(&self) -> &ClientState {
+        &self.state
+    }
+
+    pub fn client_id(&self) -> Uuid {
+        self.state.client_id
+    }
+
+    /// Validates and queues a local write. Once this returns, the write survives a killed tab.
+    pub async fn mutate(
+        &mut self,
+        mutation: &Mutation,
+        now: DateTime<Utc>,
+    ) -> Result<u64, MutateError<S::Error>> {
+        mutation.validate().map_err(MutateError::Invalid)?;
+        let envelope = MutationEnvelope {
+            id: self.state.next_mutation_id,
+            name: mutation.name().to_string(),
+            args: mutation.args(),
+            client_ts: now,
+        };
+        self.store.append(&envelope).await.map_err(MutateError::Store)?;
+        self.state.apply_append(&envelope);
+        Ok(envelope.id)
+    }
+
+    /// The next push: pending mutations the server has not processed, oldest first.
+    pub fn push_request(&self, max: usize) -> Option<PushRequest> {
+        let mutations: Vec<_> = self
+            .state
+            .pending
+            .iter()
+            .filter(|m| m.id > self.state.last_mutation_id)
+            .take(max)
+            .cloned()
+            .collect();
+        (!mutations.is_empty()).then(|| PushRequest {
+            client_id: self.state.client_id,
+            schema_version: SCHEMA_VERSION,
+            mutations,
+        })
+    }
+
+    pub async fn on_push_response(&mut self, response: &PushResponse) -> Result<(), S::Error> {
+        let rejected: Vec<Rejected> = response
+            .results
+            .iter()
+            .filter(|r| r.status == MutationStatus::Rejected)
+            .filter_map(|r| {
+                let mutation = self.state.pending.iter().find(|m| m.id == r.id)?.clone();
+                Some(Rejected { mutation, reason: r.error.clone().unwrap_or_default() })
+            })
+            .collect();
+        self.store.record_push(response.last_mutation_id, &rejected).await?;
+        self.state.apply_push(response.last_mutation_id, &rejected);
+        self.backoff.reset();
+        Ok(())
+    }
+
+    pub fn pull_request(&self, limit: Option<u32>) -> PullRequest {
+        PullRequest { client_id: self.state.client_id, cookie: self.state.cookie, limit }
+    }
+
+    pub async fn on_pull_response(
+        &mut self,
+        response: &PullResponse,
+        now: DateTime<Utc>,
+    ) -> Result<(), S::Error> {
+        self.store.apply_pull(response, now).await?;
+        self.state.apply_pull(response, now);
+        self.backoff.reset();
+        Ok(())
+    }
+
+    /// A request failed (no network, 5xx): how long to wait before the next try.
+    pub fn on_failure(&mut self, random: u64) -> std::time::Duration {
+        self.backoff.next(random)
+    }
+
+    /// What a person sees: the server's rows with pending local writes laid over them.
+    pub fn view(&self) -> BTreeMap<(Entity, Uuid), Value> {
+        let mut view: BTreeMap<(Entity, Uuid), Value> =
+            self.state.rows.iter().map(|(k, r)| (*k, r.data.clone())).collect();
+        for m in &self.state.pending {
+            if let Ok(mutation) = Mutation::from_parts(&m.name, &m.args) {
+                super::optimistic::apply(&mut view, &mutation, m.client_ts);
+            }
+        }
+        view
+    }
+
+    /// How many local writes wait for the server.
+    pub fn pending_count(&self) -> usize {
+        self.state.pending.len()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MutateError<E: std::fmt::Display> {
+    #[error("{0}")]
+    Invalid(ValidationError),
+    #[error("could not save on this device: {0}")]
+    Store(E),
+}
+
+/// Exponential backoff with full jitter (AWS's "full jitter"): 1 s doubling to 5 minutes,
+/// the wait drawn uniformly below the cap so that devices coming back together spread out.
+#[derive(Debug, Clone, Default)]
+pub struct Backoff {
+    failures: u32,
+}
+
+impl Backoff {
+    pub const BASE_MS: u64 = 1_000;
+    pub const CAP_MS: u64 = 300_000;
+
+    pub fn next(&mut self, random: u64) -> std::time::Duration {
+        let ceiling = Self::BASE_MS.saturating_mul(1u64 << self.failures.min(20)).min(Self::CAP_MS);
+        self.failures = self.failures.saturating_add(1);
+        std::time::Duration::from_millis(random % (ceiling + 1))
+    }
+
+    pub fn reset(&mut self) {
+        self.failures = 0;
+    }
+}
+
+/// A [`Store`] in memory, shared by clones: the "disk" of native tests and the load generator.
+/// Dropping an [`Engine`] and opening another over a clone is a killed and restarted tab.
+#[derive(Clone, Default)]
+pub struct MemoryStore {
+    inner: std::sync::Arc<std::sync::Mutex<Option<ClientState>>>,
+}
+
+impl MemoryStore {
+    fn with<T>(&self, f: impl FnOnce(&mut ClientState) -> T) -> Result<T, std::convert::Infallible> {
+        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(f(guard.as_mut().expect("init runs before any other step")))
+    }
+}
+
+impl Store for MemoryStore {
+    type Error = std::convert::Infallible;
+
+    async fn load(&self) -> Result<Option<ClientState>, Self::Error> {
+        Ok(self.inner.lock().unwrap_or_else(|p| p.into_inner()).clone())
+    }
+
+    async fn append(&self, mutation: &MutationEnvelope) -> Result<(), Self::Error> {
+        self.with(|s| s.apply_append(mutation))
+    }
+
+    async fn record_push(&self, last_mutation_id: u64, rejected: &[Rejected]) -> Result<(), Self::Error> {
+        self.with(|s| s.apply_push(last_mutation_id, rejected))
+    }
+
+    async fn apply_pull(&self, response: &PullResponse, at: DateTime<Utc>) -> Result<(), Self::Error> {
+        self.with(|s| s.apply_pull(response, at))
+    }
+
+    async fn init(&self, state: &ClientState) -> Result<(), Self::Error> {
+        *self.inner.lock().unwrap_or_else(|p| p.into_inner()) = Some(state.clone());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_to_its_cap_and_resets() {
+        let mut b = Backoff::default();
+        let ceilings: Vec<u64> = (0..12).map(|_| b.next(u64::MAX).as_millis() as u64).collect();
+        // With random = MAX the wait is (MAX mod (ceiling+1)) — below the ceiling, never above.
+        let mut c = Backoff::default();
+        for (i, _) in ceilings.iter().enumerate() {
+            let ceiling = (Backoff::BASE_MS << i.min(20)).min(Backoff::CAP_MS);
+            assert!(c.next(u64::MAX) <= std::time::Duration::from_millis(ceiling));
+        }
+        let mut d = Backoff::default();
+        for _ in 0..30 {
+            d.next(7);
+        }
+        assert!(d.next(Backoff::CAP_MS).as_millis() as u64 <= Backoff::CAP_MS);
+        d.reset();
+        assert!(d.next(5_000).as_millis() as u64 <= Backoff::BASE_MS);
+    }
+
+    #[test]
+    fn a_pull_drops_confirmed_pending_and_keeps_the_rest() {
+        let mut s = ClientState::new(Uuid::now_v7());
+        for id in 1..=3 {
+            s.apply_append(&MutationEnvelope {
+                id,
+                name: "x".into(),
+                args: Value::Null,
+                client_ts: Utc::now(),
+            });
+        }
+        let resp = PullResponse {
+            cookie: Cookie { version: 5, epoch: 0, after: None },
+            last_mutation_id: 2,
+            patch: vec![],
+            has_more: false,
+            reset: false,
+        };
+        s.apply_pull(&resp, Utc::now());
+        assert_eq!(s.pending.iter().map(|m| m.id).collect::<Vec<_>>(), vec![3]);
+        assert_eq!(s.next_mutation_id, 4);
+        assert!(s.last_synced_at.is_some());
+    }
+
+    #[test]
+    fn a_reset_clears_rows_but_never_pending() {
+        let mut s = ClientState::new(Uuid::now_v7());
+        s.rows.insert((Entity::Customer, Uuid::now_v7()), ServerRow { version: 1, data: Value::Null });
+        s.apply_append(&MutationEnvelope {
+            id: 1,
+            name: "x".into(),
+            args: Value::Null,
+            client_ts: Utc::now(),
+        });
+        let resp = PullResponse {
+            cookie: Cookie { version: 9, epoch: 1, after: None },
+            last_mutation_id: 0,
+            patch: vec![],
+            has_more: false,
+            reset: true,
+        };
+        s.apply_pull(&resp, Utc::now());
+        assert!(s.rows.is_empty());
+        assert_eq!(s.pending.len(), 1);
+    }
+}

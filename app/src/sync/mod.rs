@@ -1,0 +1,6 @@
+//! The sync protocol, shared by the server and every client (see docs/sync.md).
+
+pub mod engine;
+pub mod mutation;
+mod optimistic;
+pub mod protocol;

@@ -1,0 +1,610 @@
+//! The named mutations a device may push. Names are versioned API: an existing name never
+//! changes meaning; a new meaning gets a new name. The same `validate` runs in the browser
+//! (before the write is queued) and on the server (before it is applied).
+
+use crate::domain::{Cents, EmailAddress, PersonName, PhoneNumber, ValidationError};
+use crate::sync::protocol::Entity;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+/// Every mutation this build knows, by name.
+pub const NAMES: &[&str] = &[
+    "customer.create",
+    "customer.update_fields",
+    "lead.create",
+    "consultation.create",
+    "consultation.update_fields",
+    "consultation.set_outcome",
+    "option.upsert",
+    "activity.log",
+    "followup.schedule",
+    "followup.complete",
+    "time_entry.log",
+    "attachment.add",
+    "record.delete",
+];
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "name", content = "args")]
+pub enum Mutation {
+    #[serde(rename = "customer.create")]
+    CustomerCreate(CustomerCreate),
+    #[serde(rename = "customer.update_fields")]
+    CustomerUpdate(FieldUpdate),
+    #[serde(rename = "lead.create")]
+    LeadCreate(LeadCreate),
+    #[serde(rename = "consultation.create")]
+    ConsultationCreate(ConsultationCreate),
+    #[serde(rename = "consultation.update_fields")]
+    ConsultationUpdate(FieldUpdate),
+    #[serde(rename = "consultation.set_outcome")]
+    SetOutcome(SetOutcome),
+    #[serde(rename = "option.upsert")]
+    OptionUpsert(OptionUpsert),
+    #[serde(rename = "activity.log")]
+    ActivityLog(ActivityLog),
+    #[serde(rename = "followup.schedule")]
+    FollowupSchedule(FollowupSchedule),
+    #[serde(rename = "followup.complete")]
+    FollowupComplete(FollowupComplete),
+    #[serde(rename = "time_entry.log")]
+    TimeEntryLog(TimeEntryLog),
+    #[serde(rename = "attachment.add")]
+    AttachmentAdd(AttachmentAdd),
+    #[serde(rename = "record.delete")]
+    Delete(DeleteRecord),
+}
+
+impl Mutation {
+    /// Parses `name` + `args` as they arrive in a push. `Err(None)` means the name is unknown
+    /// (the whole push is refused: a newer client must not be half-applied); `Err(Some(..))`
+    /// means the args do not fit the name (that one mutation is rejected and kept).
+    pub fn from_parts(name: &str, args: &Value) -> Result<Mutation, Option<String>> {
+        if !NAMES.contains(&name) {
+            return Err(None);
+        }
+        let tagged = serde_json::json!({ "name": name, "args": args });
+        serde_json::from_value(tagged).map_err(|e| Some(format!("{name}: the arguments do not fit: {e}")))
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Mutation::CustomerCreate(_) => "customer.create",
+            Mutation::CustomerUpdate(_) => "customer.update_fields",
+            Mutation::LeadCreate(_) => "lead.create",
+            Mutation::ConsultationCreate(_) => "consultation.create",
+            Mutation::ConsultationUpdate(_) => "consultation.update_fields",
+            Mutation::SetOutcome(_) => "consultation.set_outcome",
+            Mutation::OptionUpsert(_) => "option.upsert",
+            Mutation::ActivityLog(_) => "activity.log",
+            Mutation::FollowupSchedule(_) => "followup.schedule",
+            Mutation::FollowupComplete(_) => "followup.complete",
+            Mutation::TimeEntryLog(_) => "time_entry.log",
+            Mutation::AttachmentAdd(_) => "attachment.add",
+            Mutation::Delete(_) => "record.delete",
+        }
+    }
+
+    /// The `args` half of the wire form.
+    pub fn args(&self) -> Value {
+        let v = serde_json::to_value(self).unwrap_or(Value::Null);
+        v.get("args").cloned().unwrap_or(Value::Null)
+    }
+
+    /// The record this mutation writes.
+    pub fn target(&self) -> (Entity, Uuid) {
+        match self {
+            Mutation::CustomerCreate(m) => (Entity::Customer, m.id),
+            Mutation::CustomerUpdate(m) => (Entity::Customer, m.id),
+            Mutation::LeadCreate(m) => (Entity::Lead, m.id),
+            Mutation::ConsultationCreate(m) => (Entity::Consultation, m.id),
+            Mutation::ConsultationUpdate(m) => (Entity::Consultation, m.id),
+            Mutation::SetOutcome(m) => (Entity::Consultation, m.id),
+            Mutation::OptionUpsert(m) => (Entity::Option, m.id),
+            Mutation::ActivityLog(m) => (Entity::Activity, m.id),
+            Mutation::FollowupSchedule(m) => (Entity::Followup, m.id),
+            Mutation::FollowupComplete(m) => (Entity::Followup, m.id),
+            Mutation::TimeEntryLog(m) => (Entity::TimeEntry, m.id),
+            Mutation::AttachmentAdd(m) => (Entity::Attachment, m.id),
+            Mutation::Delete(m) => (m.entity, m.id),
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        match self {
+            Mutation::CustomerCreate(m) => m.validate(),
+            Mutation::CustomerUpdate(m) => m.validate(CUSTOMER_FIELDS),
+            Mutation::LeadCreate(m) => m.validate(),
+            Mutation::ConsultationCreate(m) => m.validate(),
+            Mutation::ConsultationUpdate(m) => m.validate(CONSULTATION_FIELDS),
+            Mutation::SetOutcome(m) => m.validate(),
+            Mutation::OptionUpsert(m) => m.validate(),
+            Mutation::ActivityLog(m) => m.validate(),
+            Mutation::FollowupSchedule(_) | Mutation::FollowupComplete(_) => Ok(()),
+            Mutation::TimeEntryLog(m) => m.validate(),
+            Mutation::AttachmentAdd(m) => m.validate(),
+            Mutation::Delete(m) => m.validate(),
+        }
+    }
+}
+
+fn text(field: &'static str, value: &str, max: usize) -> Result<(), ValidationError> {
+    if value.chars().count() > max {
+        return Err(ValidationError::new(field, format!("must be at most {max} characters")));
+    }
+    Ok(())
+}
+
+fn one_of(field: &'static str, value: &str, allowed: &[&str]) -> Result<(), ValidationError> {
+    if allowed.contains(&value) {
+        Ok(())
+    } else {
+        Err(ValidationError::new(field, format!("must be one of {}", allowed.join(", "))))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CustomerCreate {
+    pub id: Uuid,
+    pub name: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub address: Option<String>,
+}
+
+impl CustomerCreate {
+    fn validate(&self) -> Result<(), ValidationError> {
+        PersonName::parse(&self.name)?;
+        if let Some(p) = self.phone.as_deref().filter(|p| !p.trim().is_empty()) {
+            PhoneNumber::parse(p)?;
+        }
+        if let Some(e) = self.email.as_deref().filter(|e| !e.trim().is_empty()) {
+            EmailAddress::parse(e)?;
+        }
+        text("address", self.address.as_deref().unwrap_or(""), 300)
+    }
+}
+
+/// How a field of a record may be written by `*.update_fields`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    Text(usize),
+    Phone,
+    Email,
+    Json,
+    Timestamp,
+    UserRef,
+}
+
+pub type FieldSpec = (&'static str, FieldKind);
+
+pub const CUSTOMER_FIELDS: &[FieldSpec] = &[
+    ("name", FieldKind::Text(100)),
+    ("phone", FieldKind::Phone),
+    ("email", FieldKind::Email),
+    ("address", FieldKind::Text(300)),
+];
+
+pub const CONSULTATION_FIELDS: &[FieldSpec] = &[
+    ("scheduled_at", FieldKind::Timestamp),
+    ("held_at", FieldKind::Timestamp),
+    ("home", FieldKind::Json),
+    ("problem", FieldKind::Text(5000)),
+    ("notes", FieldKind::Text(20000)),
+    ("checklist", FieldKind::Json),
+    ("sales_rep_id", FieldKind::UserRef),
+];
+
+/// A per-field patch. `base_version` is the version of the record the device last received
+/// from the server; a field written by someone else after it is a concurrent edit, and
+/// overwriting it leaves a conflict record.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FieldUpdate {
+    pub id: Uuid,
+    pub base_version: i64,
+    pub fields: Map<String, Value>,
+}
+
+impl FieldUpdate {
+    pub fn validate(&self, spec: &[FieldSpec]) -> Result<(), ValidationError> {
+        if self.fields.is_empty() {
+            return Err(ValidationError::new("fields", "name at least one field to change"));
+        }
+        for (name, value) in &self.fields {
+            let Some((field, kind)) = spec.iter().find(|(n, _)| n == name) else {
+                return Err(ValidationError::new("fields", format!("{name} cannot be changed this way")));
+            };
+            check_field(field, *kind, value)?;
+        }
+        Ok(())
+    }
+}
+
+fn check_field(field: &'static str, kind: FieldKind, value: &Value) -> Result<(), ValidationError> {
+    let wrong = |what: &str| Err(ValidationError::new(field, format!("must be {what}")));
+    match (kind, value) {
+        (FieldKind::Text(max), Value::String(s)) => {
+            if field == "name" {
+                PersonName::parse(s)?;
+            }
+            text(field, s, max)
+        }
+        (FieldKind::Phone, Value::String(s)) => PhoneNumber::parse(s).map(|_| ()),
+        (FieldKind::Email, Value::String(s)) => EmailAddress::parse(s).map(|_| ()),
+        (FieldKind::Phone | FieldKind::Email, Value::Null) => Ok(()),
+        (FieldKind::Json, Value::Object(_)) => {
+            if value.to_string().len() > 64 * 1024 {
+                return wrong("smaller than 64 KB");
+            }
+            Ok(())
+        }
+        (FieldKind::Timestamp | FieldKind::UserRef, Value::Null) => Ok(()),
+        (FieldKind::Timestamp, Value::String(s)) => {
+            s.parse::<DateTime<Utc>>().map(|_| ()).or_else(|_| wrong("an RFC 3339 time"))
+        }
+        (FieldKind::UserRef, Value::String(s)) => {
+            s.parse::<Uuid>().map(|_| ()).or_else(|_| wrong("a person's id"))
+        }
+        (FieldKind::Text(_), _) => wrong("text"),
+        (FieldKind::Json, _) => wrong("an object"),
+        (FieldKind::Phone | FieldKind::Email | FieldKind::Timestamp | FieldKind::UserRef, _) => wrong("text"),
+    }
+}
+
+pub const LEAD_SOURCES: &[&str] = &[
+    "website",
+    "phone",
+    "referral",
+    "repeat_customer",
+    "google_ads",
+    "facebook",
+    "yard_sign",
+    "home_show",
+    "other",
+];
+pub const SERVICE_TYPES: &[&str] = &["hvac", "plumbing", "electrical", "water_heater", "other"];
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LeadCreate {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub source: String,
+    pub service_type: String,
+    /// When the lead came in (the device's clock; speed to lead starts here).
+    pub created_at: DateTime<Utc>,
+}
+
+impl LeadCreate {
+    fn validate(&self) -> Result<(), ValidationError> {
+        one_of("source", &self.source, LEAD_SOURCES)?;
+        one_of("service_type", &self.service_type, SERVICE_TYPES)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ConsultationCreate {
+    pub id: Uuid,
+    pub lead_id: Uuid,
+    /// Defaults to the person creating it.
+    #[serde(default)]
+    pub technician_id: Option<Uuid>,
+    #[serde(default)]
+    pub scheduled_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub problem: String,
+}
+
+impl ConsultationCreate {
+    fn validate(&self) -> Result<(), ValidationError> {
+        text("problem", &self.problem, 5000)
+    }
+}
+
+pub const LOST_REASONS: &[&str] =
+    &["price", "financing_declined", "competitor", "no_decision", "timing", "repair_instead", "other"];
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Outcome {
+    Won {
+        option_id: Option<Uuid>,
+        amount_cents: Cents,
+    },
+    Lost {
+        reason: String,
+        #[serde(default)]
+        competitor: Option<String>,
+        #[serde(default)]
+        note: Option<String>,
+    },
+    Reopened,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SetOutcome {
+    pub id: Uuid,
+    pub outcome: Outcome,
+    /// When it was decided, by the device's clock.
+    pub at: DateTime<Utc>,
+}
+
+impl SetOutcome {
+    fn validate(&self) -> Result<(), ValidationError> {
+        match &self.outcome {
+            Outcome::Won { amount_cents, .. } => amount_cents.check("amount_cents").map(|_| ()),
+            Outcome::Lost { reason, competitor, note } => {
+                one_of("reason", reason, LOST_REASONS)?;
+                text("competitor", competitor.as_deref().unwrap_or(""), 200)?;
+                text("note", note.as_deref().unwrap_or(""), 2000)
+            }
+            Outcome::Reopened => Ok(()),
+        }
+    }
+}
+
+/// The status a consultation is in; `set_outcome` moves it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Open,
+    Won,
+    Lost,
+}
+
+impl Status {
+    pub fn parse(s: &str) -> Option<Status> {
+        match s {
+            "open" => Some(Status::Open),
+            "won" => Some(Status::Won),
+            "lost" => Some(Status::Lost),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Open => "open",
+            Status::Won => "won",
+            Status::Lost => "lost",
+        }
+    }
+
+    /// The state machine: open → won | lost; won | lost → open only by an explicit reopen.
+    pub fn apply(self, outcome: &Outcome) -> Result<Status, ValidationError> {
+        match (self, outcome) {
+            (Status::Open, Outcome::Won { .. }) => Ok(Status::Won),
+            (Status::Open, Outcome::Lost { .. }) => Ok(Status::Lost),
+            (Status::Won | Status::Lost, Outcome::Reopened) => Ok(Status::Open),
+            (Status::Open, Outcome::Reopened) => {
+                Err(ValidationError::new("outcome", "the consultation is already open"))
+            }
+            (s, _) => Err(ValidationError::new(
+                "outcome",
+                format!("the consultation is already {}; reopen it first", s.as_str()),
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LineItem {
+    #[serde(default)]
+    pub price_book_item_id: Option<Uuid>,
+    pub description: String,
+    pub quantity: u32,
+    pub unit_price_cents: Cents,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct OptionUpsert {
+    pub id: Uuid,
+    pub consultation_id: Uuid,
+    /// good / better / best, or the company's own names.
+    pub tier: String,
+    pub position: u8,
+    pub line_items: Vec<LineItem>,
+    pub price_cents: Cents,
+    #[serde(default)]
+    pub financing_plan: Option<String>,
+    #[serde(default)]
+    pub monthly_payment_cents: Option<Cents>,
+    #[serde(default)]
+    pub presented: bool,
+}
+
+impl OptionUpsert {
+    fn validate(&self) -> Result<(), ValidationError> {
+        if self.tier.trim().is_empty() {
+            return Err(ValidationError::new("tier", "name the option, e.g. Good"));
+        }
+        text("tier", &self.tier, 40)?;
+        if self.position > 3 {
+            return Err(ValidationError::new("position", "at most four options per consultation"));
+        }
+        if self.line_items.len() > 100 {
+            return Err(ValidationError::new("line_items", "at most 100 line items"));
+        }
+        for item in &self.line_items {
+            text("line_items", &item.description, 300)?;
+            item.unit_price_cents.check("unit_price_cents")?;
+        }
+        self.price_cents.check("price_cents")?;
+        if let Some(m) = self.monthly_payment_cents {
+            m.check("monthly_payment_cents")?;
+        }
+        Ok(())
+    }
+}
+
+pub const ACTIVITY_KINDS: &[&str] = &["call", "text", "email", "visit", "note"];
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ActivityLog {
+    pub id: Uuid,
+    pub consultation_id: Uuid,
+    pub kind: String,
+    #[serde(default)]
+    pub outcome: Option<String>,
+    pub at: DateTime<Utc>,
+    #[serde(default)]
+    pub note: String,
+}
+
+impl ActivityLog {
+    fn validate(&self) -> Result<(), ValidationError> {
+        one_of("kind", &self.kind, ACTIVITY_KINDS)?;
+        text("outcome", self.outcome.as_deref().unwrap_or(""), 100)?;
+        text("note", &self.note, 5000)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FollowupSchedule {
+    pub id: Uuid,
+    pub consultation_id: Uuid,
+    pub due_at: DateTime<Utc>,
+    /// Defaults to the person scheduling it.
+    #[serde(default)]
+    pub assignee_id: Option<Uuid>,
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FollowupComplete {
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+}
+
+pub const TIME_CATEGORIES: &[&str] =
+    &["on_site", "follow_up_contact", "proposal_prep", "driving", "admin", "waiting", "break", "other"];
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TimeEntryLog {
+    pub id: Uuid,
+    pub category: String,
+    pub started_at: DateTime<Utc>,
+    #[serde(default)]
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+impl TimeEntryLog {
+    fn validate(&self) -> Result<(), ValidationError> {
+        one_of("category", &self.category, TIME_CATEGORIES)?;
+        if matches!(self.ended_at, Some(end) if end < self.started_at) {
+            return Err(ValidationError::new("ended_at", "must not be before the start"));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AttachmentAdd {
+    pub id: Uuid,
+    pub consultation_id: Uuid,
+    pub kind: String,
+    pub sha256: String,
+    pub content_type: String,
+    pub byte_size: u64,
+}
+
+impl AttachmentAdd {
+    fn validate(&self) -> Result<(), ValidationError> {
+        one_of("kind", &self.kind, &["photo", "signature"])?;
+        if self.sha256.len() != 64
+            || !self.sha256.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        {
+            return Err(ValidationError::new("sha256", "must be 64 lower-case hex digits"));
+        }
+        one_of("content_type", &self.content_type, &["image/jpeg", "image/png", "image/webp"])
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DeleteRecord {
+    pub entity: Entity,
+    pub id: Uuid,
+}
+
+impl DeleteRecord {
+    fn validate(&self) -> Result<(), ValidationError> {
+        match self.entity {
+            Entity::Customer
+            | Entity::Consultation
+            | Entity::Option
+            | Entity::Followup
+            | Entity::Attachment => Ok(()),
+            other => Err(ValidationError::new("entity", format!("a {} cannot be deleted", other.as_str()))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn unknown_names_and_misfit_args_are_told_apart() {
+        assert_eq!(Mutation::from_parts("consultation.explode", &json!({})), Err(None));
+        let misfit = Mutation::from_parts("activity.log", &json!({ "id": 3 })).unwrap_err().unwrap();
+        assert!(misfit.starts_with("activity.log"), "{misfit}");
+    }
+
+    #[test]
+    fn round_trips_through_name_and_args() {
+        let m = Mutation::ActivityLog(ActivityLog {
+            id: Uuid::now_v7(),
+            consultation_id: Uuid::now_v7(),
+            kind: "call".into(),
+            outcome: Some("no_answer".into()),
+            at: Utc::now(),
+            note: String::new(),
+        });
+        assert_eq!(Mutation::from_parts(m.name(), &m.args()).unwrap(), m);
+        for name in NAMES {
+            assert!(Mutation::from_parts(name, &json!({})).unwrap_err().is_some(), "{name} is known");
+        }
+    }
+
+    #[test]
+    fn outcome_state_machine() {
+        let won = Outcome::Won { option_id: None, amount_cents: Cents(100) };
+        let lost = Outcome::Lost { reason: "price".into(), competitor: None, note: None };
+        assert_eq!(Status::Open.apply(&won).unwrap(), Status::Won);
+        assert_eq!(Status::Open.apply(&lost).unwrap(), Status::Lost);
+        assert_eq!(Status::Won.apply(&Outcome::Reopened).unwrap(), Status::Open);
+        assert!(Status::Won.apply(&lost).is_err());
+        assert!(Status::Lost.apply(&won).is_err());
+        assert!(Status::Open.apply(&Outcome::Reopened).is_err());
+    }
+
+    #[test]
+    fn lost_needs_a_known_reason() {
+        let m = SetOutcome {
+            id: Uuid::now_v7(),
+            outcome: Outcome::Lost { reason: "".into(), competitor: None, note: None },
+            at: Utc::now(),
+        };
+        assert_eq!(m.validate().unwrap_err().field, "reason");
+    }
+
+    #[test]
+    fn field_updates_only_touch_known_fields_with_valid_values() {
+        let upd = |fields: Value| FieldUpdate {
+            id: Uuid::now_v7(),
+            base_version: 0,
+            fields: fields.as_object().unwrap().clone(),
+        };
+        assert!(upd(json!({ "problem": "no heat" })).validate(CONSULTATION_FIELDS).is_ok());
+        assert!(upd(json!({ "status": "won" })).validate(CONSULTATION_FIELDS).is_err());
+        assert!(upd(json!({ "held_at": "yesterday" })).validate(CONSULTATION_FIELDS).is_err());
+        assert!(upd(json!({ "phone": "12" })).validate(CUSTOMER_FIELDS).is_err());
+        assert!(upd(json!({})).validate(CUSTOMER_FIELDS).is_err());
+    }
+}

@@ -1,0 +1,169 @@
+//! The wire format of `/api/sync/push` and `/api/sync/pull` (see docs/sync.md).
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Bumped when the meaning of the wire format changes; a client on another version is told to
+/// reload instead of being half-understood.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The most mutations one push may carry, and the largest page a pull returns.
+pub const MAX_PUSH_MUTATIONS: usize = 500;
+pub const MAX_PULL_LIMIT: u32 = 1000;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PushRequest {
+    pub client_id: Uuid,
+    pub schema_version: u32,
+    pub mutations: Vec<MutationEnvelope>,
+}
+
+/// One local write, as queued in the outbox: numbered 1, 2, 3... per client.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MutationEnvelope {
+    pub id: u64,
+    pub name: String,
+    pub args: serde_json::Value,
+    /// When the person made the change, by the device's clock: for audit and stage-event times,
+    /// never for ordering.
+    pub client_ts: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum MutationStatus {
+    Applied,
+    Rejected,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MutationResult {
+    pub id: u64,
+    pub status: MutationStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PushResponse {
+    /// The highest mutation id of this client the server has processed (applied or rejected).
+    pub last_mutation_id: u64,
+    /// One result per mutation of this push that was processed now (replays and mutations
+    /// after a gap are not listed).
+    pub results: Vec<MutationResult>,
+}
+
+/// Where a client is in the company's change stream: everything at or below `version` has been
+/// received, plus, within `version + 1`, every row up to `after` (a page boundary of a resumed
+/// sync). `epoch` changes when what the person may see shrinks; a stale epoch means reset.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct Cookie {
+    pub version: i64,
+    pub epoch: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<RowKey>,
+}
+
+/// A row's position in the pull order: (version, entity, id).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RowKey {
+    pub version: i64,
+    pub entity: Entity,
+    pub id: Uuid,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PullRequest {
+    pub client_id: Uuid,
+    pub cookie: Option<Cookie>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PullResponse {
+    pub cookie: Cookie,
+    /// Read in the same snapshot as the patch: pending mutations up to here are in it.
+    pub last_mutation_id: u64,
+    pub patch: Vec<PatchOp>,
+    /// More rows wait: pull again at once with the new cookie.
+    pub has_more: bool,
+    /// Throw local server-state away (pending mutations stay) and apply this patch from empty.
+    pub reset: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum PatchOp {
+    Put { entity: Entity, id: Uuid, version: i64, data: serde_json::Value },
+    Del { entity: Entity, id: Uuid, version: i64 },
+}
+
+impl PatchOp {
+    pub fn key(&self) -> (Entity, Uuid) {
+        match self {
+            PatchOp::Put { entity, id, .. } | PatchOp::Del { entity, id, .. } => (*entity, *id),
+        }
+    }
+}
+
+/// Every kind of synced record. The order of the variants is the pull order within a version.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Entity {
+    Customer,
+    Lead,
+    Consultation,
+    Option,
+    Activity,
+    Followup,
+    StageEvent,
+    TimeEntry,
+    Attachment,
+    PriceBookItem,
+    ChecklistTemplate,
+    TeamMember,
+}
+
+impl Entity {
+    pub const ALL: [Entity; 12] = [
+        Entity::Customer,
+        Entity::Lead,
+        Entity::Consultation,
+        Entity::Option,
+        Entity::Activity,
+        Entity::Followup,
+        Entity::StageEvent,
+        Entity::TimeEntry,
+        Entity::Attachment,
+        Entity::PriceBookItem,
+        Entity::ChecklistTemplate,
+        Entity::TeamMember,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Entity::Customer => "customer",
+            Entity::Lead => "lead",
+            Entity::Consultation => "consultation",
+            Entity::Option => "option",
+            Entity::Activity => "activity",
+            Entity::Followup => "followup",
+            Entity::StageEvent => "stage_event",
+            Entity::TimeEntry => "time_entry",
+            Entity::Attachment => "attachment",
+            Entity::PriceBookItem => "price_book_item",
+            Entity::ChecklistTemplate => "checklist_template",
+            Entity::TeamMember => "team_member",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Entity> {
+        Entity::ALL.into_iter().find(|e| e.as_str() == s)
+    }
+
+    /// The pull order of entities within one version (its position in [`Entity::ALL`]).
+    pub fn rank(self) -> i16 {
+        Entity::ALL.iter().position(|e| *e == self).unwrap_or(0) as i16
+    }
+}

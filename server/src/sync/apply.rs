@@ -1,0 +1,777 @@
+//! How each named mutation changes Postgres. Runs inside the push transaction, under a savepoint
+//! per mutation; every statement is scoped by company and by the actor's visibility.
+
+use super::{
+    fields,
+    scope::{self, consultation_for_write},
+    Actor, ApplyError,
+};
+use app::{
+    domain::{EmailAddress, PersonName, PhoneNumber},
+    sync::mutation::*,
+};
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// Applies one validated mutation at company version `version`.
+pub async fn apply(
+    db: &mut PgConnection,
+    actor: &Actor,
+    mutation_id: u64,
+    mutation: &Mutation,
+    version: i64,
+) -> Result<(), ApplyError> {
+    mutation.validate()?;
+    match mutation {
+        Mutation::CustomerCreate(m) => customer_create(db, actor, m, version).await,
+        Mutation::CustomerUpdate(m) => {
+            let mut m = m.clone();
+            normalise_contact_fields(&mut m.fields)?;
+            fields::update(db, actor, mutation_id, "customer", "customers", CUSTOMER_FIELDS, &m, version)
+                .await?;
+            Ok(())
+        }
+        Mutation::LeadCreate(m) => lead_create(db, actor, m, version).await,
+        Mutation::ConsultationCreate(m) => consultation_create(db, actor, m, version).await,
+        Mutation::ConsultationUpdate(m) => consultation_update(db, actor, mutation_id, m, version).await,
+        Mutation::SetOutcome(m) => set_outcome(db, actor, m, version).await,
+        Mutation::OptionUpsert(m) => option_upsert(db, actor, m, version).await,
+        Mutation::ActivityLog(m) => activity_log(db, actor, m, version).await,
+        Mutation::FollowupSchedule(m) => followup_schedule(db, actor, m, version).await,
+        Mutation::FollowupComplete(m) => followup_complete(db, actor, m, version).await,
+        Mutation::TimeEntryLog(m) => time_entry_log(db, actor, m, version).await,
+        Mutation::AttachmentAdd(m) => attachment_add(db, actor, m, version).await,
+        Mutation::Delete(m) => delete(db, actor, m, version).await,
+    }
+}
+
+fn normalise_contact_fields(
+    fields: &mut serde_json::Map<String, serde_json::Value>,
+) -> Result<(), ApplyError> {
+    use serde_json::Value;
+    if let Some(Value::String(p)) = fields.get("phone") {
+        let p = PhoneNumber::parse(p)?;
+        fields.insert("phone".into(), Value::String(p.into()));
+    }
+    if let Some(Value::String(e)) = fields.get("email") {
+        let e = EmailAddress::parse(e)?;
+        fields.insert("email".into(), Value::String(e.into()));
+    }
+    if let Some(Value::String(n)) = fields.get("name") {
+        let n = PersonName::parse(n)?;
+        fields.insert("name".into(), Value::String(n.into()));
+    }
+    Ok(())
+}
+
+/// Refuses a create whose id is taken (by anyone, deleted or not): ids are made on devices and a
+/// reused one is a bug or a replay from another profile, never a reason to overwrite.
+async fn ensure_new(db: &mut PgConnection, actor: &Actor, table: &str, id: Uuid) -> Result<(), ApplyError> {
+    let exists: bool = sqlx::query_scalar(&format!(
+        "select exists(select 1 from {table} where company_id = $1 and id = $2)"
+    ))
+    .bind(actor.company_id)
+    .bind(id)
+    .fetch_one(&mut *db)
+    .await?;
+    if exists {
+        return Err(ApplyError::rejected(format!("a record with id {id} already exists")));
+    }
+    Ok(())
+}
+
+async fn customer_create(
+    db: &mut PgConnection,
+    actor: &Actor,
+    m: &CustomerCreate,
+    version: i64,
+) -> Result<(), ApplyError> {
+    ensure_new(db, actor, "customers", m.id).await?;
+    let name = PersonName::parse(&m.name)?;
+    let phone = m.phone.as_deref().filter(|p| !p.trim().is_empty()).map(PhoneNumber::parse).transpose()?;
+    let email = m.email.as_deref().filter(|e| !e.trim().is_empty()).map(EmailAddress::parse).transpose()?;
+    sqlx::query(
+        "insert into customers (company_id, id, name, phone, email, address, version, scope_users, field_versions,
+            created_by, updated_by)
+         values ($1, $2, $3, $4, $5, $6, $7, array[$8::uuid], $9, $8, $8)",
+    )
+    .bind(actor.company_id)
+    .bind(m.id)
+    .bind(name.as_str())
+    .bind(phone.as_ref().map(|p| p.as_str()))
+    .bind(email.as_ref().map(|e| e.as_str()))
+    .bind(m.address.as_deref().map(str::trim).filter(|a| !a.is_empty()))
+    .bind(version)
+    .bind(actor.user_id)
+    .bind(fields::created(version, actor))
+    .execute(&mut *db)
+    .await?;
+    Ok(())
+}
+
+async fn visible(
+    db: &mut PgConnection,
+    actor: &Actor,
+    table: &str,
+    id: Uuid,
+) -> Result<Vec<Uuid>, ApplyError> {
+    let row: Option<(Vec<Uuid>, bool)> = sqlx::query_as(&format!(
+        "select scope_users, deleted from {table} where company_id = $1 and id = $2 and ($3 or $4 = any(scope_users))"
+    ))
+    .bind(actor.company_id)
+    .bind(id)
+    .bind(actor.sees_all())
+    .bind(actor.user_id)
+    .fetch_optional(&mut *db)
+    .await?;
+    match row {
+        Some((_, true)) => Err(ApplyError::rejected(format!("the {} was deleted", singular(table)))),
+        Some((scope, false)) => Ok(scope),
+        None => Err(ApplyError::rejected(format!("the {} does not exist or is not yours", singular(table)))),
+    }
+}
+
+fn singular(table: &str) -> &str {
+    table.strip_suffix('s').unwrap_or(table)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn stage_event(
+    db: &mut PgConnection,
+    actor: &Actor,
+    lead_id: Uuid,
+    consultation_id: Option<Uuid>,
+    kind: &str,
+    at: DateTime<Utc>,
+    details: serde_json::Value,
+    scope_users: &[Uuid],
+    version: i64,
+) -> Result<(), ApplyError> {
+    sqlx::query(
+        "insert into stage_events (company_id, id, lead_id, consultation_id, kind, occurred_at, actor_id, details,
+            version, scope_users, created_by, updated_by)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $7, $7)",
+    )
+    .bind(actor.company_id)
+    .bind(Uuid::now_v7())
+    .bind(lead_id)
+    .bind(consultation_id)
+    .bind(kind)
+    .bind(at)
+    .bind(actor.user_id)
+    .bind(details)
+    .bind(version)
+    .bind(scope_users)
+    .execute(&mut *db)
+    .await?;
+    Ok(())
+}
+
+async fn lead_create(
+    db: &mut PgConnection,
+    actor: &Actor,
+    m: &LeadCreate,
+    version: i64,
+) -> Result<(), ApplyError> {
+    ensure_new(db, actor, "leads", m.id).await?;
+    let scope = visible(db, actor, "customers", m.customer_id).await?;
+    sqlx::query(
+        "insert into leads (company_id, id, customer_id, source, service_type, lead_created_at, version, scope_users,
+            field_versions, created_by, updated_by)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+    )
+    .bind(actor.company_id)
+    .bind(m.id)
+    .bind(m.customer_id)
+    .bind(&m.source)
+    .bind(&m.service_type)
+    .bind(m.created_at)
+    .bind(version)
+    .bind(&scope)
+    .bind(fields::created(version, actor))
+    .bind(actor.user_id)
+    .execute(&mut *db)
+    .await?;
+    let details = serde_json::json!({ "source": m.source, "service_type": m.service_type });
+    stage_event(db, actor, m.id, None, "lead_created", m.created_at, details, &scope, version).await
+}
+
+async fn is_member(
+    db: &mut PgConnection,
+    actor: &Actor,
+    user: Uuid,
+    roles: &[&str],
+) -> Result<bool, ApplyError> {
+    Ok(sqlx::query_scalar(
+        "select exists(select 1 from users where company_id = $1 and id = $2 and active and role = any($3))",
+    )
+    .bind(actor.company_id)
+    .bind(user)
+    .bind(roles)
+    .fetch_one(&mut *db)
+    .await?)
+}
+
+async fn consultation_create(
+    db: &mut PgConnection,
+    actor: &Actor,
+    m: &ConsultationCreate,
+    version: i64,
+) -> Result<(), ApplyError> {
+    ensure_new(db, actor, "consultations", m.id).await?;
+    visible(db, actor, "leads", m.lead_id).await?;
+    let technician = m.technician_id.unwrap_or(actor.user_id);
+    if technician != actor.user_id && !actor.sees_all() {
+        return Err(ApplyError::rejected("only a manager can create a consultation for someone else"));
+    }
+    if !is_member(db, actor, technician, &["technician", "manager"]).await? {
+        return Err(ApplyError::rejected("the technician is not an active technician of this company"));
+    }
+    let (customer_id,): (Uuid,) =
+        sqlx::query_as("select customer_id from leads where company_id = $1 and id = $2")
+            .bind(actor.company_id)
+            .bind(m.lead_id)
+            .fetch_one(&mut *db)
+            .await?;
+    let users = scope::consultation_users(technician, None, actor.user_id);
+    sqlx::query(
+        "insert into consultations (company_id, id, lead_id, customer_id, technician_id, scheduled_at, problem,
+            version, scope_users, field_versions, created_by, updated_by)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+    )
+    .bind(actor.company_id)
+    .bind(m.id)
+    .bind(m.lead_id)
+    .bind(customer_id)
+    .bind(technician)
+    .bind(m.scheduled_at)
+    .bind(&m.problem)
+    .bind(version)
+    .bind(&users)
+    .bind(fields::created(version, actor))
+    .bind(actor.user_id)
+    .execute(&mut *db)
+    .await?;
+    scope::spread(db, actor, m.id, m.lead_id, customer_id, &users, version).await?;
+    if let Some(at) = m.scheduled_at {
+        stage_event(
+            db,
+            actor,
+            m.lead_id,
+            Some(m.id),
+            "consultation_scheduled",
+            at,
+            serde_json::json!({}),
+            &users,
+            version,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn consultation_update(
+    db: &mut PgConnection,
+    actor: &Actor,
+    mutation_id: u64,
+    m: &FieldUpdate,
+    version: i64,
+) -> Result<(), ApplyError> {
+    let before = consultation_for_write(db, actor, m.id).await?;
+    let new_rep = match m.fields.get("sales_rep_id") {
+        None => None,
+        Some(serde_json::Value::Null) => Some(None),
+        Some(v) => {
+            let rep: Uuid = serde_json::from_value(v.clone())
+                .map_err(|_| ApplyError::rejected("sales_rep_id: must be a person's id"))?;
+            if !is_member(db, actor, rep, &["sales_rep", "manager"]).await? {
+                return Err(ApplyError::rejected("sales_rep_id: not an active sales rep of this company"));
+            }
+            Some(Some(rep))
+        }
+    };
+    fields::update(db, actor, mutation_id, "consultation", "consultations", CONSULTATION_FIELDS, m, version)
+        .await?;
+
+    if let Some(rep) = new_rep.filter(|rep| *rep != before.sales_rep_id) {
+        let users = scope::consultation_users(before.technician_id, rep, before.created_by);
+        sqlx::query("update consultations set scope_users = $3 where company_id = $1 and id = $2")
+            .bind(actor.company_id)
+            .bind(m.id)
+            .bind(&users)
+            .execute(&mut *db)
+            .await?;
+        scope::spread(db, actor, m.id, before.lead_id, before.customer_id, &users, version).await?;
+        let lost_sight: Vec<Uuid> =
+            before.scope_users.iter().copied().filter(|u| !users.contains(u)).collect();
+        scope::shrink(db, actor, &lost_sight).await?;
+    }
+
+    if before.held_at.is_none() {
+        if let Some(held) =
+            m.fields.get("held_at").and_then(|v| v.as_str()).and_then(|s| s.parse::<DateTime<Utc>>().ok())
+        {
+            let scope: Vec<Uuid> =
+                sqlx::query_scalar("select scope_users from consultations where company_id = $1 and id = $2")
+                    .bind(actor.company_id)
+                    .bind(m.id)
+                    .fetch_one(&mut *db)
+                    .await?;
+            stage_event(
+                db,
+                actor,
+                before.lead_id,
+                Some(m.id),
+                "consultation_held",
+                held,
+                serde_json::json!({}),
+                &scope,
+                version,
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+async fn set_outcome(
+    db: &mut PgConnection,
+    actor: &Actor,
+    m: &SetOutcome,
+    version: i64,
+) -> Result<(), ApplyError> {
+    let c = consultation_for_write(db, actor, m.id).await?;
+    let status = Status::parse(&c.status)
+        .ok_or_else(|| ApplyError::rejected("the consultation has an unknown status"))?;
+    let next = status.apply(&m.outcome)?;
+    let (kind, details) = match &m.outcome {
+        Outcome::Won { option_id, amount_cents } => {
+            if let Some(option) = option_id {
+                let belongs: bool = sqlx::query_scalar(
+                    "select exists(select 1 from options where company_id = $1 and id = $2 and consultation_id = $3 and not deleted)",
+                )
+                .bind(actor.company_id)
+                .bind(option)
+                .bind(m.id)
+                .fetch_one(&mut *db)
+                .await?;
+                if !belongs {
+                    return Err(ApplyError::rejected("the chosen option is not one of this consultation's"));
+                }
+            }
+            sqlx::query(
+                "update consultations set status = 'won', sold_option_id = $3, sold_amount_cents = $4, sold_by = $5,
+                   decided_at = $6, lost_reason = null, competitor = null, outcome_note = null,
+                   version = $7, updated_by = $5, updated_at = now()
+                 where company_id = $1 and id = $2",
+            )
+            .bind(actor.company_id)
+            .bind(m.id)
+            .bind(option_id)
+            .bind(amount_cents.0)
+            .bind(actor.user_id)
+            .bind(m.at)
+            .bind(version)
+            .execute(&mut *db)
+            .await?;
+            if let Some(option) = option_id {
+                sqlx::query(
+                    "update options set version = $4, updated_at = now(), presented = true
+                     where company_id = $1 and consultation_id = $2 and id = $3",
+                )
+                .bind(actor.company_id)
+                .bind(m.id)
+                .bind(option)
+                .bind(version)
+                .execute(&mut *db)
+                .await?;
+            }
+            (
+                "won",
+                serde_json::json!({ "option_id": option_id, "amount_cents": amount_cents.0, "sold_by": actor.user_id }),
+            )
+        }
+        Outcome::Lost { reason, competitor, note } => {
+            sqlx::query(
+                "update consultations set status = 'lost', lost_reason = $3, competitor = $4, outcome_note = $5,
+                   decided_at = $6, sold_option_id = null, sold_amount_cents = null, sold_by = null,
+                   version = $7, updated_by = $8, updated_at = now()
+                 where company_id = $1 and id = $2",
+            )
+            .bind(actor.company_id)
+            .bind(m.id)
+            .bind(reason)
+            .bind(competitor)
+            .bind(note)
+            .bind(m.at)
+            .bind(version)
+            .bind(actor.user_id)
+            .execute(&mut *db)
+            .await?;
+            ("lost", serde_json::json!({ "reason": reason, "competitor": competitor }))
+        }
+        Outcome::Reopened => {
+            sqlx::query(
+                "update consultations set status = 'open', decided_at = null, version = $3, updated_by = $4, updated_at = now()
+                 where company_id = $1 and id = $2",
+            )
+            .bind(actor.company_id)
+            .bind(m.id)
+            .bind(version)
+            .bind(actor.user_id)
+            .execute(&mut *db)
+            .await?;
+            ("reopened", serde_json::json!({ "from": status.as_str() }))
+        }
+    };
+    debug_assert_eq!(next.as_str(), if kind == "reopened" { "open" } else { kind });
+    stage_event(db, actor, c.lead_id, Some(m.id), kind, m.at, details, &c.scope_users, version).await
+}
+
+async fn option_upsert(
+    db: &mut PgConnection,
+    actor: &Actor,
+    m: &OptionUpsert,
+    version: i64,
+) -> Result<(), ApplyError> {
+    let c = consultation_for_write(db, actor, m.consultation_id).await?;
+    let existing: Option<(Uuid, bool, bool)> =
+        sqlx::query_as("select consultation_id, deleted, presented from options where company_id = $1 and id = $2 for update")
+            .bind(actor.company_id)
+            .bind(m.id)
+            .fetch_optional(&mut *db)
+            .await?;
+    let line_items = serde_json::to_value(&m.line_items).map_err(|e| ApplyError::rejected(e.to_string()))?;
+    match existing {
+        Some((parent, _, _)) if parent != m.consultation_id => {
+            return Err(ApplyError::rejected("the option belongs to another consultation"))
+        }
+        Some((_, true, _)) => return Err(ApplyError::rejected("the option was deleted")),
+        Some(_) => {
+            sqlx::query(
+                "update options set tier = $3, position = $4, line_items = $5, price_cents = $6, financing_plan = $7,
+                   monthly_payment_cents = $8, presented = presented or $9, version = $10, updated_by = $11, updated_at = now()
+                 where company_id = $1 and id = $2",
+            )
+            .bind(actor.company_id)
+            .bind(m.id)
+            .bind(&m.tier)
+            .bind(m.position as i16)
+            .bind(&line_items)
+            .bind(m.price_cents.0)
+            .bind(&m.financing_plan)
+            .bind(m.monthly_payment_cents.map(|c| c.0))
+            .bind(m.presented)
+            .bind(version)
+            .bind(actor.user_id)
+            .execute(&mut *db)
+            .await?;
+        }
+        None => {
+            sqlx::query(
+                "insert into options (company_id, id, consultation_id, tier, position, line_items, price_cents,
+                   financing_plan, monthly_payment_cents, presented, version, scope_users, field_versions, created_by, updated_by)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)",
+            )
+            .bind(actor.company_id)
+            .bind(m.id)
+            .bind(m.consultation_id)
+            .bind(&m.tier)
+            .bind(m.position as i16)
+            .bind(&line_items)
+            .bind(m.price_cents.0)
+            .bind(&m.financing_plan)
+            .bind(m.monthly_payment_cents.map(|c| c.0))
+            .bind(m.presented)
+            .bind(version)
+            .bind(&c.scope_users)
+            .bind(fields::created(version, actor))
+            .bind(actor.user_id)
+            .execute(&mut *db)
+            .await?;
+        }
+    }
+    if m.presented {
+        let already: bool = sqlx::query_scalar(
+            "select exists(select 1 from stage_events where company_id = $1 and consultation_id = $2 and kind = 'options_presented')",
+        )
+        .bind(actor.company_id)
+        .bind(m.consultation_id)
+        .fetch_one(&mut *db)
+        .await?;
+        if !already {
+            let at = Utc::now();
+            stage_event(
+                db,
+                actor,
+                c.lead_id,
+                Some(m.consultation_id),
+                "options_presented",
+                at,
+                serde_json::json!({}),
+                &c.scope_users,
+                version,
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+async fn activity_log(
+    db: &mut PgConnection,
+    actor: &Actor,
+    m: &ActivityLog,
+    version: i64,
+) -> Result<(), ApplyError> {
+    ensure_new(db, actor, "activities", m.id).await?;
+    let c = consultation_for_write(db, actor, m.consultation_id).await?;
+    sqlx::query(
+        "insert into activities (company_id, id, consultation_id, kind, outcome, occurred_at, note, version, scope_users,
+           field_versions, created_by, updated_by)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+    )
+    .bind(actor.company_id)
+    .bind(m.id)
+    .bind(m.consultation_id)
+    .bind(&m.kind)
+    .bind(&m.outcome)
+    .bind(m.at)
+    .bind(&m.note)
+    .bind(version)
+    .bind(&c.scope_users)
+    .bind(fields::created(version, actor))
+    .bind(actor.user_id)
+    .execute(&mut *db)
+    .await?;
+    if m.kind == "note" {
+        return Ok(());
+    }
+    // The first human contact of the lead starts nothing new but stops the speed-to-lead clock.
+    let first = sqlx::query(
+        "update leads set first_contact_at = $3, version = $4 where company_id = $1 and id = $2 and first_contact_at is null",
+    )
+    .bind(actor.company_id)
+    .bind(c.lead_id)
+    .bind(m.at)
+    .bind(version)
+    .execute(&mut *db)
+    .await?
+    .rows_affected()
+        == 1;
+    if first {
+        stage_event(
+            db,
+            actor,
+            c.lead_id,
+            Some(m.consultation_id),
+            "first_contact",
+            m.at,
+            serde_json::json!({ "kind": m.kind }),
+            &c.scope_users,
+            version,
+        )
+        .await?;
+    } else if c.held_at.is_some() && c.status == "open" {
+        stage_event(
+            db,
+            actor,
+            c.lead_id,
+            Some(m.consultation_id),
+            "follow_up",
+            m.at,
+            serde_json::json!({ "kind": m.kind, "outcome": m.outcome }),
+            &c.scope_users,
+            version,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn followup_schedule(
+    db: &mut PgConnection,
+    actor: &Actor,
+    m: &FollowupSchedule,
+    version: i64,
+) -> Result<(), ApplyError> {
+    ensure_new(db, actor, "followups", m.id).await?;
+    let c = consultation_for_write(db, actor, m.consultation_id).await?;
+    let assignee = m.assignee_id.unwrap_or(actor.user_id);
+    if !is_member(db, actor, assignee, &["technician", "sales_rep", "manager"]).await? {
+        return Err(ApplyError::rejected("assignee_id: not an active member of this company"));
+    }
+    let mut scope = c.scope_users.clone();
+    if !scope.contains(&assignee) {
+        scope.push(assignee);
+    }
+    sqlx::query(
+        "insert into followups (company_id, id, consultation_id, due_at, assignee_id, note, version, scope_users,
+           field_versions, created_by, updated_by)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+    )
+    .bind(actor.company_id)
+    .bind(m.id)
+    .bind(m.consultation_id)
+    .bind(m.due_at)
+    .bind(assignee)
+    .bind(&m.note)
+    .bind(version)
+    .bind(&scope)
+    .bind(fields::created(version, actor))
+    .bind(actor.user_id)
+    .execute(&mut *db)
+    .await?;
+    Ok(())
+}
+
+async fn followup_complete(
+    db: &mut PgConnection,
+    actor: &Actor,
+    m: &FollowupComplete,
+    version: i64,
+) -> Result<(), ApplyError> {
+    visible(db, actor, "followups", m.id).await?;
+    sqlx::query(
+        "update followups set done_at = coalesce(done_at, $3), version = $4, updated_by = $5, updated_at = now()
+         where company_id = $1 and id = $2",
+    )
+    .bind(actor.company_id)
+    .bind(m.id)
+    .bind(m.at)
+    .bind(version)
+    .bind(actor.user_id)
+    .execute(&mut *db)
+    .await?;
+    Ok(())
+}
+
+async fn time_entry_log(
+    db: &mut PgConnection,
+    actor: &Actor,
+    m: &TimeEntryLog,
+    version: i64,
+) -> Result<(), ApplyError> {
+    // A time entry may be corrected afterwards (its end, its category): upsert by id, own only.
+    let owner: Option<(Uuid, bool)> = sqlx::query_as(
+        "select user_id, deleted from time_entries where company_id = $1 and id = $2 for update",
+    )
+    .bind(actor.company_id)
+    .bind(m.id)
+    .fetch_optional(&mut *db)
+    .await?;
+    match owner {
+        Some((user, _)) if user != actor.user_id => {
+            Err(ApplyError::rejected("the time entry is someone else's"))
+        }
+        Some((_, true)) => Err(ApplyError::rejected("the time entry was deleted")),
+        Some(_) => {
+            sqlx::query(
+                "update time_entries set category = $3, started_at = $4, ended_at = $5, version = $6, updated_at = now()
+                 where company_id = $1 and id = $2",
+            )
+            .bind(actor.company_id)
+            .bind(m.id)
+            .bind(&m.category)
+            .bind(m.started_at)
+            .bind(m.ended_at)
+            .bind(version)
+            .execute(&mut *db)
+            .await?;
+            Ok(())
+        }
+        None => {
+            sqlx::query(
+                "insert into time_entries (company_id, id, user_id, category, started_at, ended_at, version, scope_users,
+                   field_versions, created_by, updated_by)
+                 values ($1, $2, $3, $4, $5, $6, $7, array[$3::uuid], $8, $3, $3)",
+            )
+            .bind(actor.company_id)
+            .bind(m.id)
+            .bind(actor.user_id)
+            .bind(&m.category)
+            .bind(m.started_at)
+            .bind(m.ended_at)
+            .bind(version)
+            .bind(fields::created(version, actor))
+            .execute(&mut *db)
+            .await?;
+            Ok(())
+        }
+    }
+}
+
+async fn attachment_add(
+    db: &mut PgConnection,
+    actor: &Actor,
+    m: &AttachmentAdd,
+    version: i64,
+) -> Result<(), ApplyError> {
+    ensure_new(db, actor, "attachments", m.id).await?;
+    let c = consultation_for_write(db, actor, m.consultation_id).await?;
+    sqlx::query(
+        "insert into attachments (company_id, id, consultation_id, kind, sha256, content_type, byte_size, version,
+           scope_users, field_versions, created_by, updated_by)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+    )
+    .bind(actor.company_id)
+    .bind(m.id)
+    .bind(m.consultation_id)
+    .bind(&m.kind)
+    .bind(&m.sha256)
+    .bind(&m.content_type)
+    .bind(m.byte_size as i64)
+    .bind(version)
+    .bind(&c.scope_users)
+    .bind(fields::created(version, actor))
+    .bind(actor.user_id)
+    .execute(&mut *db)
+    .await?;
+    Ok(())
+}
+
+async fn delete(
+    db: &mut PgConnection,
+    actor: &Actor,
+    m: &DeleteRecord,
+    version: i64,
+) -> Result<(), ApplyError> {
+    use app::sync::protocol::Entity;
+    let table = match m.entity {
+        Entity::Customer => "customers",
+        Entity::Consultation => "consultations",
+        Entity::Option => "options",
+        Entity::Followup => "followups",
+        Entity::Attachment => "attachments",
+        other => return Err(ApplyError::rejected(format!("a {} cannot be deleted", other.as_str()))),
+    };
+    // Deleting twice is fine (deletes win and are idempotent); deleting what one cannot see is not.
+    visible(db, actor, table, m.id).await.or_else(|e| match e {
+        ApplyError::Rejected(msg) if msg.ends_with("was deleted") => Ok(vec![]),
+        other => Err(other),
+    })?;
+    sqlx::query(&format!(
+        "update {table} set deleted = true, version = $3, updated_by = $4, updated_at = now()
+         where company_id = $1 and id = $2 and not deleted"
+    ))
+    .bind(actor.company_id)
+    .bind(m.id)
+    .bind(version)
+    .bind(actor.user_id)
+    .execute(&mut *db)
+    .await?;
+    if m.entity == Entity::Consultation {
+        for child in ["options", "activities", "followups", "attachments"] {
+            sqlx::query(&format!(
+                "update {child} set deleted = true, version = $3 where company_id = $1 and consultation_id = $2 and not deleted"
+            ))
+            .bind(actor.company_id)
+            .bind(m.id)
+            .bind(version)
+            .execute(&mut *db)
+            .await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,71 @@
+//! The server half of the sync protocol (docs/sync.md): push applies a device's mutations in
+//! order, exactly once; pull sends what changed since the device's cookie, within its scope.
+
+mod apply;
+mod fields;
+pub mod pull;
+pub mod push;
+mod scope;
+
+use crate::auth::CurrentUser;
+use app::domain::Role;
+use uuid::Uuid;
+
+/// Who is writing or reading, as every sync query needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct Actor {
+    pub company_id: Uuid,
+    pub user_id: Uuid,
+    pub role: Role,
+    pub client_id: Uuid,
+}
+
+impl Actor {
+    pub fn new(user: &CurrentUser, client_id: Uuid) -> Self {
+        Self { company_id: user.company_id(), user_id: user.user_id(), role: user.role(), client_id }
+    }
+
+    /// Managers see their whole company; everyone else what their `scope_users` lists.
+    pub fn sees_all(&self) -> bool {
+        self.role == Role::Manager
+    }
+}
+
+/// Why one mutation did not apply. `Rejected` is permanent (kept with its reason, the client is
+/// told); `Transient` aborts the whole push so the client retries it unchanged.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("{0}")]
+    Rejected(String),
+    #[error(transparent)]
+    Transient(sqlx::Error),
+}
+
+impl ApplyError {
+    pub fn rejected(msg: impl Into<String>) -> Self {
+        ApplyError::Rejected(msg.into())
+    }
+}
+
+impl From<app::domain::ValidationError> for ApplyError {
+    fn from(e: app::domain::ValidationError) -> Self {
+        ApplyError::Rejected(e.to_string())
+    }
+}
+
+impl From<sqlx::Error> for ApplyError {
+    fn from(e: sqlx::Error) -> Self {
+        // A constraint the mutation broke is its own fault (a missing parent, a bad value):
+        // reject it. Anything else (connection, serialization, deadlock) is worth a retry.
+        if let sqlx::Error::Database(db) = &e {
+            let code = db.code().unwrap_or_default();
+            if code.starts_with("23") || code.starts_with("22") {
+                return ApplyError::Rejected(format!(
+                    "the change does not fit the stored data: {}",
+                    db.message()
+                ));
+            }
+        }
+        ApplyError::Transient(e)
+    }
+}

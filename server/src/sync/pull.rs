@@ -1,0 +1,159 @@
+//! `POST /api/sync/pull`: every row in the caller's scope whose version is past the cookie, in
+//! (version, entity, id) order, in pages of at most 1,000, read in one repeatable-read snapshot
+//! together with the client's `last_mutation_id`.
+
+use super::Actor;
+use crate::{auth::CurrentUser, error::ApiError, error::ApiJson, state::AppState};
+use app::sync::protocol::{Cookie, Entity, PatchOp, PullRequest, PullResponse, RowKey, MAX_PULL_LIMIT};
+use axum::extract::State;
+use std::sync::OnceLock;
+use uuid::Uuid;
+
+/// (entity, table, scoped): tables without `scope_users` are company-wide reference data.
+const SOURCES: &[(Entity, &str, bool)] = &[
+    (Entity::Customer, "customers", true),
+    (Entity::Lead, "leads", true),
+    (Entity::Consultation, "consultations", true),
+    (Entity::Option, "options", true),
+    (Entity::Activity, "activities", true),
+    (Entity::Followup, "followups", true),
+    (Entity::StageEvent, "stage_events", true),
+    (Entity::TimeEntry, "time_entries", true),
+    (Entity::Attachment, "attachments", true),
+    (Entity::PriceBookItem, "price_book_items", false),
+    (Entity::ChecklistTemplate, "checklist_templates", false),
+];
+
+/// One `union all` over every synced table, built once.
+fn query() -> &'static str {
+    static SQL: OnceLock<String> = OnceLock::new();
+    SQL.get_or_init(|| {
+        let mut parts: Vec<String> = SOURCES
+            .iter()
+            .map(|(entity, table, scoped)| {
+                let scope = if *scoped { "and ($4 or $5 = any(t.scope_users))" } else { "" };
+                format!(
+                    "select {rank}::smallint as rank, t.id, t.version, t.deleted,
+                            to_jsonb(t) - 'company_id' - 'scope_users' - 'field_versions' as data
+                     from {table} t
+                     where t.company_id = $1 and t.version > $2 and t.version <= $3 {scope}
+                       and (t.version, {rank}::smallint, t.id) > ($6, $7, $8)",
+                    rank = entity.rank(),
+                )
+            })
+            .collect();
+        parts.push(format!(
+            "select {rank}::smallint, t.id, t.version, not t.active,
+                    jsonb_build_object('id', t.id, 'name', t.name, 'email', t.email, 'role', t.role, 'active', t.active)
+             from users t
+             where t.company_id = $1 and t.version > $2 and t.version <= $3
+               and (t.version, {rank}::smallint, t.id) > ($6, $7, $8)",
+            rank = Entity::TeamMember.rank()
+        ));
+        format!("{} order by 3, 1, 2 limit $9", parts.join("\nunion all\n"))
+    })
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    rank: i16,
+    id: Uuid,
+    version: i64,
+    deleted: bool,
+    data: serde_json::Value,
+}
+
+pub async fn pull(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(req): ApiJson<PullRequest>,
+) -> Result<ApiJson<PullResponse>, ApiError> {
+    let limit = req.limit.unwrap_or(MAX_PULL_LIMIT).clamp(1, MAX_PULL_LIMIT);
+    let actor = Actor::new(&user, req.client_id);
+    Ok(ApiJson(read(&state.pool, &actor, req.cookie, limit).await?))
+}
+
+pub async fn read(
+    pool: &sqlx::PgPool,
+    actor: &Actor,
+    cookie: Option<Cookie>,
+    limit: u32,
+) -> Result<PullResponse, ApiError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("set transaction isolation level repeatable read, read only").execute(&mut *tx).await?;
+
+    // The client profile must be this person's (a pull may be a device's first contact).
+    let owner: Option<(Uuid, Uuid, i64)> =
+        sqlx::query_as("select company_id, user_id, last_mutation_id from sync_clients where client_id = $1")
+            .bind(actor.client_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let last_mutation_id = match owner {
+        Some((company, user, _)) if company != actor.company_id || user != actor.user_id => {
+            return Err(ApiError::Forbidden(
+                "This client_id belongs to another user. Sign in again on this device.",
+            ))
+        }
+        Some((_, _, last)) => last as u64,
+        None => 0,
+    };
+    let (head, epoch): (i64, i64) = sqlx::query_as(
+        "select v.version, u.scope_epoch from company_versions v join users u on u.company_id = v.company_id
+         where v.company_id = $1 and u.id = $2",
+    )
+    .bind(actor.company_id)
+    .bind(actor.user_id)
+    .fetch_one(&mut *tx)
+    .await?;
+
+    // A cookie from another scope epoch, or from the future (a restored database), starts over.
+    let reset = matches!(cookie, Some(c) if c.epoch != epoch || c.version > head);
+    let from = if reset {
+        Cookie { version: 0, epoch, after: None }
+    } else {
+        cookie.unwrap_or(Cookie { version: 0, epoch, after: None })
+    };
+    let after =
+        from.after.unwrap_or(RowKey { version: from.version, entity: Entity::TeamMember, id: Uuid::max() });
+    let after_rank = if from.after.is_some() { after.entity.rank() } else { i16::MAX };
+
+    let rows: Vec<Row> = sqlx::query_as(query())
+        .bind(actor.company_id)
+        .bind(from.version)
+        .bind(head)
+        .bind(actor.sees_all())
+        .bind(actor.user_id)
+        .bind(after.version)
+        .bind(after_rank)
+        .bind(after.id)
+        .bind(limit as i64)
+        .fetch_all(&mut *tx)
+        .await?;
+    tx.commit().await?;
+
+    let has_more = rows.len() as u32 == limit;
+    let next = match rows.last() {
+        Some(last) if has_more => Cookie {
+            version: from.version,
+            epoch,
+            after: Some(RowKey {
+                version: last.version,
+                entity: Entity::ALL[last.rank as usize],
+                id: last.id,
+            }),
+        },
+        _ => Cookie { version: head, epoch, after: None },
+    };
+    let patch = rows
+        .into_iter()
+        .map(|r| {
+            let entity = Entity::ALL[r.rank as usize];
+            if r.deleted {
+                PatchOp::Del { entity, id: r.id, version: r.version }
+            } else {
+                PatchOp::Put { entity, id: r.id, version: r.version, data: r.data }
+            }
+        })
+        .collect();
+    Ok(PullResponse { cookie: next, last_mutation_id, patch, has_more, reset })
+}

@@ -1,0 +1,178 @@
+//! `POST /api/sync/push`: one transaction per push. Lock the client's row, skip what was already
+//! processed, stop at a gap, apply the rest in order under one new company version, record each
+//! result, advance `last_mutation_id`, commit. Effects and acknowledgement commit together.
+
+use super::{apply::apply, Actor, ApplyError};
+use crate::{auth::CurrentUser, error::ApiError, error::ApiJson, state::AppState};
+use app::sync::{
+    mutation::{Mutation, NAMES},
+    protocol::{
+        MutationResult, MutationStatus, PushRequest, PushResponse, MAX_PUSH_MUTATIONS, SCHEMA_VERSION,
+    },
+};
+use axum::extract::State;
+use sqlx::{Acquire, PgConnection};
+use uuid::Uuid;
+
+/// Checks what can be checked without the database; a push that fails here changes nothing.
+/// Each mutation comes back parsed, or with the reason its args do not fit its name (those are
+/// rejected one by one, in order, and kept).
+fn check_shape(req: &PushRequest) -> Result<Vec<Result<Mutation, String>>, ApiError> {
+    if req.schema_version != SCHEMA_VERSION {
+        return Err(ApiError::Conflict(format!(
+            "This app speaks sync schema {} but the server speaks {SCHEMA_VERSION}. Reload the app to update it; \
+             your unsent changes are kept on the device.",
+            req.schema_version
+        )));
+    }
+    if req.mutations.len() > MAX_PUSH_MUTATIONS {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "A push may carry at most {MAX_PUSH_MUTATIONS} mutations; send the rest in the next push."
+        )));
+    }
+    let mut parsed = Vec::with_capacity(req.mutations.len());
+    let mut previous = 0;
+    for m in &req.mutations {
+        if m.id == 0 || m.id <= previous {
+            return Err(ApiError::BadRequest(format!(
+                "Mutation ids must start at 1 and increase within a push; {} follows {previous}.",
+                m.id
+            )));
+        }
+        previous = m.id;
+        match Mutation::from_parts(&m.name, &m.args) {
+            Ok(mutation) => parsed.push(Ok(mutation)),
+            Err(None) => {
+                return Err(ApiError::BadRequest(format!(
+                    "Unknown mutation {:?} (id {}). This server knows: {}.",
+                    m.name,
+                    m.id,
+                    NAMES.join(", ")
+                )))
+            }
+            Err(Some(reason)) => parsed.push(Err(reason)),
+        }
+    }
+    Ok(parsed)
+}
+
+pub async fn push(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(req): ApiJson<PushRequest>,
+) -> Result<ApiJson<PushResponse>, ApiError> {
+    let parsed = check_shape(&req)?;
+    let actor = Actor::new(&user, req.client_id);
+    let response = process(&state.pool, &actor, &req, &parsed).await?;
+    Ok(ApiJson(response))
+}
+
+/// Registers the device profile on first sight and locks it; refuses another person's profile.
+pub async fn lock_client(db: &mut PgConnection, actor: &Actor) -> Result<u64, ApiError> {
+    sqlx::query(
+        "insert into sync_clients (client_id, company_id, user_id) values ($1, $2, $3) on conflict (client_id) do nothing",
+    )
+    .bind(actor.client_id)
+    .bind(actor.company_id)
+    .bind(actor.user_id)
+    .execute(&mut *db)
+    .await?;
+    let (company, user, last): (Uuid, Uuid, i64) = sqlx::query_as(
+        "select company_id, user_id, last_mutation_id from sync_clients where client_id = $1 for update",
+    )
+    .bind(actor.client_id)
+    .fetch_one(&mut *db)
+    .await?;
+    if company != actor.company_id || user != actor.user_id {
+        return Err(ApiError::Forbidden(
+            "This client_id belongs to another user. Sign in again on this device.",
+        ));
+    }
+    Ok(last as u64)
+}
+
+pub async fn process(
+    pool: &sqlx::PgPool,
+    actor: &Actor,
+    req: &PushRequest,
+    parsed: &[Result<Mutation, String>],
+) -> Result<PushResponse, ApiError> {
+    let mut tx = pool.begin().await?;
+    let mut last = lock_client(&mut tx, actor).await?;
+    let fresh: Vec<usize> = (0..req.mutations.len()).filter(|&i| req.mutations[i].id > last).collect();
+    let Some(&first) = fresh.first() else {
+        // A replay of what was already processed: nothing to do, nothing changes.
+        tx.commit().await?;
+        return Ok(PushResponse { last_mutation_id: last, results: vec![] });
+    };
+    if req.mutations[first].id != last + 1 {
+        // A gap: an earlier push is missing. Apply nothing after it; the client resends from last + 1.
+        tx.commit().await?;
+        return Ok(PushResponse { last_mutation_id: last, results: vec![] });
+    }
+
+    let version: i64 = sqlx::query_scalar("select next_company_version($1)")
+        .bind(actor.company_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let mut results = Vec::with_capacity(fresh.len());
+    for i in fresh {
+        let envelope = &req.mutations[i];
+        if envelope.id != last + 1 {
+            break;
+        }
+        let outcome = match &parsed[i] {
+            Err(reason) => Err(reason.clone()),
+            Ok(mutation) => {
+                let mut sp = tx.begin().await?;
+                match apply(sp.acquire().await?, actor, envelope.id, mutation, version).await {
+                    Ok(()) => {
+                        sp.commit().await?;
+                        Ok(())
+                    }
+                    Err(ApplyError::Rejected(reason)) => {
+                        sp.rollback().await?;
+                        Err(reason)
+                    }
+                    Err(ApplyError::Transient(e)) => return Err(e.into()),
+                }
+            }
+        };
+        let (status, error) = match outcome {
+            Ok(()) => (MutationStatus::Applied, None),
+            Err(reason) => (MutationStatus::Rejected, Some(reason)),
+        };
+        sqlx::query(
+            "insert into mutation_log (company_id, client_id, mutation_id, user_id, name, args, client_ts, status, reason, version)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(actor.company_id)
+        .bind(actor.client_id)
+        .bind(envelope.id as i64)
+        .bind(actor.user_id)
+        .bind(&envelope.name)
+        .bind(&envelope.args)
+        .bind(envelope.client_ts)
+        .bind(if status == MutationStatus::Applied { "applied" } else { "rejected" })
+        .bind(&error)
+        .bind(version)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(reason) = &error {
+            tracing::info!(client_id = %actor.client_id, mutation_id = envelope.id, name = %envelope.name, %reason, "mutation rejected");
+        }
+        results.push(MutationResult { id: envelope.id, status, error });
+        last = envelope.id;
+    }
+    sqlx::query("update sync_clients set last_mutation_id = $2, last_push_at = now() where client_id = $1")
+        .bind(actor.client_id)
+        .bind(last as i64)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("select pg_notify('fieldclose_sync', $1)")
+        .bind(actor.company_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(PushResponse { last_mutation_id: last, results })
+}

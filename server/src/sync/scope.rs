@@ -1,0 +1,140 @@
+//! Who may see what, written into each row's `scope_users` so that every pull and every write
+//! filters in SQL (`$manager or $user = any(scope_users)`), never only in a handler.
+
+use super::{Actor, ApplyError};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// The people who see a consultation and everything under it: its technician, its sales rep
+/// and whoever created it.
+pub fn consultation_users(technician: Uuid, rep: Option<Uuid>, creator: Uuid) -> Vec<Uuid> {
+    let mut users = vec![technician, creator];
+    users.extend(rep);
+    users.sort();
+    users.dedup();
+    users
+}
+
+/// Loads a consultation the actor may write to, locking it: (lead, customer, scope, status,
+/// technician, sales rep, created_by, deleted).
+pub struct ConsultationRef {
+    pub lead_id: Uuid,
+    pub customer_id: Uuid,
+    pub scope_users: Vec<Uuid>,
+    pub status: String,
+    pub technician_id: Uuid,
+    pub sales_rep_id: Option<Uuid>,
+    pub created_by: Uuid,
+    pub held_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+pub async fn consultation_for_write(
+    db: &mut PgConnection,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<ConsultationRef, ApplyError> {
+    let row: Option<(Uuid, Uuid, Vec<Uuid>, String, Uuid, Option<Uuid>, Uuid, Option<chrono::DateTime<chrono::Utc>>, bool)> =
+        sqlx::query_as(
+            "select lead_id, customer_id, scope_users, status, technician_id, sales_rep_id, created_by, held_at, deleted
+             from consultations
+             where company_id = $1 and id = $2 and ($3 or $4 = any(scope_users))
+             for update",
+        )
+        .bind(actor.company_id)
+        .bind(id)
+        .bind(actor.sees_all())
+        .bind(actor.user_id)
+        .fetch_optional(&mut *db)
+        .await?;
+    let Some((
+        lead_id,
+        customer_id,
+        scope_users,
+        status,
+        technician_id,
+        sales_rep_id,
+        created_by,
+        held_at,
+        deleted,
+    )) = row
+    else {
+        return Err(ApplyError::rejected("the consultation does not exist or is not yours"));
+    };
+    if deleted {
+        return Err(ApplyError::rejected("the consultation was deleted"));
+    }
+    Ok(ConsultationRef {
+        lead_id,
+        customer_id,
+        scope_users,
+        status,
+        technician_id,
+        sales_rep_id,
+        created_by,
+        held_at,
+    })
+}
+
+/// Makes a consultation's family visible to exactly `users` (plus, for the shared customer and
+/// lead, whoever saw them already), stamping every row with `version` so devices pull them.
+pub async fn spread(
+    db: &mut PgConnection,
+    actor: &Actor,
+    consultation_id: Uuid,
+    lead_id: Uuid,
+    customer_id: Uuid,
+    users: &[Uuid],
+    version: i64,
+) -> Result<(), ApplyError> {
+    for table in ["options", "activities", "followups", "attachments", "stage_events"] {
+        // Follow-ups also stay visible to their assignee.
+        let extra = if table == "followups" { " || array[assignee_id]" } else { "" };
+        sqlx::query(&format!(
+            "update {table} set scope_users = array(select distinct unnest($3::uuid[]{extra})), version = $4
+             where company_id = $1 and consultation_id = $2"
+        ))
+        .bind(actor.company_id)
+        .bind(consultation_id)
+        .bind(users)
+        .bind(version)
+        .execute(&mut *db)
+        .await?;
+    }
+    for (table, id) in [("leads", lead_id), ("customers", customer_id)] {
+        sqlx::query(&format!(
+            "update {table} set scope_users = array(select distinct unnest(scope_users || $3::uuid[])), version = $4
+             where company_id = $1 and id = $2 and not (scope_users @> $3::uuid[])"
+        ))
+        .bind(actor.company_id)
+        .bind(id)
+        .bind(users)
+        .bind(version)
+        .execute(&mut *db)
+        .await?;
+    }
+    // Stage events of the lead itself (lead_created) follow the lead.
+    sqlx::query(
+        "update stage_events set scope_users = array(select distinct unnest(scope_users || $3::uuid[])), version = $4
+         where company_id = $1 and lead_id = $2 and consultation_id is null and not (scope_users @> $3::uuid[])",
+    )
+    .bind(actor.company_id)
+    .bind(lead_id)
+    .bind(users)
+    .bind(version)
+    .execute(&mut *db)
+    .await?;
+    Ok(())
+}
+
+/// Someone lost sight of rows: their devices must reset and pull their scope afresh.
+pub async fn shrink(db: &mut PgConnection, actor: &Actor, users: &[Uuid]) -> Result<(), ApplyError> {
+    if users.is_empty() {
+        return Ok(());
+    }
+    sqlx::query("update users set scope_epoch = scope_epoch + 1 where company_id = $1 and id = any($2)")
+        .bind(actor.company_id)
+        .bind(users)
+        .execute(&mut *db)
+        .await?;
+    Ok(())
+}
