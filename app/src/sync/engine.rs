@@ -83,6 +83,16 @@ pub trait Store {
 
 /// The pure state transitions every store applies, so the memory store and IndexedDB agree.
 impl ClientState {
+    /// Continues under a new client id: pending mutations are renumbered 1, 2, 3...
+    pub fn rekey(&mut self, client_id: Uuid) {
+        self.client_id = client_id;
+        for (i, m) in self.pending.iter_mut().enumerate() {
+            m.id = i as u64 + 1;
+        }
+        self.last_mutation_id = 0;
+        self.next_mutation_id = self.pending.len() as u64 + 1;
+    }
+
     pub fn apply_append(&mut self, mutation: &MutationEnvelope) {
         self.next_mutation_id = self.next_mutation_id.max(mutation.id + 1);
         self.pending.push(mutation.clone());
@@ -189,6 +199,10 @@ impl<S: Store> Engine<S> {
     }
 
     pub async fn on_push_response(&mut self, response: &PushResponse) -> Result<(), S::Error> {
+        if response.last_mutation_id >= self.state.next_mutation_id {
+            // The server has processed ids this profile never made: its storage went back in time.
+            return self.on_client_id_reused().await;
+        }
         let rejected: Vec<Rejected> = response
             .results
             .iter()
@@ -201,6 +215,18 @@ impl<S: Store> Engine<S> {
         self.store.record_push(response.last_mutation_id, &rejected).await?;
         self.state.apply_push(response.last_mutation_id, &rejected);
         self.backoff.reset();
+        Ok(())
+    }
+
+    /// The server answered `409 client_id_reused`: this profile's storage went back in time (a
+    /// restored backup) and reuses mutation numbers the server already holds. Replays of those
+    /// ids would be skipped as duplicates and the pending writes lost, so continue under a new
+    /// client id with the pending writes renumbered.
+    pub async fn on_client_id_reused(&mut self) -> Result<(), S::Error> {
+        let mut fresh = self.state.clone();
+        fresh.rekey(Uuid::now_v7());
+        self.store.init(&fresh).await?;
+        self.state = fresh;
         Ok(())
     }
 

@@ -20,6 +20,7 @@ pub async fn apply(
     actor: &Actor,
     mutation_id: u64,
     mutation: &Mutation,
+    client_ts: DateTime<Utc>,
     version: i64,
 ) -> Result<(), ApplyError> {
     mutation.validate()?;
@@ -36,7 +37,7 @@ pub async fn apply(
         Mutation::ConsultationCreate(m) => consultation_create(db, actor, m, version).await,
         Mutation::ConsultationUpdate(m) => consultation_update(db, actor, mutation_id, m, version).await,
         Mutation::SetOutcome(m) => set_outcome(db, actor, m, version).await,
-        Mutation::OptionUpsert(m) => option_upsert(db, actor, m, version).await,
+        Mutation::OptionUpsert(m) => option_upsert(db, actor, m, client_ts, version).await,
         Mutation::ActivityLog(m) => activity_log(db, actor, m, version).await,
         Mutation::FollowupSchedule(m) => followup_schedule(db, actor, m, version).await,
         Mutation::FollowupComplete(m) => followup_complete(db, actor, m, version).await,
@@ -433,6 +434,7 @@ async fn option_upsert(
     db: &mut PgConnection,
     actor: &Actor,
     m: &OptionUpsert,
+    client_ts: DateTime<Utc>,
     version: i64,
 ) -> Result<(), ApplyError> {
     let c = consultation_for_write(db, actor, m.consultation_id).await?;
@@ -501,7 +503,8 @@ async fn option_upsert(
         .fetch_one(&mut *db)
         .await?;
         if !already {
-            let at = Utc::now();
+            // Presented when the technician marked it so, by the device's clock.
+            let at = client_ts;
             stage_event(
                 db,
                 actor,

@@ -91,6 +91,34 @@ pub async fn lock_client(db: &mut PgConnection, actor: &Actor) -> Result<u64, Ap
     Ok(last as u64)
 }
 
+/// A replayed id must carry what was stored under it. Anything else means the device reuses
+/// numbers (restored storage); skipping its "replays" would silently drop new writes.
+async fn refuse_reused_ids(
+    db: &mut PgConnection,
+    actor: &Actor,
+    req: &PushRequest,
+    last: u64,
+) -> Result<(), ApiError> {
+    let replayed: Vec<i64> = req.mutations.iter().filter(|m| m.id <= last).map(|m| m.id as i64).collect();
+    if replayed.is_empty() {
+        return Ok(());
+    }
+    let stored: Vec<(i64, String, serde_json::Value)> = sqlx::query_as(
+        "select mutation_id, name, args from mutation_log where client_id = $1 and mutation_id = any($2)",
+    )
+    .bind(actor.client_id)
+    .bind(&replayed)
+    .fetch_all(&mut *db)
+    .await?;
+    for (id, name, args) in stored {
+        let sent = req.mutations.iter().find(|m| m.id as i64 == id);
+        if sent.is_some_and(|m| m.name != name || m.args != args) {
+            return Err(ApiError::ClientIdReused);
+        }
+    }
+    Ok(())
+}
+
 pub async fn process(
     pool: &sqlx::PgPool,
     actor: &Actor,
@@ -99,6 +127,7 @@ pub async fn process(
 ) -> Result<PushResponse, ApiError> {
     let mut tx = pool.begin().await?;
     let mut last = lock_client(&mut tx, actor).await?;
+    refuse_reused_ids(&mut tx, actor, req, last).await?;
     let fresh: Vec<usize> = (0..req.mutations.len()).filter(|&i| req.mutations[i].id > last).collect();
     let Some(&first) = fresh.first() else {
         // A replay of what was already processed: nothing to do, nothing changes.
@@ -125,7 +154,9 @@ pub async fn process(
             Err(reason) => Err(reason.clone()),
             Ok(mutation) => {
                 let mut sp = tx.begin().await?;
-                match apply(sp.acquire().await?, actor, envelope.id, mutation, version).await {
+                match apply(sp.acquire().await?, actor, envelope.id, mutation, envelope.client_ts, version)
+                    .await
+                {
                     Ok(()) => {
                         sp.commit().await?;
                         Ok(())

@@ -21,7 +21,9 @@ pub struct Device {
     pub user_id: Uuid,
 }
 
+/// Read through `Debug` in the panic messages of `unwrap`.
 #[derive(Debug)]
+#[allow(dead_code)]
 pub enum SendError {
     Network(String),
     Status(u16, String),
@@ -50,8 +52,13 @@ impl Device {
     /// Pushes everything pending, in batches, until the server has processed it all.
     pub async fn push_all(&mut self) -> Result<(), SendError> {
         while let Some(req) = self.engine.push_request(20) {
-            let resp = self.send_push(&req).await?;
-            self.engine.on_push_response(&resp).await.unwrap();
+            match self.send_push(&req).await {
+                Ok(resp) => self.engine.on_push_response(&resp).await.unwrap(),
+                Err(SendError::Status(409, body)) if body.contains("client_id_reused") => {
+                    self.engine.on_client_id_reused().await.unwrap()
+                }
+                Err(e) => return Err(e),
+            }
         }
         Ok(())
     }

@@ -2,7 +2,11 @@
 //! test. One binary (faster to link), one module per endpoint group.
 
 mod auth;
+mod device;
 mod health;
 mod helpers;
 mod pages;
+mod sync_fixtures;
+mod sync_invariants;
+mod sync_requests;
 mod users;

@@ -1,0 +1,122 @@
+//! Building blocks for sync tests: a company with people and signed-in devices, and mutations
+//! with fresh ids.
+
+use crate::{device::Device, helpers::TestApp};
+use app::{
+    domain::{Cents, Role},
+    sync::mutation::*,
+};
+use chrono::Utc;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+pub struct Company {
+    pub id: Uuid,
+}
+
+impl Company {
+    pub async fn new(app: &TestApp, name: &str) -> Self {
+        Self { id: app.create_company(name).await }
+    }
+
+    pub async fn device(&self, app: &TestApp, email: &str, role: Role) -> Device {
+        let (client, user_id) = app.signed_in(self.id, email, role).await;
+        Device::new(app, client, user_id).await
+    }
+}
+
+pub fn customer(name: &str) -> (Uuid, Mutation) {
+    let id = Uuid::now_v7();
+    (
+        id,
+        Mutation::CustomerCreate(CustomerCreate {
+            id,
+            name: name.into(),
+            phone: Some("(512) 555-0143".into()),
+            email: None,
+            address: Some("12 Elm St".into()),
+        }),
+    )
+}
+
+pub fn lead(customer_id: Uuid) -> (Uuid, Mutation) {
+    let id = Uuid::now_v7();
+    (
+        id,
+        Mutation::LeadCreate(LeadCreate {
+            id,
+            customer_id,
+            source: "website".into(),
+            service_type: "hvac".into(),
+            created_at: Utc::now(),
+        }),
+    )
+}
+
+pub fn consultation(lead_id: Uuid, technician_id: Option<Uuid>) -> (Uuid, Mutation) {
+    let id = Uuid::now_v7();
+    (
+        id,
+        Mutation::ConsultationCreate(ConsultationCreate {
+            id,
+            lead_id,
+            technician_id,
+            scheduled_at: Some(Utc::now()),
+            problem: "No heat upstairs".into(),
+        }),
+    )
+}
+
+/// Customer + lead + consultation queued on `device`; returns (customer, lead, consultation).
+pub async fn new_consultation(device: &mut Device) -> (Uuid, Uuid, Uuid) {
+    let (c, m) = customer("Ann Lee");
+    device.mutate(m).await;
+    let (l, m) = lead(c);
+    device.mutate(m).await;
+    let (k, m) = consultation(l, None);
+    device.mutate(m).await;
+    (c, l, k)
+}
+
+pub fn update(id: Uuid, base_version: i64, fields: Value) -> Mutation {
+    Mutation::ConsultationUpdate(FieldUpdate {
+        id,
+        base_version,
+        fields: fields.as_object().unwrap().clone(),
+    })
+}
+
+pub fn activity(consultation_id: Uuid) -> (Uuid, Mutation) {
+    let id = Uuid::now_v7();
+    (
+        id,
+        Mutation::ActivityLog(ActivityLog {
+            id,
+            consultation_id,
+            kind: "call".into(),
+            outcome: Some("left_message".into()),
+            at: Utc::now(),
+            note: String::new(),
+        }),
+    )
+}
+
+pub fn won(id: Uuid, amount: i64) -> Mutation {
+    Mutation::SetOutcome(SetOutcome {
+        id,
+        outcome: Outcome::Won { option_id: None, amount_cents: Cents(amount) },
+        at: Utc::now(),
+    })
+}
+
+pub fn delete(entity: app::sync::protocol::Entity, id: Uuid) -> Mutation {
+    Mutation::Delete(DeleteRecord { entity, id })
+}
+
+pub fn assign_rep(id: Uuid, base_version: i64, rep: Uuid) -> Mutation {
+    update(id, base_version, json!({ "sales_rep_id": rep }))
+}
+
+pub async fn count(app: &TestApp, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(&app.pool).await.unwrap()
+}

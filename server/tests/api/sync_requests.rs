@@ -1,0 +1,291 @@
+//! Pushes and pulls that must be refused with a clear 4xx and leave everything stored as it was,
+//! and mutations that are rejected one by one and kept.
+
+use crate::{
+    helpers::{error_message, spawn_app, TestApp},
+    sync_fixtures::*,
+};
+use app::{domain::Role, sync::protocol::*};
+use chrono::Utc;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+async fn fingerprint(app: &TestApp) -> (i64, i64, i64, i64) {
+    sqlx::query_as(
+        "select (select coalesce(sum(version), 0)::bigint from company_versions), (select count(*) from customers),
+                (select count(*) from mutation_log), (select coalesce(sum(last_mutation_id), 0)::bigint from sync_clients)",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap()
+}
+
+fn envelope(id: u64, name: &str, args: Value) -> Value {
+    json!({ "id": id, "name": name, "args": args, "client_ts": Utc::now() })
+}
+
+#[tokio::test]
+async fn bad_pushes_get_a_clear_4xx_and_change_nothing() {
+    let app = spawn_app().await;
+    let co = Company::new(&app, "Acme Air").await;
+    let mut tech = co.device(&app, "t@acme.test", Role::Technician).await;
+    let (c, m) = customer("Kept");
+    tech.mutate(m).await;
+    tech.push_all().await.unwrap();
+    let before = fingerprint(&app).await;
+    let url = app.url("/api/sync/push");
+    let client_id = tech.engine.client_id();
+    let good = |id| envelope(id, "customer.create", json!({ "id": Uuid::now_v7(), "name": "New" }));
+
+    let cases: Vec<(Value, u16, &str)> = vec![
+        (json!({ "client_id": client_id, "mutations": [] }), 400, "missing field"),
+        (json!({ "client_id": "nope", "schema_version": 1, "mutations": [] }), 400, "JSON"),
+        (
+            json!({ "client_id": client_id, "schema_version": 99, "mutations": [good(2)] }),
+            409,
+            "Reload the app",
+        ),
+        (
+            json!({ "client_id": client_id, "schema_version": 1, "mutations": [good(2), envelope(3, "consultation.explode", json!({}))] }),
+            400,
+            "Unknown mutation \"consultation.explode\"",
+        ),
+        (
+            json!({ "client_id": client_id, "schema_version": 1, "mutations": [good(3), good(2)] }),
+            400,
+            "increase",
+        ),
+        (
+            json!({ "client_id": client_id, "schema_version": 1, "mutations": (2..=502).map(good).collect::<Vec<_>>() }),
+            413,
+            "at most 500",
+        ),
+    ];
+    for (body, status, says) in cases {
+        let resp = tech.http.post(&url).json(&body).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), status, "{says}");
+        let message = error_message(resp).await;
+        assert!(message.contains(says), "{message:?} should say {says:?}");
+        assert_eq!(fingerprint(&app).await, before, "{says}: nothing changed");
+    }
+    let resp = tech
+        .http
+        .post(&url)
+        .header("content-type", "application/json")
+        .body("{ not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let huge = "x".repeat(2 * 1024 * 1024);
+    let resp = tech.http.post(&url).json(&json!({ "client_id": client_id, "schema_version": 1, "mutations": [envelope(2, "customer.create", json!({ "id": Uuid::now_v7(), "name": huge }))] })).send().await.unwrap();
+    assert_eq!(resp.status(), 413);
+    assert_eq!(fingerprint(&app).await, before);
+
+    // Signed out: 401.
+    let resp = app
+        .client()
+        .post(&url)
+        .json(&json!({ "client_id": client_id, "schema_version": 1, "mutations": [] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    assert!(
+        tech.has(Entity::Customer, c) || {
+            tech.pull_all(None).await.unwrap();
+            tech.has(Entity::Customer, c)
+        }
+    );
+}
+
+#[tokio::test]
+async fn another_persons_or_companys_client_id_is_forbidden() {
+    let app = spawn_app().await;
+    let acme = Company::new(&app, "Acme Air").await;
+    let rival = Company::new(&app, "Rival").await;
+    let mut tech = acme.device(&app, "t@acme.test", Role::Technician).await;
+    let colleague = acme.device(&app, "t2@acme.test", Role::Technician).await;
+    let outsider = rival.device(&app, "m@rival.test", Role::Manager).await;
+    tech.mutate(customer("Mine").1).await;
+    tech.push_all().await.unwrap();
+    let before = fingerprint(&app).await;
+
+    let stolen = PushRequest {
+        client_id: tech.engine.client_id(),
+        schema_version: SCHEMA_VERSION,
+        mutations: vec![MutationEnvelope {
+            id: 2,
+            name: "customer.create".into(),
+            args: json!({ "id": Uuid::now_v7(), "name": "Sneaky" }),
+            client_ts: Utc::now(),
+        }],
+    };
+    for d in [&colleague, &outsider] {
+        let resp = d.http.post(app.url("/api/sync/push")).json(&stolen).send().await.unwrap();
+        assert_eq!(resp.status(), 403);
+        assert!(error_message(resp).await.contains("belongs to another user"));
+        let pull = PullRequest { client_id: tech.engine.client_id(), cookie: None, limit: None };
+        let resp = d.http.post(app.url("/api/sync/pull")).json(&pull).send().await.unwrap();
+        assert_eq!(resp.status(), 403);
+    }
+    assert_eq!(fingerprint(&app).await, before);
+}
+
+#[tokio::test]
+async fn an_invalid_mutation_is_rejected_kept_and_does_not_block_the_queue() {
+    let app = spawn_app().await;
+    let co = Company::new(&app, "Acme Air").await;
+    let mut tech = co.device(&app, "t@acme.test", Role::Technician).await;
+    let (_, _, k) = new_consultation(&mut tech).await;
+    tech.push_all().await.unwrap();
+    // Built by hand: the engine itself refuses to queue these.
+    let req = PushRequest {
+        client_id: tech.engine.client_id(),
+        schema_version: SCHEMA_VERSION,
+        mutations: vec![
+            MutationEnvelope {
+                id: 4,
+                name: "consultation.set_outcome".into(),
+                args: json!({ "id": k, "outcome": { "status": "lost", "reason": "" }, "at": Utc::now() }),
+                client_ts: Utc::now(),
+            },
+            MutationEnvelope {
+                id: 5,
+                name: "activity.log".into(),
+                args: json!({ "id": 7 }),
+                client_ts: Utc::now(),
+            },
+            MutationEnvelope {
+                id: 6,
+                name: "consultation.set_outcome".into(),
+                args: json!({ "id": k, "outcome": { "status": "lost", "reason": "price" }, "at": Utc::now() }),
+                client_ts: Utc::now(),
+            },
+        ],
+    };
+    let resp = tech.send_push(&req).await.unwrap();
+    assert_eq!(resp.last_mutation_id, 6);
+    let statuses: Vec<_> = resp.results.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [MutationStatus::Rejected, MutationStatus::Rejected, MutationStatus::Applied]);
+    assert!(resp.results[0].error.as_deref().unwrap().contains("reason: must be one of"));
+    assert!(resp.results[1].error.as_deref().unwrap().contains("activity.log: the arguments do not fit"));
+
+    // The payloads are kept server-side with their reasons.
+    let kept: Vec<(i64, Value, String)> = sqlx::query_as(
+        "select mutation_id, args, reason from mutation_log where status = 'rejected' order by mutation_id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(kept.len(), 2);
+    assert_eq!(kept[0].1["outcome"]["status"], "lost");
+
+    // The state machine: lost twice is refused; reopen, then won, is fine. (A fresh profile:
+    // the hand-built push above bypassed this one's outbox numbering.)
+    let mut tech = crate::device::Device::new(&app, tech.http.clone(), tech.user_id).await;
+    tech.pull_all(None).await.unwrap();
+    tech.mutate(app::sync::mutation::Mutation::SetOutcome(app::sync::mutation::SetOutcome {
+        id: k,
+        outcome: app::sync::mutation::Outcome::Lost { reason: "timing".into(), competitor: None, note: None },
+        at: Utc::now(),
+    }))
+    .await;
+    tech.mutate(app::sync::mutation::Mutation::SetOutcome(app::sync::mutation::SetOutcome {
+        id: k,
+        outcome: app::sync::mutation::Outcome::Reopened,
+        at: Utc::now(),
+    }))
+    .await;
+    tech.mutate(won(k, 900_000)).await;
+    tech.sync().await;
+    let rejected = &tech.engine.state().rejected;
+    assert_eq!(rejected.len(), 1);
+    assert!(rejected[0].reason.contains("already lost; reopen it first"), "{}", rejected[0].reason);
+    let kinds: Vec<String> = sqlx::query_scalar(
+        "select kind from stage_events where consultation_id = $1 order by occurred_at, created_at",
+    )
+    .bind(k)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(kinds, ["consultation_scheduled", "lost", "reopened", "won"]);
+}
+
+#[tokio::test]
+async fn stage_events_record_the_funnel_as_it_happens() {
+    let app = spawn_app().await;
+    let co = Company::new(&app, "Acme Air").await;
+    let mut tech = co.device(&app, "t@acme.test", Role::Technician).await;
+    let (_, lead, k) = new_consultation(&mut tech).await;
+    tech.mutate(activity(k).1).await;
+    tech.mutate(update(k, 0, json!({ "held_at": Utc::now() }))).await;
+    tech.mutate(app::sync::mutation::Mutation::OptionUpsert(app::sync::mutation::OptionUpsert {
+        id: Uuid::now_v7(),
+        consultation_id: k,
+        tier: "Better".into(),
+        position: 1,
+        line_items: vec![],
+        price_cents: app::domain::Cents(1_200_000),
+        financing_plan: None,
+        monthly_payment_cents: None,
+        presented: true,
+    }))
+    .await;
+    tech.mutate(activity(k).1).await;
+    tech.mutate(won(k, 1_200_000)).await;
+    tech.sync().await;
+    let kinds: Vec<String> =
+        sqlx::query_scalar("select kind from stage_events where lead_id = $1 order by occurred_at")
+            .bind(lead)
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        kinds,
+        [
+            "lead_created",
+            "consultation_scheduled",
+            "first_contact",
+            "consultation_held",
+            "options_presented",
+            "follow_up",
+            "won"
+        ]
+    );
+    let first_contact: Option<chrono::DateTime<Utc>> =
+        sqlx::query_scalar("select first_contact_at from leads where id = $1")
+            .bind(lead)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(first_contact.is_some());
+    assert_eq!(
+        tech.engine.state().rows.keys().filter(|(e, _)| *e == Entity::StageEvent).count(),
+        7,
+        "events sync down too"
+    );
+}
+
+#[tokio::test]
+async fn a_device_whose_storage_went_back_in_time_loses_nothing() {
+    let app = spawn_app().await;
+    let co = Company::new(&app, "Acme Air").await;
+    let mut tech = co.device(&app, "t@acme.test", Role::Technician).await;
+    let backup = tech.engine.state().clone();
+    tech.mutate(customer("Before the backup was restored").1).await;
+    tech.push_all().await.unwrap();
+
+    // The device restores its old storage: same client id, numbering from 1 again.
+    use app::sync::engine::Store;
+    tech.store.init(&backup).await.unwrap();
+    tech.restart().await;
+    let (after, m) = customer("Typed after the restore");
+    tech.mutate(m).await;
+    // The server refuses the reused id 1 (409 client_id_reused); the engine re-keys and resends.
+    tech.push_all().await.unwrap();
+    assert_eq!(count(&app, "select count(*) from customers").await, 2);
+    assert_ne!(tech.engine.client_id(), backup.client_id);
+    tech.pull_all(None).await.unwrap();
+    assert!(tech.has(Entity::Customer, after), "the write made after the restore reached the server");
+}
