@@ -125,8 +125,17 @@ impl ClientState {
         }
         self.cookie = Some(response.cookie);
         self.last_mutation_id = self.last_mutation_id.max(response.last_mutation_id);
-        // The patch contains the effects of everything up to last_mutation_id.
+        // The patch contains the effects of everything up to last_mutation_id; what the server
+        // rejected moves to `rejected` (with its reason), never simply away.
         let confirmed = response.last_mutation_id;
+        for m in self.pending.iter().filter(|m| m.id <= confirmed) {
+            if let Some(r) = response.rejected.iter().find(|r| r.id == m.id) {
+                if !self.rejected.iter().any(|x| x.mutation.id == m.id) {
+                    self.rejected
+                        .push(Rejected { mutation: m.clone(), reason: r.error.clone().unwrap_or_default() });
+                }
+            }
+        }
         self.pending.retain(|m| m.id > confirmed);
         if !response.has_more {
             self.last_synced_at = Some(at);
@@ -191,7 +200,7 @@ impl<S: Store> Engine<S> {
             .take(max)
             .cloned()
             .collect();
-        (!mutations.is_empty()).then(|| PushRequest {
+        (!mutations.is_empty()).then_some(PushRequest {
             client_id: self.state.client_id,
             schema_version: SCHEMA_VERSION,
             mutations,
@@ -231,7 +240,12 @@ impl<S: Store> Engine<S> {
     }
 
     pub fn pull_request(&self, limit: Option<u32>) -> PullRequest {
-        PullRequest { client_id: self.state.client_id, cookie: self.state.cookie, limit }
+        PullRequest {
+            client_id: self.state.client_id,
+            cookie: self.state.cookie,
+            limit,
+            pending_from: self.state.pending.first().map(|m| m.id),
+        }
     }
 
     pub async fn on_pull_response(
@@ -377,6 +391,7 @@ mod tests {
             patch: vec![],
             has_more: false,
             reset: false,
+            rejected: vec![],
         };
         s.apply_pull(&resp, Utc::now());
         assert_eq!(s.pending.iter().map(|m| m.id).collect::<Vec<_>>(), vec![3]);
@@ -400,6 +415,7 @@ mod tests {
             patch: vec![],
             has_more: false,
             reset: true,
+            rejected: vec![],
         };
         s.apply_pull(&resp, Utc::now());
         assert!(s.rows.is_empty());

@@ -78,6 +78,11 @@ pub struct PullRequest {
     pub cookie: Option<Cookie>,
     #[serde(default)]
     pub limit: Option<u32>,
+    /// The lowest id still pending on the device: the response lists which of this client's
+    /// mutations from there on were rejected, so a rejection whose push response was lost is
+    /// still shown to the person instead of vanishing.
+    #[serde(default)]
+    pub pending_from: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -90,6 +95,9 @@ pub struct PullResponse {
     pub has_more: bool,
     /// Throw local server-state away (pending mutations stay) and apply this patch from empty.
     pub reset: bool,
+    /// This client's rejected mutations from `pending_from` up to `last_mutation_id`.
+    #[serde(default)]
+    pub rejected: Vec<MutationResult>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -29,8 +29,7 @@ pub async fn apply(
         Mutation::CustomerUpdate(m) => {
             let mut m = m.clone();
             normalise_contact_fields(&mut m.fields)?;
-            fields::update(db, actor, mutation_id, "customer", "customers", CUSTOMER_FIELDS, &m, version)
-                .await?;
+            fields::update(db, actor, mutation_id, &fields::CUSTOMERS, &m, version).await?;
             Ok(())
         }
         Mutation::LeadCreate(m) => lead_create(db, actor, m, version).await,
@@ -292,8 +291,7 @@ async fn consultation_update(
             Some(Some(rep))
         }
     };
-    fields::update(db, actor, mutation_id, "consultation", "consultations", CONSULTATION_FIELDS, m, version)
-        .await?;
+    fields::update(db, actor, mutation_id, &fields::CONSULTATIONS, m, version).await?;
 
     if let Some(rep) = new_rep.filter(|rep| *rep != before.sales_rep_id) {
         let users = scope::consultation_users(before.technician_id, rep, before.created_by);

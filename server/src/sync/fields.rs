@@ -7,22 +7,31 @@
 //! `conflicts` before the new one is written.
 
 use super::{Actor, ApplyError};
-use app::sync::mutation::{FieldSpec, FieldUpdate};
+use app::sync::mutation::{FieldSpec, FieldUpdate, CONSULTATION_FIELDS, CUSTOMER_FIELDS};
 use serde_json::{Map, Value};
 use sqlx::PgConnection;
 
-/// Applies `update` to `table` (whose writable columns are `spec`) and returns the row's old
-/// values of the changed fields.
+/// A table whose fields devices may write one by one.
+pub struct Writable {
+    pub entity: &'static str,
+    pub table: &'static str,
+    pub spec: &'static [FieldSpec],
+}
+
+pub const CUSTOMERS: Writable = Writable { entity: "customer", table: "customers", spec: CUSTOMER_FIELDS };
+pub const CONSULTATIONS: Writable =
+    Writable { entity: "consultation", table: "consultations", spec: CONSULTATION_FIELDS };
+
+/// Applies `update` to the table and returns the row's old values of the changed fields.
 pub async fn update(
     db: &mut PgConnection,
     actor: &Actor,
     mutation_id: u64,
-    entity: &str,
-    table: &str,
-    spec: &[FieldSpec],
+    target: &Writable,
     update: &FieldUpdate,
     version: i64,
 ) -> Result<Map<String, Value>, ApplyError> {
+    let Writable { entity, table, spec } = *target;
     // Column names come from `spec` (validated before), never from the request itself.
     let columns: Vec<&str> =
         spec.iter().map(|(n, _)| *n).filter(|n| update.fields.contains_key(*n)).collect();

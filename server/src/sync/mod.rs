@@ -31,6 +31,19 @@ impl Actor {
     }
 }
 
+/// Runs a transaction to its end (commit or rollback) even if the client hangs up meanwhile.
+///
+/// When a client disconnects, axum drops the handler's future; a transaction dropped half-way
+/// leaves its connection to be rolled back later, and under load we saw such connections come
+/// back to the pool still inside a transaction ("there is already a transaction in progress"),
+/// where the next request's COMMIT could have committed the dead push's partial work. A spawned
+/// task is not cancelled with the request, so the transaction always finishes properly.
+pub async fn detached<T: Send + 'static>(
+    work: impl std::future::Future<Output = Result<T, crate::error::ApiError>> + Send + 'static,
+) -> Result<T, crate::error::ApiError> {
+    tokio::spawn(work).await.map_err(crate::error::ApiError::internal)?
+}
+
 /// Why one mutation did not apply. `Rejected` is permanent (kept with its reason, the client is
 /// told); `Transient` aborts the whole push so the client retries it unchanged.
 #[derive(Debug, thiserror::Error)]

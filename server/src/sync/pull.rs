@@ -4,7 +4,10 @@
 
 use super::Actor;
 use crate::{auth::CurrentUser, error::ApiError, error::ApiJson, state::AppState};
-use app::sync::protocol::{Cookie, Entity, PatchOp, PullRequest, PullResponse, RowKey, MAX_PULL_LIMIT};
+use app::sync::protocol::{
+    Cookie, Entity, MutationResult, MutationStatus, PatchOp, PullRequest, PullResponse, RowKey,
+    MAX_PULL_LIMIT,
+};
 use axum::extract::State;
 use std::sync::OnceLock;
 use uuid::Uuid;
@@ -70,7 +73,10 @@ pub async fn pull(
 ) -> Result<ApiJson<PullResponse>, ApiError> {
     let limit = req.limit.unwrap_or(MAX_PULL_LIMIT).clamp(1, MAX_PULL_LIMIT);
     let actor = Actor::new(&user, req.client_id);
-    Ok(ApiJson(read(&state.pool, &actor, req.cookie, limit).await?))
+    let response =
+        super::detached(async move { read(&state.pool, &actor, req.cookie, limit, req.pending_from).await })
+            .await?;
+    Ok(ApiJson(response))
 }
 
 pub async fn read(
@@ -78,6 +84,7 @@ pub async fn read(
     actor: &Actor,
     cookie: Option<Cookie>,
     limit: u32,
+    pending_from: Option<u64>,
 ) -> Result<PullResponse, ApiError> {
     let mut tx = pool.begin().await?;
     sqlx::query("set transaction isolation level repeatable read, read only").execute(&mut *tx).await?;
@@ -129,7 +136,25 @@ pub async fn read(
         .bind(limit as i64)
         .fetch_all(&mut *tx)
         .await?;
+    let rejected: Vec<(i64, Option<String>)> = match pending_from {
+        Some(from) if from as i64 <= last_mutation_id as i64 => {
+            sqlx::query_as(
+                "select mutation_id, reason from mutation_log
+                 where client_id = $1 and status = 'rejected' and mutation_id between $2 and $3 order by mutation_id",
+            )
+            .bind(actor.client_id)
+            .bind(from as i64)
+            .bind(last_mutation_id as i64)
+            .fetch_all(&mut *tx)
+            .await?
+        }
+        _ => vec![],
+    };
     tx.commit().await?;
+    let rejected = rejected
+        .into_iter()
+        .map(|(id, error)| MutationResult { id: id as u64, status: MutationStatus::Rejected, error })
+        .collect();
 
     let has_more = rows.len() as u32 == limit;
     let next = match rows.last() {
@@ -155,5 +180,5 @@ pub async fn read(
             }
         })
         .collect();
-    Ok(PullResponse { cookie: next, last_mutation_id, patch, has_more, reset })
+    Ok(PullResponse { cookie: next, last_mutation_id, patch, has_more, reset, rejected })
 }

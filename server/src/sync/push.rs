@@ -63,7 +63,7 @@ pub async fn push(
 ) -> Result<ApiJson<PushResponse>, ApiError> {
     let parsed = check_shape(&req)?;
     let actor = Actor::new(&user, req.client_id);
-    let response = process(&state.pool, &actor, &req, &parsed).await?;
+    let response = super::detached(async move { process(&state.pool, &actor, &req, &parsed).await }).await?;
     Ok(ApiJson(response))
 }
 

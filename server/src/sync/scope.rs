@@ -15,8 +15,8 @@ pub fn consultation_users(technician: Uuid, rep: Option<Uuid>, creator: Uuid) ->
     users
 }
 
-/// Loads a consultation the actor may write to, locking it: (lead, customer, scope, status,
-/// technician, sales rep, created_by, deleted).
+/// A consultation the actor may write to, locked for the rest of the push.
+#[derive(sqlx::FromRow)]
 pub struct ConsultationRef {
     pub lead_id: Uuid,
     pub customer_id: Uuid,
@@ -26,6 +26,7 @@ pub struct ConsultationRef {
     pub sales_rep_id: Option<Uuid>,
     pub created_by: Uuid,
     pub held_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub deleted: bool,
 }
 
 pub async fn consultation_for_write(
@@ -33,46 +34,23 @@ pub async fn consultation_for_write(
     actor: &Actor,
     id: Uuid,
 ) -> Result<ConsultationRef, ApplyError> {
-    let row: Option<(Uuid, Uuid, Vec<Uuid>, String, Uuid, Option<Uuid>, Uuid, Option<chrono::DateTime<chrono::Utc>>, bool)> =
-        sqlx::query_as(
-            "select lead_id, customer_id, scope_users, status, technician_id, sales_rep_id, created_by, held_at, deleted
-             from consultations
-             where company_id = $1 and id = $2 and ($3 or $4 = any(scope_users))
-             for update",
-        )
-        .bind(actor.company_id)
-        .bind(id)
-        .bind(actor.sees_all())
-        .bind(actor.user_id)
-        .fetch_optional(&mut *db)
-        .await?;
-    let Some((
-        lead_id,
-        customer_id,
-        scope_users,
-        status,
-        technician_id,
-        sales_rep_id,
-        created_by,
-        held_at,
-        deleted,
-    )) = row
-    else {
-        return Err(ApplyError::rejected("the consultation does not exist or is not yours"));
-    };
-    if deleted {
-        return Err(ApplyError::rejected("the consultation was deleted"));
+    let row: Option<ConsultationRef> = sqlx::query_as(
+        "select lead_id, customer_id, scope_users, status, technician_id, sales_rep_id, created_by, held_at, deleted
+         from consultations
+         where company_id = $1 and id = $2 and ($3 or $4 = any(scope_users))
+         for update",
+    )
+    .bind(actor.company_id)
+    .bind(id)
+    .bind(actor.sees_all())
+    .bind(actor.user_id)
+    .fetch_optional(&mut *db)
+    .await?;
+    match row {
+        None => Err(ApplyError::rejected("the consultation does not exist or is not yours")),
+        Some(c) if c.deleted => Err(ApplyError::rejected("the consultation was deleted")),
+        Some(c) => Ok(c),
     }
-    Ok(ConsultationRef {
-        lead_id,
-        customer_id,
-        scope_users,
-        status,
-        technician_id,
-        sales_rep_id,
-        created_by,
-        held_at,
-    })
 }
 
 /// Makes a consultation's family visible to exactly `users` (plus, for the shared customer and

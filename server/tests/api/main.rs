@@ -9,4 +9,5 @@ mod pages;
 mod sync_fixtures;
 mod sync_invariants;
 mod sync_requests;
+mod sync_simulation;
 mod users;

@@ -125,7 +125,8 @@ async fn another_persons_or_companys_client_id_is_forbidden() {
         let resp = d.http.post(app.url("/api/sync/push")).json(&stolen).send().await.unwrap();
         assert_eq!(resp.status(), 403);
         assert!(error_message(resp).await.contains("belongs to another user"));
-        let pull = PullRequest { client_id: tech.engine.client_id(), cookie: None, limit: None };
+        let pull =
+            PullRequest { client_id: tech.engine.client_id(), cookie: None, limit: None, pending_from: None };
         let resp = d.http.post(app.url("/api/sync/pull")).json(&pull).send().await.unwrap();
         assert_eq!(resp.status(), 403);
     }
