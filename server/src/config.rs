@@ -8,6 +8,7 @@ use std::{net::SocketAddr, time::Duration};
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/fieldclose";
 pub const DEFAULT_SITE_ADDR: &str = "127.0.0.1:3000";
 pub const DEFAULT_SITE_ROOT: &str = "target/site";
+pub const DEFAULT_BLOB_DIR: &str = "target/blobs";
 pub const DEFAULT_LOG: &str = "info,server=debug,tower_http=info,sqlx=warn";
 
 #[derive(Debug, Clone)]
@@ -24,6 +25,8 @@ pub struct Config {
     pub login_limits: LoginLimits,
     pub request_timeout: Duration,
     pub max_body_bytes: usize,
+    /// Where photo and signature bytes are kept (a local folder; created if missing).
+    pub blob_dir: String,
 }
 
 /// How many failed sign-ins are allowed in a window before further tries are refused.
@@ -107,6 +110,7 @@ impl Config {
             login_limits: LoginLimits::default(),
             request_timeout: Duration::from_secs(30),
             max_body_bytes: 1024 * 1024,
+            blob_dir: var("FIELDCLOSE_BLOB_DIR").unwrap_or_else(|| DEFAULT_BLOB_DIR.into()),
         })
     }
 }

@@ -2,6 +2,7 @@
 //! the service worker and the demo company.
 
 pub mod auth;
+pub mod blobs;
 pub mod config;
 pub mod db;
 pub mod demo;

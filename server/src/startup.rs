@@ -1,7 +1,7 @@
 //! Builds the application from a [`Config`] so that `main` and the tests start the very same
 //! thing (tests on port 0 against a database of their own).
 
-use crate::{auth, config::Config, db, health, pwa, state::AppState, sync, users};
+use crate::{auth, blobs, config::Config, db, health, pwa, state::AppState, sync, users};
 use app::{shell, App};
 use axum::{
     extract::DefaultBodyLimit,
@@ -15,9 +15,7 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use sqlx::PgPool;
 use std::{collections::HashSet, net::SocketAddr, sync::Arc};
 use tokio::net::TcpListener;
-use tower_http::{
-    compression::CompressionLayer, limit::RequestBodyLimitLayer, timeout::TimeoutLayer, trace::TraceLayer,
-};
+use tower_http::{compression::CompressionLayer, timeout::TimeoutLayer, trace::TraceLayer};
 
 pub fn leptos_options(config: &Config) -> LeptosOptions {
     LeptosOptions::builder()
@@ -42,6 +40,14 @@ pub fn router(state: AppState) -> Router {
         .route("/users/{id}", get(users::get))
         .route("/sync/push", post(sync::push::push))
         .route("/sync/pull", post(sync::pull::pull))
+        .route("/sync/events", get(sync::events::events))
+        .route(
+            "/blobs/{sha256}",
+            get(blobs::get)
+                .head(blobs::head)
+                .put(blobs::put)
+                .layer(DefaultBodyLimit::max(blobs::MAX_BLOB_BYTES)),
+        )
         .fallback(|| async { crate::error::ApiError::NotFound("API route") });
 
     Router::new()
@@ -55,8 +61,8 @@ pub fn router(state: AppState) -> Router {
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(state.clone(), auth::session::middleware))
+        // Extractors (Json, Bytes, Form) stop reading past this; the blob route allows more.
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
-        .layer(RequestBodyLimitLayer::new(state.config.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.config.request_timeout))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
@@ -77,6 +83,8 @@ pub struct Application {
 pub enum StartError {
     #[error(transparent)]
     Database(#[from] db::DbSetupError),
+    #[error("cannot use FIELDCLOSE_BLOB_DIR={dir:?}: {source}")]
+    BlobDir { dir: String, source: std::io::Error },
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
 }
@@ -93,12 +101,25 @@ impl Application {
             .map_err(|source| StartError::Bind { addr: config.site_addr, source })?;
         let leptos_options = leptos_options(&config);
         let service_worker = pwa::ServiceWorker::load(&config.site_root, &leptos_options.site_pkg_dir);
+        std::fs::create_dir_all(&config.blob_dir)
+            .map_err(|source| StartError::BlobDir { dir: config.blob_dir.clone(), source })?;
+        let blobs = object_store::local::LocalFileSystem::new_with_prefix(&config.blob_dir).map_err(|e| {
+            StartError::BlobDir { dir: config.blob_dir.clone(), source: std::io::Error::other(e) }
+        })?;
+        let pokes = sync::events::listen(&pool).await.map_err(|e| {
+            StartError::Database(db::DbSetupError::Unreachable {
+                url: "the LISTEN connection".into(),
+                source: e,
+            })
+        })?;
         let state = AppState {
             pool: pool.clone(),
             config: Arc::new(config),
             leptos_options,
             page_paths: Arc::new(page_paths()),
             service_worker: Arc::new(service_worker),
+            blobs: Arc::new(blobs),
+            pokes,
         };
         Ok(Self { listener, router: router(state), pool })
     }

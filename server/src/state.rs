@@ -14,6 +14,10 @@ pub struct AppState {
     /// The paths the Leptos router renders (the pages behind sign-in).
     pub page_paths: Arc<HashSet<String>>,
     pub service_worker: Arc<ServiceWorker>,
+    /// Photo and signature bytes.
+    pub blobs: Arc<dyn object_store::ObjectStore>,
+    /// "Pull now" for each company whose data changed, fed by Postgres NOTIFY (see `sync::events`).
+    pub pokes: tokio::sync::broadcast::Sender<crate::sync::events::Poke>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

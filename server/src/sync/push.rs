@@ -201,7 +201,7 @@ pub async fn process(
         .execute(&mut *tx)
         .await?;
     sqlx::query("select pg_notify('fieldclose_sync', $1)")
-        .bind(actor.company_id.to_string())
+        .bind(format!("{}:{version}", actor.company_id))
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;

@@ -18,6 +18,7 @@ pub struct TestApp {
     pub pool: PgPool,
     admin_url: String,
     db_name: String,
+    blob_dir: String,
 }
 
 fn base_database_url() -> String {
@@ -47,16 +48,19 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         _ => None,
     })
     .expect("test configuration is valid");
+    config.blob_dir = std::env::temp_dir().join(&db_name).to_string_lossy().into_owned();
     tweak(&mut config);
+    let config_blob_dir = config.blob_dir.clone();
     let app = Application::build(config).await.expect("the server starts");
     let base = format!("http://{}", app.local_addr());
     let pool = app.pool.clone();
     tokio::spawn(app.run_until_stopped());
-    TestApp { base, pool, admin_url, db_name }
+    TestApp { base, pool, admin_url, db_name, blob_dir: config_blob_dir }
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.blob_dir);
         let (admin_url, db_name) = (self.admin_url.clone(), self.db_name.clone());
         // Drop is synchronous: tidy up on a thread with its own runtime.
         let _ = std::thread::spawn(move || {

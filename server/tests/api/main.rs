@@ -2,10 +2,12 @@
 //! test. One binary (faster to link), one module per endpoint group.
 
 mod auth;
+mod blobs;
 mod device;
 mod health;
 mod helpers;
 mod pages;
+mod sync_events;
 mod sync_fixtures;
 mod sync_invariants;
 mod sync_requests;

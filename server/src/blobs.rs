@@ -1,0 +1,152 @@
+//! Photos and signatures, content-addressed: `PUT /api/blobs/{sha256}` stores the bytes once
+//! (a retry or a second device sending the same photo is a no-op), `HEAD` tells a device whether
+//! an upload can be skipped, `GET` serves them to people who may see an attachment using them.
+//!
+//! Bytes go through `object_store` (a local folder by default; S3-compatible storage when the
+//! server runs on several machines); Postgres keeps which company holds which hash.
+
+use crate::{auth::CurrentUser, error::ApiError, state::AppState};
+use axum::{
+    body::{Body, Bytes},
+    extract::{Path, State},
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+};
+use object_store::{path::Path as StorePath, ObjectStoreExt, PutPayload};
+use sha2::{Digest, Sha256};
+
+/// Images are downscaled on the device (≤ 1600 px JPEG); 10 MiB leaves room for a PNG signature
+/// or an odd camera, and refuses video.
+pub const MAX_BLOB_BYTES: usize = 10 * 1024 * 1024;
+const CONTENT_TYPES: &[&str] = &["image/jpeg", "image/png", "image/webp"];
+
+/// A lower-case hex SHA-256, checked.
+struct Sha256Hex(String);
+
+impl Sha256Hex {
+    fn parse(raw: &str) -> Result<Self, ApiError> {
+        if raw.len() == 64 && raw.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(ApiError::BadRequest(
+                "The blob address must be the SHA-256 of its bytes as 64 lower-case hex digits.".into(),
+            ))
+        }
+    }
+}
+
+fn key(company: uuid::Uuid, sha: &Sha256Hex) -> StorePath {
+    StorePath::from(format!("{company}/{}/{}", &sha.0[..2], sha.0))
+}
+
+fn storage_error(e: object_store::Error) -> ApiError {
+    ApiError::Internal(Box::new(e))
+}
+
+pub async fn put(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(sha): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let sha = Sha256Hex::parse(&sha)?;
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !CONTENT_TYPES.contains(&content_type) {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "A blob must be {}; this one says {content_type:?}.",
+            CONTENT_TYPES.join(", ")
+        )));
+    }
+    if body.is_empty() {
+        return Err(ApiError::BadRequest("The blob is empty.".into()));
+    }
+    let actual: String = Sha256::digest(&body).iter().map(|b| format!("{b:02x}")).collect();
+    if actual != sha.0 {
+        return Err(ApiError::BadRequest(format!(
+            "The bytes' SHA-256 is {actual}, not {}: the upload was cut or changed. Send it again.",
+            sha.0
+        )));
+    }
+    let inserted = sqlx::query(
+        "insert into blobs (company_id, sha256, content_type, byte_size, created_by) values ($1, $2, $3, $4, $5)
+         on conflict (company_id, sha256) do nothing",
+    )
+    .bind(user.company_id())
+    .bind(&sha.0)
+    .bind(content_type)
+    .bind(body.len() as i64)
+    .bind(user.user_id())
+    .execute(&state.pool)
+    .await?
+    .rows_affected()
+        == 1;
+    // Written even when the row existed: a crash between the row and the bytes heals on retry.
+    state
+        .blobs
+        .as_ref()
+        .put(&key(user.company_id(), &sha), PutPayload::from_bytes(body))
+        .await
+        .map_err(storage_error)?;
+    Ok(if inserted { StatusCode::CREATED } else { StatusCode::OK })
+}
+
+/// The blob's content type if the person may read it: they uploaded it, or it belongs to an
+/// attachment they can see.
+async fn readable(state: &AppState, user: &CurrentUser, sha: &Sha256Hex) -> Result<String, ApiError> {
+    let manager = user.role() == app::domain::Role::Manager;
+    let content_type: Option<String> = sqlx::query_scalar(
+        "select b.content_type from blobs b
+         where b.company_id = $1 and b.sha256 = $2
+           and ($3 or b.created_by = $4 or exists (
+                 select 1 from attachments a where a.company_id = b.company_id and a.sha256 = b.sha256
+                   and not a.deleted and $4 = any(a.scope_users)))",
+    )
+    .bind(user.company_id())
+    .bind(&sha.0)
+    .bind(manager)
+    .bind(user.user_id())
+    .fetch_optional(&state.pool)
+    .await?;
+    content_type.ok_or(ApiError::NotFound("blob"))
+}
+
+pub async fn head(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(sha): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let sha = Sha256Hex::parse(&sha)?;
+    readable(&state, &user, &sha).await?;
+    Ok(StatusCode::OK)
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(sha): Path<String>,
+) -> Result<Response, ApiError> {
+    let sha = Sha256Hex::parse(&sha)?;
+    let content_type = readable(&state, &user, &sha).await?;
+    let bytes = state
+        .blobs
+        .as_ref()
+        .get(&key(user.company_id(), &sha))
+        .await
+        .map_err(|e| match e {
+            object_store::Error::NotFound { .. } => ApiError::NotFound("blob"),
+            other => storage_error(other),
+        })?
+        .bytes()
+        .await
+        .map_err(storage_error)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            // Content-addressed: the bytes at this address never change.
+            (header::CACHE_CONTROL, "private, max-age=31536000, immutable".to_string()),
+        ],
+        Body::from(bytes),
+    )
+        .into_response())
+}

@@ -1,0 +1,107 @@
+use crate::{
+    helpers::{error_message, spawn_app},
+    sync_fixtures::*,
+};
+use app::{
+    domain::Role,
+    sync::mutation::{AttachmentAdd, Mutation},
+};
+use reqwest::header;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+fn sha(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A tiny but real JPEG header plus noise: content is never inspected, only hashed.
+fn photo(seed: u8) -> Vec<u8> {
+    let mut v = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    v.extend((0..4000u32).map(|i| (i as u8).wrapping_mul(seed)));
+    v
+}
+
+#[tokio::test]
+async fn blobs_are_content_addressed_idempotent_and_checked() {
+    let app = spawn_app().await;
+    let co = Company::new(&app, "Acme Air").await;
+    let tech = co.device(&app, "t@acme.test", Role::Technician).await;
+    let bytes = photo(7);
+    let url = app.url(&format!("/api/blobs/{}", sha(&bytes)));
+
+    let put = |body: Vec<u8>, ct: &'static str, url: String| {
+        let http = tech.http.clone();
+        async move { http.put(url).header(header::CONTENT_TYPE, ct).body(body).send().await.unwrap() }
+    };
+    assert_eq!(put(bytes.clone(), "image/jpeg", url.clone()).await.status(), 201);
+    assert_eq!(put(bytes.clone(), "image/jpeg", url.clone()).await.status(), 200, "a retry is a no-op");
+    assert_eq!(tech.http.head(&url).send().await.unwrap().status(), 200);
+    let got = tech.http.get(&url).send().await.unwrap();
+    assert_eq!(got.headers()[header::CONTENT_TYPE], "image/jpeg");
+    assert_eq!(got.bytes().await.unwrap().to_vec(), bytes);
+
+    // A cut upload does not match its address.
+    let other = photo(9);
+    let wrong = app.url(&format!("/api/blobs/{}", sha(&other)));
+    let resp = put(bytes[..100].to_vec(), "image/jpeg", wrong.clone()).await;
+    assert_eq!(resp.status(), 400);
+    assert!(error_message(resp).await.contains("Send it again"));
+    assert_eq!(tech.http.get(&wrong).send().await.unwrap().status(), 404);
+
+    assert_eq!(put(other.clone(), "application/pdf", wrong.clone()).await.status(), 415);
+    assert_eq!(
+        put(
+            vec![0; 11 * 1024 * 1024],
+            "image/jpeg",
+            app.url(&format!("/api/blobs/{}", sha(&vec![0; 11 * 1024 * 1024])))
+        )
+        .await
+        .status(),
+        413
+    );
+    assert_eq!(tech.http.get(app.url("/api/blobs/not-a-hash")).send().await.unwrap().status(), 400);
+    assert_eq!(app.client().get(&url).send().await.unwrap().status(), 401);
+}
+
+#[tokio::test]
+async fn a_blob_is_readable_only_where_its_attachment_is() {
+    let app = spawn_app().await;
+    let acme = Company::new(&app, "Acme Air").await;
+    let rival = Company::new(&app, "Rival").await;
+    let mut tech = acme.device(&app, "t@acme.test", Role::Technician).await;
+    let other_tech = acme.device(&app, "t2@acme.test", Role::Technician).await;
+    let manager = acme.device(&app, "m@acme.test", Role::Manager).await;
+    let outsider = rival.device(&app, "m@rival.test", Role::Manager).await;
+    let bytes = photo(3);
+    let hash = sha(&bytes);
+    let url = app.url(&format!("/api/blobs/{hash}"));
+    let resp = tech
+        .http
+        .put(&url)
+        .header(header::CONTENT_TYPE, "image/jpeg")
+        .body(bytes.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+
+    let (_, _, k) = new_consultation(&mut tech).await;
+    tech.mutate(Mutation::AttachmentAdd(AttachmentAdd {
+        id: Uuid::now_v7(),
+        consultation_id: k,
+        kind: "photo".into(),
+        sha256: hash.clone(),
+        content_type: "image/jpeg".into(),
+        byte_size: bytes.len() as u64,
+    }))
+    .await;
+    tech.sync().await;
+
+    assert_eq!(manager.http.get(&url).send().await.unwrap().status(), 200);
+    assert_eq!(other_tech.http.get(&url).send().await.unwrap().status(), 404, "not their consultation");
+    assert_eq!(outsider.http.get(&url).send().await.unwrap().status(), 404, "never across companies");
+    // The rival uploading the same bytes gets a copy of its own, not access to Acme's.
+    let resp =
+        outsider.http.put(&url).header(header::CONTENT_TYPE, "image/jpeg").body(bytes).send().await.unwrap();
+    assert_eq!(resp.status(), 201);
+}
