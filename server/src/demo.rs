@@ -42,8 +42,19 @@ impl From<sqlx::Error> for SeedError {
     }
 }
 
-/// Creates the demo company unless it exists. One transaction: a half-made demo never remains.
+/// Days of history a fresh demo company gets.
+pub const HISTORY_DAYS: i64 = 365;
+/// New leads a week in the demo history.
+pub const LEADS_PER_WEEK: u32 = 12;
+
+/// Creates the demo company with a year of history unless it exists.
 pub async fn seed(pool: &PgPool) -> Result<DemoCompany, SeedError> {
+    seed_with_history(pool, HISTORY_DAYS).await
+}
+
+/// Creates the demo company and its people in one transaction (a half-made demo never remains),
+/// then `days` of history through the sync code path.
+pub async fn seed_with_history(pool: &PgPool, days: i64) -> Result<DemoCompany, SeedError> {
     let manager_email = PEOPLE[0].0;
     let existing: Option<Uuid> = sqlx::query_scalar("select company_id from users where email = $1")
         .bind(manager_email)
@@ -70,6 +81,9 @@ pub async fn seed(pool: &PgPool) -> Result<DemoCompany, SeedError> {
         users::insert(&mut *tx, company_id, None, person).await?;
     }
     tx.commit().await?;
+    let leads =
+        crate::demo_history::generate(pool, company_id, chrono::Utc::now(), days, LEADS_PER_WEEK).await?;
+    tracing::info!(leads, "demo history written");
     Ok(DemoCompany { company_id, created: true })
 }
 

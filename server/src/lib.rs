@@ -6,6 +6,7 @@ pub mod blobs;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod demo_history;
 pub mod error;
 pub mod health;
 pub mod pwa;

@@ -120,6 +120,7 @@ impl Application {
             service_worker: Arc::new(service_worker),
             blobs: Arc::new(blobs),
             pokes,
+            push_gates: Arc::default(),
         };
         Ok(Self { listener, router: router(state), pool })
     }

@@ -18,6 +18,7 @@ pub struct AppState {
     pub blobs: Arc<dyn object_store::ObjectStore>,
     /// "Pull now" for each company whose data changed, fed by Postgres NOTIFY (see `sync::events`).
     pub pokes: tokio::sync::broadcast::Sender<crate::sync::events::Poke>,
+    pub push_gates: Arc<crate::sync::PushGates>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

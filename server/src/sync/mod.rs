@@ -32,6 +32,24 @@ impl Actor {
     }
 }
 
+/// Striped per-company push queues: a company's pushes wait here, in memory, instead of in
+/// Postgres holding a pooled connection each. 64 stripes: two companies rarely share one, and
+/// when they do they only queue behind each other briefly.
+pub struct PushGates([std::sync::Arc<tokio::sync::Mutex<()>>; 64]);
+
+impl Default for PushGates {
+    fn default() -> Self {
+        Self(std::array::from_fn(|_| Default::default()))
+    }
+}
+
+impl PushGates {
+    pub fn for_company(&self, company: Uuid) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+        let stripe = company.as_u128().wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 122;
+        self.0[stripe as usize % 64].clone()
+    }
+}
+
 /// Runs a transaction to its end (commit or rollback) even if the client hangs up meanwhile.
 ///
 /// When a client disconnects, axum drops the handler's future; a transaction dropped half-way

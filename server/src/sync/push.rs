@@ -17,7 +17,7 @@ use uuid::Uuid;
 /// Checks what can be checked without the database; a push that fails here changes nothing.
 /// Each mutation comes back parsed, or with the reason its args do not fit its name (those are
 /// rejected one by one, in order, and kept).
-fn check_shape(req: &PushRequest) -> Result<Vec<Result<Mutation, String>>, ApiError> {
+pub fn check_shape(req: &PushRequest) -> Result<Vec<Result<Mutation, String>>, ApiError> {
     if req.schema_version != SCHEMA_VERSION {
         return Err(ApiError::Conflict(format!(
             "This app speaks sync schema {} but the server speaks {SCHEMA_VERSION}. Reload the app to update it; \
@@ -63,7 +63,14 @@ pub async fn push(
 ) -> Result<ApiJson<PushResponse>, ApiError> {
     let parsed = check_shape(&req)?;
     let actor = Actor::new(&user, req.client_id);
-    let response = super::detached(async move { process(&state.pool, &actor, &req, &parsed).await }).await?;
+    // Pushes of one company serialise on its version row anyway; queueing them here first keeps
+    // waiting pushes from each holding a database connection (200 devices would exhaust the pool).
+    let gate = state.push_gates.for_company(actor.company_id);
+    let response = super::detached(async move {
+        let _turn = gate.lock().await;
+        process(&state.pool, &actor, &req, &parsed).await
+    })
+    .await?;
     Ok(ApiJson(response))
 }
 

@@ -3,6 +3,7 @@
 
 mod auth;
 mod blobs;
+mod demo;
 mod device;
 mod health;
 mod helpers;
