@@ -6,11 +6,13 @@ use uuid::Uuid;
 
 /// Every 4xx/5xx body: `{"error": {"code": "...", "message": "..."}}`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     /// A stable machine-readable code (`invalid_input`, `unauthorized`, ...).
     pub code: String,
@@ -24,6 +26,7 @@ pub struct ErrorDetail {
 /// `POST /api/auth/login`. Kept as plain strings: a wrong-looking email must get the same
 /// generic answer as a wrong password, not a hint about which accounts exist.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
@@ -31,6 +34,7 @@ pub struct LoginRequest {
 
 /// Who is signed in: returned by login and `GET /api/me`, and embedded in every page.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Me {
     pub user_id: Uuid,
     pub name: String,
@@ -42,6 +46,7 @@ pub struct Me {
 
 /// `POST /api/users`: a manager adds a person to their own company.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct NewUserRequest {
     pub name: String,
     pub email: String,
@@ -51,6 +56,7 @@ pub struct NewUserRequest {
 
 /// A member of the company as managers see them.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TeamMember {
     pub id: Uuid,
     pub name: String,

@@ -150,3 +150,14 @@ pub async fn get(
     )
         .into_response())
 }
+
+#[utoipa::path(put, path = "/api/blobs/{sha256}", tag = "blobs", params(("sha256" = String, Path)),
+    request_body(content = Vec<u8>, content_type = "image/jpeg"),
+    responses((status = 201, description = "Stored"), (status = 200, description = "Already stored"),
+              (status = 400, body = app::api::ErrorBody), (status = 413, body = app::api::ErrorBody),
+              (status = 415, body = app::api::ErrorBody)))]
+pub fn put_doc() {}
+
+#[utoipa::path(get, path = "/api/blobs/{sha256}", tag = "blobs", params(("sha256" = String, Path)),
+    responses((status = 200, content_type = "image/jpeg"), (status = 404, body = app::api::ErrorBody)))]
+pub fn get_doc() {}

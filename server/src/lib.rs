@@ -9,6 +9,7 @@ pub mod demo;
 pub mod demo_history;
 pub mod error;
 pub mod health;
+pub mod openapi;
 pub mod pwa;
 pub mod startup;
 pub mod state;

@@ -36,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/login", post(auth::routes::login))
         .route("/auth/logout", post(auth::routes::logout))
         .route("/me", get(auth::routes::me))
+        .route("/openapi.json", get(crate::openapi::document))
         .route("/users", get(users::list).post(users::create))
         .route("/users/{id}", get(users::get))
         .route("/sync/push", post(sync::push::push))

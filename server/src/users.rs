@@ -178,3 +178,16 @@ pub async fn create(
     tracing::info!(company_id = %user.company_id(), member = %member.id, "person added");
     Ok((StatusCode::CREATED, ApiJson(member)))
 }
+
+#[utoipa::path(get, path = "/api/users", tag = "team",
+    responses((status = 200, body = Vec<TeamMember>), (status = 403, body = app::api::ErrorBody)))]
+pub fn list_doc() {}
+
+#[utoipa::path(get, path = "/api/users/{id}", tag = "team", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = TeamMember), (status = 404, body = app::api::ErrorBody)))]
+pub fn get_doc() {}
+
+#[utoipa::path(post, path = "/api/users", tag = "team", request_body = NewUserRequest,
+    responses((status = 201, body = TeamMember), (status = 403, body = app::api::ErrorBody),
+              (status = 409, body = app::api::ErrorBody), (status = 422, body = app::api::ErrorBody)))]
+pub fn create_doc() {}

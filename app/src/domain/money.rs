@@ -6,6 +6,7 @@ use std::fmt;
 /// the device, on the server and in the manager's revenue figures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Cents(pub i64);
 
 impl Cents {

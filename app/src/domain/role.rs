@@ -5,6 +5,7 @@ use std::fmt;
 /// What a person does for their company; it decides their tabs and what they may see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum Role {
     Technician,
     SalesRep,

@@ -1,6 +1,8 @@
 //! The sync protocol, shared by the server and every client (see docs/sync.md).
 
 pub mod engine;
+#[cfg(feature = "hydrate")]
+pub mod idb;
 pub mod mutation;
 mod optimistic;
 pub mod protocol;

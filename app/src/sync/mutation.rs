@@ -146,6 +146,7 @@ fn one_of(field: &'static str, value: &str, allowed: &[&str]) -> Result<(), Vali
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CustomerCreate {
     pub id: Uuid,
     pub name: String,
@@ -204,9 +205,11 @@ pub const CONSULTATION_FIELDS: &[FieldSpec] = &[
 /// from the server; a field written by someone else after it is a concurrent edit, and
 /// overwriting it leaves a conflict record.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct FieldUpdate {
     pub id: Uuid,
     pub base_version: i64,
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
     pub fields: Map<String, Value>,
 }
 
@@ -270,6 +273,7 @@ pub const LEAD_SOURCES: &[&str] = &[
 pub const SERVICE_TYPES: &[&str] = &["hvac", "plumbing", "electrical", "water_heater", "other"];
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LeadCreate {
     pub id: Uuid,
     pub customer_id: Uuid,
@@ -287,6 +291,7 @@ impl LeadCreate {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ConsultationCreate {
     pub id: Uuid,
     pub lead_id: Uuid,
@@ -310,6 +315,7 @@ pub const LOST_REASONS: &[&str] =
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "status", rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum Outcome {
     Won {
         option_id: Option<Uuid>,
@@ -326,6 +332,7 @@ pub enum Outcome {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SetOutcome {
     pub id: Uuid,
     pub outcome: Outcome,
@@ -392,6 +399,7 @@ impl Status {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LineItem {
     #[serde(default)]
     pub price_book_item_id: Option<Uuid>,
@@ -401,6 +409,7 @@ pub struct LineItem {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct OptionUpsert {
     pub id: Uuid,
     pub consultation_id: Uuid,
@@ -444,6 +453,7 @@ impl OptionUpsert {
 pub const ACTIVITY_KINDS: &[&str] = &["call", "text", "email", "visit", "note"];
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ActivityLog {
     pub id: Uuid,
     pub consultation_id: Uuid,
@@ -464,6 +474,7 @@ impl ActivityLog {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct FollowupSchedule {
     pub id: Uuid,
     pub consultation_id: Uuid,
@@ -476,6 +487,7 @@ pub struct FollowupSchedule {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct FollowupComplete {
     pub id: Uuid,
     pub at: DateTime<Utc>,
@@ -485,6 +497,7 @@ pub const TIME_CATEGORIES: &[&str] =
     &["on_site", "follow_up_contact", "proposal_prep", "driving", "admin", "waiting", "break", "other"];
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TimeEntryLog {
     pub id: Uuid,
     pub category: String,
@@ -504,6 +517,7 @@ impl TimeEntryLog {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AttachmentAdd {
     pub id: Uuid,
     pub consultation_id: Uuid,
@@ -526,6 +540,7 @@ impl AttachmentAdd {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DeleteRecord {
     pub entity: Entity,
     pub id: Uuid,

@@ -12,6 +12,7 @@ pub const MAX_PUSH_MUTATIONS: usize = 500;
 pub const MAX_PULL_LIMIT: u32 = 1000;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PushRequest {
     pub client_id: Uuid,
     pub schema_version: u32,
@@ -20,6 +21,7 @@ pub struct PushRequest {
 
 /// One local write, as queued in the outbox: numbered 1, 2, 3... per client.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct MutationEnvelope {
     pub id: u64,
     pub name: String,
@@ -31,12 +33,14 @@ pub struct MutationEnvelope {
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum MutationStatus {
     Applied,
     Rejected,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct MutationResult {
     pub id: u64,
     pub status: MutationStatus,
@@ -45,6 +49,7 @@ pub struct MutationResult {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PushResponse {
     /// The highest mutation id of this client the server has processed (applied or rejected).
     pub last_mutation_id: u64,
@@ -57,6 +62,7 @@ pub struct PushResponse {
 /// received, plus, within `version + 1`, every row up to `after` (a page boundary of a resumed
 /// sync). `epoch` changes when what the person may see shrinks; a stale epoch means reset.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Cookie {
     pub version: i64,
     pub epoch: i64,
@@ -66,6 +72,7 @@ pub struct Cookie {
 
 /// A row's position in the pull order: (version, entity, id).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RowKey {
     pub version: i64,
     pub entity: Entity,
@@ -73,6 +80,7 @@ pub struct RowKey {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PullRequest {
     pub client_id: Uuid,
     pub cookie: Option<Cookie>,
@@ -86,6 +94,7 @@ pub struct PullRequest {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PullResponse {
     pub cookie: Cookie,
     /// Read in the same snapshot as the patch: pending mutations up to here are in it.
@@ -102,6 +111,7 @@ pub struct PullResponse {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "op", rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum PatchOp {
     Put { entity: Entity, id: Uuid, version: i64, data: serde_json::Value },
     Del { entity: Entity, id: Uuid, version: i64 },
@@ -118,6 +128,7 @@ impl PatchOp {
 /// Every kind of synced record. The order of the variants is the pull order within a version.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum Entity {
     Customer,
     Lead,

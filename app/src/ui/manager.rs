@@ -11,9 +11,8 @@ use leptos::prelude::*;
 pub fn Dashboard() -> impl IntoView {
     view! {
         <h1>"Dashboard"</h1>
-        <section class="card empty">
-            <p>"Consultation-to-close numbers appear here once consultations sync."</p>
-        </section>
+        <h2>"Recent consultations"</h2>
+        <super::consultations::ConsultationList empty="No consultations have synced yet." />
     }
 }
 

@@ -1,12 +1,14 @@
 //! The Leptos UI: the HTML shell, the router and one module per screen.
 
 mod client;
+mod consultations;
 mod layout;
 mod login;
 mod manager;
 mod rep;
 mod session;
 mod sync_badge;
+pub mod sync_state;
 mod technician;
 
 use crate::domain::Role;
@@ -54,6 +56,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     session::provide_current_user();
+    sync_state::provide_sync();
 
     view! {
         <Stylesheet id="leptos" href="/pkg/fieldclose.css" />

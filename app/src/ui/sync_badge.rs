@@ -1,7 +1,7 @@
 //! The sync state at a glance, in the header of every page.
 //!
-//! Until the sync engine lands this shows connectivity only (there is nothing to push yet);
-//! `navigator.onLine` is read in an effect, never during render, so hydration matches.
+//! Connectivity, how many changes wait to be sent and how many were rejected; it links to the
+//! Sync tab. `navigator.onLine` is read in an effect, never during render, so hydration matches.
 
 use leptos::prelude::*;
 
@@ -9,6 +9,7 @@ use leptos::prelude::*;
 pub fn SyncBadge() -> impl IntoView {
     // Render "online" on the server and on first hydration; correct it after mount.
     let online = RwSignal::new(true);
+    let sync = super::sync_state::use_sync();
 
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
@@ -27,7 +28,11 @@ pub fn SyncBadge() -> impl IntoView {
         <a href="/sync" class="sync-badge" class:offline=move || !online.get() aria-live="polite" data-testid="sync-badge">
             <span class="dot" aria-hidden="true"></span>
             <span class="state">{move || if online.get() { "Online" } else { "Offline" }}</span>
-            <span class="pending">"· 0 pending"</span>
+            <span class="pending" data-testid="badge-pending">{move || {
+                let snap = sync.snapshot.get();
+                let rejected = if snap.rejected.is_empty() { String::new() } else { format!(" · {} rejected", snap.rejected.len()) };
+                format!("· {} pending{rejected}", snap.pending)
+            }}</span>
         </a>
     }
 }

@@ -107,3 +107,18 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result
 pub async fn me(CurrentUser(me): CurrentUser) -> Json<Me> {
     Json(me)
 }
+
+/// OpenAPI descriptions of this module's routes.
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = Me, description = "Signed in; sets the HttpOnly session cookie"),
+              (status = 303, description = "Form posts are answered with a redirect"),
+              (status = 401, body = app::api::ErrorBody, description = "Email or password is incorrect"),
+              (status = 429, body = app::api::ErrorBody, description = "Too many failed sign-ins")))]
+pub fn login_doc() {}
+
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", responses((status = 204), (status = 303)))]
+pub fn logout_doc() {}
+
+#[utoipa::path(get, path = "/api/me", tag = "auth",
+    responses((status = 200, body = Me), (status = 401, body = app::api::ErrorBody)))]
+pub fn me_doc() {}

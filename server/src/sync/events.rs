@@ -79,6 +79,10 @@ pub async fn events(
     Sse::new(hello.chain(pokes)).keep_alive(KeepAlive::new().interval(Duration::from_secs(25)))
 }
 
+#[utoipa::path(get, path = "/api/sync/events", tag = "sync",
+    responses((status = 200, content_type = "text/event-stream", description = "`poke` events: pull now")))]
+pub fn events_doc() {}
+
 #[cfg(test)]
 mod tests {
     #[test]

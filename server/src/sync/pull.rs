@@ -182,3 +182,7 @@ pub async fn read(
         .collect();
     Ok(PullResponse { cookie: next, last_mutation_id, patch, has_more, reset, rejected })
 }
+
+#[utoipa::path(post, path = "/api/sync/pull", tag = "sync", request_body = PullRequest,
+    responses((status = 200, body = PullResponse), (status = 403, body = app::api::ErrorBody)))]
+pub fn pull_doc() {}

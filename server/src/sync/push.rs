@@ -214,3 +214,11 @@ pub async fn process(
     tx.commit().await?;
     Ok(PushResponse { last_mutation_id: last, results })
 }
+
+#[utoipa::path(post, path = "/api/sync/push", tag = "sync", request_body = PushRequest,
+    responses((status = 200, body = PushResponse),
+              (status = 400, body = app::api::ErrorBody, description = "Malformed, unknown mutation, ids not increasing"),
+              (status = 403, body = app::api::ErrorBody, description = "The client_id belongs to another person"),
+              (status = 409, body = app::api::ErrorBody, description = "Other sync schema, or client_id_reused"),
+              (status = 413, body = app::api::ErrorBody)))]
+pub fn push_doc() {}

@@ -41,3 +41,24 @@ async fn unknown_api_routes_are_json_404s() {
     assert_eq!(resp.status(), 404);
     assert!(crate::helpers::error_message(resp).await.contains("not found"));
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_api() {
+    let app = spawn_app().await;
+    let doc: serde_json::Value =
+        reqwest::get(app.url("/api/openapi.json")).await.unwrap().json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/api/auth/login",
+        "/api/users",
+        "/api/sync/push",
+        "/api/sync/pull",
+        "/api/sync/events",
+        "/api/blobs/{sha256}",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} is documented");
+    }
+    for schema in ["PushRequest", "PullResponse", "PatchOp", "OptionUpsert", "ErrorBody"] {
+        assert!(doc["components"]["schemas"].get(schema).is_some(), "{schema} is documented");
+    }
+}

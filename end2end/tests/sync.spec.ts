@@ -1,0 +1,53 @@
+import { test, expect } from '@playwright/test';
+import { startServer, signIn, hydrated, DEMO, RunningServer } from './server';
+
+let server: RunningServer;
+test.afterEach(async () => server && (await server.stop()));
+
+test('a consultation made offline survives a reload and reaches a manager after sync', async ({ browser }) => {
+  server = await startServer();
+  const phone = { viewport: { width: 360, height: 740 } };
+  const tech = await browser.newContext(phone);
+  const page = await tech.newPage();
+  await signIn(page, server.url, DEMO.tech);
+  await expect(page).toHaveURL(/\/today$/);
+  await hydrated(page);
+  await expect(page.locator('html[data-offline-ready]')).toHaveCount(1);
+  const customer = `Offline Customer ${Date.now()}`;
+
+  // No signal: the page and (through it) the engine are cut off.
+  await tech.setOffline(true);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: /New/ }).click();
+  const form = page.getByTestId('new-consultation');
+  await form.getByLabel('Customer name').fill(customer);
+  await form.getByLabel('Phone').fill('(512) 555-0199');
+  await form.getByLabel('How they found us').selectOption('referral');
+  await form.getByLabel('Problem').fill('Water heater leaking in the basement');
+  await form.getByRole('button', { name: 'Save consultation' }).click();
+
+  await expect(page).toHaveURL(/\/today$/);
+  const row = page.getByTestId('consultation').filter({ hasText: customer });
+  await expect(row).toHaveAttribute('data-pending', 'true');
+  await expect(page.getByTestId('badge-pending')).toContainText('3 pending');
+
+  // A reload with no network: the app comes from the service worker, the work from IndexedDB.
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByTestId('consultation').filter({ hasText: customer })).toHaveAttribute('data-pending', 'true');
+  await expect(page.getByTestId('sync-badge')).toContainText('Offline');
+
+  // Signal again: it syncs by itself.
+  await tech.setOffline(false);
+  await expect(page.getByTestId('badge-pending')).toContainText('0 pending', { timeout: 30_000 });
+  await expect(page.getByTestId('consultation').filter({ hasText: customer })).toHaveAttribute('data-pending', 'false');
+
+  // A second device: the manager's, in a fresh browser context.
+  const office = await browser.newContext();
+  const managerPage = await office.newPage();
+  await signIn(managerPage, server.url, DEMO.manager);
+  await expect(managerPage).toHaveURL(/\/dashboard$/);
+  await expect(managerPage.getByTestId('consultation').filter({ hasText: customer })).toBeVisible({ timeout: 30_000 });
+  await expect(managerPage.getByTestId('consultation').filter({ hasText: customer })).toContainText('Water heater leaking');
+  await tech.close();
+  await office.close();
+});
