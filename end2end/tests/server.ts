@@ -44,6 +44,8 @@ export async function startServer(): Promise<RunningServer> {
         if (child.exitCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
+        // A graceful stop that hangs is a bug, but must not hang the suite.
+        setTimeout(() => child.exitCode === null && child.kill('SIGKILL'), 10_000).unref();
       }),
   };
 }

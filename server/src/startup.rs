@@ -78,6 +78,18 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     pub pool: PgPool,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    stop: Arc<tokio::sync::Notify>,
+}
+
+/// Stops a running [`Application`] as SIGTERM would (for tests and embedding).
+#[derive(Clone)]
+pub struct StopHandle(Arc<tokio::sync::Notify>);
+
+impl StopHandle {
+    pub fn stop(&self) {
+        self.0.notify_one();
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +125,7 @@ impl Application {
                 source: e,
             })
         })?;
+        let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
         let state = AppState {
             pool: pool.clone(),
             config: Arc::new(config),
@@ -122,18 +135,31 @@ impl Application {
             blobs: Arc::new(blobs),
             pokes,
             push_gates: Arc::default(),
+            shutdown: shutdown_rx,
         };
-        Ok(Self { listener, router: router(state), pool })
+        Ok(Self { listener, router: router(state), pool, shutdown, stop: Arc::default() })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr().expect("a bound listener has an address")
     }
 
-    /// Serves until SIGINT or SIGTERM, then lets requests in flight finish.
+    pub fn stop_handle(&self) -> StopHandle {
+        StopHandle(self.stop.clone())
+    }
+
+    /// Serves until SIGINT, SIGTERM or a [`StopHandle`], then lets requests in flight finish
+    /// (event streams end at once).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let (shutdown, stop) = (self.shutdown, self.stop);
         axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(async move {
+                tokio::select! {
+                    _ = shutdown_signal() => {},
+                    _ = stop.notified() => tracing::info!("stop requested"),
+                }
+                let _ = shutdown.send(true);
+            })
             .await
     }
 }

@@ -19,6 +19,9 @@ pub struct AppState {
     /// "Pull now" for each company whose data changed, fed by Postgres NOTIFY (see `sync::events`).
     pub pokes: tokio::sync::broadcast::Sender<crate::sync::events::Poke>,
     pub push_gates: Arc<crate::sync::PushGates>,
+    /// Turns true when the server starts shutting down: long-lived responses (event streams)
+    /// end then, so a graceful shutdown does not wait on them forever.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

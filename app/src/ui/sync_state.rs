@@ -161,6 +161,14 @@ mod browser {
                     cb.forget();
                 }
             }
+            // "Pull now" from the server when someone else's change lands; the browser
+            // reconnects the stream by itself after a network loss.
+            if let Ok(events) = web_sys::EventSource::new("/api/sync/events") {
+                let cb = Closure::<dyn Fn()>::new(kick);
+                let _ = events.add_event_listener_with_callback("poke", cb.as_ref().unchecked_ref());
+                cb.forget();
+                std::mem::forget(events); // lives as long as the page
+            }
             loop {
                 sync_once().await;
                 gloo_timers::future::TimeoutFuture::new(30_000).await;

@@ -76,7 +76,13 @@ pub async fn events(
             }
         }
     });
-    Sse::new(hello.chain(pokes)).keep_alive(KeepAlive::new().interval(Duration::from_secs(25)))
+    let mut shutdown = state.shutdown.clone();
+    let stopping = async move {
+        let _ = shutdown.wait_for(|stopping| *stopping).await;
+    };
+    // Ends when the server shuts down; the browser's EventSource reconnects to the next one.
+    Sse::new(hello.chain(pokes).take_until(stopping))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(25)))
 }
 
 #[utoipa::path(get, path = "/api/sync/events", tag = "sync",

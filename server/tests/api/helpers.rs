@@ -19,6 +19,7 @@ pub struct TestApp {
     admin_url: String,
     db_name: String,
     blob_dir: String,
+    database_url: String,
 }
 
 fn base_database_url() -> String {
@@ -55,7 +56,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let base = format!("http://{}", app.local_addr());
     let pool = app.pool.clone();
     tokio::spawn(app.run_until_stopped());
-    TestApp { base, pool, admin_url, db_name, blob_dir: config_blob_dir }
+    TestApp { base, pool, admin_url, db_name, blob_dir: config_blob_dir, database_url }
 }
 
 impl Drop for TestApp {
@@ -75,6 +76,10 @@ impl Drop for TestApp {
 }
 
 impl TestApp {
+    pub fn database_url(&self) -> String {
+        self.database_url.clone()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -50,3 +50,31 @@ async fn a_push_pokes_the_companys_open_event_streams_only() {
 
     assert_eq!(app.client().get(app.url("/api/sync/events")).send().await.unwrap().status(), 401);
 }
+
+#[tokio::test]
+async fn open_event_streams_do_not_hold_up_a_graceful_shutdown() {
+    use server::{config::Config, startup::Application};
+    let app = spawn_app().await;
+    let co = Company::new(&app, "Acme Air").await;
+    let manager = co.device(&app, "m@acme.test", Role::Manager).await;
+    // A second server over the same database, which this test stops.
+    let config = Config::from_lookup(|k| match k {
+        "DATABASE_URL" => Some(app.database_url()),
+        "LEPTOS_SITE_ADDR" => Some("127.0.0.1:0".into()),
+        "FIELDCLOSE_BLOB_DIR" => {
+            Some(std::env::temp_dir().join("fc-shutdown-test").to_string_lossy().into_owned())
+        }
+        _ => None,
+    })
+    .unwrap();
+    let second = Application::build(config).await.unwrap();
+    let url = format!("http://{}/api/sync/events", second.local_addr());
+    let stop = second.stop_handle();
+    let serving = tokio::spawn(second.run_until_stopped());
+    let mut stream = manager.http.get(&url).send().await.unwrap();
+    let mut buffer = String::new();
+    assert_eq!(next_poke(&mut stream, &mut buffer).await, "connected");
+    stop.stop();
+    let finished = tokio::time::timeout(Duration::from_secs(20), serving).await;
+    assert!(finished.is_ok(), "the server stopped although an event stream was open");
+}
