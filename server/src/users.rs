@@ -19,14 +19,35 @@ pub struct LoginAccount {
     pub password_hash: String,
 }
 
+/// The columns that make a [`Me`]: `u.id as user_id, u.name, u.email, u.role, u.company_id,
+/// c.name as company_name` from `users u join companies c`.
 #[derive(sqlx::FromRow)]
-struct LoginRow {
+pub struct MeRow {
     user_id: Uuid,
     name: String,
     email: String,
     role: String,
     company_id: Uuid,
     company_name: String,
+}
+
+impl MeRow {
+    pub fn into_me(self) -> Result<Me, ApiError> {
+        Ok(Me {
+            user_id: self.user_id,
+            name: self.name,
+            email: self.email,
+            role: Role::parse(&self.role).map_err(ApiError::internal)?,
+            company_id: self.company_id,
+            company_name: self.company_name,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct LoginRow {
+    #[sqlx(flatten)]
+    me: MeRow,
     password_hash: String,
 }
 
@@ -39,20 +60,7 @@ pub async fn find_login(pool: &PgPool, email: &str) -> Result<Option<LoginAccoun
     .bind(email)
     .fetch_optional(pool)
     .await?;
-    row.map(|r| {
-        Ok(LoginAccount {
-            me: Me {
-                user_id: r.user_id,
-                name: r.name,
-                email: r.email,
-                role: Role::parse(&r.role).map_err(ApiError::internal)?,
-                company_id: r.company_id,
-                company_name: r.company_name,
-            },
-            password_hash: r.password_hash,
-        })
-    })
-    .transpose()
+    row.map(|r| Ok(LoginAccount { me: r.me.into_me()?, password_hash: r.password_hash })).transpose()
 }
 
 /// A new member, already validated.

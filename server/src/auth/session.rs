@@ -3,7 +3,7 @@
 //! for weeks is still signed in when the truck reaches signal.
 
 use crate::{error::ApiError, state::AppState};
-use app::{api::Me, domain::Role};
+use app::api::Me;
 use axum::{
     extract::{Request, State},
     http::{header, HeaderMap, HeaderValue},
@@ -15,7 +15,6 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use std::time::Duration;
-use uuid::Uuid;
 
 pub const COOKIE_NAME: &str = "fc_session";
 
@@ -86,12 +85,8 @@ pub async fn delete(pool: &PgPool, token: &str) -> Result<(), ApiError> {
 
 #[derive(sqlx::FromRow)]
 struct SessionRow {
-    user_id: Uuid,
-    name: String,
-    email: String,
-    role: String,
-    company_id: Uuid,
-    company_name: String,
+    #[sqlx(flatten)]
+    me: crate::users::MeRow,
     stale: bool,
 }
 
@@ -109,17 +104,7 @@ async fn lookup(pool: &PgPool, token: &str) -> Result<Option<(Me, bool)>, ApiErr
     .bind(SLIDE_AFTER.as_secs_f64())
     .fetch_optional(pool)
     .await?;
-    let Some(row) = row else { return Ok(None) };
-    let role = Role::parse(&row.role).map_err(ApiError::internal)?;
-    let me = Me {
-        user_id: row.user_id,
-        name: row.name,
-        email: row.email,
-        role,
-        company_id: row.company_id,
-        company_name: row.company_name,
-    };
-    Ok(Some((me, row.stale)))
+    row.map(|r| Ok((r.me.into_me()?, r.stale))).transpose()
 }
 
 async fn slide(pool: &PgPool, token: &str, ttl: Duration) -> Result<(), ApiError> {
