@@ -46,3 +46,5 @@ def png(size, path):
 if __name__ == "__main__":
     for s in (192, 512):
         png(s, f"public/icons/icon-{s}.png")
+    # Browsers ask for /favicon.ico on their own; a PNG inside is understood by all of them.
+    png(48, "public/favicon.ico")

@@ -16,8 +16,14 @@ use std::path::Path;
 use crate::state::AppState;
 
 /// Static files of the app shell, besides the bundle, that must be there offline.
-const SHELL_FILES: &[&str] =
-    &["/pwa.js", "/manifest.webmanifest", "/offline.html", "/icons/icon-192.png", "/icons/icon-512.png"];
+const SHELL_FILES: &[&str] = &[
+    "/pwa.js",
+    "/manifest.webmanifest",
+    "/offline.html",
+    "/favicon.ico",
+    "/icons/icon-192.png",
+    "/icons/icon-512.png",
+];
 
 pub struct ServiceWorker {
     /// The ready script, or `None` when the site was not built (API-only test servers).
