@@ -287,9 +287,15 @@ mod browser {
                 }
             }
         }
+        // A write queued while this run was pulling has not been pushed yet: go again.
+        let again = problem.is_none() && engine.push_request(1).is_some();
         publish(&engine, |s| {
             s.syncing = false;
             s.problem = problem;
         });
+        drop(engine);
+        if again {
+            kick();
+        }
     }
 }

@@ -36,17 +36,20 @@ pub async fn listen(pool: &PgPool) -> Result<broadcast::Sender<Poke>, sqlx::Erro
     let (tx, _) = broadcast::channel(1024);
     let sender = tx.clone();
     tokio::spawn(async move {
+        let mut retry = Duration::from_secs(1);
         loop {
             match listener.recv().await {
                 Ok(n) => {
+                    retry = Duration::from_secs(1);
                     if let Some(poke) = parse(n.payload()) {
                         let _ = sender.send(poke);
                     }
                 }
                 Err(e) => {
                     // PgListener reconnects on the next recv; pokes are hints, polling covers gaps.
-                    tracing::warn!(error = %e, "sync LISTEN connection lost; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    tracing::warn!(error = %e, retry_in = ?retry, "sync LISTEN connection lost");
+                    tokio::time::sleep(retry).await;
+                    retry = (retry * 2).min(Duration::from_secs(60));
                 }
             }
         }
