@@ -142,6 +142,13 @@ mod browser {
                 let store = IdbStore::open(&format!("fieldclose-{user_id}")).await?;
                 Engine::open(store).await
             };
+            // Ask the browser not to evict this origin's storage under pressure: unsent work
+            // lives there. (Chromium grants it to installed or much-used apps.)
+            if let Some(storage) = web_sys::window().map(|w| w.navigator().storage()) {
+                if let Ok(promise) = storage.persist() {
+                    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+                }
+            }
             match opened.await {
                 Ok(engine) => {
                     publish(&engine, |_| {});
