@@ -104,7 +104,7 @@ async fn customer_create(
     .bind(m.address.as_deref().map(str::trim).filter(|a| !a.is_empty()))
     .bind(version)
     .bind(actor.user_id)
-    .bind(fields::created(version, actor))
+    .bind(fields::created(actor))
     .execute(&mut *db)
     .await?;
     Ok(())
@@ -189,7 +189,7 @@ async fn lead_create(
     .bind(m.created_at)
     .bind(version)
     .bind(&scope)
-    .bind(fields::created(version, actor))
+    .bind(fields::created(actor))
     .bind(actor.user_id)
     .execute(&mut *db)
     .await?;
@@ -249,7 +249,7 @@ async fn consultation_create(
     .bind(&m.problem)
     .bind(version)
     .bind(&users)
-    .bind(fields::created(version, actor))
+    .bind(fields::created(actor))
     .bind(actor.user_id)
     .execute(&mut *db)
     .await?;
@@ -362,7 +362,7 @@ async fn set_outcome(
             sqlx::query(
                 "update consultations set status = 'won', sold_option_id = $3, sold_amount_cents = $4, sold_by = $5,
                    decided_at = $6, lost_reason = null, competitor = null, outcome_note = null,
-                   version = $7, updated_by = $5, updated_at = now()
+                   version = $7, updated_by = $5, updated_at = now(), revision = revision + 1
                  where company_id = $1 and id = $2",
             )
             .bind(actor.company_id)
@@ -376,7 +376,7 @@ async fn set_outcome(
             .await?;
             if let Some(option) = option_id {
                 sqlx::query(
-                    "update options set version = $4, updated_at = now(), presented = true
+                    "update options set version = $4, updated_at = now(), presented = true, revision = revision + 1
                      where company_id = $1 and consultation_id = $2 and id = $3",
                 )
                 .bind(actor.company_id)
@@ -395,7 +395,7 @@ async fn set_outcome(
             sqlx::query(
                 "update consultations set status = 'lost', lost_reason = $3, competitor = $4, outcome_note = $5,
                    decided_at = $6, sold_option_id = null, sold_amount_cents = null, sold_by = null,
-                   version = $7, updated_by = $8, updated_at = now()
+                   version = $7, updated_by = $8, updated_at = now(), revision = revision + 1
                  where company_id = $1 and id = $2",
             )
             .bind(actor.company_id)
@@ -412,7 +412,8 @@ async fn set_outcome(
         }
         Outcome::Reopened => {
             sqlx::query(
-                "update consultations set status = 'open', decided_at = null, version = $3, updated_by = $4, updated_at = now()
+                "update consultations set status = 'open', decided_at = null, version = $3, updated_by = $4, updated_at = now(),
+                   revision = revision + 1
                  where company_id = $1 and id = $2",
             )
             .bind(actor.company_id)
@@ -451,7 +452,8 @@ async fn option_upsert(
         Some(_) => {
             sqlx::query(
                 "update options set tier = $3, position = $4, line_items = $5, price_cents = $6, financing_plan = $7,
-                   monthly_payment_cents = $8, presented = presented or $9, version = $10, updated_by = $11, updated_at = now()
+                   monthly_payment_cents = $8, presented = presented or $9, version = $10, updated_by = $11, updated_at = now(),
+                   revision = revision + 1
                  where company_id = $1 and id = $2",
             )
             .bind(actor.company_id)
@@ -486,7 +488,7 @@ async fn option_upsert(
             .bind(m.presented)
             .bind(version)
             .bind(&c.scope_users)
-            .bind(fields::created(version, actor))
+            .bind(fields::created(actor))
             .bind(actor.user_id)
             .execute(&mut *db)
             .await?;
@@ -542,7 +544,7 @@ async fn activity_log(
     .bind(&m.note)
     .bind(version)
     .bind(&c.scope_users)
-    .bind(fields::created(version, actor))
+    .bind(fields::created(actor))
     .bind(actor.user_id)
     .execute(&mut *db)
     .await?;
@@ -551,7 +553,8 @@ async fn activity_log(
     }
     // The first human contact of the lead starts nothing new but stops the speed-to-lead clock.
     let first = sqlx::query(
-        "update leads set first_contact_at = $3, version = $4 where company_id = $1 and id = $2 and first_contact_at is null",
+        "update leads set first_contact_at = $3, version = $4, revision = revision + 1
+         where company_id = $1 and id = $2 and first_contact_at is null",
     )
     .bind(actor.company_id)
     .bind(c.lead_id)
@@ -620,7 +623,7 @@ async fn followup_schedule(
     .bind(&m.note)
     .bind(version)
     .bind(&scope)
-    .bind(fields::created(version, actor))
+    .bind(fields::created(actor))
     .bind(actor.user_id)
     .execute(&mut *db)
     .await?;
@@ -635,7 +638,8 @@ async fn followup_complete(
 ) -> Result<(), ApplyError> {
     visible(db, actor, "followups", m.id).await?;
     sqlx::query(
-        "update followups set done_at = coalesce(done_at, $3), version = $4, updated_by = $5, updated_at = now()
+        "update followups set done_at = coalesce(done_at, $3), version = $4, updated_by = $5, updated_at = now(),
+           revision = revision + 1
          where company_id = $1 and id = $2",
     )
     .bind(actor.company_id)
@@ -669,7 +673,8 @@ async fn time_entry_log(
         Some((_, true)) => Err(ApplyError::rejected("the time entry was deleted")),
         Some(_) => {
             sqlx::query(
-                "update time_entries set category = $3, started_at = $4, ended_at = $5, version = $6, updated_at = now()
+                "update time_entries set category = $3, started_at = $4, ended_at = $5, version = $6, updated_at = now(),
+                   revision = revision + 1
                  where company_id = $1 and id = $2",
             )
             .bind(actor.company_id)
@@ -695,7 +700,7 @@ async fn time_entry_log(
             .bind(m.started_at)
             .bind(m.ended_at)
             .bind(version)
-            .bind(fields::created(version, actor))
+            .bind(fields::created(actor))
             .execute(&mut *db)
             .await?;
             Ok(())
@@ -725,7 +730,7 @@ async fn attachment_add(
     .bind(m.byte_size as i64)
     .bind(version)
     .bind(&c.scope_users)
-    .bind(fields::created(version, actor))
+    .bind(fields::created(actor))
     .bind(actor.user_id)
     .execute(&mut *db)
     .await?;
@@ -753,7 +758,7 @@ async fn delete(
         other => Err(other),
     })?;
     sqlx::query(&format!(
-        "update {table} set deleted = true, version = $3, updated_by = $4, updated_at = now()
+        "update {table} set deleted = true, version = $3, updated_by = $4, updated_at = now(), revision = revision + 1
          where company_id = $1 and id = $2 and not deleted"
     ))
     .bind(actor.company_id)

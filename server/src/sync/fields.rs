@@ -1,8 +1,9 @@
 //! Per-field last-writer-wins in server arrival order, with a conflict record for every
 //! concurrent value that gets overwritten.
 //!
-//! Each row keeps `field_versions = {"field": [version, "client_id"]}` (and `"*"` for the values
-//! it was created with). A patch based on version `b` overwrites field `f` *concurrently* when
+//! Each row keeps a `revision`, bumped by every write under the row's lock, and
+//! `field_versions = {"field": [revision, "client_id"]}` (and `"*"` for the values it was
+//! created with). A patch based on revision `b` overwrites field `f` *concurrently* when
 //! `f` was last written after `b` by another device; if the values differ, the old value goes to
 //! `conflicts` before the new one is written.
 
@@ -35,8 +36,8 @@ pub async fn update(
     // Column names come from `spec` (validated before), never from the request itself.
     let columns: Vec<&str> =
         spec.iter().map(|(n, _)| *n).filter(|n| update.fields.contains_key(*n)).collect();
-    let current: Option<(Value, Value, bool)> = sqlx::query_as(&format!(
-        "select jsonb_build_object({}), field_versions, deleted from {table}
+    let current: Option<(Value, Value, bool, i64)> = sqlx::query_as(&format!(
+        "select jsonb_build_object({}), field_versions, deleted, revision from {table}
          where company_id = $1 and id = $2 and ($3 or $4 = any(scope_users)) for update",
         columns.iter().map(|c| format!("'{c}', {c}")).collect::<Vec<_>>().join(", ")
     ))
@@ -46,13 +47,14 @@ pub async fn update(
     .bind(actor.user_id)
     .fetch_optional(&mut *db)
     .await?;
-    let Some((old, mut field_versions, deleted)) = current else {
+    let Some((old, mut field_versions, deleted, revision)) = current else {
         return Err(ApplyError::rejected(format!("the {entity} does not exist or is not yours")));
     };
     if deleted {
         return Err(ApplyError::rejected(format!("the {entity} was deleted")));
     }
     let old = old.as_object().cloned().unwrap_or_default();
+    let revision = revision + 1;
     let fv = field_versions.as_object_mut().expect("field_versions is an object");
     let created = fv.get("*").cloned();
     let me = actor.client_id.to_string();
@@ -87,12 +89,13 @@ pub async fn update(
             .execute(&mut *db)
             .await?;
         }
-        fv.insert(col.to_string(), serde_json::json!([version, me]));
+        fv.insert(col.to_string(), serde_json::json!([revision, me]));
     }
 
     let assignments = columns.iter().map(|c| format!("{c} = p.{c}")).collect::<Vec<_>>().join(", ");
     sqlx::query(&format!(
-        "update {table} t set {assignments}, field_versions = $3, version = $4, updated_by = $5, updated_at = now()
+        "update {table} t set {assignments}, field_versions = $3, version = $4, updated_by = $5, updated_at = now(),
+           revision = $7
          from jsonb_populate_record(null::{table}, $6) p
          where t.company_id = $1 and t.id = $2"
     ))
@@ -102,12 +105,13 @@ pub async fn update(
     .bind(version)
     .bind(actor.user_id)
     .bind(Value::Object(update.fields.clone()))
+    .bind(revision)
     .execute(&mut *db)
     .await?;
     Ok(old)
 }
 
-/// The `field_versions` a new row starts with: every field written by its creator.
-pub fn created(version: i64, actor: &Actor) -> Value {
-    serde_json::json!({ "*": [version, actor.client_id.to_string()] })
+/// The `field_versions` a new row (revision 1) starts with: every field written by its creator.
+pub fn created(actor: &Actor) -> Value {
+    serde_json::json!({ "*": [1, actor.client_id.to_string()] })
 }

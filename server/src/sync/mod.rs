@@ -32,19 +32,23 @@ impl Actor {
     }
 }
 
-/// Striped per-company push queues: a company's pushes wait here, in memory, instead of in
-/// Postgres holding a pooled connection each. 64 stripes: two companies rarely share one, and
-/// when they do they only queue behind each other briefly.
-pub struct PushGates([std::sync::Arc<tokio::sync::Mutex<()>>; 64]);
+/// Striped per-company push gates: at most [`PushGates::PER_COMPANY`] pushes of one company run
+/// at once; the rest wait in memory instead of each holding a pooled connection. 64 stripes:
+/// two companies rarely share one.
+pub struct PushGates([std::sync::Arc<tokio::sync::Semaphore>; 64]);
 
 impl Default for PushGates {
     fn default() -> Self {
-        Self(std::array::from_fn(|_| Default::default()))
+        Self(std::array::from_fn(|_| std::sync::Arc::new(tokio::sync::Semaphore::new(Self::PER_COMPANY))))
     }
 }
 
 impl PushGates {
-    pub fn for_company(&self, company: Uuid) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    /// Enough to overlap one push's work with another's stamping and commit on two cores,
+    /// well under the pool's 20 connections.
+    pub const PER_COMPANY: usize = 6;
+
+    pub fn for_company(&self, company: Uuid) -> std::sync::Arc<tokio::sync::Semaphore> {
         let stripe = company.as_u128().wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 122;
         self.0[stripe as usize % 64].clone()
     }

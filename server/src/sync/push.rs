@@ -1,5 +1,5 @@
 //! `POST /api/sync/push`: one transaction per push. Lock the client's row, skip what was already
-//! processed, stop at a gap, apply the rest in order under one new company version, record each
+//! processed, stop at a gap, apply the rest in order, stamp all of it with one new company version, record each
 //! result, advance `last_mutation_id`, commit. Effects and acknowledgement commit together.
 
 use super::{apply::apply, Actor, ApplyError};
@@ -63,11 +63,11 @@ pub async fn push(
 ) -> Result<ApiJson<PushResponse>, ApiError> {
     let parsed = check_shape(&req)?;
     let actor = Actor::new(&user, req.client_id);
-    // Pushes of one company serialise on its version row anyway; queueing them here first keeps
-    // waiting pushes from each holding a database connection (200 devices would exhaust the pool).
+    // A company's pushes wait here, in memory, beyond a few at a time, instead of each holding a
+    // database connection (200 devices of one company would exhaust the pool).
     let gate = state.push_gates.for_company(actor.company_id);
     let response = super::detached(async move {
-        let _turn = gate.lock().await;
+        let _turn = gate.acquire_owned().await.map_err(ApiError::internal)?;
         process(&state.pool, &actor, &req, &parsed).await
     })
     .await?;
@@ -147,10 +147,10 @@ pub async fn process(
         return Ok(PushResponse { last_mutation_id: last, results: vec![] });
     }
 
-    let version: i64 = sqlx::query_scalar("select next_company_version($1)")
-        .bind(actor.company_id)
-        .fetch_one(&mut *tx)
-        .await?;
+    // Everything this push writes carries a placeholder version until the very end (see
+    // `stamp_company_version` in the migrations): minus this transaction's id, unique among the
+    // transactions in flight and seen by no one else before commit.
+    let placeholder: i64 = sqlx::query_scalar("select -txid_current()").fetch_one(&mut *tx).await?;
     let mut results = Vec::with_capacity(fresh.len());
     for i in fresh {
         let envelope = &req.mutations[i];
@@ -161,8 +161,15 @@ pub async fn process(
             Err(reason) => Err(reason.clone()),
             Ok(mutation) => {
                 let mut sp = tx.begin().await?;
-                match apply(sp.acquire().await?, actor, envelope.id, mutation, envelope.client_ts, version)
-                    .await
+                match apply(
+                    sp.acquire().await?,
+                    actor,
+                    envelope.id,
+                    mutation,
+                    envelope.client_ts,
+                    placeholder,
+                )
+                .await
                 {
                     Ok(()) => {
                         sp.commit().await?;
@@ -193,7 +200,7 @@ pub async fn process(
         .bind(envelope.client_ts)
         .bind(if status == MutationStatus::Applied { "applied" } else { "rejected" })
         .bind(&error)
-        .bind(version)
+        .bind(placeholder)
         .execute(&mut *tx)
         .await?;
         if let Some(reason) = &error {
@@ -206,6 +213,13 @@ pub async fn process(
         .bind(actor.client_id)
         .bind(last as i64)
         .execute(&mut *tx)
+        .await?;
+    // Only now the company's next version, under its row lock held to commit: versions become
+    // visible in commit order, and the lock is held for this call and the commit alone.
+    let version: i64 = sqlx::query_scalar("select stamp_company_version($1, $2)")
+        .bind(actor.company_id)
+        .bind(placeholder)
+        .fetch_one(&mut *tx)
         .await?;
     sqlx::query("select pg_notify('fieldclose_sync', $1)")
         .bind(format!("{}:{version}", actor.company_id))

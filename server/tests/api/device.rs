@@ -95,8 +95,9 @@ impl Device {
         self.engine.state().rows.get(&(entity, id)).map(|r| &r.data)
     }
 
-    pub fn version_of(&self, entity: Entity, id: Uuid) -> i64 {
-        self.engine.state().rows.get(&(entity, id)).map(|r| r.version).unwrap_or(0)
+    /// The row's revision as this device last received it: the base of a field update.
+    pub fn revision_of(&self, entity: Entity, id: Uuid) -> i64 {
+        self.row(entity, id).and_then(|r| r["revision"].as_i64()).unwrap_or(0)
     }
 }
 

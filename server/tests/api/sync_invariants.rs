@@ -247,7 +247,7 @@ async fn invariant_7_no_row_outside_a_clients_scope_is_ever_sent() {
     assert!(rejected[0].reason.contains("not yours"), "{}", rejected[0].reason);
 
     // Once the consultation is assigned to the rep, the rep receives it and its family.
-    let v = manager.version_of(Entity::Consultation, k);
+    let v = manager.revision_of(Entity::Consultation, k);
     manager.mutate(assign_rep(k, v, rep.user_id)).await;
     manager.sync().await;
     rep.pull_all(None).await.unwrap();
@@ -276,7 +276,7 @@ async fn invariant_7_no_row_outside_a_clients_scope_is_ever_sent() {
     }
 
     // Unassigned again: the rep's devices reset and the rows leave them.
-    let v = manager.version_of(Entity::Consultation, k);
+    let v = manager.revision_of(Entity::Consultation, k);
     manager.mutate(update(k, v, json!({ "sales_rep_id": null }))).await;
     manager.sync().await;
     let resp = rep.pull_once(None).await.unwrap();
@@ -294,8 +294,8 @@ async fn invariant_8_every_overwritten_concurrent_edit_leaves_a_conflict_record(
     let (_, _, k) = new_consultation(&mut tech).await;
     tech.sync().await;
     manager.pull_all(None).await.unwrap();
-    let base = tech.version_of(Entity::Consultation, k);
-    assert_eq!(base, manager.version_of(Entity::Consultation, k));
+    let base = tech.revision_of(Entity::Consultation, k);
+    assert_eq!(base, manager.revision_of(Entity::Consultation, k));
 
     // Both offline from the same version: one field each, and one field both.
     tech.mutate(update(k, base, json!({ "problem": "Furnace short-cycles", "notes": "tech note" }))).await;
@@ -322,10 +322,10 @@ async fn invariant_8_every_overwritten_concurrent_edit_leaves_a_conflict_record(
     // A device's own successive edits, and an edit made after seeing the other, are not conflicts.
     tech.mutate(update(k, base, json!({ "problem": "again" }))).await;
     tech.push_all().await.unwrap();
-    let seen = manager.version_of(Entity::Consultation, k);
+    let seen = manager.revision_of(Entity::Consultation, k);
     tech.pull_all(None).await.unwrap();
     manager.pull_all(None).await.unwrap();
-    let seen = seen.max(manager.version_of(Entity::Consultation, k));
+    let seen = seen.max(manager.revision_of(Entity::Consultation, k));
     manager.mutate(update(k, seen, json!({ "problem": "after reading it" }))).await;
     manager.push_all().await.unwrap();
     assert_eq!(count(&app, "select count(*) from conflicts").await, 1);
@@ -342,7 +342,7 @@ async fn invariant_9_deleted_records_never_come_back() {
     tech.mutate(m).await;
     tech.sync().await;
     manager.pull_all(None).await.unwrap();
-    let base = tech.version_of(Entity::Consultation, k);
+    let base = tech.revision_of(Entity::Consultation, k);
 
     // The manager deletes it while the technician, offline, keeps editing it.
     manager.mutate(delete(Entity::Consultation, k)).await;
@@ -392,12 +392,12 @@ async fn invariant_10_all_clients_converge_once_their_outboxes_are_empty() {
     let (_, _, k) = new_consultation(&mut tech).await;
     tech.sync().await;
     manager.pull_all(None).await.unwrap();
-    let v = manager.version_of(Entity::Consultation, k);
+    let v = manager.revision_of(Entity::Consultation, k);
     manager.mutate(assign_rep(k, v, rep.user_id)).await;
     manager.sync().await;
     rep.pull_all(None).await.unwrap();
     // Everyone edits offline, then all sync in an arbitrary order, twice.
-    let base = rep.version_of(Entity::Consultation, k);
+    let base = rep.revision_of(Entity::Consultation, k);
     tech.mutate(update(k, base, json!({ "notes": "t" }))).await;
     rep.mutate(update(k, base, json!({ "notes": "r", "problem": "p" }))).await;
     rep.mutate(activity(k).1).await;

@@ -139,7 +139,7 @@ async fn local_edit(c: &mut SimClient, rng: &mut StdRng) {
         .map(|((_, id), _)| *id)
         .collect();
     let target = consultations.choose(rng).copied();
-    let base = |id: Uuid| c.device.version_of(Entity::Consultation, id);
+    let base = |id: Uuid| c.device.revision_of(Entity::Consultation, id);
     let now = Utc::now();
     // Managers see everyone's work: half their writes edit fields, which makes concurrent edits
     // of the same consultation (and so conflicts) common enough to test.
@@ -342,22 +342,27 @@ async fn audit(app: &crate::helpers::TestApp, clients: &[SimClient]) {
 }
 
 /// Recomputes from the mutation log, independently of the server's bookkeeping, which applied
-/// field updates overwrote a concurrent value, and compares with the conflicts table.
+/// field updates overwrote a concurrent value, and compares with the conflicts table. A
+/// consultation's revision counts its writes in commit order: creation is 1, and each applied
+/// field update, outcome change or delete adds one.
 async fn check_conflicts(pool: &sqlx::PgPool) {
-    let applied: Vec<(Uuid, i64, String, Value, i64)> = sqlx::query_as(
-        "select client_id, mutation_id, name, args, version from mutation_log
-         where status = 'applied' and name in ('consultation.create', 'consultation.update_fields')
-         order by version, received_at, client_id, mutation_id",
+    let applied: Vec<(Uuid, i64, String, Value)> = sqlx::query_as(
+        "select client_id, mutation_id, name, args from mutation_log
+         where status = 'applied' and (name in ('consultation.create', 'consultation.update_fields', 'consultation.set_outcome')
+                                      or (name = 'record.delete' and args->>'entity' = 'consultation'))
+         order by version, client_id, mutation_id",
     )
     .fetch_all(pool)
     .await
     .unwrap();
-    // (row, field) -> (version, client, value) of the last write.
+    let mut revision: HashMap<Uuid, i64> = HashMap::new();
+    // (row, field) -> (revision, client, value) of the last write.
     let mut last: HashMap<(Uuid, String), (i64, Uuid, Value)> = HashMap::new();
     let mut expected = BTreeSet::new();
-    for (client, mutation_id, name, args, version) in applied {
+    for (client, mutation_id, name, args) in applied {
         let row: Uuid = serde_json::from_value(args["id"].clone()).unwrap();
         if name == "consultation.create" {
+            revision.insert(row, 1);
             let initial = [
                 ("problem", args["problem"].clone()),
                 ("notes", json!("")),
@@ -365,19 +370,24 @@ async fn check_conflicts(pool: &sqlx::PgPool) {
                 ("sales_rep_id", Value::Null),
             ];
             for (f, v) in initial {
-                last.insert((row, f.to_string()), (version, client, v));
+                last.insert((row, f.to_string()), (1, client, v));
             }
+            continue;
+        }
+        let rev = revision.entry(row).or_insert(1);
+        *rev += 1;
+        if name != "consultation.update_fields" {
             continue;
         }
         let base = args["base_version"].as_i64().unwrap();
         for (field, value) in args["fields"].as_object().unwrap() {
             let key = (row, field.clone());
-            if let Some((v, writer, old)) = last.get(&key) {
-                if *v > base && *writer != client && old != value {
+            if let Some((r, writer, old)) = last.get(&key) {
+                if *r > base && *writer != client && old != value {
                     expected.insert((row, field.clone(), client, mutation_id));
                 }
             }
-            last.insert(key, (version, client, value.clone()));
+            last.insert(key, (*rev, client, value.clone()));
         }
     }
     let actual: BTreeSet<(Uuid, String, Uuid, i64)> = sqlx::query_as::<_, (Uuid, String, Uuid, i64)>(
