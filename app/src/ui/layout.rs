@@ -17,7 +17,7 @@ fn tabs_for(role: Role) -> &'static [Tab] {
     match role {
         Role::Technician => &[
             Tab { href: "/today", label: "Today", icon: "◷" },
-            Tab { href: "/new", label: "New", icon: "＋" },
+            Tab { href: "/new", label: "New", icon: "+" },
             Tab { href: "/sync", label: "Sync", icon: "⇅" },
         ],
         Role::SalesRep => &[Tab { href: "/queue", label: "Queue", icon: "☰" }],

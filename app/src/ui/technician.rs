@@ -22,6 +22,9 @@ pub fn Today() -> impl IntoView {
 }
 
 fn label(code: &str) -> String {
+    if code == "hvac" {
+        return "HVAC".into();
+    }
     let s = code.replace('_', " ");
     let mut c = s.chars();
     c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
