@@ -30,6 +30,16 @@ test('a consultation made offline survives a reload and reaches a manager after 
   await expect(row).toHaveAttribute('data-pending', 'true');
   await expect(page.getByTestId('badge-pending')).toContainText('3 pending');
 
+  // Signing out now would strand the changes on this device: the app asks first.
+  let warning = '';
+  page.once('dialog', async (d) => {
+    warning = d.message();
+    await d.dismiss();
+  });
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect.poll(() => warning).toContain('3 change(s) have not been sent yet');
+  await expect(page).toHaveURL(/\/today$/);
+
   // A reload with no network: the app comes from the service worker, the work from IndexedDB.
   await page.reload();
   await hydrated(page);

@@ -53,6 +53,7 @@ pub fn RolePage(roles: &'static [Role], children: Children) -> impl IntoView {
         .into_any()
     };
     let tabs = tabs_for(me.role);
+    let sync = super::sync_state::use_sync();
     let offline = offline_urls(me.role).join(" ");
     view! {
         <div class="app" data-role=me.role.as_str() data-offline-urls=offline>
@@ -62,7 +63,7 @@ pub fn RolePage(roles: &'static [Role], children: Children) -> impl IntoView {
                     <span class="who">{format!("{} · {}", me.name, me.role.label())}</span>
                 </div>
                 <SyncBadge />
-                <form method="post" action="/api/auth/logout" data-logout="">
+                <form method="post" action="/api/auth/logout" data-logout="" on:submit=move |ev| confirm_sign_out(ev, sync)>
                     <button type="submit" class="link-button">"Sign out"</button>
                 </form>
             </header>
@@ -83,6 +84,33 @@ pub fn RolePage(roles: &'static [Role], children: Children) -> impl IntoView {
         </div>
     }
     .into_any()
+}
+
+/// Signing out with unsent changes leaves them waiting on this device until the same person
+/// signs in here again: say so, and let them stay signed in instead.
+fn confirm_sign_out(ev: leptos::ev::SubmitEvent, sync: super::sync_state::SyncHandle) {
+    let pending = sync.snapshot.with_untracked(|s| s.pending);
+    if pending == 0 {
+        return;
+    }
+    let message = format!(
+        "{pending} change(s) have not been sent yet. If you sign out, they wait on this device until you \
+         sign in here again. Sign out anyway?"
+    );
+    let confirmed = web_sys_confirm(&message);
+    if !confirmed {
+        ev.prevent_default();
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn web_sys_confirm(message: &str) -> bool {
+    web_sys::window().and_then(|w| w.confirm_with_message(message).ok()).unwrap_or(true)
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn web_sys_confirm(_: &str) -> bool {
+    true
 }
 
 #[component]
