@@ -1,5 +1,5 @@
 // Registers the service worker, keeps the person's tabs cached for offline starts, offers a new
-// version when one is ready, and forgets cached pages on sign-out. Plain JS: it works before the
+// version when one is ready, and forgets cached pages once signed out. Plain JS: it works before the
 // wasm has loaded and even if it never does.
 (function () {
   if (!('serviceWorker' in navigator)) return;
@@ -42,11 +42,6 @@
     window.location.reload();
   });
 
-  document.addEventListener('submit', (e) => {
-    if (e.target.matches && e.target.matches('form[data-logout]') && sw.controller) {
-      sw.controller.postMessage({ type: 'logout' });
-    }
-  });
 
   window.addEventListener('load', async () => {
     try {
@@ -63,6 +58,10 @@
       const ready = await sw.ready;
       const urls = offlineUrls();
       if (urls.length && ready.active) ready.active.postMessage({ type: 'warm', urls });
+      // Signed out (the page names nobody): forget the cached pages, which carry the last
+      // person's name. Done here rather than on the sign-out click, which may still be cancelled.
+      const me = document.querySelector('meta[name="fc-user"]');
+      if (me && me.content === '' && ready.active) ready.active.postMessage({ type: 'logout' });
     } catch (err) {
       console.warn('Fieldclose: offline support is unavailable:', err);
     }
