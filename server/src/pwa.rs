@@ -16,7 +16,7 @@ use std::path::Path;
 use crate::state::AppState;
 
 /// Static files of the app shell, besides the bundle, that must be there offline.
-const SHELL_FILES: &[&str] = &[
+pub const SHELL_FILES: &[&str] = &[
     "/pwa.js",
     "/manifest.webmanifest",
     "/offline.html",

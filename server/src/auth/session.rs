@@ -123,9 +123,8 @@ async fn slide(pool: &PgPool, token: &str, ttl: Duration) -> Result<(), ApiError
 fn is_static(path: &str) -> bool {
     path.starts_with("/pkg/")
         || path.starts_with("/icons/")
-        || matches!(path, "/sw.js" | "/pwa.js" | "/manifest.webmanifest" | "/offline.html" | "/favicon.ico")
-        || path == "/healthz"
-        || path == "/readyz"
+        || crate::pwa::SHELL_FILES.contains(&path)
+        || matches!(path, "/sw.js" | "/healthz" | "/readyz")
 }
 
 /// Attaches the signed-in [`Me`] to every request that carries a live session, and keeps the

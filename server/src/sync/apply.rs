@@ -110,13 +110,14 @@ async fn customer_create(
     Ok(())
 }
 
-async fn visible(
+/// A record's scope and tombstone, if the actor may see it at all.
+async fn lookup(
     db: &mut PgConnection,
     actor: &Actor,
     table: &str,
     id: Uuid,
-) -> Result<Vec<Uuid>, ApplyError> {
-    let row: Option<(Vec<Uuid>, bool)> = sqlx::query_as(&format!(
+) -> Result<Option<(Vec<Uuid>, bool)>, ApplyError> {
+    Ok(sqlx::query_as(&format!(
         "select scope_users, deleted from {table} where company_id = $1 and id = $2 and ($3 or $4 = any(scope_users))"
     ))
     .bind(actor.company_id)
@@ -124,8 +125,17 @@ async fn visible(
     .bind(actor.sees_all())
     .bind(actor.user_id)
     .fetch_optional(&mut *db)
-    .await?;
-    match row {
+    .await?)
+}
+
+/// The scope of a live record the actor may see; rejects deleted and unseen ones.
+async fn visible(
+    db: &mut PgConnection,
+    actor: &Actor,
+    table: &str,
+    id: Uuid,
+) -> Result<Vec<Uuid>, ApplyError> {
+    match lookup(db, actor, table, id).await? {
         Some((_, true)) => Err(ApplyError::rejected(format!("the {} was deleted", singular(table)))),
         Some((scope, false)) => Ok(scope),
         None => Err(ApplyError::rejected(format!("the {} does not exist or is not yours", singular(table)))),
@@ -753,10 +763,9 @@ async fn delete(
         other => return Err(ApplyError::rejected(format!("a {} cannot be deleted", other.as_str()))),
     };
     // Deleting twice is fine (deletes win and are idempotent); deleting what one cannot see is not.
-    visible(db, actor, table, m.id).await.or_else(|e| match e {
-        ApplyError::Rejected(msg) if msg.ends_with("was deleted") => Ok(vec![]),
-        other => Err(other),
-    })?;
+    if lookup(db, actor, table, m.id).await?.is_none() {
+        return Err(ApplyError::rejected(format!("the {} does not exist or is not yours", singular(table))));
+    }
     sqlx::query(&format!(
         "update {table} set deleted = true, version = $3, updated_by = $4, updated_at = now(), revision = revision + 1
          where company_id = $1 and id = $2 and not deleted"
