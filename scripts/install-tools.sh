@@ -16,14 +16,15 @@ LEPTOS_VERSION=0.3.10 # 0.3.11 needs rustc >= 1.96
 if ! cargo leptos --version 2>/dev/null | grep -q " $LEPTOS_VERSION"; then
   say "installing cargo-leptos $LEPTOS_VERSION (about 20 minutes on 2 cores, once)"
   # no_downloads: use wasm-bindgen and wasm-opt from PATH; this machine cannot download them.
-  cargo install cargo-leptos --version "$LEPTOS_VERSION" --locked --features no_downloads
+  # Its own temporary target dir: not the project's (which a build may hold locked).
+  env -u CARGO_TARGET_DIR cargo install cargo-leptos --version "$LEPTOS_VERSION" --locked --features no_downloads
 fi
 
 WB_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 if ! wasm-bindgen --version 2>/dev/null | grep -q " $WB_VERSION\$"; then
   say "installing wasm-bindgen-cli $WB_VERSION (matches Cargo.lock)"
   # No --locked: one of its locked dependencies is yanked.
-  cargo install wasm-bindgen-cli --version "$WB_VERSION"
+  env -u CARGO_TARGET_DIR cargo install wasm-bindgen-cli --version "$WB_VERSION"
 fi
 
 if ! wasm-opt --version 2>/dev/null | grep -q 'version 132'; then

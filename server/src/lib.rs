@@ -1,6 +1,7 @@
 //! The Fieldclose server: configuration, telemetry, auth, the JSON API, SSR of the Leptos app,
 //! the service worker and the demo company.
 
+pub mod analytics;
 pub mod auth;
 pub mod blobs;
 pub mod config;

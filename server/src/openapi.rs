@@ -24,6 +24,14 @@ use utoipa::OpenApi;
         crate::sync::events::events_doc,
         crate::blobs::put_doc,
         crate::blobs::get_doc,
+        crate::analytics::routes::dashboard_doc,
+        crate::analytics::routes::breakdown_doc,
+        crate::analytics::routes::export_doc,
+        crate::analytics::routes::get_settings_doc,
+        crate::analytics::routes::put_settings_doc,
+        crate::analytics::routes::list_changes_doc,
+        crate::analytics::routes::create_change_doc,
+        crate::analytics::import::import_doc,
     ),
     components(schemas(
         ErrorBody, ErrorDetail, LoginRequest, Me, NewUserRequest, TeamMember, Role, Cents,
@@ -31,8 +39,9 @@ use utoipa::OpenApi;
         PullRequest, PullResponse, Cookie, RowKey, PatchOp, Entity,
         CustomerCreate, FieldUpdate, LeadCreate, ConsultationCreate, SetOutcome, Outcome, OptionUpsert, LineItem,
         ActivityLog, FollowupSchedule, FollowupComplete, TimeEntryLog, AttachmentAdd, DeleteRecord,
+        crate::analytics::routes::NewChange, crate::analytics::import::ImportReport, crate::analytics::import::RowError,
     )),
-    tags((name = "auth"), (name = "team"), (name = "sync"), (name = "blobs"))
+    tags((name = "auth"), (name = "team"), (name = "sync"), (name = "blobs"), (name = "analytics"))
 )]
 pub struct ApiDoc;
 

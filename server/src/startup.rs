@@ -1,7 +1,7 @@
 //! Builds the application from a [`Config`] so that `main` and the tests start the very same
 //! thing (tests on port 0 against a database of their own).
 
-use crate::{auth, blobs, config::Config, db, health, pwa, state::AppState, sync, users};
+use crate::{analytics, auth, blobs, config::Config, db, health, pwa, state::AppState, sync, users};
 use app::{shell, App};
 use axum::{
     extract::DefaultBodyLimit,
@@ -49,12 +49,28 @@ pub fn router(state: AppState) -> Router {
                 .put(blobs::put)
                 .layer(DefaultBodyLimit::max(blobs::MAX_BLOB_BYTES)),
         )
+        .route("/analytics/dashboard", get(analytics::routes::get_dashboard))
+        .route("/analytics/breakdown", get(analytics::routes::get_breakdown))
+        .route("/analytics/export/{table}", get(analytics::routes::export))
+        .route(
+            "/analytics/settings",
+            get(analytics::routes::get_settings).put(analytics::routes::put_settings),
+        )
+        .route(
+            "/analytics/changes",
+            get(analytics::routes::list_changes).post(analytics::routes::create_change),
+        )
+        .route(
+            "/analytics/import",
+            post(analytics::import::import).layer(DefaultBodyLimit::max(analytics::import::MAX_BYTES)),
+        )
         .fallback(|| async { crate::error::ApiError::NotFound("API route") });
 
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/sw.js", get(pwa::service_worker))
+        .route("/reports", get(analytics::page::reports))
         .nest("/api", api)
         .leptos_routes(&state, routes, {
             let options = leptos_options.clone();
@@ -135,6 +151,7 @@ impl Application {
             blobs: Arc::new(blobs),
             pokes,
             push_gates: Arc::default(),
+            analytics: Arc::default(),
             shutdown: shutdown_rx,
         };
         Ok(Self { listener, router: router(state), pool, shutdown, stop: Arc::default() })

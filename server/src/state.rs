@@ -19,6 +19,8 @@ pub struct AppState {
     /// "Pull now" for each company whose data changed, fed by Postgres NOTIFY (see `sync::events`).
     pub pokes: tokio::sync::broadcast::Sender<crate::sync::events::Poke>,
     pub push_gates: Arc<crate::sync::PushGates>,
+    /// Each company's analytics facts, kept in memory and refreshed by version.
+    pub analytics: Arc<crate::analytics::load::FactsCache>,
     /// Turns true when the server starts shutting down: long-lived responses (event streams)
     /// end then, so a graceful shutdown does not wait on them forever.
     pub shutdown: tokio::sync::watch::Receiver<bool>,

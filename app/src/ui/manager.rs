@@ -1,4 +1,4 @@
-//! The manager's tabs: the dashboard (issue 6 fills it) and the team.
+//! The manager's tabs: the dashboard (recent consultations and the way to /reports) and the team.
 
 use super::client::{get_json, post_json};
 use crate::{
@@ -11,6 +11,10 @@ use leptos::prelude::*;
 pub fn Dashboard() -> impl IntoView {
     view! {
         <h1>"Dashboard"</h1>
+        <p>
+            <a class="button" href="/reports" rel="external">"Open reports"</a>
+            " Close rate, win rate, speed to lead, funnel leaks and more, against target."
+        </p>
         <h2>"Recent consultations"</h2>
         <super::consultations::ConsultationList empty="No consultations have synced yet." />
     }

@@ -7,7 +7,10 @@ pub mod session;
 
 use crate::error::ApiError;
 use app::{api::Me, domain::Role};
-use axum::{extract::FromRequestParts, http::request::Parts};
+use axum::{
+    extract::{FromRequestParts, OptionalFromRequestParts},
+    http::request::Parts,
+};
 use uuid::Uuid;
 
 /// The signed-in person of a request, put into the request's extensions by
@@ -43,5 +46,14 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         parts.extensions.get::<Me>().cloned().map(CurrentUser).ok_or(ApiError::Unauthorized)
+    }
+}
+
+/// For pages that redirect instead of answering 401: `Option<CurrentUser>`.
+impl<S: Send + Sync> OptionalFromRequestParts<S> for CurrentUser {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Option<Self>, Self::Rejection> {
+        Ok(parts.extensions.get::<Me>().cloned().map(CurrentUser))
     }
 }

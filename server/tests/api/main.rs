@@ -1,6 +1,7 @@
 //! Integration tests: the real server on a random port against a fresh Postgres database per
 //! test. One binary (faster to link), one module per endpoint group.
 
+mod analytics;
 mod auth;
 mod blobs;
 mod demo;

@@ -1,0 +1,241 @@
+//! What the benches share: the release `server` binary started as its own process against a
+//! database of its own (so the load generator does not share the server's runtime), one
+//! company with signed-in people, and percentiles.
+
+#![allow(dead_code)] // each bench uses its own part of this
+
+use app::{
+    domain::{Cents, Role},
+    sync::mutation::*,
+};
+use chrono::Utc;
+use serde_json::json;
+use server::auth::session;
+use sqlx::{Connection, Executor, PgConnection, PgPool};
+use std::{
+    net::TcpListener,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+use uuid::Uuid;
+
+/// One consultation's worth of field work, 20 mutations, as a technician's device makes them.
+pub fn batch(technician: Uuid) -> Vec<Mutation> {
+    let now = Utc::now();
+    let (customer, lead, k) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let mut m = vec![
+        Mutation::CustomerCreate(CustomerCreate {
+            id: customer,
+            name: "Bench Customer".into(),
+            phone: Some("5125550143".into()),
+            email: None,
+            address: Some("1 Main St".into()),
+        }),
+        Mutation::LeadCreate(LeadCreate {
+            id: lead,
+            customer_id: customer,
+            source: "website".into(),
+            service_type: "hvac".into(),
+            created_at: now,
+        }),
+        Mutation::ConsultationCreate(ConsultationCreate {
+            id: k,
+            lead_id: lead,
+            technician_id: Some(technician),
+            scheduled_at: Some(now),
+            problem: "No heat".into(),
+        }),
+    ];
+    for (i, field) in ["problem", "notes", "home"].iter().enumerate() {
+        let value =
+            if *field == "home" { json!({ "sqft": 1800 + i }) } else { json!(format!("{field} {i}")) };
+        m.push(Mutation::ConsultationUpdate(FieldUpdate {
+            id: k,
+            base_version: 0,
+            fields: json!({ *field: value }).as_object().unwrap().clone(),
+        }));
+    }
+    m.push(Mutation::ConsultationUpdate(FieldUpdate {
+        id: k,
+        base_version: 0,
+        fields: json!({ "held_at": now }).as_object().unwrap().clone(),
+    }));
+    for (pos, tier) in ["Good", "Better", "Best"].iter().enumerate() {
+        m.push(Mutation::OptionUpsert(OptionUpsert {
+            id: Uuid::now_v7(),
+            consultation_id: k,
+            tier: tier.to_string(),
+            position: pos as u8,
+            line_items: vec![LineItem {
+                price_book_item_id: None,
+                description: "Furnace".into(),
+                quantity: 1,
+                unit_price_cents: Cents(500_000 * (pos as i64 + 1)),
+            }],
+            price_cents: Cents(500_000 * (pos as i64 + 1)),
+            financing_plan: Some("12mo".into()),
+            monthly_payment_cents: Some(Cents(40_000)),
+            presented: true,
+        }));
+    }
+    for _ in 0..7 {
+        m.push(Mutation::ActivityLog(ActivityLog {
+            id: Uuid::now_v7(),
+            consultation_id: k,
+            kind: "call".into(),
+            outcome: Some("talked".into()),
+            at: now,
+            note: String::new(),
+        }));
+    }
+    m.push(Mutation::FollowupSchedule(FollowupSchedule {
+        id: Uuid::now_v7(),
+        consultation_id: k,
+        due_at: now,
+        assignee_id: None,
+        note: String::new(),
+    }));
+    m.push(Mutation::TimeEntryLog(TimeEntryLog {
+        id: Uuid::now_v7(),
+        category: "on_site".into(),
+        started_at: now,
+        ended_at: Some(now),
+    }));
+    m.push(Mutation::SetOutcome(SetOutcome {
+        id: k,
+        outcome: Outcome::Won { option_id: None, amount_cents: Cents(1_000_000) },
+        at: now,
+    }));
+    assert_eq!(m.len(), 20);
+    m
+}
+
+pub fn env_num(key: &str, default: u64) -> u64 {
+    std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// The server under test: a child process of the bench, killed on drop.
+pub struct BenchServer {
+    pub url: String,
+    pub pool: PgPool,
+    child: Child,
+    root: String,
+    db: String,
+    blob_dir: std::path::PathBuf,
+}
+
+impl BenchServer {
+    pub async fn start() -> Self {
+        let base = std::env::var("DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let root = base.rsplit_once('/').map(|(h, _)| h.to_string()).expect("DATABASE_URL has a path");
+        let db = format!("fc_bench_{}", Uuid::now_v7().simple());
+        let database_url = format!("{root}/{db}");
+        let blob_dir = std::env::temp_dir().join(&db);
+        // A free port: bind 0, read it, let go. Racy in theory, fine on a bench machine.
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(env!("CARGO_BIN_EXE_server"))
+            .env("DATABASE_URL", &database_url)
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .env("FIELDCLOSE_BLOB_DIR", &blob_dir)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("the server binary starts");
+        let url = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = http.get(format!("{url}/readyz")).send().await {
+                if r.status().is_success() {
+                    break;
+                }
+            }
+            assert!(Instant::now() < deadline, "server did not become ready in 60 s");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let pool = PgPool::connect(&database_url).await.expect("bench database");
+        BenchServer { url, pool, child, root, db, blob_dir }
+    }
+
+    /// A company with `n` people of `role`, each with a signed-in HTTP client.
+    pub async fn company(&self, n: usize, role: Role) -> (Uuid, Vec<(Uuid, reqwest::Client)>) {
+        let company = Uuid::now_v7();
+        sqlx::query("insert into companies (id, name) values ($1, 'Bench Co')")
+            .bind(company)
+            .execute(&self.pool)
+            .await
+            .unwrap();
+        self.company_people(company, n, role).await
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// `n` more people of `role` in `company`, signed in.
+    pub async fn company_people(
+        &self,
+        company: Uuid,
+        n: usize,
+        role: Role,
+    ) -> (Uuid, Vec<(Uuid, reqwest::Client)>) {
+        // One hash for all (n argon2 hashes would measure the password hash, not sync), and
+        // sessions made directly for the same reason.
+        let hash = server::auth::password::hash("bench password 123".into()).await.unwrap();
+        let mut people = vec![];
+        for i in 0..n {
+            let id = Uuid::now_v7();
+            sqlx::query(
+                "insert into users (company_id, id, email, name, role, password_hash, version)
+                 values ($1, $2, $3, $4, $5, $6, next_company_version($1))",
+            )
+            .bind(company)
+            .bind(id)
+            .bind(format!("{}{i}.{}@bench.test", role.as_str(), company.simple()))
+            .bind(format!("Person {i}"))
+            .bind(role.as_str())
+            .bind(&hash)
+            .execute(&self.pool)
+            .await
+            .unwrap();
+            let me = app::api::Me {
+                user_id: id,
+                name: String::new(),
+                email: String::new(),
+                role,
+                company_id: company,
+                company_name: String::new(),
+            };
+            let token = session::create(&self.pool, &me, Duration::from_secs(3600), None).await.unwrap();
+            let mut headers = reqwest::header::HeaderMap::new();
+            headers.insert(
+                reqwest::header::COOKIE,
+                format!("{}={token}", session::COOKIE_NAME).parse().unwrap(),
+            );
+            people.push((id, reqwest::Client::builder().default_headers(headers).build().unwrap()));
+        }
+        (company, people)
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.pool.close().await;
+        if let Ok(mut conn) = PgConnection::connect(&format!("{}/postgres", self.root)).await {
+            let _ = conn.execute(format!("drop database if exists {} with (force)", self.db).as_str()).await;
+        }
+        let _ = std::fs::remove_dir_all(&self.blob_dir);
+    }
+}

@@ -1,0 +1,410 @@
+//! From raw stage events to one compact fact per lead and per consultation. The fold is the
+//! single place where METRICS.md's "current status is derived from events" happens; every KPI
+//! reads these facts, and the property test checks them against a recomputation from the raw
+//! events that shares none of this code.
+
+use chrono::{DateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// Seconds since the Unix epoch: facts are compared and subtracted millions of times a report.
+pub type Secs = i64;
+
+pub const DAY: Secs = 86_400;
+
+pub fn secs(t: DateTime<Utc>) -> Secs {
+    t.timestamp()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    LeadCreated,
+    FirstContact,
+    ConsultationScheduled,
+    ConsultationHeld,
+    OptionsPresented,
+    FollowUp,
+    Won,
+    Lost,
+    Reopened,
+}
+
+impl EventKind {
+    pub fn parse(s: &str) -> Option<EventKind> {
+        Some(match s {
+            "lead_created" => EventKind::LeadCreated,
+            "first_contact" => EventKind::FirstContact,
+            "consultation_scheduled" => EventKind::ConsultationScheduled,
+            "consultation_held" => EventKind::ConsultationHeld,
+            "options_presented" => EventKind::OptionsPresented,
+            "follow_up" => EventKind::FollowUp,
+            "won" => EventKind::Won,
+            "lost" => EventKind::Lost,
+            "reopened" => EventKind::Reopened,
+            _ => return None,
+        })
+    }
+}
+
+/// One stage event as stored, with the few details the metrics read.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub consultation: Option<Uuid>,
+    pub kind: EventKind,
+    pub at: Secs,
+    pub actor: Uuid,
+    /// `won`: the signed amount.
+    pub amount_cents: Option<i64>,
+    /// `won`: the chosen option.
+    pub option: Option<Uuid>,
+    /// `lost`: the structured reason.
+    pub reason: Option<String>,
+}
+
+/// What the lead row says (its source is fixed at creation).
+#[derive(Debug, Clone)]
+pub struct LeadRow {
+    pub id: Uuid,
+    pub source: String,
+    pub service_type: String,
+    pub created_at: Secs,
+}
+
+#[derive(Debug, Clone)]
+pub struct OptionRow {
+    pub id: Uuid,
+    pub tier: String,
+    pub price_cents: i64,
+    pub presented: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConsultationRow {
+    pub id: Uuid,
+    pub technician: Uuid,
+    pub options: Vec<OptionRow>,
+}
+
+/// Small integer names for the strings and people facts group by, so a fact is a few words and
+/// a report a tight loop.
+#[derive(Debug, Default, Clone)]
+pub struct Dictionary {
+    names: Vec<String>,
+    index: HashMap<String, u32>,
+}
+
+impl Dictionary {
+    pub fn id(&mut self, name: &str) -> u32 {
+        if let Some(&i) = self.index.get(name) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(name.to_string());
+        self.index.insert(name.to_string(), i);
+        i
+    }
+    pub fn get(&self, name: &str) -> Option<u32> {
+        self.index.get(name).copied()
+    }
+    pub fn name(&self, id: u32) -> &str {
+        &self.names[id as usize]
+    }
+}
+
+pub const NONE: u32 = u32::MAX;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Open,
+    Won,
+    Lost,
+}
+
+/// A lead, folded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeadFact {
+    pub created: Secs,
+    pub source: u32,
+    pub service: u32,
+    pub first_contact: Option<Secs>,
+    /// Who made the first contact (people are dictionary ids of their uuid).
+    pub contacted_by: u32,
+    /// The earliest `consultation_held` of any of its consultations.
+    pub first_held: Option<Secs>,
+    pub dead: bool,
+}
+
+/// A consultation, folded: where it stands now and when it got there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DealFact {
+    pub lead_created: Secs,
+    pub source: u32,
+    pub service: u32,
+    pub technician: u32,
+    pub held: Option<Secs>,
+    pub presented: Option<Secs>,
+    pub options_presented: u8,
+    /// The largest presented price (else the largest price): what a lost quote was worth.
+    pub quoted_cents: i64,
+    pub outcome: Outcome,
+    /// When the current outcome was reached (won or lost).
+    pub decided: Option<Secs>,
+    /// Won: the signed amount. Lost: the quoted amount.
+    pub amount_cents: i64,
+    /// Won: who closed it (the actor of the final `won`).
+    pub closer: u32,
+    /// Won: the chosen option's tier, when the option is known.
+    pub tier: u32,
+    /// Lost: the reason.
+    pub reason: u32,
+    /// Won on the company's local day the consultation was held: "sold on the spot".
+    pub same_day: bool,
+    /// It was decided and then reopened at least once (a move back in the funnel).
+    pub reopened: bool,
+    /// The latest event of any kind: a quote idle past the stale window counts as lost.
+    pub last_activity: Secs,
+    pub dead: bool,
+}
+
+/// Folds one lead's row, consultations and events (any order) into facts.
+pub fn fold(
+    dict: &mut Dictionary,
+    tz: Tz,
+    lead: &LeadRow,
+    consultations: &[ConsultationRow],
+    events: &[Event],
+) -> (LeadFact, Vec<(Uuid, DealFact)>) {
+    let mut events: Vec<&Event> = events.iter().collect();
+    // Time order; at equal times, the order they were recorded in (stable sort).
+    events.sort_by_key(|e| e.at);
+    let source = dict.id(&lead.source);
+    let service = dict.id(&lead.service_type);
+    let created =
+        events.iter().find(|e| e.kind == EventKind::LeadCreated).map(|e| e.at).unwrap_or(lead.created_at);
+    let first = events.iter().find(|e| e.kind == EventKind::FirstContact);
+    let mut lead_fact = LeadFact {
+        created,
+        source,
+        service,
+        first_contact: first.map(|e| e.at),
+        contacted_by: first.map(|e| dict.id(&e.actor.to_string())).unwrap_or(NONE),
+        first_held: None,
+        dead: false,
+    };
+    let mut deals = Vec::with_capacity(consultations.len());
+    for c in consultations {
+        let mut d = DealFact {
+            lead_created: created,
+            source,
+            service,
+            technician: dict.id(&c.technician.to_string()),
+            held: None,
+            presented: None,
+            options_presented: c.options.iter().filter(|o| o.presented).count().min(255) as u8,
+            quoted_cents: c
+                .options
+                .iter()
+                .filter(|o| o.presented)
+                .map(|o| o.price_cents)
+                .max()
+                .or_else(|| c.options.iter().map(|o| o.price_cents).max())
+                .unwrap_or(0),
+            outcome: Outcome::Open,
+            decided: None,
+            amount_cents: 0,
+            closer: NONE,
+            tier: NONE,
+            reason: NONE,
+            same_day: false,
+            reopened: false,
+            last_activity: created,
+            dead: false,
+        };
+        for e in events.iter().filter(|e| e.consultation == Some(c.id)) {
+            d.last_activity = d.last_activity.max(e.at);
+            match e.kind {
+                EventKind::ConsultationHeld => d.held = Some(d.held.map_or(e.at, |h| h.min(e.at))),
+                EventKind::OptionsPresented => d.presented = Some(d.presented.map_or(e.at, |p| p.min(e.at))),
+                EventKind::Won => {
+                    d.outcome = Outcome::Won;
+                    d.decided = Some(e.at);
+                    d.amount_cents = e.amount_cents.unwrap_or(0);
+                    d.closer = dict.id(&e.actor.to_string());
+                    d.reason = NONE;
+                    d.tier = e
+                        .option
+                        .and_then(|o| c.options.iter().find(|x| x.id == o))
+                        .map(|o| dict.id(&o.tier))
+                        .unwrap_or(NONE);
+                }
+                EventKind::Lost => {
+                    d.outcome = Outcome::Lost;
+                    d.decided = Some(e.at);
+                    d.amount_cents = d.quoted_cents;
+                    d.closer = NONE;
+                    d.tier = NONE;
+                    d.reason = dict.id(e.reason.as_deref().unwrap_or("other"));
+                }
+                EventKind::Reopened => {
+                    d.outcome = Outcome::Open;
+                    d.decided = None;
+                    d.amount_cents = 0;
+                    d.closer = NONE;
+                    d.tier = NONE;
+                    d.reason = NONE;
+                    d.reopened = true;
+                }
+                _ => {}
+            }
+        }
+        if let (Outcome::Won, Some(won), Some(held)) = (d.outcome, d.decided, d.held) {
+            d.same_day = local_day(tz, won) == local_day(tz, held);
+        }
+        if let Some(h) = d.held {
+            lead_fact.first_held = Some(lead_fact.first_held.map_or(h, |f| f.min(h)));
+        }
+        deals.push((c.id, d));
+    }
+    (lead_fact, deals)
+}
+
+/// The company-local calendar date of an instant.
+pub fn local_day(tz: Tz, t: Secs) -> chrono::NaiveDate {
+    tz.timestamp_opt(t, 0).single().map(|d| d.date_naive()).unwrap_or_default()
+}
+
+/// A time entry, folded to what non-selling time needs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TimeFact {
+    pub person: u32,
+    pub start: Secs,
+    pub seconds: i64,
+    pub selling: bool,
+    pub dead: bool,
+}
+
+/// Selling per METRICS.md: on-site consultation, follow-up contact, proposal prep. Breaks are
+/// not work and count in neither selling nor logged hours.
+pub fn time_category(category: &str) -> Option<bool> {
+    match category {
+        "on_site" | "follow_up_contact" | "proposal_prep" => Some(true),
+        "driving" | "admin" | "waiting" | "other" => Some(false),
+        _ => None,
+    }
+}
+
+/// Every fact of one company, kept in memory and brought up to date by company version.
+#[derive(Debug, Default, Clone)]
+pub struct CompanyFacts {
+    pub version: i64,
+    pub dict: Dictionary,
+    pub leads: Vec<LeadFact>,
+    pub deals: Vec<DealFact>,
+    pub time: Vec<TimeFact>,
+    lead_index: HashMap<Uuid, usize>,
+    deal_index: HashMap<Uuid, usize>,
+    time_index: HashMap<Uuid, usize>,
+}
+
+impl CompanyFacts {
+    /// Replaces (or adds) a lead and its consultations. Consultations the lead no longer has
+    /// (deleted) are marked dead and skipped by every report.
+    pub fn put_lead(&mut self, id: Uuid, lead: LeadFact, deals: Vec<(Uuid, DealFact)>) {
+        match self.lead_index.get(&id) {
+            Some(&i) => self.leads[i] = lead,
+            None => {
+                self.lead_index.insert(id, self.leads.len());
+                self.leads.push(lead);
+            }
+        }
+        for (cid, deal) in deals {
+            match self.deal_index.get(&cid) {
+                Some(&i) => self.deals[i] = deal,
+                None => {
+                    self.deal_index.insert(cid, self.deals.len());
+                    self.deals.push(deal);
+                }
+            }
+        }
+    }
+
+    pub fn kill_lead(&mut self, id: Uuid) {
+        if let Some(&i) = self.lead_index.get(&id) {
+            self.leads[i].dead = true;
+        }
+    }
+
+    pub fn kill_deal(&mut self, id: Uuid) {
+        if let Some(&i) = self.deal_index.get(&id) {
+            self.deals[i].dead = true;
+        }
+    }
+
+    pub fn put_time(&mut self, id: Uuid, fact: TimeFact) {
+        match self.time_index.get(&id) {
+            Some(&i) => self.time[i] = fact,
+            None => {
+                self.time_index.insert(id, self.time.len());
+                self.time.push(fact);
+            }
+        }
+    }
+
+    /// Bytes held, roughly: what the cache costs per company.
+    pub fn approx_bytes(&self) -> usize {
+        use std::mem::size_of;
+        self.leads.capacity() * size_of::<LeadFact>()
+            + self.deals.capacity() * size_of::<DealFact>()
+            + self.time.capacity() * size_of::<TimeFact>()
+            + (self.lead_index.capacity() + self.deal_index.capacity() + self.time_index.capacity())
+                * (size_of::<Uuid>() + size_of::<usize>() + 8)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(c: Option<Uuid>, kind: EventKind, at: Secs) -> Event {
+        Event {
+            consultation: c,
+            kind,
+            at,
+            actor: Uuid::nil(),
+            amount_cents: None,
+            option: None,
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn the_last_decision_in_time_wins_and_a_reopen_is_a_move_back() {
+        let mut dict = Dictionary::default();
+        let (l, c) = (Uuid::now_v7(), Uuid::now_v7());
+        let lead = LeadRow { id: l, source: "web".into(), service_type: "hvac".into(), created_at: 0 };
+        let option =
+            OptionRow { id: Uuid::now_v7(), tier: "Best".into(), price_cents: 900_000, presented: true };
+        let cons = ConsultationRow { id: c, technician: Uuid::nil(), options: vec![option.clone()] };
+        let won = Event {
+            amount_cents: Some(850_000),
+            option: Some(option.id),
+            ..ev(Some(c), EventKind::Won, 300)
+        };
+        // Recorded out of time order: the device that reopened synced first.
+        let events = vec![
+            ev(Some(c), EventKind::Reopened, 400),
+            ev(None, EventKind::LeadCreated, 0),
+            ev(Some(c), EventKind::ConsultationHeld, 100),
+            won,
+            Event { reason: Some("price".into()), ..ev(Some(c), EventKind::Lost, 200) },
+        ];
+        let (lf, deals) = fold(&mut dict, chrono_tz::UTC, &lead, &[cons], &events);
+        assert_eq!(lf.first_held, Some(100));
+        let d = &deals[0].1;
+        assert_eq!(d.outcome, Outcome::Open);
+        assert!(d.reopened);
+        assert_eq!(d.last_activity, 400);
+        assert_eq!(d.quoted_cents, 900_000);
+    }
+}

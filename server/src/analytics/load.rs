@@ -1,0 +1,285 @@
+//! Keeps each company's facts in memory, up to date by company version: the first report loads
+//! every lead page by page; each later one re-folds only the leads whose rows or events changed
+//! since the version the facts were built at (the same commit-ordered version pulls use, so
+//! nothing committed is skipped). Pushes pay nothing for it.
+
+use super::facts::{
+    fold, secs, time_category, CompanyFacts, ConsultationRow, Event, EventKind, LeadRow, OptionRow, TimeFact,
+};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use sqlx::{PgConnection, PgPool};
+use std::{collections::HashMap, sync::Arc};
+use tokio::sync::Mutex;
+use uuid::Uuid;
+
+/// Leads folded per round trip when loading.
+const PAGE: i64 = 20_000;
+
+/// One company's facts and the zone they were folded in.
+pub struct Slot {
+    pub facts: CompanyFacts,
+    pub tz: Tz,
+}
+
+/// Facts per company, each behind its own lock (one company's refresh never waits on another's).
+#[derive(Default)]
+pub struct FactsCache {
+    companies: std::sync::Mutex<HashMap<Uuid, Arc<Mutex<Option<Slot>>>>>,
+}
+
+impl FactsCache {
+    /// The company's facts, brought up to date; the guard holds them while a report is computed.
+    pub async fn fresh(
+        &self,
+        pool: &PgPool,
+        company: Uuid,
+    ) -> Result<tokio::sync::OwnedMutexGuard<Option<Slot>>, sqlx::Error> {
+        let slot = self.companies.lock().expect("cache lock").entry(company).or_default().clone();
+        let mut guard = slot.lock_owned().await;
+        let zone: String = sqlx::query_scalar("select time_zone from companies where id = $1")
+            .bind(company)
+            .fetch_one(pool)
+            .await?;
+        let tz = super::settings::parse_zone(&zone);
+        if guard.as_ref().is_none_or(|s| s.tz != tz) {
+            // First use, or the company moved zones: "same local day" facts must be re-folded.
+            *guard = Some(Slot { facts: CompanyFacts::default(), tz });
+        }
+        let slot = guard.as_mut().expect("just set");
+        refresh(pool, company, tz, &mut slot.facts).await?;
+        Ok(guard)
+    }
+}
+
+/// Brings `facts` from its version to the company's current one.
+pub async fn refresh(
+    pool: &PgPool,
+    company: Uuid,
+    tz: Tz,
+    facts: &mut CompanyFacts,
+) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    // One snapshot for the version and everything read at it.
+    sqlx::query("set transaction isolation level repeatable read, read only").execute(&mut *tx).await?;
+    let version: i64 = sqlx::query_scalar(
+        "select coalesce((select version from company_versions where company_id = $1), 0)",
+    )
+    .bind(company)
+    .fetch_one(&mut *tx)
+    .await?;
+    if version == facts.version && facts.version > 0 {
+        return Ok(());
+    }
+    let since = facts.version;
+    if since == 0 {
+        let mut after = Uuid::nil();
+        loop {
+            let ids: Vec<Uuid> = sqlx::query_scalar(
+                "select id from leads where company_id = $1 and id > $2 order by id limit $3",
+            )
+            .bind(company)
+            .bind(after)
+            .bind(PAGE)
+            .fetch_all(&mut *tx)
+            .await?;
+            let Some(&last) = ids.last() else { break };
+            after = last;
+            refold(&mut tx, company, tz, &ids, facts).await?;
+        }
+    } else {
+        let ids: Vec<Uuid> = sqlx::query_scalar(
+            "select id from leads where company_id = $1 and version > $2
+             union select lead_id from consultations where company_id = $1 and version > $2
+             union select lead_id from stage_events where company_id = $1 and version > $2
+             union select c.lead_id from options o join consultations c on c.company_id = o.company_id and c.id = o.consultation_id
+                   where o.company_id = $1 and o.version > $2",
+        )
+        .bind(company)
+        .bind(since)
+        .fetch_all(&mut *tx)
+        .await?;
+        for page in ids.chunks(PAGE as usize) {
+            refold(&mut tx, company, tz, page, facts).await?;
+        }
+    }
+    load_time(&mut tx, company, since, facts).await?;
+    tx.commit().await?;
+    facts.version = version;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct LeadRec {
+    id: Uuid,
+    source: String,
+    service_type: String,
+    lead_created_at: DateTime<Utc>,
+    deleted: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct ConsultationRec {
+    id: Uuid,
+    lead_id: Uuid,
+    technician_id: Uuid,
+    deleted: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct OptionRec {
+    id: Uuid,
+    consultation_id: Uuid,
+    tier: String,
+    price_cents: i64,
+    presented: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct EventRec {
+    lead_id: Uuid,
+    consultation_id: Option<Uuid>,
+    kind: String,
+    occurred_at: DateTime<Utc>,
+    actor_id: Uuid,
+    amount_cents: Option<i64>,
+    option_id: Option<Uuid>,
+    reason: Option<String>,
+}
+
+/// Re-folds these leads from their rows and events.
+async fn refold(
+    db: &mut PgConnection,
+    company: Uuid,
+    tz: Tz,
+    ids: &[Uuid],
+    facts: &mut CompanyFacts,
+) -> Result<(), sqlx::Error> {
+    let leads: Vec<LeadRec> = sqlx::query_as(
+        "select id, source, service_type, lead_created_at, deleted from leads where company_id = $1 and id = any($2)",
+    )
+    .bind(company)
+    .bind(ids)
+    .fetch_all(&mut *db)
+    .await?;
+    let consultations: Vec<ConsultationRec> = sqlx::query_as(
+        "select id, lead_id, technician_id, deleted from consultations where company_id = $1 and lead_id = any($2)",
+    )
+    .bind(company)
+    .bind(ids)
+    .fetch_all(&mut *db)
+    .await?;
+    let options: Vec<OptionRec> = sqlx::query_as(
+        "select o.id, o.consultation_id, o.tier, o.price_cents, o.presented
+         from options o join consultations c on c.company_id = o.company_id and c.id = o.consultation_id
+         where o.company_id = $1 and c.lead_id = any($2) and not o.deleted",
+    )
+    .bind(company)
+    .bind(ids)
+    .fetch_all(&mut *db)
+    .await?;
+    let events: Vec<EventRec> = sqlx::query_as(
+        "select lead_id, consultation_id, kind, occurred_at, actor_id,
+                (details->>'amount_cents')::bigint as amount_cents,
+                (details->>'option_id')::uuid as option_id,
+                details->>'reason' as reason
+         from stage_events where company_id = $1 and lead_id = any($2) and not deleted",
+    )
+    .bind(company)
+    .bind(ids)
+    .fetch_all(&mut *db)
+    .await?;
+
+    let mut options_of: HashMap<Uuid, Vec<OptionRow>> = HashMap::new();
+    for o in options {
+        options_of.entry(o.consultation_id).or_default().push(OptionRow {
+            id: o.id,
+            tier: o.tier,
+            price_cents: o.price_cents,
+            presented: o.presented,
+        });
+    }
+    let mut consultations_of: HashMap<Uuid, Vec<ConsultationRow>> = HashMap::new();
+    for c in consultations {
+        if c.deleted {
+            facts.kill_deal(c.id);
+            continue;
+        }
+        consultations_of.entry(c.lead_id).or_default().push(ConsultationRow {
+            id: c.id,
+            technician: c.technician_id,
+            options: options_of.remove(&c.id).unwrap_or_default(),
+        });
+    }
+    let mut events_of: HashMap<Uuid, Vec<Event>> = HashMap::new();
+    for e in events {
+        let Some(kind) = EventKind::parse(&e.kind) else { continue };
+        events_of.entry(e.lead_id).or_default().push(Event {
+            consultation: e.consultation_id,
+            kind,
+            at: secs(e.occurred_at),
+            actor: e.actor_id,
+            amount_cents: e.amount_cents,
+            option: e.option_id,
+            reason: e.reason,
+        });
+    }
+    for l in leads {
+        let cons = consultations_of.remove(&l.id).unwrap_or_default();
+        if l.deleted {
+            facts.kill_lead(l.id);
+            for c in cons {
+                facts.kill_deal(c.id);
+            }
+            continue;
+        }
+        let row = LeadRow {
+            id: l.id,
+            source: l.source,
+            service_type: l.service_type,
+            created_at: secs(l.lead_created_at),
+        };
+        let events = events_of.remove(&l.id).unwrap_or_default();
+        let (lead, deals) = fold(&mut facts.dict, tz, &row, &cons, &events);
+        facts.put_lead(l.id, lead, deals);
+    }
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct TimeRec {
+    id: Uuid,
+    user_id: Uuid,
+    category: String,
+    started_at: DateTime<Utc>,
+    ended_at: Option<DateTime<Utc>>,
+    deleted: bool,
+}
+
+/// Time entries changed since `since`; an entry still running counts up to its start (nothing yet).
+async fn load_time(
+    db: &mut PgConnection,
+    company: Uuid,
+    since: i64,
+    facts: &mut CompanyFacts,
+) -> Result<(), sqlx::Error> {
+    let rows: Vec<TimeRec> = sqlx::query_as(
+        "select id, user_id, category, started_at, ended_at, deleted from time_entries where company_id = $1 and version > $2",
+    )
+    .bind(company)
+    .bind(since)
+    .fetch_all(&mut *db)
+    .await?;
+    for t in rows {
+        let selling = time_category(&t.category);
+        let fact = TimeFact {
+            person: facts.dict.id(&t.user_id.to_string()),
+            start: secs(t.started_at),
+            seconds: t.ended_at.map_or(0, |e| (secs(e) - secs(t.started_at)).max(0)),
+            selling: selling.unwrap_or(false),
+            dead: t.deleted || selling.is_none(),
+        };
+        facts.put_time(t.id, fact);
+    }
+    Ok(())
+}

@@ -1,0 +1,581 @@
+//! `/api/analytics/*`: the dashboard as JSON, breakdowns, CSV exports, settings and process
+//! changes. Managers only; every query is scoped to the caller's company.
+
+use super::{
+    csv::Writer,
+    dashboard, default_range,
+    facts::secs,
+    load::Slot,
+    report::{self, Context, DateRange, Dimension, Filter, Period},
+    settings::Settings,
+    Dashboard, ProcessChange,
+};
+use crate::{auth::CurrentUser, error::ApiError, error::ApiJson, state::AppState};
+use app::domain::Role;
+use axum::{
+    extract::{Path, Query, State},
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
+};
+use chrono::{NaiveDate, Utc};
+use serde::Deserialize;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// The filters every report takes; all optional.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct ReportQuery {
+    /// First day, company-local, YYYY-MM-DD (default: 364 days before `to`).
+    pub from: Option<String>,
+    /// Last day, included (default: today).
+    pub to: Option<String>,
+    /// week, month (default), quarter or year.
+    pub period: Option<String>,
+    /// A technician's id.
+    pub technician: Option<String>,
+    /// A sales rep's id (who closed).
+    pub rep: Option<String>,
+    pub source: Option<String>,
+    pub service: Option<String>,
+}
+
+/// A request's report parameters, parsed.
+pub struct Request {
+    pub range: DateRange,
+    pub period: Period,
+    pub filter: Filter,
+}
+
+fn date(name: &str, v: &str) -> Result<NaiveDate, ApiError> {
+    NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d")
+        .map_err(|_| ApiError::BadRequest(format!("{name}: expected a date like 2026-03-01, got {v:?}")))
+}
+
+fn person(name: &str, v: &Option<String>) -> Result<Option<String>, ApiError> {
+    match v.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => Uuid::parse_str(v)
+            .map(|id| Some(id.to_string()))
+            .map_err(|_| ApiError::BadRequest(format!("{name}: expected a person's id, got {v:?}"))),
+    }
+}
+
+impl ReportQuery {
+    pub fn parse(&self, tz: chrono_tz::Tz) -> Result<Request, ApiError> {
+        let default = default_range(tz, secs(Utc::now()));
+        let to = self
+            .to
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|v| date("to", v))
+            .transpose()?
+            .unwrap_or(default.to);
+        let from = match self.from.as_deref().filter(|s| !s.is_empty()) {
+            Some(v) => date("from", v)?,
+            None => to - chrono::Duration::days(364),
+        };
+        if from > to {
+            return Err(ApiError::BadRequest(format!("from ({from}) is after to ({to})")));
+        }
+        if (to - from).num_days() > 366 * 20 {
+            return Err(ApiError::BadRequest("the range may span at most 20 years".into()));
+        }
+        let period = match self.period.as_deref().filter(|s| !s.is_empty()) {
+            None => Period::Month,
+            Some(p) => Period::parse(p).ok_or_else(|| {
+                ApiError::BadRequest(format!("period: week, month, quarter or year, not {p:?}"))
+            })?,
+        };
+        let text =
+            |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+        Ok(Request {
+            range: DateRange { from, to },
+            period,
+            filter: Filter {
+                technician: person("technician", &self.technician)?,
+                rep: person("rep", &self.rep)?,
+                source: text(&self.source),
+                service: text(&self.service),
+            },
+        })
+    }
+}
+
+pub async fn load_settings(pool: &sqlx::PgPool, company: Uuid) -> Result<Settings, ApiError> {
+    let raw: Option<serde_json::Value> =
+        sqlx::query_scalar("select settings from analytics_settings where company_id = $1")
+            .bind(company)
+            .fetch_optional(pool)
+            .await?;
+    // Stored settings were validated on the way in; a document from an older version with a key
+    // since removed falls back to the defaults rather than breaking the dashboard.
+    Ok(raw.and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default())
+}
+
+pub async fn load_changes(pool: &sqlx::PgPool, company: Uuid) -> Result<Vec<ProcessChange>, ApiError> {
+    let rows: Vec<(Uuid, String, NaiveDate)> = sqlx::query_as(
+        "select id, name, changed_on from process_changes where company_id = $1 order by changed_on, created_at",
+    )
+    .bind(company)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|(id, name, changed_on)| ProcessChange { id, name, changed_on }).collect())
+}
+
+/// People's names by id, to label breakdowns.
+pub async fn names(pool: &sqlx::PgPool, company: Uuid) -> Result<HashMap<String, String>, ApiError> {
+    let rows: Vec<(Uuid, String)> = sqlx::query_as("select id, name from users where company_id = $1")
+        .bind(company)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows.into_iter().map(|(id, name)| (id.to_string(), name)).collect())
+}
+
+/// Runs `f` over the caller's company facts, fresh, with the request's context.
+pub async fn with_context<T>(
+    state: &AppState,
+    user: &CurrentUser,
+    query: &ReportQuery,
+    f: impl FnOnce(&Context, &Request, &[ProcessChange]) -> T,
+) -> Result<T, ApiError> {
+    user.require(Role::Manager, "Only managers can see the company's numbers.")?;
+    let company = user.company_id();
+    let settings = load_settings(&state.pool, company).await?;
+    let changes = load_changes(&state.pool, company).await?;
+    let guard = state.analytics.fresh(&state.pool, company).await?;
+    let Slot { facts, tz } = guard.as_ref().expect("fresh fills the slot");
+    let req = query.parse(*tz)?;
+    let cx = Context::new(facts, &settings, *tz, secs(Utc::now()), &req.filter);
+    Ok(f(&cx, &req, &changes))
+}
+
+/// `GET /api/analytics/dashboard` — with a `Server-Timing` header (refresh + compute), which the
+/// analytics bench reads.
+pub async fn get_dashboard(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<ReportQuery>,
+) -> Result<Response, ApiError> {
+    let started = std::time::Instant::now();
+    let d =
+        with_context(&state, &user, &q, |cx, r, changes| dashboard(cx, r.range, r.period, changes)).await?;
+    let timing = format!("app;dur={:.2}", started.elapsed().as_secs_f64() * 1e3);
+    Ok(([("server-timing", timing)], ApiJson(d)).into_response())
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct DimensionQuery {
+    /// technician, rep, source, service or tier
+    pub dimension: String,
+}
+
+fn dimension(s: &str) -> Result<Dimension, ApiError> {
+    Dimension::parse(s).ok_or_else(|| {
+        ApiError::BadRequest(format!("dimension: technician, rep, source, service or tier, not {s:?}"))
+    })
+}
+
+/// A breakdown with people's ids replaced by their names.
+pub async fn named_breakdown(
+    state: &AppState,
+    user: &CurrentUser,
+    q: &ReportQuery,
+    dim: Dimension,
+) -> Result<Vec<report::BreakdownRow>, ApiError> {
+    let mut rows = with_context(state, user, q, |cx, r, _| report::breakdown(cx, r.range, dim)).await?;
+    if matches!(dim, Dimension::Technician | Dimension::Rep) {
+        let names = names(&state.pool, user.company_id()).await?;
+        for row in &mut rows {
+            if let Some(n) = names.get(&row.key) {
+                row.key = n.clone();
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// `GET /api/analytics/breakdown?dimension=technician`
+pub async fn get_breakdown(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(d): Query<DimensionQuery>,
+    Query(q): Query<ReportQuery>,
+) -> Result<ApiJson<Vec<report::BreakdownRow>>, ApiError> {
+    let dim = dimension(&d.dimension)?;
+    Ok(ApiJson(named_breakdown(&state, &user, &q, dim).await?))
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map(|v| format!("{:.4}", v)).unwrap_or_default()
+}
+
+fn csv_response(name: &str, body: String) -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}.csv\"")),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+pub const EXPORTS: &[&str] = &[
+    "headline",
+    "funnel",
+    "breakdown-technician",
+    "breakdown-rep",
+    "breakdown-source",
+    "breakdown-service",
+    "breakdown-tier",
+    "lost-reasons",
+    "tiers",
+    "cohorts",
+    "time-to-close",
+    "consultations",
+    "events",
+];
+
+/// `GET /api/analytics/export/{table}` — every dashboard table, and the raw consultations and
+/// stage events of the range, as CSV.
+pub async fn export(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(table): Path<String>,
+    Query(q): Query<ReportQuery>,
+) -> Result<Response, ApiError> {
+    let table = table.trim_end_matches(".csv");
+    let mut w = Writer::default();
+    if let Some(dim) = table.strip_prefix("breakdown-") {
+        let rows = named_breakdown(&state, &user, &q, dimension(dim)?).await?;
+        w.row([
+            dim,
+            "held",
+            "close_rate",
+            "close_rate_n",
+            "win_rate",
+            "win_rate_n",
+            "won",
+            "revenue_cents",
+            "average_ticket_cents",
+        ]);
+        for r in rows {
+            w.row([
+                r.key,
+                r.held.to_string(),
+                pct(r.close_rate.value),
+                r.close_rate.n.to_string(),
+                pct(r.win_rate.value),
+                r.win_rate.n.to_string(),
+                r.won.to_string(),
+                r.revenue_cents.to_string(),
+                r.average_ticket_cents.map(|c| c.to_string()).unwrap_or_default(),
+            ]);
+        }
+        return Ok(csv_response(table, w.finish()));
+    }
+    match table {
+        "consultations" | "events" => return raw_export(&state, &user, &q, table).await,
+        t if !EXPORTS.contains(&t) => {
+            return Err(ApiError::BadRequest(format!("unknown export {t:?}; one of: {}", EXPORTS.join(", "))))
+        }
+        _ => {}
+    }
+    let d =
+        with_context(&state, &user, &q, |cx, r, changes| dashboard(cx, r.range, r.period, changes)).await?;
+    match table {
+        "headline" => {
+            w.row(["kpi", "value", "unit", "target", "met", "n", "low", "high", "still_open"]);
+            for k in &d.headline {
+                w.row([
+                    k.key.to_string(),
+                    pct(k.value),
+                    k.unit.to_string(),
+                    k.target.to_string(),
+                    k.met.map(|m| m.to_string()).unwrap_or_default(),
+                    k.n.to_string(),
+                    pct(k.rate.and_then(|r| r.low)),
+                    pct(k.rate.and_then(|r| r.high)),
+                    pct(k.rate.and_then(|r| r.still_open)),
+                ]);
+            }
+        }
+        "funnel" => {
+            w.row([
+                "stage",
+                "entries",
+                "advanced",
+                "lost",
+                "moved_back",
+                "still_in",
+                "conversion",
+                "target",
+                "leak_cents",
+                "bottleneck",
+            ]);
+            for s in &d.funnel.stages {
+                w.row([
+                    s.name.to_string(),
+                    s.entries.to_string(),
+                    s.advanced.to_string(),
+                    s.lost.to_string(),
+                    s.moved_back.to_string(),
+                    s.still_in.to_string(),
+                    pct(s.conversion.value),
+                    s.target.to_string(),
+                    s.leak_cents.to_string(),
+                    s.bottleneck.to_string(),
+                ]);
+            }
+        }
+        "lost-reasons" => {
+            w.row(["reason", "count", "value_cents", "share"]);
+            for r in &d.lost_reasons {
+                w.row([r.reason.clone(), r.count.to_string(), r.value_cents.to_string(), pct(Some(r.share))]);
+            }
+        }
+        "tiers" => {
+            w.row(["tier", "won", "share_of_wins", "average_ticket_cents"]);
+            for t in &d.tiers {
+                w.row([
+                    t.tier.clone(),
+                    t.won.to_string(),
+                    pct(Some(t.share_of_wins)),
+                    t.average_ticket_cents.to_string(),
+                ]);
+            }
+        }
+        "cohorts" => {
+            let mut header = vec!["month".to_string(), "held".to_string()];
+            header.extend((1..=report::COHORT_WEEKS).map(|w| format!("closed_by_week_{w}")));
+            w.row(header);
+            for c in &d.cohorts {
+                let mut row = vec![c.month.to_string(), c.held.to_string()];
+                row.extend(c.closed_by_week.iter().map(|v| pct(*v)));
+                w.row(row);
+            }
+        }
+        "time-to-close" => {
+            w.row(["day", "closed", "at_risk"]);
+            for p in &d.sales_cycle.curve {
+                w.row([p.day.to_string(), pct(Some(p.closed)), p.at_risk.to_string()]);
+            }
+        }
+        _ => unreachable!("checked above"),
+    }
+    Ok(csv_response(table, w.finish()))
+}
+
+type Time = chrono::DateTime<Utc>;
+
+#[derive(sqlx::FromRow)]
+struct RawConsultation(
+    Uuid,
+    Uuid,
+    String,
+    String,
+    Time,
+    Uuid,
+    Option<Uuid>,
+    Option<Time>,
+    String,
+    Option<String>,
+    Option<i64>,
+    Option<Time>,
+);
+
+#[derive(sqlx::FromRow)]
+struct RawEvent(Uuid, Uuid, Option<Uuid>, String, Time, Uuid, serde_json::Value);
+
+/// Raw rows of the range (by lead created), straight from Postgres, company-scoped.
+async fn raw_export(
+    state: &AppState,
+    user: &CurrentUser,
+    q: &ReportQuery,
+    table: &str,
+) -> Result<Response, ApiError> {
+    user.require(Role::Manager, "Only managers can export the company's records.")?;
+    let company = user.company_id();
+    let zone: String = sqlx::query_scalar("select time_zone from companies where id = $1")
+        .bind(company)
+        .fetch_one(&state.pool)
+        .await?;
+    let tz = super::settings::parse_zone(&zone);
+    let r = q.parse(tz)?;
+    let (from, to) =
+        (report::midnight(tz, r.range.from), report::midnight(tz, r.range.to + chrono::Duration::days(1)));
+    let (from, to) = (
+        chrono::DateTime::from_timestamp(from, 0).unwrap_or_default(),
+        chrono::DateTime::from_timestamp(to, 0).unwrap_or_default(),
+    );
+    let mut w = Writer::default();
+    if table == "consultations" {
+        let rows: Vec<RawConsultation> = sqlx::query_as(
+            "select c.id, c.lead_id, l.source, l.service_type, l.lead_created_at, c.technician_id, c.sales_rep_id, c.held_at,
+                    c.status, c.lost_reason, c.sold_amount_cents, c.decided_at
+             from consultations c join leads l on l.company_id = c.company_id and l.id = c.lead_id
+             where c.company_id = $1 and not c.deleted and l.lead_created_at >= $2 and l.lead_created_at < $3
+             order by l.lead_created_at",
+        )
+        .bind(company)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&state.pool)
+        .await?;
+        w.row([
+            "consultation_id",
+            "lead_id",
+            "source",
+            "service_type",
+            "lead_created_at",
+            "technician_id",
+            "sales_rep_id",
+            "held_at",
+            "status",
+            "lost_reason",
+            "sold_amount_cents",
+            "decided_at",
+        ]);
+        let t = |v: Option<chrono::DateTime<Utc>>| v.map(|v| v.to_rfc3339()).unwrap_or_default();
+        for r in rows {
+            w.row([
+                r.0.to_string(),
+                r.1.to_string(),
+                r.2,
+                r.3,
+                r.4.to_rfc3339(),
+                r.5.to_string(),
+                r.6.map(|v| v.to_string()).unwrap_or_default(),
+                t(r.7),
+                r.8,
+                r.9.unwrap_or_default(),
+                r.10.map(|v| v.to_string()).unwrap_or_default(),
+                t(r.11),
+            ]);
+        }
+    } else {
+        let rows: Vec<RawEvent> = sqlx::query_as(
+            "select e.id, e.lead_id, e.consultation_id, e.kind, e.occurred_at, e.actor_id, e.details
+             from stage_events e join leads l on l.company_id = e.company_id and l.id = e.lead_id
+             where e.company_id = $1 and not e.deleted and l.lead_created_at >= $2 and l.lead_created_at < $3
+             order by e.occurred_at",
+        )
+        .bind(company)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&state.pool)
+        .await?;
+        w.row(["event_id", "lead_id", "consultation_id", "kind", "occurred_at", "actor_id", "details"]);
+        for r in rows {
+            w.row([
+                r.0.to_string(),
+                r.1.to_string(),
+                r.2.map(|v| v.to_string()).unwrap_or_default(),
+                r.3,
+                r.4.to_rfc3339(),
+                r.5.to_string(),
+                r.6.to_string(),
+            ]);
+        }
+    }
+    Ok(csv_response(table, w.finish()))
+}
+
+/// `GET /api/analytics/settings`
+pub async fn get_settings(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<ApiJson<Settings>, ApiError> {
+    user.require(Role::Manager, "Only managers can see analytics settings.")?;
+    Ok(ApiJson(load_settings(&state.pool, user.company_id()).await?))
+}
+
+/// `PUT /api/analytics/settings` — the whole document; absent keys take the defaults.
+pub async fn put_settings(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(settings): ApiJson<Settings>,
+) -> Result<ApiJson<Settings>, ApiError> {
+    user.require(Role::Manager, "Only managers can change analytics settings.")?;
+    settings.validate().map_err(ApiError::BadRequest)?;
+    sqlx::query(
+        "insert into analytics_settings (company_id, settings, updated_by) values ($1, $2, $3)
+         on conflict (company_id) do update set settings = $2, updated_by = $3, updated_at = now()",
+    )
+    .bind(user.company_id())
+    .bind(serde_json::to_value(&settings).map_err(ApiError::internal)?)
+    .bind(user.user_id())
+    .execute(&state.pool)
+    .await?;
+    Ok(ApiJson(settings))
+}
+
+/// `GET /api/analytics/changes`
+pub async fn list_changes(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<ApiJson<Vec<ProcessChange>>, ApiError> {
+    user.require(Role::Manager, "Only managers can see process changes.")?;
+    Ok(ApiJson(load_changes(&state.pool, user.company_id()).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewChange {
+    /// What changed, e.g. "New price book".
+    pub name: String,
+    /// The day it took effect, YYYY-MM-DD.
+    pub changed_on: String,
+}
+
+/// `POST /api/analytics/changes` — records a dated process change for before/after.
+pub async fn create_change(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(c): ApiJson<NewChange>,
+) -> Result<(StatusCode, ApiJson<ProcessChange>), ApiError> {
+    user.require(Role::Manager, "Only managers can record process changes.")?;
+    let name = c.name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(ApiError::BadRequest("name: say what changed, in at most 200 characters".into()));
+    }
+    let on = date("changed_on", &c.changed_on)?;
+    let id = Uuid::now_v7();
+    sqlx::query("insert into process_changes (company_id, id, name, changed_on, created_by) values ($1, $2, $3, $4, $5)")
+        .bind(user.company_id())
+        .bind(id)
+        .bind(name)
+        .bind(on)
+        .bind(user.user_id())
+        .execute(&state.pool)
+        .await?;
+    Ok((StatusCode::CREATED, ApiJson(ProcessChange { id, name: name.to_string(), changed_on: on })))
+}
+
+#[utoipa::path(get, path = "/api/analytics/dashboard", tag = "analytics", params(ReportQuery),
+    responses((status = 200, body = Dashboard), (status = 400, body = app::api::ErrorBody), (status = 403, body = app::api::ErrorBody)))]
+pub fn dashboard_doc() {}
+
+#[utoipa::path(get, path = "/api/analytics/breakdown", tag = "analytics", params(DimensionQuery, ReportQuery),
+    responses((status = 200, body = Vec<report::BreakdownRow>), (status = 400, body = app::api::ErrorBody)))]
+pub fn breakdown_doc() {}
+
+#[utoipa::path(get, path = "/api/analytics/export/{table}", tag = "analytics",
+    params(("table" = String, Path, description = "headline, funnel, breakdown-{technician|rep|source|service|tier}, lost-reasons, tiers, cohorts, time-to-close, consultations, events"), ReportQuery),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = app::api::ErrorBody)))]
+pub fn export_doc() {}
+
+#[utoipa::path(get, path = "/api/analytics/settings", tag = "analytics", responses((status = 200, body = Settings)))]
+pub fn get_settings_doc() {}
+
+#[utoipa::path(put, path = "/api/analytics/settings", tag = "analytics", request_body = Settings,
+    responses((status = 200, body = Settings), (status = 400, body = app::api::ErrorBody)))]
+pub fn put_settings_doc() {}
+
+#[utoipa::path(get, path = "/api/analytics/changes", tag = "analytics", responses((status = 200, body = Vec<ProcessChange>)))]
+pub fn list_changes_doc() {}
+
+#[utoipa::path(post, path = "/api/analytics/changes", tag = "analytics", request_body = NewChange,
+    responses((status = 201, body = ProcessChange), (status = 400, body = app::api::ErrorBody)))]
+pub fn create_change_doc() {}

@@ -1,0 +1,313 @@
+//! Analytics over HTTP against real Postgres: numbers follow what devices pushed (and change
+//! when they push more), bad requests get a 400 that says what to fix, only managers see them,
+//! and one company never sees another's.
+
+use crate::{
+    helpers::{error_message, spawn_app, TestApp},
+    sync_fixtures::{activity, new_consultation, update, won, Company},
+};
+use app::domain::Role;
+use chrono::{Duration, Utc};
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+
+fn today() -> String {
+    // Demo-less test companies default to America/Chicago; a range of the last 3 days covers
+    // "today" there whatever the UTC hour.
+    (Utc::now() + Duration::days(1)).date_naive().to_string()
+}
+
+fn from() -> String {
+    (Utc::now() - Duration::days(3)).date_naive().to_string()
+}
+
+async fn dashboard(app: &TestApp, http: &Client) -> Value {
+    let resp = http
+        .get(app.url(&format!("/api/analytics/dashboard?from={}&to={}", from(), today())))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    resp.json().await.unwrap()
+}
+
+fn kpi<'a>(d: &'a Value, key: &str) -> &'a Value {
+    d["headline"].as_array().unwrap().iter().find(|k| k["key"] == key).unwrap()
+}
+
+#[tokio::test]
+async fn the_dashboard_counts_what_devices_pushed_and_follows_new_pushes() {
+    let app = spawn_app().await;
+    let co = Company::new(&app, "Acme").await;
+    let mut tech = co.device(&app, "tech@acme.test", Role::Technician).await;
+    let (manager, _) = app.signed_in(co.id, "boss@acme.test", Role::Manager).await;
+
+    // Two consultations held; one won on the spot.
+    let (_, _, k1) = new_consultation(&mut tech).await;
+    let (_, _, k2) = new_consultation(&mut tech).await;
+    for k in [k1, k2] {
+        tech.mutate(update(k, 0, json!({ "held_at": Utc::now() }))).await;
+        tech.mutate(activity(k).1).await;
+    }
+    tech.mutate(won(k1, 1_250_000)).await;
+    tech.sync().await;
+
+    let d = dashboard(&app, &manager).await;
+    let close = kpi(&d, "close_rate");
+    assert_eq!(close["rate"]["hits"], 1);
+    assert_eq!(close["rate"]["n"], 2);
+    assert_eq!(close["rate"]["too_small"], true);
+    assert_eq!(d["close_rate"]["first_visit"]["hits"], 1);
+    assert_eq!(d["revenue"]["revenue_cents"], 1_250_000);
+    assert_eq!(d["win_rate"]["count"]["hits"], 1);
+    assert_eq!(d["win_rate"]["count"]["n"], 1);
+    assert_eq!(d["speed_to_lead"]["contacted"], 2, "the first call stops the clock");
+    for s in d["funnel"]["stages"].as_array().unwrap() {
+        let parts = ["advanced", "lost", "moved_back", "still_in"]
+            .iter()
+            .map(|k| s[k].as_u64().unwrap())
+            .sum::<u64>();
+        assert_eq!(s["entries"].as_u64().unwrap(), parts);
+    }
+
+    // A later push shows up on the next request (the facts refresh by version).
+    tech.mutate(won(k2, 800_000)).await;
+    tech.sync().await;
+    let d = dashboard(&app, &manager).await;
+    assert_eq!(kpi(&d, "close_rate")["rate"]["hits"], 2);
+    assert_eq!(d["revenue"]["revenue_cents"], 2_050_000);
+
+    // Breakdown by technician names the person; CSV export has a header and a row.
+    let rows: Value = manager
+        .get(app.url(&format!(
+            "/api/analytics/breakdown?dimension=technician&from={}&to={}",
+            from(),
+            today()
+        )))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rows[0]["won"], 2);
+    assert!(rows[0]["key"].as_str().unwrap().contains("tech"), "{rows}");
+    let csv = manager
+        .get(app.url(&format!("/api/analytics/export/breakdown-technician?from={}&to={}", from(), today())))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), StatusCode::OK);
+    assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let body = csv.text().await.unwrap();
+    assert!(body.starts_with("technician,held,close_rate"), "{body}");
+    assert_eq!(body.lines().count(), 2);
+    let raw =
+        manager.get(app.url("/api/analytics/export/events")).send().await.unwrap().text().await.unwrap();
+    assert!(raw.contains(",won,"), "raw events export carries the won events: {raw}");
+}
+
+#[tokio::test]
+async fn only_managers_see_numbers_and_only_their_companys() {
+    let app = spawn_app().await;
+    let acme = Company::new(&app, "Acme").await;
+    let mut tech = acme.device(&app, "tech@acme.test", Role::Technician).await;
+    let (_, _, k) = new_consultation(&mut tech).await;
+    tech.mutate(update(k, 0, json!({ "held_at": Utc::now() }))).await;
+    tech.mutate(won(k, 500_000)).await;
+    tech.sync().await;
+
+    let other = Company::new(&app, "Other").await;
+    let (other_manager, _) = app.signed_in(other.id, "boss@other.test", Role::Manager).await;
+    let d = dashboard(&app, &other_manager).await;
+    assert_eq!(d["revenue"]["revenue_cents"], 0, "another company's wins never show");
+    assert_eq!(kpi(&d, "close_rate")["rate"]["n"], 0);
+    let raw = other_manager
+        .get(app.url("/api/analytics/export/consultations"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(raw.lines().count(), 1, "only the header: {raw}");
+
+    let resp = tech.http.get(app.url("/api/analytics/dashboard")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let page = tech.http.get(app.url("/reports")).send().await.unwrap();
+    assert!(page.status().is_redirection(), "a technician is sent back to the app");
+    assert_eq!(page.headers()["location"], "/");
+    let anonymous = app.client().get(app.url("/api/analytics/dashboard")).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn bad_report_requests_say_what_to_fix() {
+    let app = spawn_app().await;
+    let co = Company::new(&app, "Acme").await;
+    let (m, _) = app.signed_in(co.id, "boss@acme.test", Role::Manager).await;
+    for (query, says) in [
+        ("/api/analytics/dashboard?from=yesterday", "from: expected a date like 2026-03-01"),
+        ("/api/analytics/dashboard?from=2026-05-01&to=2026-04-01", "is after to"),
+        ("/api/analytics/dashboard?period=fortnight", "period: week, month, quarter or year"),
+        ("/api/analytics/dashboard?technician=bob", "technician: expected a person's id"),
+        ("/api/analytics/breakdown?dimension=colour", "dimension: technician, rep, source, service or tier"),
+        ("/api/analytics/export/everything", "unknown export"),
+    ] {
+        let resp = m.get(app.url(query)).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{query}");
+        let msg = error_message(resp).await;
+        assert!(msg.contains(says), "{query}: {msg}");
+    }
+}
+
+#[tokio::test]
+async fn settings_and_process_changes_round_trip_and_validate() {
+    let app = spawn_app().await;
+    let co = Company::new(&app, "Acme").await;
+    let (m, _) = app.signed_in(co.id, "boss@acme.test", Role::Manager).await;
+    let defaults: Value =
+        m.get(app.url("/api/analytics/settings")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(defaults["stale_days"], 45);
+    assert_eq!(defaults["targets"]["close_rate"], 0.6);
+
+    let bad =
+        m.put(app.url("/api/analytics/settings")).json(&json!({ "stale_days": 0 })).send().await.unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert!(error_message(bad).await.contains("stale_days"));
+    let unknown =
+        m.put(app.url("/api/analytics/settings")).json(&json!({ "stail_days": 30 })).send().await.unwrap();
+    assert_eq!(unknown.status(), StatusCode::BAD_REQUEST, "a misspelt key is refused, not ignored");
+
+    let ok = m
+        .put(app.url("/api/analytics/settings"))
+        .json(&json!({ "stale_days": 30, "sold_threshold_cents": { "hvac": 50000 } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    let now: Value = m.get(app.url("/api/analytics/settings")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(now["stale_days"], 30);
+    assert_eq!(now["close_window_days"], 60, "keys left out keep their defaults");
+
+    let bad = m
+        .post(app.url("/api/analytics/changes"))
+        .json(&json!({ "name": " ", "changed_on": "2026-03-01" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let bad = m
+        .post(app.url("/api/analytics/changes"))
+        .json(&json!({ "name": "Script", "changed_on": "March" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(error_message(bad).await.contains("changed_on"));
+    let made = m
+        .post(app.url("/api/analytics/changes"))
+        .json(&json!({ "name": "New price book", "changed_on": "2026-03-01" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), StatusCode::CREATED);
+    let d = dashboard(&app, &m).await;
+    assert_eq!(d["before_after"][0]["change"], "New price book");
+
+    let page = m.get(app.url("/reports")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    for text in ["Close rate", "Funnel and leaks", "New price book", "Cohorts", "Time to close", "Definition"]
+    {
+        assert!(html.contains(text), "the report page shows {text}");
+    }
+}
+
+const HISTORY: &str = "\
+customer_name,external_id,created_at,source,service_type,phone,first_contact_at,consultation_at,technician_email,options_presented,quoted_amount,outcome,decided_at,sold_amount,lost_reason,closed_by_email
+Ann Lee,X-1,2025-03-01T09:00:00-06:00,website,hvac,(512) 555-0143,2025-03-01T09:10:00-06:00,2025-03-04T10:00:00-06:00,tech@acme.test,3,\"$12,000.00\",won,2025-03-04T15:00:00-06:00,11500,,rep@acme.test
+Bo Diaz,X-2,2025-03-02T09:00:00-06:00,referral,plumbing,,,2025-03-05T10:00:00-06:00,tech@acme.test,2,4000,lost,2025-03-20T10:00:00-06:00,,price,
+Cy Fox,X-3,2025-03-03T09:00:00-06:00,google_ads,hvac,,,,,,,open,,,,
+";
+
+async fn import(app: &TestApp, m: &Client, csv: &str, dry_run: bool) -> (StatusCode, Value) {
+    let resp = m
+        .post(app.url(&format!("/api/analytics/import?dry_run={dry_run}")))
+        .header("content-type", "text/csv")
+        .body(csv.to_string())
+        .send()
+        .await
+        .unwrap();
+    (resp.status(), resp.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn history_imports_all_or_nothing_and_only_once() {
+    let app = spawn_app().await;
+    let co = Company::new(&app, "Acme").await;
+    let (m, _) = app.signed_in(co.id, "boss@acme.test", Role::Manager).await;
+    app.create_user(co.id, "tech@acme.test", Role::Technician).await;
+    app.create_user(co.id, "rep@acme.test", Role::SalesRep).await;
+    let leads = || crate::sync_fixtures::count(&app, "select count(*) from leads");
+
+    let (status, dry) = import(&app, &m, HISTORY, true).await;
+    assert_eq!(status, StatusCode::OK, "{dry}");
+    assert_eq!((dry["rows"].as_u64(), dry["imported"].as_u64()), (Some(3), Some(3)));
+    assert_eq!(leads().await, 0, "a dry run writes nothing");
+
+    // One bad row among good ones: every problem by line, nothing written.
+    let bad = format!(
+        "{HISTORY}Di Ng,X-4,yesterday,carrier_pigeon,hvac,,,,,,,lost,,,,\nAnn Lee,X-1,2025-03-01T09:00:00-06:00,website,hvac,,,,,,,open,,,,\n"
+    );
+    let (status, report) = import(&app, &m, &bad, false).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let errors = report["errors"].as_array().unwrap();
+    let on_line = |n: u64| {
+        errors.iter().filter(|e| e["line"] == n).map(|e| e["message"].as_str().unwrap()).collect::<Vec<_>>()
+    };
+    let line5 = on_line(5).join(" | ");
+    for says in ["created_at", "source", "decided_at", "lost_reason"] {
+        assert!(line5.contains(says), "line 5 explains {says}: {line5}");
+    }
+    assert!(on_line(6)[0].contains("appears twice"), "{errors:?}");
+    assert_eq!(leads().await, 0, "nothing is half-imported");
+
+    let (status, done) = import(&app, &m, HISTORY, false).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["imported"], 3);
+    assert_eq!(leads().await, 3);
+    let (_, again) = import(&app, &m, HISTORY, false).await;
+    assert_eq!((again["imported"].as_u64(), again["already_imported"].as_u64()), (Some(0), Some(3)));
+    assert_eq!(leads().await, 3, "re-importing changes nothing");
+
+    // The baseline counts: March 2025 — one won (the day it was held), one lost.
+    let d: Value = m
+        .get(app.url("/api/analytics/dashboard?from=2025-03-01&to=2025-03-31"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(d["win_rate"]["count"]["hits"], 1);
+    assert_eq!(d["win_rate"]["count"]["n"], 2);
+    assert_eq!(d["close_rate"]["first_visit"]["hits"], 1, "won the day it was held");
+    assert_eq!(d["revenue"]["revenue_cents"], 1_150_000);
+    assert_eq!(d["speed_to_lead"]["median_seconds"], 600);
+    let reps: Value = m
+        .get(app.url("/api/analytics/breakdown?dimension=rep&from=2025-03-01&to=2025-03-31"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        reps.as_array().unwrap().iter().any(|r| r["won"] == 1 && r["key"].as_str().unwrap().contains("rep")),
+        "{reps}"
+    );
+
+    let tech = app.signed_in(co.id, "tech2@acme.test", Role::Technician).await.0;
+    let resp = tech.post(app.url("/api/analytics/import")).body(HISTORY).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+}
