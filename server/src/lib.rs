@@ -10,6 +10,7 @@ pub mod demo;
 pub mod demo_history;
 pub mod error;
 pub mod health;
+pub mod maintenance;
 pub mod openapi;
 pub mod pwa;
 pub mod startup;

@@ -142,6 +142,7 @@ impl Application {
             })
         })?;
         let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
+        crate::maintenance::spawn(pool.clone(), shutdown_rx.clone());
         let state = AppState {
             pool: pool.clone(),
             config: Arc::new(config),

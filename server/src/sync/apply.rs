@@ -66,16 +66,10 @@ fn normalise_contact_fields(
 }
 
 /// Refuses a create whose id is taken (by anyone, deleted or not): ids are made on devices and a
-/// reused one is a bug or a replay from another profile, never a reason to overwrite.
-async fn ensure_new(db: &mut PgConnection, actor: &Actor, table: &str, id: Uuid) -> Result<(), ApplyError> {
-    let exists: bool = sqlx::query_scalar(&format!(
-        "select exists(select 1 from {table} where company_id = $1 and id = $2)"
-    ))
-    .bind(actor.company_id)
-    .bind(id)
-    .fetch_one(&mut *db)
-    .await?;
-    if exists {
+/// reused one is a bug or a replay from another profile, never a reason to overwrite. Creates
+/// insert with `on conflict do nothing`, so the check costs no statement of its own.
+fn inserted(rows: u64, id: Uuid) -> Result<(), ApplyError> {
+    if rows == 0 {
         return Err(ApplyError::rejected(format!("a record with id {id} already exists")));
     }
     Ok(())
@@ -87,14 +81,13 @@ async fn customer_create(
     m: &CustomerCreate,
     version: i64,
 ) -> Result<(), ApplyError> {
-    ensure_new(db, actor, "customers", m.id).await?;
     let name = PersonName::parse(&m.name)?;
     let phone = m.phone.as_deref().filter(|p| !p.trim().is_empty()).map(PhoneNumber::parse).transpose()?;
     let email = m.email.as_deref().filter(|e| !e.trim().is_empty()).map(EmailAddress::parse).transpose()?;
-    sqlx::query(
+    let rows = sqlx::query(
         "insert into customers (company_id, id, name, phone, email, address, version, scope_users, field_versions,
             created_by, updated_by)
-         values ($1, $2, $3, $4, $5, $6, $7, array[$8::uuid], $9, $8, $8)",
+         values ($1, $2, $3, $4, $5, $6, $7, array[$8::uuid], $9, $8, $8) on conflict (company_id, id) do nothing",
     )
     .bind(actor.company_id)
     .bind(m.id)
@@ -106,7 +99,9 @@ async fn customer_create(
     .bind(actor.user_id)
     .bind(fields::created(actor))
     .execute(&mut *db)
-    .await?;
+    .await?
+    .rows_affected();
+    inserted(rows, m.id)?;
     Ok(())
 }
 
@@ -184,12 +179,11 @@ async fn lead_create(
     m: &LeadCreate,
     version: i64,
 ) -> Result<(), ApplyError> {
-    ensure_new(db, actor, "leads", m.id).await?;
     let scope = visible(db, actor, "customers", m.customer_id).await?;
-    sqlx::query(
+    let rows = sqlx::query(
         "insert into leads (company_id, id, customer_id, source, service_type, lead_created_at, version, scope_users,
             field_versions, created_by, updated_by)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) on conflict (company_id, id) do nothing",
     )
     .bind(actor.company_id)
     .bind(m.id)
@@ -202,7 +196,9 @@ async fn lead_create(
     .bind(fields::created(actor))
     .bind(actor.user_id)
     .execute(&mut *db)
-    .await?;
+    .await?
+    .rows_affected();
+    inserted(rows, m.id)?;
     let details = serde_json::json!({ "source": m.source, "service_type": m.service_type });
     stage_event(db, actor, m.id, None, "lead_created", m.created_at, details, &scope, version).await
 }
@@ -229,7 +225,6 @@ async fn consultation_create(
     m: &ConsultationCreate,
     version: i64,
 ) -> Result<(), ApplyError> {
-    ensure_new(db, actor, "consultations", m.id).await?;
     visible(db, actor, "leads", m.lead_id).await?;
     let technician = m.technician_id.unwrap_or(actor.user_id);
     if technician != actor.user_id && !actor.sees_all() {
@@ -245,10 +240,10 @@ async fn consultation_create(
             .fetch_one(&mut *db)
             .await?;
     let users = scope::consultation_users(technician, None, actor.user_id);
-    sqlx::query(
+    let rows = sqlx::query(
         "insert into consultations (company_id, id, lead_id, customer_id, technician_id, scheduled_at, problem,
             version, scope_users, field_versions, created_by, updated_by)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) on conflict (company_id, id) do nothing",
     )
     .bind(actor.company_id)
     .bind(m.id)
@@ -262,7 +257,9 @@ async fn consultation_create(
     .bind(fields::created(actor))
     .bind(actor.user_id)
     .execute(&mut *db)
-    .await?;
+    .await?
+    .rows_affected();
+    inserted(rows, m.id)?;
     scope::spread(db, actor, m.id, m.lead_id, customer_id, &users, version).await?;
     if let Some(at) = m.scheduled_at {
         stage_event(
@@ -538,12 +535,11 @@ async fn activity_log(
     m: &ActivityLog,
     version: i64,
 ) -> Result<(), ApplyError> {
-    ensure_new(db, actor, "activities", m.id).await?;
     let c = consultation_for_write(db, actor, m.consultation_id).await?;
-    sqlx::query(
+    let rows = sqlx::query(
         "insert into activities (company_id, id, consultation_id, kind, outcome, occurred_at, note, version, scope_users,
            field_versions, created_by, updated_by)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) on conflict (company_id, id) do nothing",
     )
     .bind(actor.company_id)
     .bind(m.id)
@@ -557,7 +553,9 @@ async fn activity_log(
     .bind(fields::created(actor))
     .bind(actor.user_id)
     .execute(&mut *db)
-    .await?;
+    .await?
+    .rows_affected();
+    inserted(rows, m.id)?;
     if m.kind == "note" {
         return Ok(());
     }
@@ -610,7 +608,6 @@ async fn followup_schedule(
     m: &FollowupSchedule,
     version: i64,
 ) -> Result<(), ApplyError> {
-    ensure_new(db, actor, "followups", m.id).await?;
     let c = consultation_for_write(db, actor, m.consultation_id).await?;
     let assignee = m.assignee_id.unwrap_or(actor.user_id);
     if !is_member(db, actor, assignee, &["technician", "sales_rep", "manager"]).await? {
@@ -620,10 +617,10 @@ async fn followup_schedule(
     if !scope.contains(&assignee) {
         scope.push(assignee);
     }
-    sqlx::query(
+    let rows = sqlx::query(
         "insert into followups (company_id, id, consultation_id, due_at, assignee_id, note, version, scope_users,
            field_versions, created_by, updated_by)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) on conflict (company_id, id) do nothing",
     )
     .bind(actor.company_id)
     .bind(m.id)
@@ -636,7 +633,9 @@ async fn followup_schedule(
     .bind(fields::created(actor))
     .bind(actor.user_id)
     .execute(&mut *db)
-    .await?;
+    .await?
+    .rows_affected();
+    inserted(rows, m.id)?;
     Ok(())
 }
 
@@ -724,12 +723,11 @@ async fn attachment_add(
     m: &AttachmentAdd,
     version: i64,
 ) -> Result<(), ApplyError> {
-    ensure_new(db, actor, "attachments", m.id).await?;
     let c = consultation_for_write(db, actor, m.consultation_id).await?;
-    sqlx::query(
+    let rows = sqlx::query(
         "insert into attachments (company_id, id, consultation_id, kind, sha256, content_type, byte_size, version,
            scope_users, field_versions, created_by, updated_by)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) on conflict (company_id, id) do nothing",
     )
     .bind(actor.company_id)
     .bind(m.id)
@@ -743,7 +741,9 @@ async fn attachment_add(
     .bind(fields::created(actor))
     .bind(actor.user_id)
     .execute(&mut *db)
-    .await?;
+    .await?
+    .rows_affected();
+    inserted(rows, m.id)?;
     Ok(())
 }
 
