@@ -25,7 +25,7 @@ create temporary table g as
 with people as (
     select array_agg(id order by id) filter (where role = 'technician') as techs,
            array_agg(id order by id) filter (where role = 'sales_rep') as reps
-    from users where company_id = '{company}'
+    from users where company_id = '{company}'::uuid
 )
 select i,
        md5('lead' || i)::uuid as lead_id,
@@ -40,52 +40,52 @@ select i,
 from generate_series(1, {n}) i, people;
 
 insert into customers (company_id, id, name, version, created_by, updated_by)
-select '{company}', cust_id, 'Customer ' || i, 1, '{manager}', '{manager}' from g;
+select '{company}'::uuid, cust_id, 'Customer ' || i, 1, '{manager}'::uuid, '{manager}'::uuid from g;
 
 insert into leads (company_id, id, customer_id, source, service_type, lead_created_at, first_contact_at, version, created_by, updated_by)
-select '{company}', lead_id, cust_id, source, service, created,
-       case when r1 < 0.9 then created + (r2 * r2 * interval '3 hours') end, 1, '{manager}', '{manager}' from g;
+select '{company}'::uuid, lead_id, cust_id, source, service, created,
+       case when r1 < 0.9 then created + (r2 * r2 * interval '3 hours') end, 1, '{manager}'::uuid, '{manager}'::uuid from g;
 
 insert into consultations (company_id, id, lead_id, customer_id, technician_id, held_at, status, version, created_by, updated_by)
-select '{company}', cons_id, lead_id, cust_id, tech_id, created + (r2 * interval '10 days'), 'open', 1, '{manager}', '{manager}' from g;
+select '{company}'::uuid, cons_id, lead_id, cust_id, tech_id, created + (r2 * interval '10 days'), 'open', 1, '{manager}'::uuid, '{manager}'::uuid from g;
 
 insert into options (company_id, id, consultation_id, tier, position, price_cents, presented, version, created_by, updated_by)
-select '{company}', md5('opt' || i || t.pos)::uuid, cons_id, t.tier, t.pos, (400000 + (r3 * 600000)::bigint) * (t.pos + 1),
-       r4 < 0.9, 1, '{manager}', '{manager}'
+select '{company}'::uuid, md5('opt' || i || t.pos)::uuid, cons_id, t.tier, t.pos, (400000 + (r3 * 600000)::bigint) * (t.pos + 1),
+       r4 < 0.9, 1, '{manager}'::uuid, '{manager}'::uuid
 from g cross join (values (0, 'Good'), (1, 'Better'), (2, 'Best')) as t(pos, tier);
 
 insert into stage_events (company_id, id, lead_id, consultation_id, kind, occurred_at, actor_id, details, version, created_by, updated_by)
-select '{company}', md5('e1' || i)::uuid, lead_id, null, 'lead_created', created, '{manager}', '{}', 1, '{manager}', '{manager}' from g
+select '{company}'::uuid, md5('e1' || i)::uuid, lead_id, null::uuid, 'lead_created', created, '{manager}'::uuid, '{}'::jsonb, 1, '{manager}'::uuid, '{manager}'::uuid from g
 union all
-select '{company}', md5('e2' || i)::uuid, lead_id, null, 'first_contact', created + (r2 * r2 * interval '3 hours'),
-       tech_id, '{}', 1, '{manager}', '{manager}' from g where r1 < 0.9
+select '{company}'::uuid, md5('e2' || i)::uuid, lead_id, null::uuid, 'first_contact', created + (r2 * r2 * interval '3 hours'),
+       tech_id, '{}'::jsonb, 1, '{manager}'::uuid, '{manager}'::uuid from g where r1 < 0.9
 union all
-select '{company}', md5('e3' || i)::uuid, lead_id, cons_id, 'consultation_held', created + (r2 * interval '10 days'),
-       tech_id, '{}', 1, '{manager}', '{manager}' from g where r1 < 0.8
+select '{company}'::uuid, md5('e3' || i)::uuid, lead_id, cons_id, 'consultation_held', created + (r2 * interval '10 days'),
+       tech_id, '{}'::jsonb, 1, '{manager}'::uuid, '{manager}'::uuid from g where r1 < 0.8
 union all
-select '{company}', md5('e4' || i)::uuid, lead_id, cons_id, 'options_presented', created + (r2 * interval '10 days') + interval '40 minutes',
-       tech_id, '{}', 1, '{manager}', '{manager}' from g where r1 < 0.8 and r4 < 0.9
+select '{company}'::uuid, md5('e4' || i)::uuid, lead_id, cons_id, 'options_presented', created + (r2 * interval '10 days') + interval '40 minutes',
+       tech_id, '{}'::jsonb, 1, '{manager}'::uuid, '{manager}'::uuid from g where r1 < 0.8 and r4 < 0.9
 union all
-select '{company}', md5('e5' || i)::uuid, lead_id, cons_id, 'won',
+select '{company}'::uuid, md5('e5' || i)::uuid, lead_id, cons_id, 'won',
        created + (r2 * interval '10 days') + case when r3 < 0.33 then interval '2 hours' else r3 * interval '30 days' end,
        case when r3 < 0.33 then tech_id else rep_id end,
        jsonb_build_object('amount_cents', 400000 + (r3 * 1200000)::bigint, 'option_id', md5('opt' || i || (i % 3))::uuid),
-       1, '{manager}', '{manager}'
+       1, '{manager}'::uuid, '{manager}'::uuid
 from g where r1 < 0.8 and r4 < 0.9 and (r2 * 1000)::int % 100 < 45
 union all
-select '{company}', md5('e6' || i)::uuid, lead_id, cons_id, 'lost', created + (r2 * interval '10 days') + r3 * interval '40 days',
+select '{company}'::uuid, md5('e6' || i)::uuid, lead_id, cons_id, 'lost', created + (r2 * interval '10 days') + r3 * interval '40 days',
        rep_id, jsonb_build_object('reason', (array['price','financing_declined','competitor','timing','repair_instead'])[1 + (i % 5)]),
-       1, '{manager}', '{manager}'
+       1, '{manager}'::uuid, '{manager}'::uuid
 from g where r1 < 0.8 and r4 < 0.9 and (r2 * 1000)::int % 100 between 45 and 84
 union all
-select '{company}', md5('e7' || i)::uuid, lead_id, cons_id, 'reopened', created + (r2 * interval '10 days') + interval '50 days',
-       rep_id, '{}', 1, '{manager}', '{manager}'
+select '{company}'::uuid, md5('e7' || i)::uuid, lead_id, cons_id, 'reopened', created + (r2 * interval '10 days') + interval '50 days',
+       rep_id, '{}'::jsonb, 1, '{manager}'::uuid, '{manager}'::uuid
 from g where r1 < 0.8 and r4 < 0.9 and (r2 * 1000)::int % 100 between 82 and 84;
 
 insert into time_entries (company_id, id, user_id, category, started_at, ended_at, version, created_by, updated_by)
-select '{company}', md5('t' || i)::uuid, tech_id,
+select '{company}'::uuid, md5('t' || i)::uuid, tech_id,
        (array['on_site','driving','admin','follow_up_contact','proposal_prep','waiting'])[1 + (i % 6)],
-       created + interval '1 hour', created + interval '150 minutes', 1, '{manager}', '{manager}'
+       created + interval '1 hour', created + interval '150 minutes', 1, '{manager}'::uuid, '{manager}'::uuid
 from g where i % 2 = 0
 "#;
 
@@ -176,11 +176,21 @@ async fn main() {
         today - Days::days(1830)
     );
 
-    let (cold, cold_server) = hit(&http, &year).await;
+    // The first request folds every lead into memory; past the 30 s request timeout it gets a
+    // 408 while the load goes on, so ask again until it is there.
+    let t = Instant::now();
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let resp = http.get(&year).send().await.expect("dashboard");
+        if resp.status().is_success() {
+            break;
+        }
+        assert_eq!(resp.status(), reqwest::StatusCode::REQUEST_TIMEOUT, "first dashboard");
+    }
     println!(
-        "first request (folds every lead into memory): {:.1} s round trip, {:.1} s server",
-        cold.as_secs_f64(),
-        cold_server / 1e3
+        "first request (folds every lead into memory): {:.1} s ({attempts} attempts)",
+        t.elapsed().as_secs_f64()
     );
     println!(
         "server memory: {} MB before, {} MB after the facts loaded",

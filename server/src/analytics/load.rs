@@ -46,9 +46,15 @@ impl FactsCache {
             // First use, or the company moved zones: "same local day" facts must be re-folded.
             *guard = Some(Slot { facts: CompanyFacts::default(), tz });
         }
-        let slot = guard.as_mut().expect("just set");
-        refresh(pool, company, tz, &mut slot.facts).await?;
-        Ok(guard)
+        // Detached: a first load of a big company can outlast the request (and its timeout); a
+        // cancelled load would leave the facts half-built to be started over by every request.
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            let slot = guard.as_mut().expect("just set");
+            refresh(&pool, company, tz, &mut slot.facts).await.map(|()| guard)
+        })
+        .await
+        .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?
     }
 }
 

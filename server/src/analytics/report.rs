@@ -3,7 +3,7 @@
 //! the property test pin down.
 
 use super::{
-    facts::{local_day, CompanyFacts, DealFact, LeadFact, Outcome, Secs, DAY, NONE},
+    facts::{CompanyFacts, DealFact, LeadFact, Outcome, Secs, DAY, NONE},
     settings::Settings,
     stats::{compare, kaplan_meier, Comparison, CurvePoint, Rate, Spread},
 };
@@ -750,13 +750,17 @@ pub const COHORT_WEEKS: usize = 8;
 /// Month of consultation × share closed (as a sale) by week since.
 pub fn cohorts(cx: &Context, range: DateRange) -> Vec<CohortRow> {
     let (from, to) = cx.bounds(range);
-    let mut by: HashMap<NaiveDate, (u64, [u64; COHORT_WEEKS], Secs)> = HashMap::new();
+    // Month starts as instants, found by binary search: converting each consultation's time to
+    // a local date would cost a time-zone lookup per consultation.
+    let months = periods(range, Period::Month);
+    let starts: Vec<Secs> = months.iter().map(|m| midnight(cx.tz, m.from)).collect();
+    let mut by: HashMap<NaiveDate, (u64, [u64; COHORT_WEEKS])> = HashMap::new();
     for d in cx.deals() {
         let Some(h) = d.held.filter(|&h| h >= from && h < to) else { continue };
-        let month = Period::Month.start(local_day(cx.tz, h));
-        let e = by.entry(month).or_insert_with(|| (0, [0; COHORT_WEEKS], Secs::MAX));
+        let i = starts.partition_point(|&s| s <= h).saturating_sub(1);
+        let month = Period::Month.start(months[i].from);
+        let e = by.entry(month).or_insert_with(|| (0, [0; COHORT_WEEKS]));
         e.0 += 1;
-        e.2 = e.2.min(h);
         let (outcome, at, _) = cx.effective(d);
         if let (Outcome::Won, Some(at)) = (outcome, at) {
             if cx.is_sale(d) {
@@ -769,7 +773,7 @@ pub fn cohorts(cx: &Context, range: DateRange) -> Vec<CohortRow> {
     }
     let mut rows: Vec<CohortRow> = by
         .into_iter()
-        .map(|(month, (held, won, _))| {
+        .map(|(month, (held, won))| {
             // Mature for week w when the month's last day is w weeks old.
             let month_end = midnight(cx.tz, Period::Month.next(month));
             CohortRow {
