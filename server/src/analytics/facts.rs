@@ -152,7 +152,7 @@ pub struct DealFact {
     pub decided: Option<Secs>,
     /// Won: the signed amount. Lost: the quoted amount.
     pub amount_cents: i64,
-    /// Won: who closed it (the actor of the final `won`).
+    /// Who decided it: the actor of the final `won` (who closed it) or `lost`; NONE while open.
     pub closer: u32,
     /// Won: the chosen option's tier, when the option is known.
     pub tier: u32,
@@ -242,7 +242,7 @@ pub fn fold(
                     d.outcome = Outcome::Lost;
                     d.decided = Some(e.at);
                     d.amount_cents = d.quoted_cents;
-                    d.closer = NONE;
+                    d.closer = dict.id(&e.actor.to_string());
                     d.tier = NONE;
                     d.reason = dict.id(e.reason.as_deref().unwrap_or("other"));
                 }

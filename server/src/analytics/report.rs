@@ -658,7 +658,9 @@ pub fn breakdown(cx: &Context, range: DateRange, dim: Dimension) -> Vec<Breakdow
     let deals = &cx.facts.deals;
     for (i, d) in deals.iter().enumerate().filter(|(_, d)| cx.filter.deal(d)) {
         let key = dim.key(d);
-        if d.held.is_some_and(|h| h >= from && h < to) {
+        // Reps do not hold consultations: grouping held ones by who decided them would make
+        // every rep's close rate 100%. Their rows carry win rate and revenue only.
+        if dim != Dimension::Rep && d.held.is_some_and(|h| h >= from && h < to) {
             groups.entry(key).or_default().held.push(i);
         }
         let (outcome, at, _) = cx.effective(d);
