@@ -131,22 +131,29 @@ pub async fn names(pool: &sqlx::PgPool, company: Uuid) -> Result<HashMap<String,
     Ok(rows.into_iter().map(|(id, name)| (id.to_string(), name)).collect())
 }
 
-/// Runs `f` over the caller's company facts, fresh, with the request's context.
-pub async fn with_context<T>(
+/// Runs `f` over the caller's company facts, fresh, with the request's context. The compute runs
+/// on the blocking pool: a dashboard over a big company is hundreds of milliseconds of CPU, which
+/// on an async worker would stall the pushes and pulls sharing it.
+pub async fn with_context<T: Send + 'static>(
     state: &AppState,
     user: &CurrentUser,
     query: &ReportQuery,
-    f: impl FnOnce(&Context, &Request, &[ProcessChange]) -> T,
+    f: impl FnOnce(&Context, &Request, &[ProcessChange]) -> T + Send + 'static,
 ) -> Result<T, ApiError> {
     user.require(Role::Manager, "Only managers can see the company's numbers.")?;
     let company = user.company_id();
     let settings = load_settings(&state.pool, company).await?;
     let changes = load_changes(&state.pool, company).await?;
     let guard = state.analytics.fresh(&state.pool, company).await?;
-    let Slot { facts, tz } = guard.as_ref().expect("fresh fills the slot");
-    let req = query.parse(*tz)?;
-    let cx = Context::new(facts, &settings, *tz, secs(Utc::now()), &req.filter);
-    Ok(f(&cx, &req, &changes))
+    let tz = guard.as_ref().expect("fresh fills the slot").tz;
+    let req = query.parse(tz)?;
+    tokio::task::spawn_blocking(move || {
+        let Slot { facts, tz } = guard.as_ref().expect("fresh fills the slot");
+        let cx = Context::new(facts, &settings, *tz, secs(Utc::now()), &req.filter);
+        f(&cx, &req, &changes)
+    })
+    .await
+    .map_err(ApiError::internal)
 }
 
 /// `GET /api/analytics/dashboard` — with a `Server-Timing` header (refresh + compute), which the
@@ -182,7 +189,7 @@ pub async fn named_breakdown(
     q: &ReportQuery,
     dim: Dimension,
 ) -> Result<Vec<report::BreakdownRow>, ApiError> {
-    let mut rows = with_context(state, user, q, |cx, r, _| report::breakdown(cx, r.range, dim)).await?;
+    let mut rows = with_context(state, user, q, move |cx, r, _| report::breakdown(cx, r.range, dim)).await?;
     if matches!(dim, Dimension::Technician | Dimension::Rep) {
         let names = names(&state.pool, user.company_id()).await?;
         for row in &mut rows {
