@@ -11,7 +11,7 @@
 
 mod common;
 
-use app::{domain::Role, sync::protocol::*};
+use app::domain::Role;
 use chrono::{Duration as Days, Utc};
 use common::{env_num, ms, percentile, BenchServer};
 use std::time::{Duration, Instant};
@@ -216,19 +216,7 @@ async fn main() {
     let client_id = Uuid::now_v7();
     let mut next = 1u64;
     for _ in 0..20 {
-        let mutations = common::batch(*tech)
-            .into_iter()
-            .map(|m| {
-                next += 1;
-                MutationEnvelope {
-                    id: next - 1,
-                    name: m.name().into(),
-                    args: m.args(),
-                    client_ts: Utc::now(),
-                }
-            })
-            .collect();
-        let req = PushRequest { client_id, schema_version: SCHEMA_VERSION, mutations };
+        let req = common::push_request(*tech, client_id, &mut next);
         let t = Instant::now();
         let resp = tech_http.post(format!("{}/api/sync/push", server.url)).json(&req).send().await.unwrap();
         assert!(resp.status().is_success());

@@ -12,7 +12,6 @@
 mod common;
 
 use app::{domain::Role, sync::protocol::*};
-use chrono::Utc;
 use common::{env_num, ms, percentile, BenchServer};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -36,20 +35,7 @@ async fn main() {
                 let client_id = Uuid::now_v7();
                 let (mut next_id, mut latencies, mut applied, mut failed) = (1u64, vec![], 0u64, 0u64);
                 while Instant::now() < deadline {
-                    let mutations = common::batch(user)
-                        .into_iter()
-                        .map(|m| {
-                            let e = MutationEnvelope {
-                                id: next_id,
-                                name: m.name().into(),
-                                args: m.args(),
-                                client_ts: Utc::now(),
-                            };
-                            next_id += 1;
-                            e
-                        })
-                        .collect();
-                    let req = PushRequest { client_id, schema_version: SCHEMA_VERSION, mutations };
+                    let req = common::push_request(user, client_id, &mut next_id);
                     let t = Instant::now();
                     let resp = http.post(&url).json(&req).send().await;
                     let elapsed = t.elapsed();

@@ -11,7 +11,6 @@
 mod common;
 
 use app::{domain::Role, sync::protocol::*};
-use chrono::Utc;
 use common::{env_num, ms, BenchServer};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -55,19 +54,7 @@ async fn main() {
     while have < target {
         let batches = ((target - have) / 20).clamp(1, 200);
         for _ in 0..batches {
-            let mutations = common::batch(*technician)
-                .into_iter()
-                .map(|m| {
-                    next_id += 1;
-                    MutationEnvelope {
-                        id: next_id - 1,
-                        name: m.name().into(),
-                        args: m.args(),
-                        client_ts: Utc::now(),
-                    }
-                })
-                .collect();
-            let req = PushRequest { client_id, schema_version: SCHEMA_VERSION, mutations };
+            let req = common::push_request(*technician, client_id, &mut next_id);
             let resp = http.post(&push_url).json(&req).send().await.expect("push");
             assert!(resp.status().is_success(), "push failed: {}", resp.status());
         }

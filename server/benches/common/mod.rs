@@ -6,7 +6,10 @@
 
 use app::{
     domain::{Cents, Role},
-    sync::mutation::*,
+    sync::{
+        mutation::*,
+        protocol::{MutationEnvelope, PushRequest, SCHEMA_VERSION},
+    },
 };
 use chrono::Utc;
 use serde_json::json;
@@ -108,6 +111,23 @@ pub fn batch(technician: Uuid) -> Vec<Mutation> {
     }));
     assert_eq!(m.len(), 20);
     m
+}
+
+/// One `batch` as the push a device makes: ids continue from `next_id`, which moves past them.
+pub fn push_request(technician: Uuid, client_id: Uuid, next_id: &mut u64) -> PushRequest {
+    let mutations = batch(technician)
+        .into_iter()
+        .map(|m| {
+            *next_id += 1;
+            MutationEnvelope {
+                id: *next_id - 1,
+                name: m.name().into(),
+                args: m.args(),
+                client_ts: Utc::now(),
+            }
+        })
+        .collect();
+    PushRequest { client_id, schema_version: SCHEMA_VERSION, mutations }
 }
 
 pub fn env_num(key: &str, default: u64) -> u64 {

@@ -350,16 +350,6 @@ impl CompanyFacts {
             }
         }
     }
-
-    /// Bytes held, roughly: what the cache costs per company.
-    pub fn approx_bytes(&self) -> usize {
-        use std::mem::size_of;
-        self.leads.capacity() * size_of::<LeadFact>()
-            + self.deals.capacity() * size_of::<DealFact>()
-            + self.time.capacity() * size_of::<TimeFact>()
-            + (self.lead_index.capacity() + self.deal_index.capacity() + self.time_index.capacity())
-                * (size_of::<Uuid>() + size_of::<usize>() + 8)
-    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 use super::{
     dashboard,
     report::{self, BreakdownRow, Dimension},
-    routes::{names, with_context, ReportQuery},
+    routes::{with_context, ReportQuery},
     stats::Rate,
     Dashboard, Kpi,
 };
@@ -16,7 +16,7 @@ use axum::{
     extract::{Query, State},
     response::{Html, IntoResponse, Redirect, Response},
 };
-use std::fmt::Write;
+use std::{collections::HashMap, fmt::Write};
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -445,16 +445,20 @@ pub async fn reports(
         (d, b, sources, services)
     })
     .await?;
-    let people_names = names(&state.pool, user.company_id()).await?;
-    let people: Vec<(String, String, String)> = sqlx::query_as::<_, (uuid::Uuid, String, String)>(
-        "select id, name, role from users where company_id = $1 and active order by name",
-    )
-    .bind(user.company_id())
-    .fetch_all(&state.pool)
-    .await?
-    .into_iter()
-    .map(|(id, n, r)| (id.to_string(), n, r))
-    .collect();
+    // Everyone, once: breakdown rows name people who have since left; the filters offer only
+    // the active ones.
+    let everyone: Vec<(uuid::Uuid, String, String, bool)> =
+        sqlx::query_as("select id, name, role, active from users where company_id = $1 order by name")
+            .bind(user.company_id())
+            .fetch_all(&state.pool)
+            .await?;
+    let people_names: HashMap<String, String> =
+        everyone.iter().map(|(id, name, _, _)| (id.to_string(), name.clone())).collect();
+    let people: Vec<(String, String, String)> = everyone
+        .into_iter()
+        .filter(|p| p.3)
+        .map(|(id, name, role, _)| (id.to_string(), name, role))
+        .collect();
 
     let mut out = String::with_capacity(64 * 1024);
     let _ = write!(

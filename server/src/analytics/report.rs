@@ -80,6 +80,11 @@ pub fn midnight(tz: Tz, d: NaiveDate) -> Secs {
     }
 }
 
+/// A range as instants: local midnight of `from` up to (not including) local midnight after `to`.
+pub fn bounds(tz: Tz, r: DateRange) -> (Secs, Secs) {
+    (midnight(tz, r.from), midnight(tz, r.to + Duration::days(1)))
+}
+
 /// The filter resolved against the company's dictionary; a name it has never seen matches nothing.
 #[derive(Debug, Clone, Copy)]
 struct Resolved {
@@ -151,7 +156,7 @@ impl<'a> Context<'a> {
     }
 
     pub fn bounds(&self, r: DateRange) -> (Secs, Secs) {
-        (midnight(self.tz, r.from), midnight(self.tz, r.to + Duration::days(1)))
+        bounds(self.tz, r)
     }
 
     fn deals(&self) -> impl Iterator<Item = &'a DealFact> + '_ {

@@ -410,8 +410,7 @@ async fn raw_export(
         .await?;
     let tz = super::settings::parse_zone(&zone);
     let r = q.parse(tz)?;
-    let (from, to) =
-        (report::midnight(tz, r.range.from), report::midnight(tz, r.range.to + chrono::Duration::days(1)));
+    let (from, to) = report::bounds(tz, r.range);
     let (from, to) = (
         chrono::DateTime::from_timestamp(from, 0).unwrap_or_default(),
         chrono::DateTime::from_timestamp(to, 0).unwrap_or_default(),

@@ -21,14 +21,15 @@ fn from() -> String {
     (Utc::now() - Duration::days(3)).date_naive().to_string()
 }
 
-async fn dashboard(app: &TestApp, http: &Client) -> Value {
-    let resp = http
-        .get(app.url(&format!("/api/analytics/dashboard?from={}&to={}", from(), today())))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
+/// GETs `path` and returns its JSON body, which must come with a 200.
+async fn get_json(app: &TestApp, http: &Client, path: &str) -> Value {
+    let resp = http.get(app.url(path)).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK, "{path}");
     resp.json().await.unwrap()
+}
+
+async fn dashboard(app: &TestApp, http: &Client) -> Value {
+    get_json(app, http, &format!("/api/analytics/dashboard?from={}&to={}", from(), today())).await
 }
 
 fn kpi<'a>(d: &'a Value, key: &str) -> &'a Value {
@@ -78,18 +79,8 @@ async fn the_dashboard_counts_what_devices_pushed_and_follows_new_pushes() {
     assert_eq!(d["revenue"]["revenue_cents"], 2_050_000);
 
     // Breakdown by technician names the person; CSV export has a header and a row.
-    let rows: Value = manager
-        .get(app.url(&format!(
-            "/api/analytics/breakdown?dimension=technician&from={}&to={}",
-            from(),
-            today()
-        )))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let path = format!("/api/analytics/breakdown?dimension=technician&from={}&to={}", from(), today());
+    let rows = get_json(&app, &manager, &path).await;
     assert_eq!(rows[0]["won"], 2);
     assert!(rows[0]["key"].as_str().unwrap().contains("tech"), "{rows}");
     let csv = manager
@@ -166,8 +157,7 @@ async fn settings_and_process_changes_round_trip_and_validate() {
     let app = spawn_app().await;
     let co = Company::new(&app, "Acme").await;
     let (m, _) = app.signed_in(co.id, "boss@acme.test", Role::Manager).await;
-    let defaults: Value =
-        m.get(app.url("/api/analytics/settings")).send().await.unwrap().json().await.unwrap();
+    let defaults: Value = get_json(&app, &m, "/api/analytics/settings").await;
     assert_eq!(defaults["stale_days"], 45);
     assert_eq!(defaults["targets"]["close_rate"], 0.6);
 
@@ -186,7 +176,7 @@ async fn settings_and_process_changes_round_trip_and_validate() {
         .await
         .unwrap();
     assert_eq!(ok.status(), StatusCode::OK);
-    let now: Value = m.get(app.url("/api/analytics/settings")).send().await.unwrap().json().await.unwrap();
+    let now: Value = get_json(&app, &m, "/api/analytics/settings").await;
     assert_eq!(now["stale_days"], 30);
     assert_eq!(now["close_window_days"], 60, "keys left out keep their defaults");
 
@@ -281,27 +271,14 @@ async fn history_imports_all_or_nothing_and_only_once() {
     assert_eq!(leads().await, 3, "re-importing changes nothing");
 
     // The baseline counts: March 2025 — one won (the day it was held), one lost.
-    let d: Value = m
-        .get(app.url("/api/analytics/dashboard?from=2025-03-01&to=2025-03-31"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let d = get_json(&app, &m, "/api/analytics/dashboard?from=2025-03-01&to=2025-03-31").await;
     assert_eq!(d["win_rate"]["count"]["hits"], 1);
     assert_eq!(d["win_rate"]["count"]["n"], 2);
     assert_eq!(d["close_rate"]["first_visit"]["hits"], 1, "won the day it was held");
     assert_eq!(d["revenue"]["revenue_cents"], 1_150_000);
     assert_eq!(d["speed_to_lead"]["median_seconds"], 600);
-    let reps: Value = m
-        .get(app.url("/api/analytics/breakdown?dimension=rep&from=2025-03-01&to=2025-03-31"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let reps =
+        get_json(&app, &m, "/api/analytics/breakdown?dimension=rep&from=2025-03-01&to=2025-03-31").await;
     assert!(
         reps.as_array().unwrap().iter().any(|r| r["won"] == 1 && r["key"].as_str().unwrap().contains("rep")),
         "{reps}"
