@@ -13,11 +13,12 @@ SITE_ROOT := $(CURDIR)/target/site
 SERVER_BIN := $(CARGO_TARGET_DIR)/release/server
 E2E_DB ?= fieldclose_e2e
 
-.PHONY: help run test tools db build lint unit e2e browser
+.PHONY: help run test tools db build lint unit e2e browser bench-save bundle-size
 
 help:
 	@echo "make run   — build and serve the demo on http://127.0.0.1:3000"
 	@echo "make test  — run every test (unit, integration against Postgres, Playwright e2e)"
+	@echo "make bench-save / bundle-size — the device-side figures (save time, first-load size)"
 
 tools:
 	@scripts/install-tools.sh
@@ -53,3 +54,13 @@ e2e: build browser
 	cd end2end && npx playwright test
 
 test: lint unit e2e
+
+# Device-side figures (not part of `make test`): time to save a step locally, bundle size.
+bench-save: build browser
+	@url=$$(scripts/ensure-postgres.sh); base=$${url%/*}; \
+	export DATABASE_URL=$$base/$(E2E_DB) LEPTOS_SITE_ROOT=$(SITE_ROOT) FIELDCLOSE_BIN=$(SERVER_BIN); \
+	$(SERVER_BIN) seed-demo; \
+	cd end2end && npx playwright test --config bench.config.ts
+
+bundle-size: build
+	@scripts/bundle-size.sh $(SITE_ROOT)/pkg

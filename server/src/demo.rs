@@ -61,6 +61,8 @@ pub async fn seed_with_history(pool: &PgPool, days: i64) -> Result<DemoCompany, 
         .fetch_optional(pool)
         .await?;
     if let Some(company_id) = existing {
+        // An older demo database grows the parts later versions added.
+        crate::catalog::seed_starter(pool, company_id).await?;
         return Ok(DemoCompany { company_id, created: false });
     }
 
@@ -81,6 +83,7 @@ pub async fn seed_with_history(pool: &PgPool, days: i64) -> Result<DemoCompany, 
         users::insert(&mut *tx, company_id, None, person).await?;
     }
     tx.commit().await?;
+    crate::catalog::seed_starter(pool, company_id).await?;
     let leads =
         crate::demo_history::generate(pool, company_id, chrono::Utc::now(), days, LEADS_PER_WEEK).await?;
     tracing::info!(leads, "demo history written");

@@ -13,12 +13,16 @@ use app::{
     domain::{Cents, Role},
     sync::{mutation::*, protocol::*},
 };
+use app::domain::pricing::FinancingPlan;
 use chrono::{DateTime, Duration, Utc};
 use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
 use serde_json::json;
 use sqlx::PgPool;
 use std::collections::BTreeMap;
 use uuid::Uuid;
+
+/// The plan every demo option is financed on.
+const PLAN: FinancingPlan = app::domain::pricing::FINANCING_PLANS[1];
 
 const SOURCES: &[(&str, u32)] = &[
     ("website", 30),
@@ -231,10 +235,11 @@ pub async fn generate(
                         description: format!("{tier} {service} package"),
                         quantity: 1,
                         unit_price_cents: Cents(price),
+                        discount_cents: Cents(0),
                     }],
                     price_cents: Cents(price),
-                    financing_plan: Some("60 months".into()),
-                    monthly_payment_cents: Some(Cents(price / 50)),
+                    financing_plan: Some(PLAN.code.into()),
+                    monthly_payment_cents: Some(PLAN.monthly_payment(Cents(price))),
                     presented: true,
                 }),
             );

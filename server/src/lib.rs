@@ -4,6 +4,7 @@
 pub mod analytics;
 pub mod auth;
 pub mod blobs;
+pub mod catalog;
 pub mod config;
 pub mod db;
 pub mod demo;

@@ -3,11 +3,14 @@
 //! Each `parse` returns a [`ValidationError`] whose message a person can act on; the server
 //! turns it into a 400/422 and the browser shows it beside the field.
 
+pub mod checklist;
+pub mod duplicates;
 mod email;
 mod money;
 mod password;
 mod person_name;
 mod phone;
+pub mod pricing;
 mod role;
 
 pub use email::EmailAddress;

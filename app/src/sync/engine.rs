@@ -70,8 +70,10 @@ impl ClientState {
 pub trait Store {
     type Error: std::fmt::Display;
     async fn load(&self) -> Result<Option<ClientState>, Self::Error>;
-    /// Appends to the outbox (and bumps the next id) in one step.
-    async fn append(&self, mutation: &MutationEnvelope) -> Result<(), Self::Error>;
+    /// Appends to the outbox (and bumps the next id) in one step, and returns the id it was
+    /// stored under: the stored next id if another tab of the same profile took `mutation.id`
+    /// first. Numbering inside the store's transaction keeps ids unique across tabs.
+    async fn append(&self, mutation: &MutationEnvelope) -> Result<u64, Self::Error>;
     /// Records what a push response says: rejected mutations with their reasons, and the last
     /// processed id.
     async fn record_push(&self, last_mutation_id: u64, rejected: &[Rejected]) -> Result<(), Self::Error>;
@@ -93,9 +95,12 @@ impl ClientState {
         self.next_mutation_id = self.pending.len() as u64 + 1;
     }
 
-    pub fn apply_append(&mut self, mutation: &MutationEnvelope) {
-        self.next_mutation_id = self.next_mutation_id.max(mutation.id + 1);
-        self.pending.push(mutation.clone());
+    /// Appends `mutation` under the first free id at or above its own; returns that id.
+    pub fn apply_append(&mut self, mutation: &MutationEnvelope) -> u64 {
+        let id = mutation.id.max(self.next_mutation_id);
+        self.next_mutation_id = id + 1;
+        self.pending.push(MutationEnvelope { id, ..mutation.clone() });
+        id
     }
 
     pub fn apply_push(&mut self, last_mutation_id: u64, rejected: &[Rejected]) {
@@ -185,9 +190,17 @@ impl<S: Store> Engine<S> {
             args: mutation.args(),
             client_ts: now,
         };
-        self.store.append(&envelope).await.map_err(MutateError::Store)?;
-        self.state.apply_append(&envelope);
-        Ok(envelope.id)
+        let id = self.store.append(&envelope).await.map_err(MutateError::Store)?;
+        self.state.apply_append(&MutationEnvelope { id, ..envelope });
+        Ok(id)
+    }
+
+    /// Reads the whole state again from the store: another tab of this profile wrote to it.
+    pub async fn reload(&mut self) -> Result<(), S::Error> {
+        if let Some(state) = self.store.load().await? {
+            self.state = state;
+        }
+        Ok(())
     }
 
     /// The next push: pending mutations the server has not processed, oldest first.
@@ -333,7 +346,7 @@ impl Store for MemoryStore {
         Ok(self.inner.lock().unwrap_or_else(|p| p.into_inner()).clone())
     }
 
-    async fn append(&self, mutation: &MutationEnvelope) -> Result<(), Self::Error> {
+    async fn append(&self, mutation: &MutationEnvelope) -> Result<u64, Self::Error> {
         self.with(|s| s.apply_append(mutation))
     }
 
@@ -397,6 +410,44 @@ mod tests {
         assert_eq!(s.pending.iter().map(|m| m.id).collect::<Vec<_>>(), vec![3]);
         assert_eq!(s.next_mutation_id, 4);
         assert!(s.last_synced_at.is_some());
+    }
+
+    #[test]
+    fn two_tabs_sharing_a_store_never_reuse_an_id() {
+        let store = MemoryStore::default();
+        let run = async {
+            let mut a = Engine::open(store.clone()).await.unwrap();
+            let mut b = Engine::open(store.clone()).await.unwrap();
+            let note = |n: &str| {
+                Mutation::ActivityLog(super::super::mutation::ActivityLog {
+                    id: Uuid::now_v7(),
+                    consultation_id: Uuid::now_v7(),
+                    kind: "note".into(),
+                    outcome: None,
+                    at: Utc::now(),
+                    note: n.into(),
+                })
+            };
+            // Both tabs believe the next id is 1.
+            assert_eq!(a.mutate(&note("a"), Utc::now()).await.unwrap(), 1);
+            assert_eq!(b.mutate(&note("b"), Utc::now()).await.unwrap(), 2);
+            a.reload().await.unwrap();
+            let ids: Vec<u64> = a.state().pending.iter().map(|m| m.id).collect();
+            assert_eq!(ids, vec![1, 2], "the syncing tab sees the other tab's write after a reload");
+        };
+        futures_lite_block_on(run);
+    }
+
+    /// Runs a future that never waits on I/O (the memory store) to completion.
+    fn futures_lite_block_on<F: std::future::Future>(f: F) -> F::Output {
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        let mut f = std::pin::pin!(f);
+        loop {
+            if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+                return v;
+            }
+        }
     }
 
     #[test]

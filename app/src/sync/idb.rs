@@ -20,8 +20,12 @@ use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{IdbDatabase, IdbKeyRange, IdbObjectStore, IdbRequest, IdbTransaction, IdbTransactionMode};
 
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
+/// The engine's stores: `init` clears and rewrites exactly these.
 const STORES: [&str; 4] = ["meta", "outbox", "rejected", "rows"];
+/// Photos and signatures by SHA-256, outside the engine's state: `{type, blob, uploaded}`.
+/// Never cleared by a reset or a re-key, so an unsent photo survives them.
+const BLOBS: &str = "blobs";
 
 #[derive(Clone)]
 pub struct IdbStore {
@@ -135,7 +139,7 @@ impl IdbStore {
         let upgrade = Closure::<dyn FnMut()>::new(move || {
             if let Ok(db) = upgrade_req.result().and_then(|r| r.dyn_into::<IdbDatabase>()) {
                 let names = db.object_store_names();
-                for store in STORES {
+                for store in STORES.into_iter().chain([BLOBS]) {
                     if !names.contains(store) {
                         let _ = db.create_object_store(store);
                     }
@@ -156,6 +160,61 @@ impl IdbStore {
         let tx = self.db.transaction_with_str_sequence_and_mode(&names, IdbTransactionMode::Readwrite)?;
         let handles = stores.iter().map(|s| tx.object_store(s)).collect::<Result<Vec<_>, _>>()?;
         Ok((tx, handles))
+    }
+
+    /// Keeps a photo or signature on the device until it is uploaded (and after, to show it
+    /// offline). Storing the same bytes twice is one record: the key is their hash.
+    pub async fn put_blob(&self, sha256: &str, blob: &web_sys::Blob) -> Result<(), IdbError> {
+        let (tx, s) = self.tx(&[BLOBS])?;
+        let record = js_sys::Object::new();
+        js_sys::Reflect::set(&record, &"type".into(), &blob.type_().into())?;
+        js_sys::Reflect::set(&record, &"blob".into(), blob)?;
+        js_sys::Reflect::set(&record, &"uploaded".into(), &JsValue::FALSE)?;
+        s[0].put_with_key(&record, &JsValue::from_str(sha256))?;
+        committed(&tx).await
+    }
+
+    pub async fn blob(&self, sha256: &str) -> Result<Option<web_sys::Blob>, IdbError> {
+        let tx = self.db.transaction_with_str(BLOBS)?;
+        let record = request(tx.object_store(BLOBS)?.get(&JsValue::from_str(sha256))?).await?;
+        if record.is_undefined() {
+            return Ok(None);
+        }
+        Ok(js_sys::Reflect::get(&record, &"blob".into())?.dyn_into().ok())
+    }
+
+    /// Blobs not yet on the server: (sha256, content type, bytes).
+    pub async fn unsent_blobs(&self) -> Result<Vec<(String, String, web_sys::Blob)>, IdbError> {
+        let tx = self.db.transaction_with_str(BLOBS)?;
+        let store = tx.object_store(BLOBS)?;
+        let keys_req = store.get_all_keys()?;
+        let values_req = store.get_all()?;
+        let keys = Array::from(&request(keys_req).await?);
+        let values = Array::from(&request(values_req).await?);
+        let mut out = vec![];
+        for (key, record) in keys.iter().zip(values.iter()) {
+            if js_sys::Reflect::get(&record, &"uploaded".into())?.is_truthy() {
+                continue;
+            }
+            let kind = js_sys::Reflect::get(&record, &"type".into())?.as_string().unwrap_or_default();
+            if let (Some(sha), Ok(blob)) =
+                (key.as_string(), js_sys::Reflect::get(&record, &"blob".into())?.dyn_into::<web_sys::Blob>())
+            {
+                out.push((sha, kind, blob));
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn mark_uploaded(&self, sha256: &str) -> Result<(), IdbError> {
+        let (tx, s) = self.tx(&[BLOBS])?;
+        let key = JsValue::from_str(sha256);
+        let record = request(s[0].get(&key)?).await?;
+        if !record.is_undefined() {
+            js_sys::Reflect::set(&record, &"uploaded".into(), &JsValue::TRUE)?;
+            s[0].put_with_key(&record, &key)?;
+        }
+        committed(&tx).await
     }
 
     fn put_meta(store: &IdbObjectStore, s: &ClientState) -> Result<(), IdbError> {
@@ -212,14 +271,18 @@ impl Store for IdbStore {
         }))
     }
 
-    async fn append(&self, mutation: &MutationEnvelope) -> Result<(), IdbError> {
+    async fn append(&self, mutation: &MutationEnvelope) -> Result<u64, IdbError> {
         let (tx, s) = self.tx(&["meta", "outbox"])?;
+        // Read-then-write inside one readwrite transaction: IndexedDB runs overlapping ones one
+        // after another, so two tabs appending at once get two different ids.
         let meta: Meta = parse(&request(s[0].get(&JsValue::from_str("state"))?).await?)?;
-        let next = meta.next_mutation_id.max(mutation.id + 1);
-        let meta = Meta { next_mutation_id: next, ..meta };
+        let id = mutation.id.max(meta.next_mutation_id);
+        let meta = Meta { next_mutation_id: id + 1, ..meta };
         s[0].put_with_key(&json(&meta)?, &JsValue::from_str("state"))?;
-        s[1].put_with_key(&json(mutation)?, &JsValue::from_f64(mutation.id as f64))?;
-        committed(&tx).await
+        let stored = MutationEnvelope { id, ..mutation.clone() };
+        s[1].put_with_key(&json(&stored)?, &JsValue::from_f64(id as f64))?;
+        committed(&tx).await?;
+        Ok(id)
     }
 
     async fn record_push(&self, last_mutation_id: u64, rejected: &[Rejected]) -> Result<(), IdbError> {

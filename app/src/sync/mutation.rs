@@ -2,7 +2,10 @@
 //! changes meaning; a new meaning gets a new name. The same `validate` runs in the browser
 //! (before the write is queued) and on the server (before it is applied).
 
-use crate::domain::{Cents, EmailAddress, PersonName, PhoneNumber, ValidationError};
+use crate::domain::{
+    pricing::{option_total, FinancingPlan, Line, FINANCING_PLANS},
+    Cents, EmailAddress, PersonName, PhoneNumber, ValidationError,
+};
 use crate::sync::protocol::Entity;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -406,6 +409,15 @@ pub struct LineItem {
     pub description: String,
     pub quantity: u32,
     pub unit_price_cents: Cents,
+    /// Off this line, within the limit the price book item allows.
+    #[serde(default)]
+    pub discount_cents: Cents,
+}
+
+impl LineItem {
+    pub fn priced(&self) -> Line {
+        Line { quantity: self.quantity, unit_price: self.unit_price_cents, discount: self.discount_cents }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -441,10 +453,38 @@ impl OptionUpsert {
         for item in &self.line_items {
             text("line_items", &item.description, 300)?;
             item.unit_price_cents.check("unit_price_cents")?;
+            // The discount limit per item is the server's to check (it holds the price book);
+            // here only what needs no lookup: not negative and not more than the line.
+            item.priced().check(Some(100))?;
         }
         self.price_cents.check("price_cents")?;
-        if let Some(m) = self.monthly_payment_cents {
-            m.check("monthly_payment_cents")?;
+        if !self.line_items.is_empty() {
+            let total = option_total(self.line_items.iter().map(LineItem::priced));
+            if total != self.price_cents {
+                return Err(ValidationError::new(
+                    "price_cents",
+                    format!("is {} but the line items add up to {total}", self.price_cents),
+                ));
+            }
+        }
+        match (&self.financing_plan, self.monthly_payment_cents) {
+            (None, None) => {}
+            (None, Some(_)) => {
+                return Err(ValidationError::new("financing_plan", "choose a plan for the monthly payment"))
+            }
+            (Some(code), payment) => {
+                let plan = FinancingPlan::find(code).ok_or_else(|| {
+                    let known: Vec<&str> = FINANCING_PLANS.iter().map(|p| p.code).collect();
+                    ValidationError::new("financing_plan", format!("must be one of {}", known.join(", ")))
+                })?;
+                let expected = plan.monthly_payment(self.price_cents);
+                if payment != Some(expected) {
+                    return Err(ValidationError::new(
+                        "monthly_payment_cents",
+                        format!("must be {expected} for {} on {}", plan.label, self.price_cents),
+                    ));
+                }
+            }
         }
         Ok(())
     }

@@ -11,20 +11,40 @@ use uuid::Uuid;
 struct Row {
     id: Uuid,
     customer: String,
+    /// Name, phone and address in lower case, for the search box.
+    haystack: String,
     problem: String,
     status: String,
     pending: bool,
+    rejected: bool,
 }
 
 fn text(v: &Value, key: &str) -> String {
     v.get(key).and_then(Value::as_str).unwrap_or_default().to_string()
 }
 
+/// `query` filters by customer name, phone or address; `link` opens a row's visit.
 #[component]
-pub fn ConsultationList(#[prop(into)] empty: String) -> impl IntoView {
+pub fn ConsultationList(
+    #[prop(into)] empty: String,
+    #[prop(optional)] query: Option<RwSignal<String>>,
+    #[prop(optional)] link: bool,
+) -> impl IntoView {
     let sync = use_sync();
     let rows = Memo::new(move |_| {
         let snap = sync.snapshot.get();
+        let needle = query.map(|q| q.get().trim().to_lowercase()).unwrap_or_default();
+        let digits: String = needle.chars().filter(char::is_ascii_digit).collect();
+        let rejected: Vec<Uuid> = snap
+            .rejected
+            .iter()
+            .filter_map(|r| crate::sync::mutation::Mutation::from_parts(&r.mutation.name, &r.mutation.args).ok())
+            .map(|m| match &m {
+                crate::sync::mutation::Mutation::OptionUpsert(o) => o.consultation_id,
+                crate::sync::mutation::Mutation::AttachmentAdd(a) => a.consultation_id,
+                _ => m.target().1,
+            })
+            .collect();
         let mut rows: Vec<Row> = snap
             .records(Entity::Consultation)
             .map(|(id, c)| {
@@ -34,18 +54,26 @@ pub fn ConsultationList(#[prop(into)] empty: String) -> impl IntoView {
                         let lead = c.get("lead_id")?.as_str()?.parse().ok()?;
                         snap.get(Entity::Lead, lead)?.get("customer_id")?.as_str().map(str::to_string)
                     });
-                let customer = customer_id
-                    .and_then(|cid| cid.parse().ok())
-                    .and_then(|cid| snap.get(Entity::Customer, cid))
-                    .map(|cust| text(cust, "name"))
-                    .unwrap_or_else(|| "Unknown customer".into());
+                let cust = customer_id.and_then(|cid| cid.parse().ok()).and_then(|cid| snap.get(Entity::Customer, cid));
+                let customer = cust.map(|cust| text(cust, "name")).unwrap_or_else(|| "Unknown customer".into());
+                let haystack = cust
+                    .map(|c| format!("{} {} {}", text(c, "name"), text(c, "phone"), text(c, "address")).to_lowercase())
+                    .unwrap_or_default();
                 Row {
                     id: *id,
                     customer,
+                    haystack,
                     problem: text(c, "problem"),
                     status: text(c, "status"),
                     pending: snap.is_pending(Entity::Consultation, *id),
+                    rejected: rejected.contains(id),
                 }
+            })
+            .filter(|r| {
+                needle.is_empty()
+                    || r.haystack.contains(&needle)
+                    // "5125550143" finds "+15125550143" however the phone was typed.
+                    || (digits.len() >= 4 && r.haystack.chars().filter(char::is_ascii_digit).collect::<String>().contains(&digits))
             })
             .collect();
         rows.sort_by_key(|r| std::cmp::Reverse(r.id)); // UUIDv7: newest first
@@ -60,10 +88,15 @@ pub fn ConsultationList(#[prop(into)] empty: String) -> impl IntoView {
             }
         >
             <ul class="list card" data-testid="consultation-list">
-                <For each=move || rows.get() key=|r| (r.id, r.pending, r.status.clone(), r.problem.clone()) let:row>
+                <For each=move || rows.get() key=|r| (r.id, r.pending, r.rejected, r.status.clone(), r.problem.clone(), r.customer.clone()) let:row>
                     <li data-testid="consultation" data-pending=row.pending.to_string()>
-                        <strong>{row.customer.clone()}</strong>
+                        {if link {
+                            view! { <a class="row-link" href=crate::ui::visit::href(row.id, crate::ui::visit::Step::Home)><strong>{row.customer.clone()}</strong></a> }.into_any()
+                        } else {
+                            view! { <strong>{row.customer.clone()}</strong> }.into_any()
+                        }}
                         {row.pending.then(|| view! { <span class="pending-dot" title="Not synced yet" aria-label="Not synced yet"></span> })}
+                        {row.rejected.then(|| view! { <a href="/sync" class="rejected-mark" data-testid="rejected-mark">"⚠ change rejected"</a> })}
                         <span class="status">{row.status.clone()}</span>
                         <div class="muted">{row.problem.clone()}</div>
                     </li>

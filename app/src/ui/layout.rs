@@ -30,7 +30,12 @@ fn tabs_for(role: Role) -> &'static [Tab] {
 
 /// The URLs a role's tabs live at: the service worker keeps a copy of each for offline starts.
 pub fn offline_urls(role: Role) -> Vec<&'static str> {
-    tabs_for(role).iter().map(|t| t.href).collect()
+    let mut urls: Vec<&'static str> = tabs_for(role).iter().map(|t| t.href).collect();
+    if role == Role::Technician {
+        // Every consultation's steps open from this one page (`/visit?id=…&step=…`).
+        urls.push("/visit");
+    }
+    urls
 }
 
 /// Wraps a page meant for some roles: signed-out visitors go to the login page, and a person of

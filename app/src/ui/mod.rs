@@ -5,11 +5,13 @@ mod consultations;
 mod layout;
 mod login;
 mod manager;
+mod media;
 mod rep;
 mod session;
 mod sync_badge;
 pub mod sync_state;
 mod technician;
+mod visit;
 
 use crate::domain::Role;
 use leptos::prelude::*;
@@ -69,6 +71,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=login::LoginPage />
                 <Route path=path!("/today") view=|| view! { <layout::RolePage roles=&[Role::Technician]><technician::Today /></layout::RolePage> } />
                 <Route path=path!("/new") view=|| view! { <layout::RolePage roles=&[Role::Technician]><technician::NewConsultation /></layout::RolePage> } />
+                <Route path=path!("/visit") view=|| view! { <layout::RolePage roles=&[Role::Technician]><visit::Visit /></layout::RolePage> } />
                 <Route path=path!("/sync") view=|| view! { <layout::RolePage roles=&Role::ALL><technician::SyncPage /></layout::RolePage> } />
                 <Route path=path!("/queue") view=|| view! { <layout::RolePage roles=&[Role::SalesRep]><rep::Queue /></layout::RolePage> } />
                 <Route path=path!("/dashboard") view=|| view! { <layout::RolePage roles=&[Role::Manager]><manager::Dashboard /></layout::RolePage> } />

@@ -26,6 +26,12 @@ pub struct SyncSnapshot {
     pub last_synced_at: Option<DateTime<Utc>>,
     /// The last problem talking to the server, in words.
     pub problem: Option<String>,
+    /// Photos and signatures stored here and not yet uploaded.
+    pub uploads_pending: usize,
+    /// Set when the device is running out of room for offline work.
+    pub storage_warning: Option<String>,
+    /// False in a second tab of the app: another tab does the syncing.
+    pub syncing_tab: bool,
     pub view: Arc<BTreeMap<(Entity, Uuid), Value>>,
 }
 
@@ -41,6 +47,26 @@ impl SyncSnapshot {
     pub fn is_pending(&self, entity: Entity, id: Uuid) -> bool {
         self.pending_targets.contains(&(entity, id))
     }
+
+    /// The revision of a record as the server last sent it (0 for one made on this device):
+    /// the `base_version` of an `update_fields`, so a concurrent edit is detected.
+    pub fn revision(&self, entity: Entity, id: Uuid) -> i64 {
+        self.get(entity, id).and_then(|r| r.get("revision")).and_then(Value::as_i64).unwrap_or(0)
+    }
+}
+
+/// How full the device's storage is, in words, when it is worth a warning: below 50 MB free or
+/// over 90% used, a technician is a few hundred photos from losing the ability to save.
+pub fn storage_warning(usage: f64, quota: f64) -> Option<String> {
+    if quota <= 0.0 {
+        return None;
+    }
+    let free_mb = (quota - usage) / 1_000_000.0;
+    (free_mb < 50.0 || usage / quota > 0.9).then(|| {
+        format!(
+            "This device is almost out of room for offline work ({free_mb:.0} MB left). Sync, then free up space."
+        )
+    })
 }
 
 #[derive(Clone, Copy)]
@@ -85,6 +111,9 @@ pub fn sync_now() {
 }
 
 #[cfg(feature = "hydrate")]
+pub use browser::{get_blob, put_blob};
+
+#[cfg(feature = "hydrate")]
 mod browser {
     use super::*;
     use crate::sync::{
@@ -101,6 +130,95 @@ mod browser {
     thread_local! {
         static ENGINE: RefCell<Option<Rc<Mutex<DeviceEngine>>>> = const { RefCell::new(None) };
         static HANDLE: RefCell<Option<SyncHandle>> = const { RefCell::new(None) };
+        /// The same database as the engine's, for photos and signatures.
+        static BLOBS: RefCell<Option<IdbStore>> = const { RefCell::new(None) };
+        /// Tells this person's other tabs that the device's store changed.
+        static CHANNEL: RefCell<Option<web_sys::BroadcastChannel>> = const { RefCell::new(None) };
+        /// Whether this tab holds the sync lock.
+        static LEADER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+
+    fn blob_store() -> Option<IdbStore> {
+        BLOBS.with(|b| b.borrow().clone())
+    }
+
+    pub async fn put_blob(sha256: &str, blob: &web_sys::Blob) -> Result<(), String> {
+        let store = blob_store().ok_or("The device storage is still opening; try again in a moment.")?;
+        store.put_blob(sha256, blob).await.map_err(|e| format!("Could not keep the picture on this device: {e}"))?;
+        announce();
+        refresh_counts().await;
+        Ok(())
+    }
+
+    pub async fn get_blob(sha256: &str) -> Option<web_sys::Blob> {
+        blob_store()?.blob(sha256).await.ok().flatten()
+    }
+
+    /// Updates the upload count and the storage warning.
+    async fn refresh_counts() {
+        let Some(handle) = HANDLE.with(|h| *h.borrow()) else { return };
+        if let Some(store) = blob_store() {
+            let unsent = store.unsent_blobs().await.map(|b| b.len()).unwrap_or(0);
+            handle.snapshot.update(|s| s.uploads_pending = unsent);
+        }
+        let estimate = web_sys::window().map(|w| w.navigator().storage()).and_then(|s| s.estimate().ok());
+        if let Some(promise) = estimate {
+            if let Ok(e) = wasm_bindgen_futures::JsFuture::from(promise).await {
+                let e: web_sys::StorageEstimate = e.unchecked_into();
+                let warning = storage_warning(e.get_usage().unwrap_or(0.0), e.get_quota().unwrap_or(0.0));
+                handle.snapshot.update(|s| s.storage_warning = warning);
+            }
+        }
+    }
+
+    /// Tells the other tabs to re-read the store (they show this tab's write; the syncing tab
+    /// sends it).
+    fn announce() {
+        CHANNEL.with(|c| {
+            if let Some(c) = c.borrow().as_ref() {
+                let _ = c.post_message(&JsValue::from_str("changed"));
+            }
+        });
+    }
+
+    /// Another tab changed the store: read it again, and send what it queued if this tab syncs.
+    fn on_announce() {
+        leptos::task::spawn_local(async {
+            let Some(engine) = engine() else { return };
+            {
+                let mut engine = engine.lock().await;
+                if engine.reload().await.is_ok() {
+                    publish(&engine, |_| {});
+                }
+            }
+            refresh_counts().await;
+            if LEADER.with(|l| l.get()) {
+                kick();
+            }
+        });
+    }
+
+    /// One tab per person syncs: the one holding the Web Lock `fieldclose-sync-{user}`. The
+    /// lock is held until the tab closes (the callback's promise never settles); the next tab
+    /// in line then gets it. Two tabs never push the same outbox at once. A browser without
+    /// Web Locks syncs from every tab, which the server's exactly-once rule keeps correct.
+    fn become_leader_then(user_id: Uuid, start: impl FnOnce() + 'static) {
+        let Some(window) = web_sys::window() else { return };
+        let locks = js_sys::Reflect::get(&window.navigator(), &JsValue::from_str("locks")).unwrap_or(JsValue::UNDEFINED);
+        let request = js_sys::Reflect::get(&locks, &JsValue::from_str("request"))
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+        let Some(request) = request.filter(|_| !locks.is_undefined()) else {
+            LEADER.with(|l| l.set(true));
+            start();
+            return;
+        };
+        let granted = Closure::once_into_js(move |_lock: JsValue| -> JsValue {
+            LEADER.with(|l| l.set(true));
+            start();
+            js_sys::Promise::new(&mut |_, _| {}).into()
+        });
+        let _ = request.call2(&locks, &JsValue::from_str(&format!("fieldclose-sync-{user_id}")), &granted);
     }
 
     fn engine() -> Option<Rc<Mutex<DeviceEngine>>> {
@@ -127,6 +245,7 @@ mod browser {
             s.pending_targets = pending_targets;
             s.rejected = state.rejected.clone();
             s.last_synced_at = state.last_synced_at;
+            s.syncing_tab = LEADER.with(|l| l.get());
             s.view = Arc::new(engine.view());
             tweak(s);
         });
@@ -140,6 +259,7 @@ mod browser {
         leptos::task::spawn_local(async move {
             let opened = async {
                 let store = IdbStore::open(&format!("fieldclose-{user_id}")).await?;
+                BLOBS.with(|b| *b.borrow_mut() = Some(store.clone()));
                 Engine::open(store).await
             };
             // Ask the browser not to evict this origin's storage under pressure: unsent work
@@ -161,34 +281,90 @@ mod browser {
                     return;
                 }
             }
-            if let Some(window) = web_sys::window() {
-                for event in ["online", "offline"] {
-                    let cb = Closure::<dyn Fn()>::new(kick);
-                    let _ = window.add_event_listener_with_callback(event, cb.as_ref().unchecked_ref());
-                    cb.forget();
-                }
+            if let Ok(channel) = web_sys::BroadcastChannel::new(&format!("fieldclose-{user_id}")) {
+                let cb = Closure::<dyn Fn()>::new(on_announce);
+                channel.set_onmessage(Some(cb.as_ref().unchecked_ref()));
+                cb.forget(); // lives as long as the page
+                CHANNEL.with(|c| *c.borrow_mut() = Some(channel));
             }
-            // "Pull now" from the server when someone else's change lands; the browser
-            // reconnects the stream by itself after a network loss.
-            if let Ok(events) = web_sys::EventSource::new("/api/sync/events") {
-                let cb = Closure::<dyn Fn()>::new(kick);
-                let _ = events.add_event_listener_with_callback("poke", cb.as_ref().unchecked_ref());
-                cb.forget();
-                std::mem::forget(events); // lives as long as the page
-            }
-            loop {
-                sync_once().await;
-                gloo_timers::future::TimeoutFuture::new(30_000).await;
-            }
+            refresh_counts().await;
+            become_leader_then(user_id, move || leptos::task::spawn_local(lead()));
         });
     }
 
+    /// The syncing tab's loop: after every write, when the network or the server says so, and
+    /// every 30 s.
+    async fn lead() {
+        if let Some(engine) = engine() {
+            // Writes other tabs made before this one took over.
+            let mut engine = engine.lock().await;
+            let _ = engine.reload().await;
+            publish(&engine, |_| {});
+        }
+        if let Some(window) = web_sys::window() {
+            for event in ["online", "offline"] {
+                let cb = Closure::<dyn Fn()>::new(kick);
+                let _ = window.add_event_listener_with_callback(event, cb.as_ref().unchecked_ref());
+                cb.forget();
+            }
+        }
+        // "Pull now" from the server when someone else's change lands; the browser
+        // reconnects the stream by itself after a network loss.
+        if let Ok(events) = web_sys::EventSource::new("/api/sync/events") {
+            let cb = Closure::<dyn Fn()>::new(kick);
+            let _ = events.add_event_listener_with_callback("poke", cb.as_ref().unchecked_ref());
+            cb.forget();
+            std::mem::forget(events); // lives as long as the page
+        }
+        loop {
+            sync_once().await;
+            gloo_timers::future::TimeoutFuture::new(30_000).await;
+        }
+    }
+
+    /// Syncs now if this is the syncing tab; another tab hears of the write and syncs it.
     pub fn kick() {
-        leptos::task::spawn_local(sync_once());
+        if LEADER.with(|l| l.get()) {
+            leptos::task::spawn_local(sync_once());
+        }
+    }
+
+    /// Uploads stored photos and signatures the server does not have yet.
+    async fn upload_blobs() -> Result<(), Failure> {
+        let Some(store) = blob_store() else { return Ok(()) };
+        let unsent = store.unsent_blobs().await.map_err(|e| Failure::Refused(e.to_string()))?;
+        for (sha, content_type, blob) in unsent {
+            let resp = gloo_net::http::Request::put(&format!("/api/blobs/{sha}"))
+                .header("content-type", &content_type)
+                .body(JsValue::from(blob))
+                .map_err(|e| Failure::Refused(e.to_string()))?
+                .send()
+                .await
+                .map_err(|_| Failure::Offline)?;
+            match resp.status() {
+                200..=299 => {
+                    let _ = store.mark_uploaded(&sha).await;
+                }
+                500.. => return Err(Failure::Offline),
+                status => {
+                    let message = resp
+                        .json::<crate::api::ErrorBody>()
+                        .await
+                        .map(|b| b.error.message)
+                        .unwrap_or_else(|_| format!("The server answered {status}."));
+                    return Err(Failure::Refused(format!("A photo could not be uploaded: {message}")));
+                }
+            }
+        }
+        Ok(())
     }
 
     pub async fn queue(mutations: Vec<Mutation>) -> Result<(), String> {
         let engine = engine().ok_or("The device storage is still opening; try again in a moment.")?;
+        let performance = web_sys::window().and_then(|w| w.performance());
+        if let Some(p) = &performance {
+            let _ = p.mark("fc:save-start");
+        }
         {
             let mut engine = engine.lock().await;
             for m in &mutations {
@@ -196,6 +372,12 @@ mod browser {
             }
             publish(&engine, |_| {});
         }
+        // "fc:save" in the browser's User Timing: from the tap to the write being durable and
+        // on screen (scripts/measure-save.mjs reads it; so does DevTools' Performance panel).
+        if let Some(p) = performance {
+            let _ = p.measure_with_start_mark("fc:save", "fc:save-start");
+        }
+        announce();
         kick();
         Ok(())
     }
@@ -243,8 +425,16 @@ mod browser {
             return;
         }
         publish(&engine, |s| s.syncing = true);
-        let mut problem = None;
-        while let Some(req) = engine.push_request(50) {
+        // A photo the server refuses is kept and reported, but does not hold up the writes.
+        let (mut problem, upload_problem) = match upload_blobs().await {
+            Ok(()) => (None, None),
+            Err(Failure::Offline) => {
+                (Some("No connection to the server; photos wait here and will be sent.".to_string()), None)
+            }
+            Err(Failure::Refused(m)) => (None, Some(m)),
+        };
+        refresh_counts().await;
+        while let Some(req) = engine.push_request(50).filter(|_| problem.is_none()) {
             match post::<_, PushResponse>("/api/sync/push", &req).await {
                 Ok(resp) => {
                     if let Err(e) = engine.on_push_response(&resp).await {
@@ -298,9 +488,10 @@ mod browser {
         let again = problem.is_none() && engine.push_request(1).is_some();
         publish(&engine, |s| {
             s.syncing = false;
-            s.problem = problem;
+            s.problem = problem.or(upload_problem);
         });
         drop(engine);
+        announce(); // other tabs show what this pull brought
         if again {
             kick();
         }

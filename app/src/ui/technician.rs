@@ -3,10 +3,20 @@
 use super::{
     consultations::ConsultationList,
     sync_state::{queue, sync_now, use_sync},
+    visit::{href, label, text, Step},
 };
 use crate::{
-    domain::{PersonName, PhoneNumber},
-    sync::mutation::{ConsultationCreate, CustomerCreate, LeadCreate, Mutation, LEAD_SOURCES, SERVICE_TYPES},
+    domain::{
+        duplicates::{CustomerKey, MatchReason},
+        EmailAddress, PersonName, PhoneNumber,
+    },
+    sync::{
+        mutation::{
+            ActivityLog, ConsultationCreate, CustomerCreate, FieldUpdate, LeadCreate, Mutation, LEAD_SOURCES,
+            SERVICE_TYPES,
+        },
+        protocol::Entity,
+    },
 };
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_navigate};
@@ -14,60 +24,112 @@ use uuid::Uuid;
 
 #[component]
 pub fn Today() -> impl IntoView {
+    let query = RwSignal::new(String::new());
     view! {
         <h1>"Today"</h1>
-        <ConsultationList empty="No consultations on this device yet. Start one from New." />
+        <label for="search" class="visually-hidden">"Search by name, phone or address"</label>
+        <input id="search" type="search" placeholder="Search name, phone or address" bind:value=query data-testid="search" />
+        <ConsultationList empty="No consultations on this device yet. Start one from New." query=query link=true />
         <A href="/new" attr:class="button primary">"Start a consultation"</A>
     }
 }
 
-fn label(code: &str) -> String {
-    if code == "hvac" {
-        return "HVAC".into();
-    }
-    let s = code.replace('_', " ");
-    let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+/// A customer already on this device who may be the one being typed.
+#[derive(Debug, Clone, PartialEq)]
+struct Candidate {
+    id: Uuid,
+    name: String,
+    detail: String,
+    reasons: String,
 }
 
-/// The first step of a consultation: who, how they found us, what for. Saved on the device at
-/// once (works with no signal) and sent when there is a connection.
+/// The first step of a consultation: who, how they found us, what for. The device's customers
+/// are searched as the name, phone and address are typed, and a likely duplicate is shown before
+/// a new customer is made. Saved on the device at once (no signal needed), then the visit goes on
+/// to the home and equipment step.
 #[component]
 pub fn NewConsultation() -> impl IntoView {
+    let sync = use_sync();
     let name = RwSignal::new(String::new());
     let phone = RwSignal::new(String::new());
+    let email = RwSignal::new(String::new());
     let address = RwSignal::new(String::new());
     let source = RwSignal::new(LEAD_SOURCES[0].to_string());
     let service = RwSignal::new(SERVICE_TYPES[0].to_string());
     let problem = RwSignal::new(String::new());
+    let existing = RwSignal::new(None::<Uuid>);
+    let different = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let saving = RwSignal::new(false);
     let navigate = use_navigate();
 
+    let candidates = Memo::new(move |_| {
+        let typed = CustomerKey::new(&name.get(), Some(&phone.get()), Some(&address.get()));
+        sync.snapshot.with(|s| {
+            let mut out: Vec<(Vec<MatchReason>, Candidate)> = s
+                .records(Entity::Customer)
+                .filter_map(|(id, c)| {
+                    let (n, p, a) = (text(c, "name"), text(c, "phone"), text(c, "address"));
+                    let reasons = typed.reasons(&CustomerKey::new(&n, Some(&p), Some(&a)));
+                    (!reasons.is_empty()).then(|| {
+                        let labels: Vec<&str> = reasons.iter().map(|r| r.label()).collect();
+                        let detail = [p, a].into_iter().filter(|x| !x.is_empty()).collect::<Vec<_>>().join(" · ");
+                        (reasons.clone(), Candidate { id: *id, name: n, detail, reasons: labels.join(", ") })
+                    })
+                })
+                .collect();
+            out.sort_by(|a, b| a.0.cmp(&b.0));
+            out.into_iter().take(5).map(|(_, c)| c).collect::<Vec<_>>()
+        })
+    });
+
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
+        let reuse = existing.get_untracked();
+        if reuse.is_none() && !candidates.get_untracked().is_empty() && !different.get_untracked() {
+            return error.set(Some(
+                "This may be a customer you already have (listed above): use them, or tap \"A different person\"."
+                    .into(),
+            ));
+        }
         let checked = (|| {
+            if reuse.is_some() {
+                return Ok(None);
+            }
             let name = PersonName::parse(&name.get_untracked())?;
             let phone = phone.get_untracked();
             if !phone.trim().is_empty() {
                 PhoneNumber::parse(&phone)?;
             }
-            Ok::<_, crate::domain::ValidationError>(name)
+            let email = email.get_untracked();
+            if !email.trim().is_empty() {
+                EmailAddress::parse(&email)?;
+            }
+            Ok::<_, crate::domain::ValidationError>(Some(name))
         })();
-        let name = match checked {
+        let new_name = match checked {
             Ok(n) => n,
-            Err(e) => return error.set(Some(format!("{}: {}", e.field, e.message))),
+            Err(e) => return error.set(Some(e.to_string())),
         };
         let now = chrono::Utc::now();
-        let (customer, lead, consultation) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
-        let mutations = vec![
-            Mutation::CustomerCreate(CustomerCreate {
-                id: customer,
-                name: name.into(),
-                phone: Some(phone.get_untracked()).filter(|p| !p.trim().is_empty()),
-                email: None,
-                address: Some(address.get_untracked()).filter(|a| !a.trim().is_empty()),
-            }),
+        let (lead, consultation) = (Uuid::now_v7(), Uuid::now_v7());
+        let blank_none = |s: String| Some(s).filter(|s| !s.trim().is_empty());
+        let mut mutations = vec![];
+        let customer = match reuse {
+            Some(id) => id,
+            None => {
+                let id = Uuid::now_v7();
+                mutations.push(Mutation::CustomerCreate(CustomerCreate {
+                    id,
+                    name: new_name.map(Into::into).unwrap_or_default(),
+                    phone: blank_none(phone.get_untracked()),
+                    email: blank_none(email.get_untracked()),
+                    address: blank_none(address.get_untracked()),
+                }));
+                id
+            }
+        };
+        mutations.extend([
             Mutation::LeadCreate(LeadCreate {
                 id: lead,
                 customer_id: customer,
@@ -82,12 +144,26 @@ pub fn NewConsultation() -> impl IntoView {
                 scheduled_at: Some(now),
                 problem: problem.get_untracked(),
             }),
-        ];
+            // At the door: first contact and the consultation held, by this device's clock.
+            Mutation::ActivityLog(ActivityLog {
+                id: Uuid::now_v7(),
+                consultation_id: consultation,
+                kind: "visit".into(),
+                outcome: Some("on_site".into()),
+                at: now,
+                note: String::new(),
+            }),
+            Mutation::ConsultationUpdate(FieldUpdate {
+                id: consultation,
+                base_version: 0,
+                fields: serde_json::json!({ "held_at": now }).as_object().cloned().unwrap_or_default(),
+            }),
+        ]);
         saving.set(true);
         let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
             match queue(mutations).await {
-                Ok(()) => navigate("/today", Default::default()),
+                Ok(()) => navigate(&href(consultation, Step::Home), Default::default()),
                 Err(e) => error.set(Some(e)),
             }
             saving.set(false);
@@ -96,25 +172,49 @@ pub fn NewConsultation() -> impl IntoView {
 
     view! {
         <h1>"New consultation"</h1>
-        <form class="card stack" on:submit=on_submit data-testid="new-consultation">
-            {move || error.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
+        <form class="card stack" on:submit=on_submit data-testid="new-consultation" novalidate>
             <label for="c-name">"Customer name"</label>
             <input id="c-name" autocomplete="name" required bind:value=name />
             <label for="c-phone">"Phone"</label>
             <input id="c-phone" type="tel" inputmode="tel" autocomplete="tel" bind:value=phone />
+            <label for="c-email">"Email"</label>
+            <input id="c-email" type="email" inputmode="email" autocomplete="email" bind:value=email />
             <label for="c-address">"Address"</label>
             <input id="c-address" autocomplete="street-address" bind:value=address />
+            <Show when=move || !candidates.get().is_empty()>
+                <div class="card warn" role="status" data-testid="duplicate-warning">
+                    <p><strong>"Already a customer?"</strong></p>
+                    <ul class="list">
+                        {move || candidates.get().into_iter().map(|c| {
+                            let cid = c.id;
+                            view! {
+                                <li>
+                                    <strong>{c.name}</strong>
+                                    <div class="muted">{c.detail}</div>
+                                    <div class="small">{format!("Matches: {}", c.reasons)}</div>
+                                    <button type="button" aria-pressed=move || (existing.get() == Some(cid)).to_string()
+                                        on:click=move |_| { existing.set(Some(cid)); different.set(false); }>"Use this customer"</button>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                    <button type="button" aria-pressed=move || different.get().to_string()
+                        on:click=move |_| { different.set(true); existing.set(None); }>"A different person"</button>
+                </div>
+            </Show>
             <label for="c-source">"How they found us"</label>
             <select id="c-source" on:change=move |ev| source.set(event_target_value(&ev))>
                 {LEAD_SOURCES.iter().map(|s| view! { <option value=*s>{label(s)}</option> }).collect_view()}
             </select>
+            <p class="hint">"The source is kept as first recorded; a manager corrects it if it was wrong."</p>
             <label for="c-service">"Service"</label>
             <select id="c-service" on:change=move |ev| service.set(event_target_value(&ev))>
                 {SERVICE_TYPES.iter().map(|s| view! { <option value=*s>{label(s)}</option> }).collect_view()}
             </select>
             <label for="c-problem">"Problem, in the customer's words"</label>
             <textarea id="c-problem" rows="3" bind:value=problem></textarea>
-            <button type="submit" class="primary" disabled=move || saving.get()>"Save consultation"</button>
+            {move || error.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
+            <button type="submit" class="primary" disabled=move || saving.get()>"Save and continue"</button>
             <p class="hint">"Saved on this device at once; sent when there is signal."</p>
         </form>
     }
@@ -130,6 +230,8 @@ pub fn SyncPage() -> impl IntoView {
             <dl class="facts">
                 <dt>"Waiting to send"</dt>
                 <dd data-testid="pending-count">{move || format!("{} changes", snap().pending)}</dd>
+                <dt>"Photos to upload"</dt>
+                <dd data-testid="uploads-pending">{move || snap().uploads_pending}</dd>
                 <dt>"Last synced"</dt>
                 <dd data-testid="last-synced">{move || snap().last_synced_at.map(|t| t.format("%b %-d, %H:%M UTC").to_string()).unwrap_or_else(|| "never".into())}</dd>
                 <dt>"Connection"</dt>
@@ -137,6 +239,10 @@ pub fn SyncPage() -> impl IntoView {
                 <dt>"Offline copy"</dt><dd class="offline-copy" data-testid="offline-copy"></dd>
             </dl>
             {move || snap().problem.map(|p| view! { <p class="error" role="alert">{p}</p> })}
+            {move || snap().storage_warning.map(|w| view! { <p class="error" role="alert" data-testid="storage-warning">{w}</p> })}
+            {move || (snap().loaded && !snap().syncing_tab).then(|| view! {
+                <p class="muted">"Another tab of Fieldclose is sending this device's changes."</p>
+            })}
             <button type="button" class="primary" on:click=move |_| sync_now() disabled=move || snap().syncing>
                 {move || if snap().syncing { "Syncing…" } else { "Sync now" }}
             </button>

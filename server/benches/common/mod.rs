@@ -74,10 +74,11 @@ pub fn batch(technician: Uuid) -> Vec<Mutation> {
                 description: "Furnace".into(),
                 quantity: 1,
                 unit_price_cents: Cents(500_000 * (pos as i64 + 1)),
+                discount_cents: Cents(0),
             }],
             price_cents: Cents(500_000 * (pos as i64 + 1)),
-            financing_plan: Some("12mo".into()),
-            monthly_payment_cents: Some(Cents(40_000)),
+            financing_plan: Some("same_as_cash_12".into()),
+            monthly_payment_cents: Some(Cents((500_000 * (pos as i64 + 1) + 11) / 12)),
             presented: true,
         }));
     }

@@ -444,6 +444,7 @@ async fn option_upsert(
     version: i64,
 ) -> Result<(), ApplyError> {
     let c = consultation_for_write(db, actor, m.consultation_id).await?;
+    check_discounts(db, actor, &m.line_items).await?;
     let existing: Option<(Uuid, bool, bool)> =
         sqlx::query_as("select consultation_id, deleted, presented from options where company_id = $1 and id = $2 for update")
             .bind(actor.company_id)
@@ -525,6 +526,41 @@ async fn option_upsert(
             )
             .await?;
         }
+    }
+    Ok(())
+}
+
+/// Each line's discount within what the manager allows for its price book item (a custom line,
+/// typed by the technician, takes none). The limit read is today's: a limit lowered while the
+/// device was offline rejects the option, which the technician sees with this reason.
+async fn check_discounts(db: &mut PgConnection, actor: &Actor, items: &[LineItem]) -> Result<(), ApplyError> {
+    let ids: Vec<Uuid> = items.iter().filter_map(|i| i.price_book_item_id).collect();
+    let limits: Vec<(Uuid, i16)> = if ids.is_empty() {
+        vec![]
+    } else {
+        sqlx::query_as("select id, max_discount_pct from price_book_items where company_id = $1 and id = any($2)")
+            .bind(actor.company_id)
+            .bind(&ids)
+            .fetch_all(&mut *db)
+            .await?
+    };
+    for (n, item) in items.iter().enumerate() {
+        let limit = match item.price_book_item_id {
+            None => None,
+            Some(id) => match limits.iter().find(|(i, _)| *i == id) {
+                Some((_, pct)) => Some(u8::try_from(*pct).unwrap_or(0)),
+                None => {
+                    return Err(ApplyError::rejected(format!(
+                        "line {}: \"{}\" is not in this company's price book",
+                        n + 1,
+                        item.description
+                    )))
+                }
+            },
+        };
+        item.priced()
+            .check(limit)
+            .map_err(|e| ApplyError::rejected(format!("line {} ({}): {e}", n + 1, item.description)))?;
     }
     Ok(())
 }

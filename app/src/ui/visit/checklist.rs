@@ -1,0 +1,126 @@
+//! Step 3: the company's standard in-home steps, each done or skipped with a note.
+
+use super::{save::Saver, NextStep, Step};
+use crate::{
+    domain::checklist::{gaps, Answer, Answers, StepState, TemplateStep},
+    sync::protocol::Entity,
+    ui::sync_state::{use_sync, SyncSnapshot},
+};
+use leptos::prelude::*;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+/// The company's checklist for this consultation's service, else its general one.
+pub fn template(s: &SyncSnapshot, consultation: Uuid) -> Vec<TemplateStep> {
+    let service = s
+        .get(Entity::Consultation, consultation)
+        .and_then(|c| c.get("lead_id")?.as_str()?.parse().ok())
+        .and_then(|lead| s.get(Entity::Lead, lead))
+        .and_then(|l| l.get("service_type")?.as_str().map(str::to_string));
+    let mut templates: Vec<&Value> = s.records(Entity::ChecklistTemplate).map(|(_, t)| t).collect();
+    // A template for this service first, then the general ones (no service type).
+    templates.sort_by_key(|t| {
+        let own = t.get("service_type").and_then(Value::as_str);
+        match own {
+            Some(own) if Some(own) == service.as_deref() => 0,
+            None => 1,
+            Some(_) => 2,
+        }
+    });
+    templates
+        .first()
+        .filter(|t| {
+            let own = t.get("service_type").and_then(Value::as_str);
+            own.is_none() || own == service.as_deref()
+        })
+        .and_then(|t| serde_json::from_value(t.get("steps").cloned().unwrap_or_default()).ok())
+        .unwrap_or_default()
+}
+
+pub fn answers(s: &SyncSnapshot, consultation: Uuid) -> Answers {
+    s.get(Entity::Consultation, consultation)
+        .and_then(|c| c.get("checklist").cloned())
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default()
+}
+
+#[component]
+pub fn ChecklistStep(id: Uuid) -> impl IntoView {
+    let sync = use_sync();
+    let saver = Saver::get();
+    let steps = sync.snapshot.with_untracked(|s| template(s, id));
+    let answers = RwSignal::new(sync.snapshot.with_untracked(|s| answers(s, id)));
+    let save = move || {
+        let mut fields = Map::new();
+        fields.insert("checklist".into(), serde_json::to_value(answers.get_untracked()).unwrap_or_default());
+        saver.fields(id, fields);
+    };
+    let mark = move |key: String, state: StepState| {
+        answers.update(|a| {
+            let note = a.get(&key).map(|x| x.note.clone()).unwrap_or_default();
+            a.insert(key, Answer { state, note });
+        });
+        saver.now("checklist", save);
+    };
+    let note = move |key: String, note: String, at_once: bool| {
+        answers.update(|a| {
+            let state = a.get(&key).map(|x| x.state).unwrap_or(StepState::Skipped);
+            a.insert(key, Answer { state, note });
+        });
+        if at_once {
+            saver.now("checklist", save);
+        } else {
+            saver.soon("checklist", save);
+        }
+    };
+    let open = {
+        let steps = steps.clone();
+        move || answers.with(|a| gaps(&steps, a).len())
+    };
+    let empty = steps.is_empty();
+    view! {
+        <section class="card" data-testid="checklist-step">
+            <h2>"Checklist"</h2>
+            {empty.then(|| view! { <p class="muted">"Your company has no checklist yet; a manager adds one."</p> })}
+            <ol class="checklist">
+                {steps
+                    .into_iter()
+                    .map(|step| {
+                        let state_of = move |k: &str| answers.with(|a| a.get(k).map(|x| x.state));
+                        let key = step.key.clone();
+                        let initial_note = answers.with_untracked(|a| a.get(&key).map(|x| x.note.clone()).unwrap_or_default());
+                        let note_id = format!("note-{key}");
+                        let (k1, k2, k3, k4, k5, k6) = (key.clone(), key.clone(), key.clone(), key.clone(), key.clone(), key);
+                        view! {
+                            <li data-testid="checklist-item" data-state=move || match state_of(&k1) {
+                                Some(StepState::Done) => "done",
+                                Some(StepState::Skipped) => "skipped",
+                                None => "open",
+                            }>
+                                <p class="step-label">
+                                    {step.label.clone()}
+                                    {step.required.then(|| view! { <span class="required">" (required)"</span> })}
+                                </p>
+                                <div class="choice">
+                                    <button type="button" aria-pressed=move || (state_of(&k2) == Some(StepState::Done)).to_string()
+                                        on:click=move |_| mark(k3.clone(), StepState::Done)>"✓ Done"</button>
+                                    <button type="button" aria-pressed=move || (state_of(&k4) == Some(StepState::Skipped)).to_string()
+                                        on:click=move |_| mark(k5.clone(), StepState::Skipped)>"Skip"</button>
+                                </div>
+                                <label for=note_id.clone() class="small">{format!("Note: {}", step.label)}</label>
+                                <input id=note_id prop:value=initial_note
+                                    on:input={let k = k6.clone(); move |ev| note(k.clone(), event_target_value(&ev), false)}
+                                    on:change=move |ev| note(k6.clone(), event_target_value(&ev), true) />
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ol>
+            <p class="muted" data-testid="checklist-open">{move || match open() {
+                0 => "Every required step is answered.".to_string(),
+                n => format!("{n} required step(s) still to do, or to skip with a reason."),
+            }}</p>
+        </section>
+        <NextStep id to=Step::Options text="Next: options" />
+    }
+}

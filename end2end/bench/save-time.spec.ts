@@ -1,0 +1,57 @@
+// Measures how long saving one consultation step takes on the device, in Chromium: from the
+// tap to the write being durable in IndexedDB (row change + outbox entry, one transaction) and
+// the screen updated. The app marks each save as the User Timing measure "fc:save".
+// Run: make bench-save. Prints figures; asserts nothing about time (shared machines are noisy).
+import { test, expect } from '@playwright/test';
+import { startServer, signIn, hydrated, DEMO } from '../tests/server';
+
+test('time to save a consultation step locally', async ({ browser }) => {
+  test.setTimeout(300_000);
+  const server = await startServer();
+  try {
+    const ctx = await browser.newContext({ viewport: { width: 360, height: 740 } });
+    const page = await ctx.newPage();
+    await signIn(page, server.url, DEMO.tech);
+    await hydrated(page);
+    await expect(page.getByTestId('consultation').first()).toBeVisible({ timeout: 60_000 });
+    const records = await page.evaluate(async () => {
+      const dbs = await indexedDB.databases();
+      return dbs.map((d) => d.name).join(',');
+    });
+    await ctx.setOffline(true); // the basement: saves only, no sync in between
+
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: /New/ }).click();
+    await page.getByLabel('Customer name').fill(`Bench Customer ${Date.now()}`);
+    await page.getByRole('button', { name: 'Save and continue' }).click();
+    await expect(page).toHaveURL(/step=home/);
+    await page.evaluate(() => performance.clearMeasures('fc:save'));
+
+    const rounds = 40;
+    // Field saves: a choice in a select saves at once.
+    for (let i = 0; i < rounds; i++) {
+      await page.getByLabel('Fuel').selectOption(i % 2 ? 'gas' : 'electric');
+      await expect(page.getByTestId('save-state')).toContainText('Saved on this device');
+    }
+    // Checklist taps.
+    await page.getByRole('link', { name: 'Next: checklist' }).click();
+    const item = page.getByTestId('checklist-item').first();
+    for (let i = 0; i < rounds; i++) {
+      await item.getByRole('button', { name: i % 2 ? 'Skip' : 'Done' }).click();
+      await expect(item).toHaveAttribute('data-state', i % 2 ? 'skipped' : 'done');
+    }
+    const times: number[] = await page.evaluate(() =>
+      performance.getEntriesByName('fc:save').map((e) => e.duration),
+    );
+    times.sort((a, b) => a - b);
+    const q = (p: number) => times[Math.min(times.length - 1, Math.ceil(p * times.length) - 1)];
+    const outbox = await page.getByTestId('badge-pending').innerText();
+    console.log(
+      `fc:save over ${times.length} saves (device databases: ${records}; ${outbox}): ` +
+        `median ${q(0.5).toFixed(1)} ms, p95 ${q(0.95).toFixed(1)} ms, max ${times[times.length - 1].toFixed(1)} ms`,
+    );
+    expect(times.length).toBeGreaterThanOrEqual(rounds * 2);
+    await ctx.close();
+  } finally {
+    await server.stop();
+  }
+});
