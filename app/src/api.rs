@@ -64,3 +64,18 @@ pub struct TeamMember {
     pub role: Role,
     pub active: bool,
 }
+
+/// `GET /api/conflicts?entity=consultation&id=…`: concurrent edits of one record where a value
+/// was overwritten, newest first — the record's "changes that crossed" view.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ConflictEntry {
+    pub field: String,
+    /// The value that was lost, and who had written it.
+    pub overwritten_value: serde_json::Value,
+    pub overwritten_by: Option<String>,
+    /// The value that won, and who wrote it.
+    pub new_value: serde_json::Value,
+    pub written_by: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+}

@@ -76,7 +76,7 @@ test('a whole consultation captured offline reaches the server with every field,
   const customer = `Basement Customer ${Date.now()}`;
   await form.getByLabel('Customer name').fill(customer);
   await expect(page.getByTestId('duplicate-warning')).toHaveCount(0);
-  await form.getByLabel('Phone').fill('(512) 555-0177');
+  await form.getByLabel('Phone').fill('(737) 555-0177');
   await form.getByLabel('Email').fill('basement@example.com');
   await form.getByLabel('Address').fill('42 Cellar Lane');
   await form.getByLabel('How they found us').selectOption('referral');
@@ -188,7 +188,7 @@ test('a whole consultation captured offline reaches the server with every field,
   const lead = of('lead').find((l) => l.id === c.lead_id)!;
   expect(lead.source).toBe('referral');
   const cust = of('customer').find((x) => x.id === lead.customer_id)!;
-  expect(cust).toMatchObject({ name: customer, phone: '+15125550177', email: 'basement@example.com', address: '42 Cellar Lane' });
+  expect(cust).toMatchObject({ name: customer, phone: '+17375550177', email: 'basement@example.com', address: '42 Cellar Lane' });
   const options = of('option').filter((o) => o.consultation_id === consultationId);
   expect(options.map((o) => o.price_cents).sort()).toEqual([1_418_500, 429_000]);
   const better = options.find((o) => o.price_cents === 1_418_500)!;

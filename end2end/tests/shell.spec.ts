@@ -19,9 +19,9 @@ test('a wrong password gets one plain message and no session', async ({ page }) 
 test('each role lands on its own tabs', async ({ page }) => {
   server = await startServer();
   for (const [email, home, tabs] of [
-    [DEMO.tech, '/today', ['Today', 'New', 'Sync']],
-    [DEMO.rep, '/queue', ['Queue']],
-    [DEMO.manager, '/dashboard', ['Dashboard', 'Team']],
+    [DEMO.tech, '/today', ['Today', 'New', 'My day', 'Sync']],
+    [DEMO.rep, '/queue', ['Queue', 'My day', 'Sync']],
+    [DEMO.manager, '/dashboard', ['Dashboard', 'Follow-ups', 'Team']],
   ] as const) {
     await page.context().clearCookies();
     await signIn(page, server.url, email);

@@ -20,15 +20,18 @@ test('a consultation made offline survives a reload and reaches a manager after 
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: /New/ }).click();
   const form = page.getByTestId('new-consultation');
   await form.getByLabel('Customer name').fill(customer);
-  await form.getByLabel('Phone').fill('(512) 555-0199');
+  await form.getByLabel('Phone').fill('(737) 555-0199');
   await form.getByLabel('How they found us').selectOption('referral');
   await form.getByLabel('Problem').fill('Water heater leaking in the basement');
-  await form.getByRole('button', { name: 'Save consultation' }).click();
+  await form.getByRole('button', { name: 'Save and continue' }).click();
 
-  await expect(page).toHaveURL(/\/today$/);
+  // Saved: the visit goes on to the home step; Today lists it, not yet synced.
+  await expect(page).toHaveURL(/\/visit\?id=.*&step=home$/);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: /Today/ }).click();
   const row = page.getByTestId('consultation').filter({ hasText: customer });
   await expect(row).toHaveAttribute('data-pending', 'true');
-  await expect(page.getByTestId('badge-pending')).toContainText('3 pending');
+  // Customer, lead, consultation, the visit (first contact) and "held".
+  await expect(page.getByTestId('badge-pending')).toContainText('5 pending');
 
   // Signing out now would strand the changes on this device: the app asks first.
   let warning = '';
@@ -37,7 +40,7 @@ test('a consultation made offline survives a reload and reaches a manager after 
     await d.dismiss();
   });
   await page.getByRole('button', { name: 'Sign out' }).click();
-  await expect.poll(() => warning).toContain('3 change(s) have not been sent yet');
+  await expect.poll(() => warning).toContain('5 change(s) have not been sent yet');
   await expect(page).toHaveURL(/\/today$/);
 
   // A reload with no network: the app comes from the service worker, the work from IndexedDB.

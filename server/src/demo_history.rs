@@ -9,11 +9,11 @@ use crate::{
     error::ApiError,
     sync::{push, Actor},
 };
+use app::domain::pricing::FinancingPlan;
 use app::{
     domain::{Cents, Role},
     sync::{mutation::*, protocol::*},
 };
-use app::domain::pricing::FinancingPlan;
 use chrono::{DateTime, Duration, Utc};
 use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
 use serde_json::json;

@@ -14,6 +14,7 @@ pub mod health;
 pub mod maintenance;
 pub mod openapi;
 pub mod pwa;
+pub mod stale;
 pub mod startup;
 pub mod state;
 pub mod sync;

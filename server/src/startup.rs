@@ -42,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sync/push", post(sync::push::push))
         .route("/sync/pull", post(sync::pull::pull))
         .route("/sync/events", get(sync::events::events))
+        .route("/conflicts", get(sync::conflicts::list))
         .route(
             "/blobs/{sha256}",
             get(blobs::get)
@@ -143,6 +144,7 @@ impl Application {
         })?;
         let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
         crate::maintenance::spawn(pool.clone(), shutdown_rx.clone());
+        crate::stale::spawn(pool.clone(), shutdown_rx.clone());
         let state = AppState {
             pool: pool.clone(),
             config: Arc::new(config),

@@ -3,6 +3,7 @@
 //! Each `parse` returns a [`ValidationError`] whose message a person can act on; the server
 //! turns it into a 400/422 and the browser shows it beside the field.
 
+pub mod cadence;
 pub mod checklist;
 pub mod duplicates;
 mod email;

@@ -108,7 +108,10 @@ mod tests {
     fn totals_add_up_to_the_cent() {
         assert_eq!(line(3, 1999, 0).total(), Cents(5997));
         assert_eq!(line(2, 450_000, 12_345).total(), Cents(887_655));
-        assert_eq!(option_total([line(1, 899_900, 0), line(2, 12_550, 1_000), line(1, 0, 0)]), Cents(924_000));
+        assert_eq!(
+            option_total([line(1, 899_900, 0), line(2, 12_550, 1_000), line(1, 0, 0)]),
+            Cents(924_000)
+        );
         assert_eq!(option_total([]), Cents(0));
     }
 

@@ -24,6 +24,7 @@ pub const NAMES: &[&str] = &[
     "activity.log",
     "followup.schedule",
     "followup.complete",
+    "followup.reassign",
     "time_entry.log",
     "attachment.add",
     "record.delete",
@@ -52,6 +53,8 @@ pub enum Mutation {
     FollowupSchedule(FollowupSchedule),
     #[serde(rename = "followup.complete")]
     FollowupComplete(FollowupComplete),
+    #[serde(rename = "followup.reassign")]
+    FollowupReassign(FollowupReassign),
     #[serde(rename = "time_entry.log")]
     TimeEntryLog(TimeEntryLog),
     #[serde(rename = "attachment.add")]
@@ -84,6 +87,7 @@ impl Mutation {
             Mutation::ActivityLog(_) => "activity.log",
             Mutation::FollowupSchedule(_) => "followup.schedule",
             Mutation::FollowupComplete(_) => "followup.complete",
+            Mutation::FollowupReassign(_) => "followup.reassign",
             Mutation::TimeEntryLog(_) => "time_entry.log",
             Mutation::AttachmentAdd(_) => "attachment.add",
             Mutation::Delete(_) => "record.delete",
@@ -109,6 +113,7 @@ impl Mutation {
             Mutation::ActivityLog(m) => (Entity::Activity, m.id),
             Mutation::FollowupSchedule(m) => (Entity::Followup, m.id),
             Mutation::FollowupComplete(m) => (Entity::Followup, m.id),
+            Mutation::FollowupReassign(m) => (Entity::Followup, m.id),
             Mutation::TimeEntryLog(m) => (Entity::TimeEntry, m.id),
             Mutation::AttachmentAdd(m) => (Entity::Attachment, m.id),
             Mutation::Delete(m) => (m.entity, m.id),
@@ -125,7 +130,9 @@ impl Mutation {
             Mutation::SetOutcome(m) => m.validate(),
             Mutation::OptionUpsert(m) => m.validate(),
             Mutation::ActivityLog(m) => m.validate(),
-            Mutation::FollowupSchedule(_) | Mutation::FollowupComplete(_) => Ok(()),
+            Mutation::FollowupSchedule(_) | Mutation::FollowupComplete(_) | Mutation::FollowupReassign(_) => {
+                Ok(())
+            }
             Mutation::TimeEntryLog(m) => m.validate(),
             Mutation::AttachmentAdd(m) => m.validate(),
             Mutation::Delete(m) => m.validate(),
@@ -531,6 +538,14 @@ pub struct FollowupSchedule {
 pub struct FollowupComplete {
     pub id: Uuid,
     pub at: DateTime<Utc>,
+}
+
+/// A manager (or the person it is assigned to) hands a follow-up to someone else.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct FollowupReassign {
+    pub id: Uuid,
+    pub assignee_id: Uuid,
 }
 
 pub const TIME_CATEGORIES: &[&str] =

@@ -89,6 +89,12 @@ pub fn apply(view: &mut View, mutation: &Mutation, at: DateTime<Utc>) {
                 merge(view, (Entity::Followup, m.id), &fields);
             }
         }
+        Mutation::FollowupReassign(m) => {
+            let fields = json!({ "assignee_id": m.assignee_id });
+            if let Value::Object(fields) = fields {
+                merge(view, (Entity::Followup, m.id), &fields);
+            }
+        }
         Mutation::TimeEntryLog(m) => put(
             view,
             Entity::TimeEntry,

@@ -38,7 +38,9 @@ pub fn ConsultationList(
         let rejected: Vec<Uuid> = snap
             .rejected
             .iter()
-            .filter_map(|r| crate::sync::mutation::Mutation::from_parts(&r.mutation.name, &r.mutation.args).ok())
+            .filter_map(|r| {
+                crate::sync::mutation::Mutation::from_parts(&r.mutation.name, &r.mutation.args).ok()
+            })
             .map(|m| match &m {
                 crate::sync::mutation::Mutation::OptionUpsert(o) => o.consultation_id,
                 crate::sync::mutation::Mutation::AttachmentAdd(a) => a.consultation_id,

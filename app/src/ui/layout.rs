@@ -18,11 +18,17 @@ fn tabs_for(role: Role) -> &'static [Tab] {
         Role::Technician => &[
             Tab { href: "/today", label: "Today", icon: "◷" },
             Tab { href: "/new", label: "New", icon: "+" },
+            Tab { href: "/day", label: "My day", icon: "⏱" },
             Tab { href: "/sync", label: "Sync", icon: "⇅" },
         ],
-        Role::SalesRep => &[Tab { href: "/queue", label: "Queue", icon: "☰" }],
+        Role::SalesRep => &[
+            Tab { href: "/queue", label: "Queue", icon: "☰" },
+            Tab { href: "/day", label: "My day", icon: "⏱" },
+            Tab { href: "/sync", label: "Sync", icon: "⇅" },
+        ],
         Role::Manager => &[
             Tab { href: "/dashboard", label: "Dashboard", icon: "▤" },
+            Tab { href: "/followups", label: "Follow-ups", icon: "☎" },
             Tab { href: "/team", label: "Team", icon: "☺" },
         ],
     }
@@ -31,9 +37,12 @@ fn tabs_for(role: Role) -> &'static [Tab] {
 /// The URLs a role's tabs live at: the service worker keeps a copy of each for offline starts.
 pub fn offline_urls(role: Role) -> Vec<&'static str> {
     let mut urls: Vec<&'static str> = tabs_for(role).iter().map(|t| t.href).collect();
-    if role == Role::Technician {
-        // Every consultation's steps open from this one page (`/visit?id=…&step=…`).
-        urls.push("/visit");
+    // A consultation's steps and a quote open from one page each (`/visit?id=…&step=…`,
+    // `/quote?id=…`), whatever the id.
+    match role {
+        Role::Technician => urls.push("/visit"),
+        Role::SalesRep => urls.push("/quote"),
+        Role::Manager => {}
     }
     urls
 }

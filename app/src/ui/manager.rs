@@ -118,3 +118,102 @@ pub fn Team() -> impl IntoView {
         </form>
     }
 }
+
+/// Every open follow-up by the person it is assigned to (each rep's queue, as the manager sees
+/// it), with the last contact, and a way to hand it to someone else.
+#[component]
+pub fn FollowupsBoard() -> impl IntoView {
+    use super::{
+        quotes::quotes,
+        sync_state::use_sync,
+        visit::{label, save::Saver, text},
+    };
+    use crate::sync::{
+        mutation::{FieldUpdate, FollowupReassign, Mutation},
+        protocol::Entity,
+    };
+    use uuid::Uuid;
+
+    let sync = use_sync();
+    let saver = Saver::provide();
+    let people = Memo::new(move |_| {
+        sync.snapshot.with(|s| {
+            let mut p: Vec<(Uuid, String, String)> = s
+                .records(Entity::TeamMember)
+                .filter(|(_, m)| m.get("active").and_then(|a| a.as_bool()) != Some(false))
+                .filter(|(_, m)| text(m, "role") != "manager")
+                .map(|(id, m)| (*id, text(m, "name"), text(m, "role")))
+                .collect();
+            p.sort_by(|a, b| a.1.cmp(&b.1));
+            p
+        })
+    });
+    // (assignee, [(follow-up, quote)]) for open quotes with an open follow-up.
+    let board = Memo::new(move |_| {
+        sync.snapshot.with(|s| {
+            let mut open = quotes(s, |c| text(c, "status") == "open");
+            open.retain(|q| q.next_due.is_some());
+            open.sort_by_key(|q| q.next_due.map(|d| d.1));
+            let mut by: Vec<(Uuid, Vec<super::quotes::Quote>)> = vec![];
+            for q in open {
+                let who = q.next_due.map(|d| d.2).unwrap_or_default();
+                match by.iter_mut().find(|(w, _)| *w == who) {
+                    Some((_, list)) => list.push(q),
+                    None => by.push((who, vec![q])),
+                }
+            }
+            by
+        })
+    });
+    let name_of = move |id: Uuid| {
+        people.with(|p| p.iter().find(|x| x.0 == id).map(|x| x.1.clone())).unwrap_or_else(|| "Someone".into())
+    };
+    let reassign = move |q: &super::quotes::Quote, to: Uuid| {
+        let Some((followup, _, _)) = q.next_due else { return };
+        let mut mutations =
+            vec![Mutation::FollowupReassign(FollowupReassign { id: followup, assignee_id: to })];
+        // A rep who gets the follow-up gets the quote (and so sees it on their device).
+        if people.with_untracked(|p| p.iter().any(|x| x.0 == to && x.2 == "sales_rep")) {
+            let base_version = sync.snapshot.with_untracked(|s| s.revision(Entity::Consultation, q.id));
+            mutations.push(Mutation::ConsultationUpdate(FieldUpdate {
+                id: q.id,
+                base_version,
+                fields: serde_json::json!({ "sales_rep_id": to }).as_object().cloned().unwrap_or_default(),
+            }));
+        }
+        saver.queue(mutations);
+    };
+    let now = chrono::Utc::now();
+    view! {
+        <h1>"Follow-ups"</h1>
+        <super::visit::save::SaveIndicator />
+        {move || board.get().into_iter().map(|(who, list)| view! {
+            <section class="card" data-testid="followup-group">
+                <h2>{format!("{} — {} open", name_of(who), list.len())}</h2>
+                <ul class="list">
+                    {list.into_iter().take(50).map(|q| {
+                        let due = q.next_due.map(|d| d.1.format("%b %-d").to_string()).unwrap_or_default();
+                        let select_id = format!("to-{}", q.id);
+                        let q2 = q.clone();
+                        view! {
+                            <li data-testid="followup-row" data-overdue=q.overdue(now).to_string()>
+                                <strong>{q.customer.clone()}</strong>
+                                <div class="muted">{format!("{} · due {due} · {} attempts{}", q.quoted(), q.attempts,
+                                    q.last_result.as_deref().map(|r| format!(", last: {}", label(r))).unwrap_or_default())}</div>
+                                <label for=select_id.clone() class="small">"Hand to"</label>
+                                <select id=select_id on:change=move |ev| {
+                                    if let Ok(to) = event_target_value(&ev).parse() { reassign(&q2, to) }
+                                }>
+                                    <option value="">"Choose…"</option>
+                                    {move || people.get().into_iter().filter(|p| p.0 != who).map(|(id, name, role)| view! {
+                                        <option value=id.to_string()>{format!("{name} ({})", label(&role))}</option>
+                                    }).collect_view()}
+                                </select>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            </section>
+        }).collect_view()}
+    }
+}

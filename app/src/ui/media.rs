@@ -24,7 +24,8 @@ pub fn fit(width: u32, height: u32, max: u32) -> (u32, u32) {
     if longest <= max || longest == 0 {
         return (width, height);
     }
-    let scale = |side: u32| ((u64::from(side) * u64::from(max) + u64::from(longest) / 2) / u64::from(longest)) as u32;
+    let scale =
+        |side: u32| ((u64::from(side) * u64::from(max) + u64::from(longest) / 2) / u64::from(longest)) as u32;
     (scale(width).max(1), scale(height).max(1))
 }
 
@@ -86,10 +87,11 @@ mod browser {
     /// Downscales a camera photo to a JPEG of at most [`MAX_PHOTO_PX`] on its longest side.
     pub async fn downscale(file: &Blob) -> Result<Blob, String> {
         let window = web_sys::window().ok_or("no window")?;
-        let bitmap: ImageBitmap = JsFuture::from(window.create_image_bitmap_with_blob(file).map_err(js_error)?)
-            .await
-            .map_err(|_| "That file is not a picture this browser can read.".to_string())?
-            .unchecked_into();
+        let bitmap: ImageBitmap =
+            JsFuture::from(window.create_image_bitmap_with_blob(file).map_err(js_error)?)
+                .await
+                .map_err(|_| "That file is not a picture this browser can read.".to_string())?
+                .unchecked_into();
         let (w, h) = fit(bitmap.width(), bitmap.height(), MAX_PHOTO_PX);
         let canvas: HtmlCanvasElement = window
             .document()
@@ -99,11 +101,8 @@ mod browser {
             .unchecked_into();
         canvas.set_width(w);
         canvas.set_height(h);
-        let ctx: CanvasRenderingContext2d = canvas
-            .get_context("2d")
-            .map_err(js_error)?
-            .ok_or("no 2d canvas")?
-            .unchecked_into();
+        let ctx: CanvasRenderingContext2d =
+            canvas.get_context("2d").map_err(js_error)?.ok_or("no 2d canvas")?.unchecked_into();
         ctx.draw_image_with_image_bitmap_and_dw_and_dh(&bitmap, 0.0, 0.0, f64::from(w), f64::from(h))
             .map_err(js_error)?;
         bitmap.close();

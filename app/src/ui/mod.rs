@@ -1,11 +1,14 @@
 //! The Leptos UI: the HTML shell, the router and one module per screen.
 
 mod client;
+mod conflicts;
 mod consultations;
 mod layout;
 mod login;
 mod manager;
 mod media;
+mod my_day;
+mod quotes;
 mod rep;
 mod session;
 mod sync_badge;
@@ -74,6 +77,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/visit") view=|| view! { <layout::RolePage roles=&[Role::Technician]><visit::Visit /></layout::RolePage> } />
                 <Route path=path!("/sync") view=|| view! { <layout::RolePage roles=&Role::ALL><technician::SyncPage /></layout::RolePage> } />
                 <Route path=path!("/queue") view=|| view! { <layout::RolePage roles=&[Role::SalesRep]><rep::Queue /></layout::RolePage> } />
+                <Route path=path!("/quote") view=|| view! { <layout::RolePage roles=&[Role::SalesRep, Role::Manager]><rep::QuotePage /></layout::RolePage> } />
+                <Route path=path!("/day") view=|| view! { <layout::RolePage roles=&[Role::Technician, Role::SalesRep]><my_day::MyDay /></layout::RolePage> } />
+                <Route path=path!("/followups") view=|| view! { <layout::RolePage roles=&[Role::Manager]><manager::FollowupsBoard /></layout::RolePage> } />
                 <Route path=path!("/dashboard") view=|| view! { <layout::RolePage roles=&[Role::Manager]><manager::Dashboard /></layout::RolePage> } />
                 <Route path=path!("/team") view=|| view! { <layout::RolePage roles=&[Role::Manager]><manager::Team /></layout::RolePage> } />
             </Routes>

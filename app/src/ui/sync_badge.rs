@@ -31,7 +31,9 @@ pub fn SyncBadge() -> impl IntoView {
             <span class="pending" data-testid="badge-pending">{move || {
                 let snap = sync.snapshot.get();
                 let rejected = if snap.rejected.is_empty() { String::new() } else { format!(" · {} rejected", snap.rejected.len()) };
-                format!("· {} pending{rejected}", snap.pending)
+                let photos = match snap.uploads_pending { 0 => String::new(), n => format!(" · {n} photo(s)") };
+                let storage = if snap.storage_warning.is_some() { " · storage low" } else { "" };
+                format!("· {} pending{photos}{rejected}{storage}", snap.pending)
             }}</span>
         </a>
     }

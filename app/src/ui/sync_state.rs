@@ -123,7 +123,7 @@ mod browser {
     };
     use futures_util::lock::Mutex;
     use std::{cell::RefCell, rc::Rc};
-    use wasm_bindgen::{closure::Closure, JsCast};
+    use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 
     type DeviceEngine = Engine<IdbStore>;
 
@@ -144,7 +144,10 @@ mod browser {
 
     pub async fn put_blob(sha256: &str, blob: &web_sys::Blob) -> Result<(), String> {
         let store = blob_store().ok_or("The device storage is still opening; try again in a moment.")?;
-        store.put_blob(sha256, blob).await.map_err(|e| format!("Could not keep the picture on this device: {e}"))?;
+        store
+            .put_blob(sha256, blob)
+            .await
+            .map_err(|e| format!("Could not keep the picture on this device: {e}"))?;
         announce();
         refresh_counts().await;
         Ok(())
@@ -204,7 +207,8 @@ mod browser {
     /// Web Locks syncs from every tab, which the server's exactly-once rule keeps correct.
     fn become_leader_then(user_id: Uuid, start: impl FnOnce() + 'static) {
         let Some(window) = web_sys::window() else { return };
-        let locks = js_sys::Reflect::get(&window.navigator(), &JsValue::from_str("locks")).unwrap_or(JsValue::UNDEFINED);
+        let locks = js_sys::Reflect::get(&window.navigator(), &JsValue::from_str("locks"))
+            .unwrap_or(JsValue::UNDEFINED);
         let request = js_sys::Reflect::get(&locks, &JsValue::from_str("request"))
             .ok()
             .and_then(|f| f.dyn_into::<js_sys::Function>().ok());

@@ -73,7 +73,8 @@ pub fn NewConsultation() -> impl IntoView {
                     let reasons = typed.reasons(&CustomerKey::new(&n, Some(&p), Some(&a)));
                     (!reasons.is_empty()).then(|| {
                         let labels: Vec<&str> = reasons.iter().map(|r| r.label()).collect();
-                        let detail = [p, a].into_iter().filter(|x| !x.is_empty()).collect::<Vec<_>>().join(" · ");
+                        let detail =
+                            [p, a].into_iter().filter(|x| !x.is_empty()).collect::<Vec<_>>().join(" · ");
                         (reasons.clone(), Candidate { id: *id, name: n, detail, reasons: labels.join(", ") })
                     })
                 })

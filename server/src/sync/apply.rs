@@ -40,6 +40,7 @@ pub async fn apply(
         Mutation::ActivityLog(m) => activity_log(db, actor, m, version).await,
         Mutation::FollowupSchedule(m) => followup_schedule(db, actor, m, version).await,
         Mutation::FollowupComplete(m) => followup_complete(db, actor, m, version).await,
+        Mutation::FollowupReassign(m) => followup_reassign(db, actor, m, version).await,
         Mutation::TimeEntryLog(m) => time_entry_log(db, actor, m, version).await,
         Mutation::AttachmentAdd(m) => attachment_add(db, actor, m, version).await,
         Mutation::Delete(m) => delete(db, actor, m, version).await,
@@ -433,6 +434,20 @@ async fn set_outcome(
         }
     };
     debug_assert_eq!(next.as_str(), if kind == "reopened" { "open" } else { kind });
+    if next != Status::Open {
+        // Decided: nobody should be reminded to chase it any more.
+        sqlx::query(
+            "update followups set done_at = $3, version = $4, updated_by = $5, updated_at = now(), revision = revision + 1
+             where company_id = $1 and consultation_id = $2 and done_at is null and not deleted",
+        )
+        .bind(actor.company_id)
+        .bind(m.id)
+        .bind(m.at)
+        .bind(version)
+        .bind(actor.user_id)
+        .execute(&mut *db)
+        .await?;
+    }
     stage_event(db, actor, c.lead_id, Some(m.id), kind, m.at, details, &c.scope_users, version).await
 }
 
@@ -538,11 +553,13 @@ async fn check_discounts(db: &mut PgConnection, actor: &Actor, items: &[LineItem
     let limits: Vec<(Uuid, i16)> = if ids.is_empty() {
         vec![]
     } else {
-        sqlx::query_as("select id, max_discount_pct from price_book_items where company_id = $1 and id = any($2)")
-            .bind(actor.company_id)
-            .bind(&ids)
-            .fetch_all(&mut *db)
-            .await?
+        sqlx::query_as(
+            "select id, max_discount_pct from price_book_items where company_id = $1 and id = any($2)",
+        )
+        .bind(actor.company_id)
+        .bind(&ids)
+        .fetch_all(&mut *db)
+        .await?
     };
     for (n, item) in items.iter().enumerate() {
         let limit = match item.price_book_item_id {
@@ -690,6 +707,44 @@ async fn followup_complete(
     .bind(actor.company_id)
     .bind(m.id)
     .bind(m.at)
+    .bind(version)
+    .bind(actor.user_id)
+    .execute(&mut *db)
+    .await?;
+    Ok(())
+}
+
+/// Only a manager, or the person the follow-up is assigned to, hands it on. The new assignee
+/// sees the follow-up; seeing the quote itself comes with being its sales rep
+/// (`consultation.update_fields` `sales_rep_id`), which the manager's screen sends alongside.
+async fn followup_reassign(
+    db: &mut PgConnection,
+    actor: &Actor,
+    m: &FollowupReassign,
+    version: i64,
+) -> Result<(), ApplyError> {
+    visible(db, actor, "followups", m.id).await?;
+    let current: Uuid =
+        sqlx::query_scalar("select assignee_id from followups where company_id = $1 and id = $2 for update")
+            .bind(actor.company_id)
+            .bind(m.id)
+            .fetch_one(&mut *db)
+            .await?;
+    if !actor.sees_all() && current != actor.user_id {
+        return Err(ApplyError::rejected("only a manager or its assignee can hand a follow-up on"));
+    }
+    if !is_member(db, actor, m.assignee_id, &["technician", "sales_rep", "manager"]).await? {
+        return Err(ApplyError::rejected("assignee_id: not an active member of this company"));
+    }
+    sqlx::query(
+        "update followups set assignee_id = $3,
+           scope_users = case when $3 = any(scope_users) then scope_users else scope_users || $3 end,
+           version = $4, updated_by = $5, updated_at = now(), revision = revision + 1
+         where company_id = $1 and id = $2",
+    )
+    .bind(actor.company_id)
+    .bind(m.id)
+    .bind(m.assignee_id)
     .bind(version)
     .bind(actor.user_id)
     .execute(&mut *db)

@@ -2,6 +2,7 @@
 //! order, exactly once; pull sends what changed since the device's cookie, within its scope.
 
 mod apply;
+pub mod conflicts;
 pub mod events;
 mod fields;
 pub mod pull;

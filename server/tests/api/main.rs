@@ -6,6 +6,7 @@ mod auth;
 mod blobs;
 mod demo;
 mod device;
+mod followups;
 mod health;
 mod helpers;
 mod pages;

@@ -290,3 +290,80 @@ async fn a_device_whose_storage_went_back_in_time_loses_nothing() {
     tech.pull_all(None).await.unwrap();
     assert!(tech.has(Entity::Customer, after), "the write made after the restore reached the server");
 }
+
+#[tokio::test]
+async fn options_are_priced_by_the_book_and_discounts_stay_within_its_limits() {
+    use app::{
+        domain::{pricing::FinancingPlan, Cents},
+        sync::mutation::{LineItem, Mutation, OptionUpsert},
+    };
+    let app = spawn_app().await;
+    let co = Company::new(&app, "Acme Air").await;
+    server::catalog::seed_starter(&app.pool, co.id).await.unwrap();
+    server::catalog::seed_starter(&app.pool, co.id).await.unwrap(); // idempotent
+    let mut tech = co.device(&app, "t@acme.test", Role::Technician).await;
+    tech.pull_all(None).await.unwrap();
+    // The price book and the checklist reached the device.
+    let book = tech.engine.state().rows.iter().filter(|((e, _), _)| *e == Entity::PriceBookItem).count();
+    assert!(book >= 20, "{book} price book items on the device");
+    assert_eq!(
+        tech.engine.state().rows.iter().filter(|((e, _), _)| *e == Entity::ChecklistTemplate).count(),
+        1
+    );
+    let (furnace, price, limit): (Uuid, i64, i16) = sqlx::query_as(
+        "select id, price_cents, max_discount_pct from price_book_items where company_id = $1 and sku = 'HV-FUR-80'",
+    )
+    .bind(co.id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let (_, _, k) = new_consultation(&mut tech).await;
+    let option = |discount: i64, book_item: Option<Uuid>| {
+        let items = vec![LineItem {
+            price_book_item_id: book_item,
+            description: "80% gas furnace".into(),
+            quantity: 1,
+            unit_price_cents: Cents(price),
+            discount_cents: Cents(discount),
+        }];
+        let total = Cents(price - discount);
+        let plan = FinancingPlan::find("apr_999_60").unwrap();
+        Mutation::OptionUpsert(OptionUpsert {
+            id: Uuid::now_v7(),
+            consultation_id: k,
+            tier: "Good".into(),
+            position: 0,
+            line_items: items,
+            price_cents: total,
+            financing_plan: Some(plan.code.into()),
+            monthly_payment_cents: Some(plan.monthly_payment(total)),
+            presented: false,
+        })
+    };
+    let at_limit = price * i64::from(limit) / 100;
+    tech.mutate(option(at_limit, Some(furnace))).await;
+    tech.mutate(option(at_limit + 1, Some(furnace))).await;
+    tech.mutate(option(1, None)).await; // a custom line takes no discount
+    tech.mutate(option(0, Some(Uuid::now_v7()))).await; // not in the book
+    tech.sync().await;
+    let reasons: Vec<&str> = tech.engine.state().rejected.iter().map(|r| r.reason.as_str()).collect();
+    assert_eq!(reasons.len(), 3, "{reasons:?}");
+    assert!(reasons[0].contains("line 1") && reasons[0].contains("allowed on this line"), "{}", reasons[0]);
+    assert!(reasons[1].contains("discount_cents"), "{}", reasons[1]);
+    assert!(reasons[2].contains("not in this company's price book"), "{}", reasons[2]);
+    let stored: i64 = sqlx::query_scalar("select count(*) from options where consultation_id = $1")
+        .bind(k)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 1);
+
+    // Totals and payments that do not add up never reach the outbox, nor the server.
+    let Mutation::OptionUpsert(mut bad) = option(0, Some(furnace)) else { unreachable!() };
+    bad.price_cents = Cents(price + 1);
+    let err = Mutation::OptionUpsert(bad.clone()).validate().unwrap_err();
+    assert_eq!(err.field, "price_cents");
+    bad.price_cents = Cents(price);
+    bad.monthly_payment_cents = Some(Cents(1));
+    assert_eq!(Mutation::OptionUpsert(bad).validate().unwrap_err().field, "monthly_payment_cents");
+}

@@ -174,22 +174,22 @@ async fn local_edit(c: &mut SimClient, rng: &mut StdRng) {
         (6, Some(k)) => {
             let price = rng.gen_range(100_000..2_000_000);
             Mutation::OptionUpsert(OptionUpsert {
-            id: Uuid::now_v7(),
-            consultation_id: k,
-            tier: ["Good", "Better", "Best"].choose(rng).unwrap().to_string(),
-            position: rng.gen_range(0..3),
-            line_items: vec![LineItem {
-                price_book_item_id: None,
-                description: "Furnace".into(),
-                quantity: 1,
-                unit_price_cents: Cents(price),
-                discount_cents: Cents(0),
-            }],
-            price_cents: Cents(price),
-            financing_plan: None,
-            monthly_payment_cents: None,
-            presented: rng.gen_bool(0.5),
-        })
+                id: Uuid::now_v7(),
+                consultation_id: k,
+                tier: ["Good", "Better", "Best"].choose(rng).unwrap().to_string(),
+                position: rng.gen_range(0..3),
+                line_items: vec![LineItem {
+                    price_book_item_id: None,
+                    description: "Furnace".into(),
+                    quantity: 1,
+                    unit_price_cents: Cents(price),
+                    discount_cents: Cents(0),
+                }],
+                price_cents: Cents(price),
+                financing_plan: None,
+                monthly_payment_cents: None,
+                presented: rng.gen_bool(0.5),
+            })
         }
         (7, Some(k)) => {
             let outcome = match rng.gen_range(0..3) {

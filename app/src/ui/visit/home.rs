@@ -19,22 +19,27 @@ const SYSTEMS: &[(&str, &str)] = &[
     ("plumbing", "Plumbing"),
     ("other", "Other"),
 ];
-const FUELS: &[(&str, &str)] =
-    &[("", "Choose…"), ("gas", "Natural gas"), ("electric", "Electric"), ("propane", "Propane"), ("oil", "Oil")];
+const FUELS: &[(&str, &str)] = &[
+    ("", "Choose…"),
+    ("gas", "Natural gas"),
+    ("electric", "Electric"),
+    ("propane", "Propane"),
+    ("oil", "Oil"),
+];
 
 /// The keys of the consultation's `home` object this step edits.
-const HOME_TEXT: &[(&str, &str, &str)] = &[
-    ("brand", "Brand", "text"),
-    ("model", "Model / serial", "text"),
-];
+const HOME_TEXT: &[(&str, &str, &str)] = &[("brand", "Brand", "text"), ("model", "Model / serial", "text")];
 
 #[component]
 pub fn HomeStep(id: Uuid) -> impl IntoView {
     let sync = use_sync();
     let saver = Saver::get();
-    let start = sync.snapshot.with_untracked(|s| s.get(Entity::Consultation, id).cloned()).unwrap_or_default();
+    let start =
+        sync.snapshot.with_untracked(|s| s.get(Entity::Consultation, id).cloned()).unwrap_or_default();
     let home = RwSignal::new(start.get("home").and_then(Value::as_object).cloned().unwrap_or_default());
-    let get = move |key: &str| home.with_untracked(|h| h.get(key).and_then(Value::as_str).unwrap_or_default().to_string());
+    let get = move |key: &str| {
+        home.with_untracked(|h| h.get(key).and_then(Value::as_str).unwrap_or_default().to_string())
+    };
     let save_home = move || {
         let mut fields = Map::new();
         fields.insert("home".into(), Value::Object(home.get_untracked()));
@@ -69,7 +74,9 @@ pub fn HomeStep(id: Uuid) -> impl IntoView {
         }
     };
 
-    let select = move |key: &'static str, label: &'static str, choices: &'static [(&'static str, &'static str)]| {
+    let select = move |key: &'static str,
+                       label: &'static str,
+                       choices: &'static [(&'static str, &'static str)]| {
         let current = get(key);
         let input_id = format!("h-{key}");
         view! {
@@ -121,6 +128,7 @@ pub fn HomeStep(id: Uuid) -> impl IntoView {
                 on:change=move |ev| save_text("notes", event_target_value(&ev), true)></textarea>
         </form>
         <Photos id />
+        <crate::ui::conflicts::ConflictView entity="consultation" id />
         <NextStep id to=Step::Checklist text="Next: checklist" />
     }
 }

@@ -7,7 +7,7 @@
 
 mod checklist;
 mod home;
-mod options;
+pub mod options;
 mod outcome;
 mod present;
 pub mod save;
@@ -141,8 +141,10 @@ fn VisitHeader(id: Uuid, step: Step) -> impl IntoView {
             let status = c.map(|c| text(c, "status")).unwrap_or_default();
             (
                 customer.map(|c| text(c, "name")).unwrap_or_else(|| "Customer".into()),
-                lead.map(|l| format!("{} · from {}", label(&text(l, "service_type")), label(&text(l, "source"))))
-                    .unwrap_or_default(),
+                lead.map(|l| {
+                    format!("{} · from {}", label(&text(l, "service_type")), label(&text(l, "source")))
+                })
+                .unwrap_or_default(),
                 status,
             )
         })
@@ -162,7 +164,7 @@ fn VisitHeader(id: Uuid, step: Step) -> impl IntoView {
                         .map(|s| {
                             view! {
                                 <li class:current=s == step>
-                                    <A href=href(id, s) attr:aria-current=(s == step).then_some("step")>{s.label()}</A>
+                                    <a href=href(id, s) aria-current=(s == step).then_some("step")>{s.label()}</a>
                                 </li>
                             }
                         })
@@ -186,5 +188,5 @@ pub fn label(code: &str) -> String {
 /// A "Next" link at the bottom of a step, within thumb reach.
 #[component]
 fn NextStep(id: Uuid, to: Step, #[prop(into)] text: String) -> impl IntoView {
-    view! { <A href=href(id, to) attr:class="button primary next">{text}</A> }
+    view! { <a href=href(id, to) class="button primary next">{text}</a> }
 }

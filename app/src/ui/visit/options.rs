@@ -65,7 +65,8 @@ pub fn options_of(s: &SyncSnapshot, consultation: Uuid) -> Vec<Opt> {
             id: *oid,
             tier: text(o, "tier"),
             position: o.get("position").and_then(Value::as_u64).unwrap_or(0) as u8,
-            items: serde_json::from_value(o.get("line_items").cloned().unwrap_or_default()).unwrap_or_default(),
+            items: serde_json::from_value(o.get("line_items").cloned().unwrap_or_default())
+                .unwrap_or_default(),
             plan: o.get("financing_plan").and_then(Value::as_str).map(str::to_string),
             presented: o.get("presented").and_then(Value::as_bool).unwrap_or(false),
         })
@@ -253,7 +254,11 @@ fn OptionCard(
             book.with(|b| {
                 let mut hits: Vec<BookItem> = b
                     .iter()
-                    .filter(|x| q.is_empty() || x.name.to_lowercase().contains(&q) || x.sku.to_lowercase().contains(&q))
+                    .filter(|x| {
+                        q.is_empty()
+                            || x.name.to_lowercase().contains(&q)
+                            || x.sku.to_lowercase().contains(&q)
+                    })
                     .cloned()
                     .collect();
                 // This visit's service first, then the rest (a furnace job may need a permit).

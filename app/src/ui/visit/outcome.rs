@@ -33,8 +33,7 @@ enum Ending {
 pub fn OutcomeStep(id: Uuid) -> impl IntoView {
     let sync = use_sync();
     let query = use_query_map();
-    let chosen_from_query =
-        query.with_untracked(|q| q.get("option").and_then(|o| o.parse::<Uuid>().ok()));
+    let chosen_from_query = query.with_untracked(|q| q.get("option").and_then(|o| o.parse::<Uuid>().ok()));
     let ending = RwSignal::new(chosen_from_query.map(|_| Ending::Sold));
     let status = Memo::new(move |_| {
         sync.snapshot.with(|s| s.get(Entity::Consultation, id).map(|c| text(c, "status")).unwrap_or_default())
@@ -76,7 +75,7 @@ pub fn OutcomeStep(id: Uuid) -> impl IntoView {
                         <p><strong>"Before finishing, answer the required checklist steps:"</strong></p>
                         <ul>{open.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>
                         <p>"Do them, or skip each with a note saying why."</p>
-                        <A href=href(id, Step::Checklist)>"Go to the checklist"</A>
+                        <a href=href(id, Step::Checklist)>"Go to the checklist"</a>
                     </div>
                 })
             };
@@ -117,7 +116,8 @@ fn Sold(id: Uuid, preselected: Option<Uuid>, open_steps: Memo<Vec<String>>) -> i
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let record = move |_| {
-        let Some(option) = chosen.get_untracked().and_then(|c| options.get_untracked().into_iter().find(|o| o.id == c))
+        let Some(option) =
+            chosen.get_untracked().and_then(|c| options.get_untracked().into_iter().find(|o| o.id == c))
         else {
             return error.set(Some("Choose the option the customer bought.".into()));
         };
@@ -235,7 +235,12 @@ fn SignaturePad(canvas: NodeRef<Canvas>, inked: RwSignal<bool>) -> impl IntoView
     #[cfg(not(feature = "hydrate"))]
     let (down, moved, up, clear) = {
         let _ = drawing;
-        (|_: leptos::ev::PointerEvent| {}, |_: leptos::ev::PointerEvent| {}, |_: leptos::ev::PointerEvent| {}, move |_| inked.set(false))
+        (
+            |_: leptos::ev::PointerEvent| {},
+            |_: leptos::ev::PointerEvent| {},
+            |_: leptos::ev::PointerEvent| {},
+            move |_| inked.set(false),
+        )
     };
     view! {
         <p class="step-label" id="signature-label">"Customer's signature"</p>
@@ -254,7 +259,9 @@ fn FollowUp(id: Uuid) -> impl IntoView {
         sync.snapshot.with(|s| {
             let mut reps: Vec<(Uuid, String)> = s
                 .records(Entity::TeamMember)
-                .filter(|(_, m)| text(m, "role") == "sales_rep" && m.get("active").and_then(Value::as_bool) != Some(false))
+                .filter(|(_, m)| {
+                    text(m, "role") == "sales_rep" && m.get("active").and_then(Value::as_bool) != Some(false)
+                })
                 .map(|(id, m)| (*id, text(m, "name")))
                 .collect();
             reps.sort_by(|a, b| a.1.cmp(&b.1));
@@ -322,7 +329,8 @@ fn Lost(id: Uuid, open_steps: Memo<Vec<String>>) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let record = move |_| {
         if reason.get_untracked().is_empty() {
-            return error.set(Some("Choose why it was lost: the reasons tell the manager what to fix.".into()));
+            return error
+                .set(Some("Choose why it was lost: the reasons tell the manager what to fix.".into()));
         }
         if !open_steps.get_untracked().is_empty() {
             return error.set(Some("Answer the required checklist steps first (listed above).".into()));

@@ -5,7 +5,7 @@
 use super::{href, options::options_of, save::Saver, Step};
 use crate::ui::sync_state::use_sync;
 use leptos::prelude::*;
-use leptos_router::{components::A, hooks::use_navigate};
+use leptos_router::hooks::use_navigate;
 use uuid::Uuid;
 
 #[component]
@@ -27,7 +27,7 @@ pub fn Presentation(id: Uuid) -> impl IntoView {
         <div class="presentation" data-testid="presentation" role="dialog" aria-label="Your options">
             <header>
                 <h1>"Your options"</h1>
-                <A href=href(id, Step::Options) attr:class="button">"Close"</A>
+                <a href=href(id, Step::Options) class="button">"Close"</a>
             </header>
             <div class="tiers">
                 {move || {

@@ -60,8 +60,13 @@ impl Saver {
 
     /// Writes some fields of a consultation, against the revision this device last received.
     pub fn fields(self, consultation: Uuid, fields: Map<String, Value>) {
-        let base_version = self.sync.snapshot.with_untracked(|s| s.revision(Entity::Consultation, consultation));
-        self.queue(vec![Mutation::ConsultationUpdate(FieldUpdate { id: consultation, base_version, fields })]);
+        let base_version =
+            self.sync.snapshot.with_untracked(|s| s.revision(Entity::Consultation, consultation));
+        self.queue(vec![Mutation::ConsultationUpdate(FieldUpdate {
+            id: consultation,
+            base_version,
+            fields,
+        })]);
     }
 
     /// Runs `save` once typing under `key` pauses; a newer call replaces a waiting one.
