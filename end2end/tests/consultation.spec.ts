@@ -190,7 +190,7 @@ test('a whole consultation captured offline reaches the server with every field,
   const cust = of('customer').find((x) => x.id === lead.customer_id)!;
   expect(cust).toMatchObject({ name: customer, phone: '+17375550177', email: 'basement@example.com', address: '42 Cellar Lane' });
   const options = of('option').filter((o) => o.consultation_id === consultationId);
-  expect(options.map((o) => o.price_cents).sort()).toEqual([1_418_500, 429_000]);
+  expect(options.map((o) => o.price_cents).sort((a, b) => a - b)).toEqual([429_000, 1_418_500]);
   const better = options.find((o) => o.price_cents === 1_418_500)!;
   expect(better).toMatchObject({ financing_plan: 'apr_999_60', presented: true });
   expect(better.monthly_payment_cents).toBeGreaterThan(30_000);

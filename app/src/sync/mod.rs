@@ -4,5 +4,5 @@ pub mod engine;
 #[cfg(feature = "hydrate")]
 pub mod idb;
 pub mod mutation;
-mod optimistic;
+pub mod optimistic;
 pub mod protocol;

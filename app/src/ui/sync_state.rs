@@ -217,12 +217,23 @@ mod browser {
             start();
             return;
         };
+        let start = std::rc::Rc::new(std::cell::RefCell::new(Some(start)));
+        let on_grant = start.clone();
         let granted = Closure::once_into_js(move |_lock: JsValue| -> JsValue {
-            LEADER.with(|l| l.set(true));
-            start();
+            if let Some(start) = on_grant.borrow_mut().take() {
+                LEADER.with(|l| l.set(true));
+                start();
+            }
             js_sys::Promise::new(&mut |_, _| {}).into()
         });
-        let _ = request.call2(&locks, &JsValue::from_str(&format!("fieldclose-sync-{user_id}")), &granted);
+        if request.call2(&locks, &JsValue::from_str(&format!("fieldclose-sync-{user_id}")), &granted).is_err()
+        {
+            // The lock cannot be asked for (a sandboxed frame): sync from this tab anyway.
+            if let Some(start) = start.borrow_mut().take() {
+                LEADER.with(|l| l.set(true));
+                start();
+            }
+        }
     }
 
     fn engine() -> Option<Rc<Mutex<DeviceEngine>>> {
@@ -252,6 +263,21 @@ mod browser {
             s.syncing_tab = LEADER.with(|l| l.get());
             s.view = Arc::new(engine.view());
             tweak(s);
+        });
+    }
+
+    /// After local writes only: lays the new mutations over the view already on screen instead
+    /// of rebuilding it from every record (a save must not cost a copy of the whole device).
+    fn publish_appended(engine: &DeviceEngine, appended: &[Mutation], at: chrono::DateTime<Utc>) {
+        let Some(handle) = HANDLE.with(|h| *h.borrow()) else { return };
+        let pending = engine.state().pending.len();
+        handle.snapshot.update(|s| {
+            s.pending = pending;
+            let view = Arc::make_mut(&mut s.view);
+            for m in appended {
+                s.pending_targets.push(m.target());
+                crate::sync::optimistic::apply(view, m, at);
+            }
         });
     }
 
@@ -371,10 +397,14 @@ mod browser {
         }
         {
             let mut engine = engine.lock().await;
-            for m in &mutations {
-                engine.mutate(m, Utc::now()).await.map_err(|e| e.to_string())?;
+            let now = Utc::now();
+            for (i, m) in mutations.iter().enumerate() {
+                if let Err(e) = engine.mutate(m, now).await {
+                    publish_appended(&engine, &mutations[..i], now);
+                    return Err(e.to_string());
+                }
             }
-            publish(&engine, |_| {});
+            publish_appended(&engine, &mutations, now);
         }
         // "fc:save" in the browser's User Timing: from the tap to the write being durable and
         // on screen (scripts/measure-save.mjs reads it; so does DevTools' Performance panel).
