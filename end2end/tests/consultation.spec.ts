@@ -87,23 +87,25 @@ test('a whole consultation captured offline reaches the server with every field,
   const consultationId = new URL(page.url()).searchParams.get('id')!;
 
   // Step 2: home and equipment, and a photo of the data plate.
-  await page.getByLabel('System').selectOption('heat_pump');
+  await page.getByLabel('System', { exact: true }).selectOption('heat_pump');
   await page.getByLabel('Age of the system (years)').fill('14');
   await page.getByLabel('Brand').fill('Carrier');
   await page.getByLabel('Model / serial').fill('25HCC536A003');
   await page.getByLabel('Fuel').selectOption('electric');
   await page.getByLabel('Square footage').fill('1850');
-  await page.getByLabel('Notes').fill('Ducts in the attic are uninsulated');
   await saved(page);
   await page.getByTestId('photo-input').setInputFiles(PHOTO);
   await expect(page.getByTestId('photos').locator('img.thumb')).toHaveCount(1);
   await saved(page);
+  await page.getByLabel('Notes').fill('Ducts in the attic are uninsulated');
 
   // The tab is killed mid-flow (a reload with no network): everything typed is still there.
   await page.reload();
   await hydrated(page);
   await expect(page.getByLabel('Brand')).toHaveValue('Carrier');
   await expect(page.getByLabel('Square footage')).toHaveValue('1850');
+  // Typed last, with no pause and without leaving the field: saved when the page went away.
+  await expect(page.getByLabel('Notes')).toHaveValue('Ducts in the attic are uninsulated');
   await expect(page.getByTestId('photos').locator('img.thumb')).toHaveCount(1);
 
   // Step 3: the checklist — every required step done, one optional skipped with a reason.
@@ -156,6 +158,7 @@ test('a whole consultation captured offline reaches the server with every field,
   await expect(page).toHaveURL(/step=outcome/);
   await expect(page.getByTestId('sold')).toBeVisible();
   const pad = page.getByTestId('signature');
+  await pad.evaluate((el) => el.scrollIntoView({ block: 'center' }));
   const box = (await pad.boundingBox())!;
   await page.mouse.move(box.x + 20, box.y + box.height / 2);
   await page.mouse.down();

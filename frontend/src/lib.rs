@@ -1,4 +1,6 @@
 //! The browser entry point: hydrates the server-rendered page with the [`app::App`] component.
+// Leptos views are deeply nested types; the release build's layout queries need more depth.
+#![recursion_limit = "256"]
 
 use wasm_bindgen::prelude::wasm_bindgen;
 

@@ -1,5 +1,7 @@
 //! The Fieldclose server: configuration, telemetry, auth, the JSON API, SSR of the Leptos app,
 //! the service worker and the demo company.
+// Leptos views are deeply nested types; the release build's layout queries need more depth.
+#![recursion_limit = "256"]
 
 pub mod analytics;
 pub mod auth;

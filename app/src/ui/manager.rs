@@ -191,7 +191,7 @@ pub fn FollowupsBoard() -> impl IntoView {
             <section class="card" data-testid="followup-group">
                 <h2>{format!("{} — {} open", name_of(who), list.len())}</h2>
                 <ul class="list">
-                    {list.into_iter().take(50).map(|q| {
+                    {list.into_iter().map(|q| {
                         let due = q.next_due.map(|d| d.1.format("%b %-d").to_string()).unwrap_or_default();
                         let select_id = format!("to-{}", q.id);
                         let q2 = q.clone();

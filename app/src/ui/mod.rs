@@ -3,6 +3,7 @@
 mod client;
 mod conflicts;
 mod consultations;
+pub mod drafts;
 mod layout;
 mod login;
 mod manager;

@@ -249,13 +249,7 @@ fn QuoteDetail(id: Uuid) -> impl IntoView {
         .snapshot
         .with_untracked(|s| s.get(Entity::Consultation, id).map(|c| text(c, "notes")).unwrap_or_default());
     let save_notes = move |value: String, at_once: bool| {
-        let save =
-            move || saver.fields(id, json!({ "notes": value }).as_object().cloned().unwrap_or_default());
-        if at_once {
-            saver.now("notes", save);
-        } else {
-            saver.soon("notes", save);
-        }
+        saver.edit(id, "notes", json!({ "notes": value }).as_object().cloned().unwrap_or_default(), at_once);
     };
     view! {
         {move || quote.get().map(|q| view! {

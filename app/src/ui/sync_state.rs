@@ -300,7 +300,8 @@ mod browser {
                 }
             }
             match opened.await {
-                Ok(engine) => {
+                Ok(mut engine) => {
+                    replay_drafts(&mut engine, user_id).await;
                     publish(&engine, |_| {});
                     ENGINE.with(|e| *e.borrow_mut() = Some(Rc::new(Mutex::new(engine))));
                 }
@@ -320,6 +321,30 @@ mod browser {
             refresh_counts().await;
             become_leader_then(user_id, move || leptos::task::spawn_local(lead()));
         });
+    }
+
+    /// Queues the field edits a killed or reloaded tab left in the draft journal.
+    async fn replay_drafts(engine: &mut DeviceEngine, user_id: Uuid) {
+        use crate::{sync::engine::MutateError, ui::drafts};
+        for (key, written, draft) in drafts::left_behind(user_id) {
+            let base_version = engine
+                .state()
+                .rows
+                .get(&(Entity::Consultation, draft.consultation))
+                .and_then(|r| r.data.get("revision"))
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
+            let m = Mutation::ConsultationUpdate(crate::sync::mutation::FieldUpdate {
+                id: draft.consultation,
+                base_version,
+                fields: draft.fields,
+            });
+            match engine.mutate(&m, Utc::now()).await {
+                // Queued; or invalid, which it was when typed too: nothing to keep either way.
+                Ok(_) | Err(MutateError::Invalid(_)) => drafts::clear_if(&key, &written),
+                Err(MutateError::Store(_)) => {}
+            }
+        }
     }
 
     /// The syncing tab's loop: after every write, when the network or the server says so, and

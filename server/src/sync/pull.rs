@@ -27,7 +27,9 @@ const SOURCES: &[(Entity, &str, bool)] = &[
     (Entity::ChecklistTemplate, "checklist_templates", false),
 ];
 
-/// One `union all` over every synced table, built once.
+/// One `union all` over every synced table, built once. `t.version >= $6` is implied by the row
+/// comparison after it, but only the plain bound lets each branch's index scan start at the page
+/// boundary instead of re-reading every earlier page.
 fn query() -> &'static str {
     static SQL: OnceLock<String> = OnceLock::new();
     SQL.get_or_init(|| {
@@ -40,7 +42,7 @@ fn query() -> &'static str {
                             to_jsonb(t) - 'company_id' - 'scope_users' - 'field_versions' as data
                      from {table} t
                      where t.company_id = $1 and t.version > $2 and t.version <= $3 {scope}
-                       and (t.version, {rank}::smallint, t.id) > ($6, $7, $8)",
+                       and t.version >= $6 and (t.version, {rank}::smallint, t.id) > ($6, $7, $8)",
                     rank = entity.rank(),
                 )
             })
@@ -50,7 +52,7 @@ fn query() -> &'static str {
                     jsonb_build_object('id', t.id, 'name', t.name, 'email', t.email, 'role', t.role, 'active', t.active)
              from users t
              where t.company_id = $1 and t.version > $2 and t.version <= $3
-               and (t.version, {rank}::smallint, t.id) > ($6, $7, $8)",
+               and t.version >= $6 and (t.version, {rank}::smallint, t.id) > ($6, $7, $8)",
             rank = Entity::TeamMember.rank()
         ));
         format!("{} order by 3, 1, 2 limit $9", parts.join("\nunion all\n"))

@@ -50,28 +50,24 @@ pub fn ChecklistStep(id: Uuid) -> impl IntoView {
     let saver = Saver::get();
     let steps = sync.snapshot.with_untracked(|s| template(s, id));
     let answers = RwSignal::new(sync.snapshot.with_untracked(|s| answers(s, id)));
-    let save = move || {
+    let save = move |at_once: bool| {
         let mut fields = Map::new();
         fields.insert("checklist".into(), serde_json::to_value(answers.get_untracked()).unwrap_or_default());
-        saver.fields(id, fields);
+        saver.edit(id, "checklist", fields, at_once);
     };
     let mark = move |key: String, state: StepState| {
         answers.update(|a| {
             let note = a.get(&key).map(|x| x.note.clone()).unwrap_or_default();
             a.insert(key, Answer { state, note });
         });
-        saver.now("checklist", save);
+        save(true);
     };
     let note = move |key: String, note: String, at_once: bool| {
         answers.update(|a| {
             let state = a.get(&key).map(|x| x.state).unwrap_or(StepState::Skipped);
             a.insert(key, Answer { state, note });
         });
-        if at_once {
-            saver.now("checklist", save);
-        } else {
-            saver.soon("checklist", save);
-        }
+        save(at_once);
     };
     let open = {
         let steps = steps.clone();

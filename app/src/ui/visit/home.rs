@@ -40,11 +40,6 @@ pub fn HomeStep(id: Uuid) -> impl IntoView {
     let get = move |key: &str| {
         home.with_untracked(|h| h.get(key).and_then(Value::as_str).unwrap_or_default().to_string())
     };
-    let save_home = move || {
-        let mut fields = Map::new();
-        fields.insert("home".into(), Value::Object(home.get_untracked()));
-        saver.fields(id, fields);
-    };
     let set = move |key: &'static str, value: String, at_once: bool| {
         home.update(|h| {
             if value.trim().is_empty() {
@@ -53,25 +48,16 @@ pub fn HomeStep(id: Uuid) -> impl IntoView {
                 h.insert(key.into(), json!(value));
             }
         });
-        if at_once {
-            saver.now("home", save_home);
-        } else {
-            saver.soon("home", save_home);
-        }
+        let mut fields = Map::new();
+        fields.insert("home".into(), Value::Object(home.get_untracked()));
+        saver.edit(id, "home", fields, at_once);
     };
     let problem = text(&start, "problem");
     let notes = text(&start, "notes");
     let save_text = move |field: &'static str, value: String, at_once: bool| {
-        let save = move || {
-            let mut fields = Map::new();
-            fields.insert(field.into(), json!(value));
-            saver.fields(id, fields);
-        };
-        if at_once {
-            saver.now(field, save);
-        } else {
-            saver.soon(field, save);
-        }
+        let mut fields = Map::new();
+        fields.insert(field.into(), json!(value));
+        saver.edit(id, field, fields, at_once);
     };
 
     let select = move |key: &'static str,
