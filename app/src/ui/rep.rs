@@ -248,6 +248,10 @@ fn QuoteDetail(id: Uuid) -> impl IntoView {
     let notes = sync
         .snapshot
         .with_untracked(|s| s.get(Entity::Consultation, id).map(|c| text(c, "notes")).unwrap_or_default());
+    let remote_notes = Memo::new(move |_| {
+        sync.snapshot.with(|s| s.get(Entity::Consultation, id).map(|c| text(c, "notes")).unwrap_or_default())
+    });
+    Effect::new(move |_| crate::ui::visit::save::refresh_field("q-notes", &remote_notes.get()));
     let save_notes = move |value: String, at_once: bool| {
         saver.edit(id, "notes", json!({ "notes": value }).as_object().cloned().unwrap_or_default(), at_once);
     };

@@ -30,6 +30,22 @@ const FUELS: &[(&str, &str)] = &[
 /// The keys of the consultation's `home` object this step edits.
 const HOME_TEXT: &[(&str, &str, &str)] = &[("brand", "Brand", "text"), ("model", "Model / serial", "text")];
 
+/// Every key of the `home` object this step edits.
+const HOME_FIELDS: &[&str] = &["system_type", "age_years", "brand", "model", "fuel", "square_feet"];
+
+fn is_focused(id: &str) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        let doc = web_sys::window().and_then(|w| w.document());
+        doc.and_then(|d| d.active_element()).is_some_and(|e| e.id() == id)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = id;
+        false
+    }
+}
+
 #[component]
 pub fn HomeStep(id: Uuid) -> impl IntoView {
     let sync = use_sync();
@@ -54,6 +70,22 @@ pub fn HomeStep(id: Uuid) -> impl IntoView {
     };
     let problem = text(&start, "problem");
     let notes = text(&start, "notes");
+    // A colleague's edit that arrives by sync shows up in every field not being typed in.
+    let remote = Memo::new(move |_| sync.snapshot.with(|s| s.get(Entity::Consultation, id).cloned()));
+    Effect::new(move |_| {
+        let Some(c) = remote.get() else { return };
+        super::save::refresh_field("h-problem", &text(&c, "problem"));
+        super::save::refresh_field("h-notes", &text(&c, "notes"));
+        let Some(remote_home) = c.get("home").and_then(Value::as_object).cloned() else { return };
+        let editing = HOME_FIELDS.iter().any(|k| is_focused(&format!("h-{k}")));
+        if !editing && home.with_untracked(|h| *h != remote_home) {
+            for key in HOME_FIELDS {
+                let value = remote_home.get(*key).and_then(Value::as_str).unwrap_or_default();
+                super::save::refresh_field(&format!("h-{key}"), value);
+            }
+            home.set(remote_home);
+        }
+    });
     let save_text = move |field: &'static str, value: String, at_once: bool| {
         let mut fields = Map::new();
         fields.insert(field.into(), json!(value));

@@ -177,6 +177,35 @@ impl Saver {
     }
 }
 
+/// Shows a value that arrived by sync in the field `id`, unless the person is in that field
+/// (their typing wins; it is saved and will reach the server after).
+pub fn refresh_field(id: &str, value: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let Some(doc) = web_sys::window().and_then(|w| w.document()) else { return };
+        let Some(el) = doc.get_element_by_id(id) else { return };
+        if doc.active_element().as_ref() == Some(&el) {
+            return;
+        }
+        if let Some(t) = el.dyn_ref::<web_sys::HtmlTextAreaElement>() {
+            if t.value() != value {
+                t.set_value(value);
+            }
+        } else if let Some(i) = el.dyn_ref::<web_sys::HtmlInputElement>() {
+            if i.value() != value {
+                i.set_value(value);
+            }
+        } else if let Some(s) = el.dyn_ref::<web_sys::HtmlSelectElement>() {
+            if s.value() != value {
+                s.set_value(value);
+            }
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (id, value);
+}
+
 /// "Saved on this device" and friends, where the eye is: under the step's title.
 #[component]
 pub fn SaveIndicator() -> impl IntoView {
