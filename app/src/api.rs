@@ -42,6 +42,13 @@ pub struct Me {
     pub role: Role,
     pub company_id: Uuid,
     pub company_name: String,
+    /// The company's follow-up cadence (days after the visit), for the reps' suggestions offline.
+    #[serde(default = "default_cadence")]
+    pub cadence_days: Vec<u32>,
+}
+
+fn default_cadence() -> Vec<u32> {
+    crate::domain::cadence::DEFAULT_CADENCE_DAYS.to_vec()
 }
 
 /// `POST /api/users`: a manager adds a person to their own company.

@@ -29,7 +29,13 @@ pub struct MeRow {
     role: String,
     company_id: Uuid,
     company_name: String,
+    /// The company's `follow_up_cadence_days` setting, when it has one: [`CADENCE_SQL`].
+    cadence: Option<sqlx::types::Json<Vec<u32>>>,
 }
+
+/// The select-list item that fills [`MeRow::cadence`] (`c` is the company).
+pub const CADENCE_SQL: &str = "(select s.settings->'follow_up_cadence_days' from analytics_settings s
+   where s.company_id = c.id) as cadence";
 
 impl MeRow {
     pub fn into_me(self) -> Result<Me, ApiError> {
@@ -40,6 +46,11 @@ impl MeRow {
             role: Role::parse(&self.role).map_err(ApiError::internal)?,
             company_id: self.company_id,
             company_name: self.company_name,
+            cadence_days: self
+                .cadence
+                .map(|c| c.0)
+                .filter(|c| !c.is_empty())
+                .unwrap_or_else(|| app::domain::cadence::DEFAULT_CADENCE_DAYS.to_vec()),
         })
     }
 }
@@ -52,11 +63,12 @@ struct LoginRow {
 }
 
 pub async fn find_login(pool: &PgPool, email: &str) -> Result<Option<LoginAccount>, ApiError> {
-    let row: Option<LoginRow> = sqlx::query_as(
-        "select u.id as user_id, u.name, u.email, u.role, u.company_id, c.name as company_name, u.password_hash
+    let row: Option<LoginRow> = sqlx::query_as(&format!(
+        "select u.id as user_id, u.name, u.email, u.role, u.company_id, c.name as company_name, u.password_hash,
+                {CADENCE_SQL}
          from users u join companies c on c.id = u.company_id
-         where u.email = $1 and u.active",
-    )
+         where u.email = $1 and u.active"
+    ))
     .bind(email)
     .fetch_optional(pool)
     .await?;

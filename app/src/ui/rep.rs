@@ -60,7 +60,13 @@ fn sms_body(q: &Quote, me: &str, company: &str) -> String {
 
 /// Logs a contact attempt and what it came to; closes the follow-ups it answers and schedules the
 /// next one on the cadence unless the chase is over.
-fn log_contact(q: &Quote, kind: &'static str, result: ContactResult, me: Uuid) -> Vec<Mutation> {
+fn log_contact(
+    q: &Quote,
+    kind: &'static str,
+    result: ContactResult,
+    me: Uuid,
+    cadence: &[u32],
+) -> Vec<Mutation> {
     let now = Utc::now();
     let mut out = vec![Mutation::ActivityLog(ActivityLog {
         id: Uuid::now_v7(),
@@ -78,7 +84,7 @@ fn log_contact(q: &Quote, kind: &'static str, result: ContactResult, me: Uuid) -
         out.push(Mutation::FollowupSchedule(FollowupSchedule {
             id: Uuid::now_v7(),
             consultation_id: q.id,
-            due_at: next_follow_up(&DEFAULT_CADENCE_DAYS, visit, q.attempts + 1, now),
+            due_at: next_follow_up(cadence, visit, q.attempts + 1, now),
             assignee_id: Some(me),
             note: String::new(),
         }));
@@ -136,7 +142,9 @@ fn QueueRow(
     logged: RwSignal<Option<(Uuid, String)>>,
 ) -> impl IntoView {
     let me = current_user();
-    let (my_id, my_name, company) = me.map(|m| (m.user_id, m.name, m.company_name)).unwrap_or_default();
+    let (my_id, my_name, company, cadence) = me
+        .map(|m| (m.user_id, m.name, m.company_name, m.cadence_days))
+        .unwrap_or_else(|| (Uuid::nil(), String::new(), String::new(), DEFAULT_CADENCE_DAYS.to_vec()));
     let saver = Saver::get();
     let now = Utc::now();
     let id = q.id;
@@ -169,14 +177,16 @@ fn QueueRow(
             </div>
             {move || contacting.get().filter(|(c, _)| *c == id).map(|(_, kind)| {
                 let q = q2.clone();
+                let cadence = cadence.clone();
                 view! {
                     <div class="result-chips" role="group" aria-label="How did it go?" data-testid="contact-result">
                         <p class="step-label">{format!("How did the {kind} go?")}</p>
                         {ContactResult::ALL.into_iter().map(|r| {
                             let q = q.clone();
+                            let cadence = cadence.clone();
                             view! {
                                 <button type="button" on:click=move |_| {
-                                    let mutations = log_contact(&q, kind, r, my_id);
+                                    let mutations = log_contact(&q, kind, r, my_id, &cadence);
                                     let next = mutations.iter().find_map(|m| match m {
                                         Mutation::FollowupSchedule(f) => Some(f.due_at),
                                         _ => None,

@@ -238,6 +238,7 @@ impl BenchServer {
                 role,
                 company_id: company,
                 company_name: String::new(),
+                cadence_days: vec![],
             };
             let token = session::create(&self.pool, &me, Duration::from_secs(3600), None).await.unwrap();
             let mut headers = reqwest::header::HeaderMap::new();

@@ -20,6 +20,8 @@ pub struct Settings {
     /// A win counts as a sale at or above this amount, per service type (cents; default 0).
     pub sold_threshold_cents: BTreeMap<String, i64>,
     pub targets: Targets,
+    /// Days after the visit a quote is followed up on (the reps' suggested next contact).
+    pub follow_up_cadence_days: Vec<u32>,
 }
 
 impl Default for Settings {
@@ -31,6 +33,7 @@ impl Default for Settings {
             speed_thresholds_minutes: [5, 15],
             sold_threshold_cents: BTreeMap::new(),
             targets: Targets::default(),
+            follow_up_cadence_days: app::domain::cadence::DEFAULT_CADENCE_DAYS.to_vec(),
         }
     }
 }
@@ -78,6 +81,17 @@ impl Settings {
         }
         if let Some((k, _)) = self.sold_threshold_cents.iter().find(|(_, &v)| v < 0) {
             return Err(format!("sold_threshold_cents.{k}: cannot be negative"));
+        }
+        let cadence = &self.follow_up_cadence_days;
+        if cadence.is_empty()
+            || cadence.len() > 8
+            || cadence.iter().any(|d| !(1..=365).contains(d))
+            || cadence.windows(2).any(|w| w[0] >= w[1])
+        {
+            return Err(
+                "follow_up_cadence_days: 1 to 8 days after the visit, each 1 to 365, increasing (e.g. [1, 3, 7, 14])"
+                    .into(),
+            );
         }
         let t = &self.targets;
         for (name, share) in [

@@ -92,14 +92,15 @@ struct SessionRow {
 
 /// The person behind a live session token, and whether the session is due to slide forward.
 async fn lookup(pool: &PgPool, token: &str) -> Result<Option<(Me, bool)>, ApiError> {
-    let row: Option<SessionRow> = sqlx::query_as(
+    let row: Option<SessionRow> = sqlx::query_as(&format!(
         "select u.id as user_id, u.name, u.email, u.role, c.id as company_id, c.name as company_name,
-                s.last_seen_at < now() - make_interval(secs => $2) as stale
+                s.last_seen_at < now() - make_interval(secs => $2) as stale, {}
          from sessions s
          join users u on u.company_id = s.company_id and u.id = s.user_id
          join companies c on c.id = s.company_id
          where s.token_hash = $1 and s.expires_at > now() and u.active",
-    )
+        crate::users::CADENCE_SQL
+    ))
     .bind(hash_token(token))
     .bind(SLIDE_AFTER.as_secs_f64())
     .fetch_optional(pool)

@@ -282,3 +282,34 @@ async fn managers_reassign_follow_ups_and_both_editors_see_the_values_that_cross
     let resp = tech.http.get(app.url(&format!("/api/conflicts?entity=lead&id={k}"))).send().await.unwrap();
     assert_eq!(resp.status(), 400);
 }
+
+#[tokio::test]
+async fn the_company_cadence_reaches_every_signed_in_device() {
+    let app = spawn_app().await;
+    let co = Company::new(&app, "Acme Air").await;
+    let (boss, _) = app.signed_in(co.id, "m@acme.test", Role::Manager).await;
+    let (rep, _) = app.signed_in(co.id, "r@acme.test", Role::SalesRep).await;
+    let me: serde_json::Value = rep.get(app.url("/api/me")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(me["cadence_days"], json!([1, 3, 7, 14]), "the default until a manager sets one");
+
+    let bad = boss
+        .put(app.url("/api/analytics/settings"))
+        .json(&json!({ "follow_up_cadence_days": [3, 2] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    assert!(crate::helpers::error_message(bad).await.contains("follow_up_cadence_days"));
+    let ok = boss
+        .put(app.url("/api/analytics/settings"))
+        .json(&json!({ "follow_up_cadence_days": [2, 5, 10] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    let me: serde_json::Value = rep.get(app.url("/api/me")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(me["cadence_days"], json!([2, 5, 10]));
+    // The page carries it too, so the queue suggests from it offline.
+    let page = rep.get(app.url("/queue")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("&quot;cadence_days&quot;:[2,5,10]") || page.contains("\"cadence_days\":[2,5,10]"), "{page}");
+}
