@@ -311,5 +311,8 @@ async fn the_company_cadence_reaches_every_signed_in_device() {
     assert_eq!(me["cadence_days"], json!([2, 5, 10]));
     // The page carries it too, so the queue suggests from it offline.
     let page = rep.get(app.url("/queue")).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("&quot;cadence_days&quot;:[2,5,10]") || page.contains("\"cadence_days\":[2,5,10]"), "{page}");
+    assert!(
+        page.contains("&quot;cadence_days&quot;:[2,5,10]") || page.contains("\"cadence_days\":[2,5,10]"),
+        "{page}"
+    );
 }
