@@ -27,8 +27,8 @@ const FUELS: &[(&str, &str)] = &[
     ("oil", "Oil"),
 ];
 
-/// The keys of the consultation's `home` object this step edits.
-const HOME_TEXT: &[(&str, &str, &str)] = &[("brand", "Brand", "text"), ("model", "Model / serial", "text")];
+/// The free-text keys of the consultation's `home` object, with their labels.
+const HOME_TEXT: &[(&str, &str)] = &[("brand", "Brand"), ("model", "Model / serial")];
 
 /// Every key of the `home` object this step edits.
 const HOME_FIELDS: &[&str] = &["system_type", "age_years", "brand", "model", "fuel", "square_feet"];
@@ -124,7 +124,7 @@ pub fn HomeStep(id: Uuid) -> impl IntoView {
             {number("age_years", "Age of the system (years)")}
             {HOME_TEXT
                 .iter()
-                .map(|(key, label, _)| {
+                .map(|(key, label)| {
                     let input_id = format!("h-{key}");
                     view! {
                         <label for=input_id.clone()>{*label}</label>
