@@ -1,7 +1,7 @@
 //! The list of consultations on this device (the technician's Today, the manager's dashboard),
 //! each with its sync state: a dot while a change waits to be sent.
 
-use super::sync_state::use_sync;
+use super::{sync_state::use_sync, visit::text};
 use crate::sync::protocol::Entity;
 use leptos::prelude::*;
 use serde_json::Value;
@@ -17,10 +17,6 @@ struct Row {
     status: String,
     pending: bool,
     rejected: bool,
-}
-
-fn text(v: &Value, key: &str) -> String {
-    v.get(key).and_then(Value::as_str).unwrap_or_default().to_string()
 }
 
 /// `query` filters by customer name, phone or address; `link` opens a row's visit.

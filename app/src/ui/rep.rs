@@ -8,10 +8,10 @@ use super::{
     quotes::{quotes, rank, Quote},
     sync_state::use_sync,
     visit::{
-        label,
+        consultation_on_device, label,
         options::options_of,
         save::{SaveIndicator, Saver},
-        text,
+        text, Found,
     },
 };
 use crate::{
@@ -214,26 +214,19 @@ fn QueueRow(
 #[component]
 pub fn QuotePage() -> impl IntoView {
     let query = use_query_map();
-    let sync = use_sync();
     Saver::provide();
     let id = Memo::new(move |_| query.with(|q| q.get("id").and_then(|s| s.parse::<Uuid>().ok())));
-    let found = Memo::new(move |_| {
-        sync.snapshot.with(|s| match id.get() {
-            _ if !s.loaded => None,
-            Some(id) if s.get(Entity::Consultation, id).is_some() => Some(Some(id)),
-            _ => Some(None),
-        })
-    });
+    let found = consultation_on_device(id);
     move || match found.get() {
-        None => view! { <p class="card muted">"Opening this device's records…"</p> }.into_any(),
-        Some(None) => view! {
+        Found::Opening => view! { <p class="card muted">"Opening this device's records…"</p> }.into_any(),
+        Found::Missing => view! {
             <section class="card" role="alert">
                 <h1>"Quote not on this device"</h1>
                 <p><a href="/queue">"Back to the queue"</a></p>
             </section>
         }
         .into_any(),
-        Some(Some(id)) => view! { <QuoteDetail id /> }.into_any(),
+        Found::Here(id) => view! { <QuoteDetail id /> }.into_any(),
     }
 }
 

@@ -69,30 +69,36 @@ pub(crate) fn text(v: &Value, key: &str) -> String {
     v.get(key).and_then(Value::as_str).unwrap_or_default().to_string()
 }
 
+/// Whether the consultation a page is about is on this device yet.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Found {
+pub(crate) enum Found {
     Opening,
     Missing,
     Here(Uuid),
 }
 
-#[component]
-pub fn Visit() -> impl IntoView {
-    let query = use_query_map();
+/// The consultation `id` (from the page's query) as a page sees it. Changes only when the record
+/// appears or goes, so typing into the page does not rebuild it.
+pub(crate) fn consultation_on_device(id: Memo<Option<Uuid>>) -> Memo<Found> {
     let sync = use_sync();
-    Saver::provide();
-    let id = Memo::new(move |_| query.with(|q| q.get("id").and_then(|s| s.parse::<Uuid>().ok())));
-    let step = Memo::new(move |_| {
-        query.with(|q| q.get("step").as_deref().and_then(Step::parse).unwrap_or(Step::Home))
-    });
-    // Changes only when the consultation appears or goes: typing does not rebuild the step.
-    let found = Memo::new(move |_| {
+    Memo::new(move |_| {
         sync.snapshot.with(|s| match id.get() {
             _ if !s.loaded => Found::Opening,
             Some(id) if s.get(Entity::Consultation, id).is_some() => Found::Here(id),
             _ => Found::Missing,
         })
+    })
+}
+
+#[component]
+pub fn Visit() -> impl IntoView {
+    let query = use_query_map();
+    Saver::provide();
+    let id = Memo::new(move |_| query.with(|q| q.get("id").and_then(|s| s.parse::<Uuid>().ok())));
+    let step = Memo::new(move |_| {
+        query.with(|q| q.get("step").as_deref().and_then(Step::parse).unwrap_or(Step::Home))
     });
+    let found = consultation_on_device(id);
     move || match found.get() {
         Found::Opening => view! { <p class="card muted">"Opening this device's records…"</p> }.into_any(),
         Found::Missing => view! {
