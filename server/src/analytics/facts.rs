@@ -110,6 +110,13 @@ impl Dictionary {
     pub fn name(&self, id: u32) -> &str {
         &self.names[id as usize]
     }
+    /// Ids run from 0 to `len() - 1`: reports index vectors by them.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
 }
 
 pub const NONE: u32 = u32::MAX;

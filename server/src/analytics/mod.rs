@@ -79,14 +79,54 @@ pub struct ProcessChange {
 pub const COMPARISON_DAYS: u32 = 90;
 
 pub fn dashboard(cx: &Context, range: DateRange, period: Period, changes: &[ProcessChange]) -> Dashboard {
-    let speed = report::speed_to_lead(cx, range);
-    let l2c = report::lead_to_consultation(cx, range);
-    let close = report::close_rate(cx, range);
-    let win = report::win_rate(cx, range);
-    let cycle = report::sales_cycle(cx, range);
+    // Every report is an accumulator; the dashboard feeds them all in one pass over the leads,
+    // one over the deals (each deal's effective outcome worked out once) and one over time
+    // entries. At a million consultations a pass per report was most of the time.
+    let mut speed = report::SpeedAcc::new(cx, range);
+    let mut l2c = report::LeadToConsultationAcc::new(cx, range);
+    let mut close = report::CloseAcc::new(cx, range);
+    let mut win = report::WinAcc::new(cx, range);
+    let mut cycle = report::CycleAcc::new(cx, range);
+    let mut revenue = report::RevenueAcc::new(cx, range);
+    let mut funnel = report::FunnelAcc::new(cx, range);
+    let mut lost = report::LostAcc::new(cx, range);
+    let mut tiers = report::BreakdownAcc::new(cx, range, report::Dimension::Tier);
+    let mut cohorts = report::CohortAcc::new(cx, range);
+    let mut trends = TrendAcc::new(cx, range, period);
+    let mut before_after: Vec<report::BeforeAfterAcc> = changes
+        .iter()
+        .map(|c| report::BeforeAfterAcc::new(cx, &c.name, c.changed_on, COMPARISON_DAYS))
+        .collect();
+    for l in cx.leads() {
+        speed.add(l);
+        l2c.add(l);
+        funnel.add_lead(l);
+        trends.add_lead(l);
+        before_after.iter_mut().for_each(|b| b.add_lead(l));
+    }
+    for s in cx.deals() {
+        close.add(&s);
+        win.add(&s);
+        cycle.add(&s);
+        revenue.add(&s);
+        funnel.add_deal(&s);
+        lost.add(&s);
+        tiers.add(cx, &s);
+        cohorts.add(&s);
+        trends.add_deal(&s);
+        before_after.iter_mut().for_each(|b| b.add_deal(&s));
+    }
+    for t in cx.time() {
+        trends.add_time(t);
+    }
+    let speed = speed.finish(cx);
+    let l2c = l2c.finish();
+    let close = close.finish();
+    let win = win.finish();
+    let cycle = cycle.finish();
     let non = report::non_selling(cx, range);
     let t = &cx.settings.targets;
-    let trends = trend(cx, range, period);
+    let trends = trends.finish();
     let pick = |f: fn(&TrendPoint) -> Option<f64>| trends.iter().map(f).collect::<Vec<_>>();
     let kpi = |key,
                label,
@@ -200,15 +240,12 @@ pub fn dashboard(cx: &Context, range: DateRange, period: Period, changes: &[Proc
         win_rate: win,
         sales_cycle: cycle,
         non_selling: non,
-        revenue: report::revenue(cx, range),
-        funnel: report::funnel(cx, range),
-        lost_reasons: report::lost_reasons(cx, range),
-        tiers: report::tiers(cx, range),
-        cohorts: report::cohorts(cx, range),
-        before_after: changes
-            .iter()
-            .map(|c| report::before_after(cx, &c.name, c.changed_on, COMPARISON_DAYS))
-            .collect(),
+        revenue: revenue.finish(),
+        funnel: funnel.finish(cx),
+        lost_reasons: lost.finish(cx),
+        tiers: report::tiers_of(tiers.finish(cx)),
+        cohorts: cohorts.finish(cx),
+        before_after: before_after.into_iter().map(|b| b.finish()).collect(),
     }
 }
 
@@ -227,74 +264,111 @@ pub struct TrendPoint {
 /// Every headline KPI per period in one pass over the facts (a report per period would scan
 /// them once per period). Same definitions as the report functions; the tests hold them equal.
 pub fn trend(cx: &Context, range: DateRange, period: Period) -> Vec<TrendPoint> {
-    let spans = report::periods(range, period);
-    let starts: Vec<Secs> = spans.iter().map(|p| report::midnight(cx.tz, p.from)).collect();
-    let end = cx.bounds(range).1;
-    let slot = |t: Secs| -> Option<usize> {
-        if t < *starts.first()? || t >= end {
+    let mut acc = TrendAcc::new(cx, range, period);
+    cx.leads().for_each(|l| acc.add_lead(l));
+    cx.deals().for_each(|s| acc.add_deal(&s));
+    cx.time().for_each(|t| acc.add_time(t));
+    acc.finish()
+}
+
+pub struct TrendAcc {
+    spans: Vec<DateRange>,
+    starts: Vec<Secs>,
+    end: Secs,
+    l2c_window: Secs,
+    close_window: Secs,
+    delays: Vec<Vec<i64>>,
+    l2c: Vec<(u64, u64)>,
+    close: Vec<(u64, u64)>,
+    win: Vec<(u64, u64)>,
+    cycle: Vec<Vec<i64>>,
+    time: Vec<(i64, i64)>,
+}
+
+impl TrendAcc {
+    pub fn new(cx: &Context, range: DateRange, period: Period) -> Self {
+        let spans = report::periods(range, period);
+        let starts: Vec<Secs> = spans.iter().map(|p| report::midnight(cx.tz, p.from)).collect();
+        let k = spans.len();
+        let s = cx.settings;
+        TrendAcc {
+            spans,
+            starts,
+            end: cx.bounds(range).1,
+            l2c_window: s.lead_to_consultation_days as Secs * DAY,
+            close_window: s.close_window_days as Secs * DAY,
+            delays: vec![vec![]; k],
+            l2c: vec![(0, 0); k],
+            close: vec![(0, 0); k],
+            win: vec![(0, 0); k],
+            cycle: vec![vec![]; k],
+            time: vec![(0, 0); k],
+        }
+    }
+
+    /// The period an instant falls in, if any.
+    fn slot(&self, t: Secs) -> Option<usize> {
+        if t < *self.starts.first()? || t >= self.end {
             return None;
         }
-        Some(starts.partition_point(|&s| s <= t) - 1)
-    };
-    let k = spans.len();
-    let mut delays: Vec<Vec<i64>> = vec![vec![]; k];
-    let mut l2c = vec![(0u64, 0u64); k];
-    let mut close = vec![(0u64, 0u64); k];
-    let mut win = vec![(0u64, 0u64); k];
-    let mut cycle: Vec<Vec<i64>> = vec![vec![]; k];
-    let mut time = vec![(0i64, 0i64); k];
-    let s = cx.settings;
-    let (l2c_window, close_window) =
-        (s.lead_to_consultation_days as Secs * DAY, s.close_window_days as Secs * DAY);
-    for l in cx.facts.leads.iter().filter(|l| cx.lead_matches(l)) {
-        let Some(i) = slot(l.created) else { continue };
-        if let Some(fc) = l.first_contact {
-            delays[i].push((fc - l.created).max(0));
-        }
-        l2c[i].1 += 1;
-        l2c[i].0 += l.first_held.is_some_and(|h| h - l.created <= l2c_window) as u64;
+        Some(self.starts.partition_point(|&s| s <= t) - 1)
     }
-    for d in cx.facts.deals.iter().filter(|d| cx.deal_matches(d)) {
-        let (outcome, at, _) = cx.effective(d);
-        if let Some(i) = d.held.and_then(slot) {
-            close[i].1 += 1;
-            let held = d.held.unwrap_or_default();
-            close[i].0 += (outcome == Outcome::Won
-                && at.is_some_and(|at| at - held <= close_window)
-                && cx.is_sale(d)) as u64;
+
+    pub fn add_lead(&mut self, l: &facts::LeadFact) {
+        let Some(i) = self.slot(l.created) else { return };
+        if let Some(fc) = l.first_contact {
+            self.delays[i].push((fc - l.created).max(0));
         }
-        if let Some(i) = at.and_then(slot) {
-            match outcome {
-                Outcome::Won if cx.is_sale(d) => {
-                    win[i].0 += 1;
-                    win[i].1 += 1;
-                    cycle[i].push(at.unwrap_or_default() - d.lead_created);
+        self.l2c[i].1 += 1;
+        self.l2c[i].0 += l.first_held.is_some_and(|h| h - l.created <= self.l2c_window) as u64;
+    }
+
+    pub fn add_deal(&mut self, s: &report::Seen) {
+        if let Some(held) = s.d.held {
+            if let Some(i) = self.slot(held) {
+                self.close[i].1 += 1;
+                self.close[i].0 += (s.outcome == Outcome::Won
+                    && s.at.is_some_and(|at| at - held <= self.close_window)
+                    && s.sale) as u64;
+            }
+        }
+        if let Some(i) = s.at.and_then(|at| self.slot(at)) {
+            match s.outcome {
+                Outcome::Won if s.sale => {
+                    self.win[i].0 += 1;
+                    self.win[i].1 += 1;
+                    self.cycle[i].push(s.at.unwrap_or_default() - s.d.lead_created);
                 }
-                Outcome::Lost => win[i].1 += 1,
+                Outcome::Lost => self.win[i].1 += 1,
                 _ => {}
             }
         }
     }
-    let person = cx.person_filter();
-    for t in cx.facts.time.iter().filter(|t| !t.dead && person.is_none_or(|p| p == t.person)) {
-        let Some(i) = slot(t.start) else { continue };
-        time[i].0 += t.seconds;
+
+    pub fn add_time(&mut self, t: &facts::TimeFact) {
+        let Some(i) = self.slot(t.start) else { return };
+        self.time[i].0 += t.seconds;
         if !t.selling {
-            time[i].1 += t.seconds;
+            self.time[i].1 += t.seconds;
         }
     }
-    let share = |(hits, n): (u64, u64)| (n > 0).then(|| hits as f64 / n as f64);
-    (0..k)
-        .map(|i| TrendPoint {
-            start: spans[i].from,
-            speed_minutes: stats::percentile(&mut delays[i], 0.5).map(|s| s as f64 / 60.0),
-            lead_to_consultation: share(l2c[i]),
-            close_rate: share(close[i]),
-            cycle_days: Spread::of(std::mem::take(&mut cycle[i])).median.map(|s| s as f64 / DAY as f64),
-            win_rate: share(win[i]),
-            non_selling: (time[i].0 > 0).then(|| time[i].1 as f64 / time[i].0 as f64),
-        })
-        .collect()
+
+    pub fn finish(mut self) -> Vec<TrendPoint> {
+        let share = |(hits, n): (u64, u64)| (n > 0).then(|| hits as f64 / n as f64);
+        (0..self.spans.len())
+            .map(|i| TrendPoint {
+                start: self.spans[i].from,
+                speed_minutes: stats::percentile(&mut self.delays[i], 0.5).map(|s| s as f64 / 60.0),
+                lead_to_consultation: share(self.l2c[i]),
+                close_rate: share(self.close[i]),
+                cycle_days: Spread::of(std::mem::take(&mut self.cycle[i]))
+                    .median
+                    .map(|s| s as f64 / DAY as f64),
+                win_rate: share(self.win[i]),
+                non_selling: (self.time[i].0 > 0).then(|| self.time[i].1 as f64 / self.time[i].0 as f64),
+            })
+            .collect()
+    }
 }
 
 /// The range a request names, or the default: the last 365 days up to today (company time).

@@ -459,6 +459,27 @@ fn every_kpi_equals_a_naive_recomputation_from_raw_events() {
                     st.name
                 );
             }
+            // The dashboard feeds every report in one pass: it must say what each says alone.
+            let change = super::ProcessChange {
+                id: Uuid::nil(),
+                name: "new price book".into(),
+                changed_on: today - chrono::Duration::days(120),
+            };
+            let dash = super::dashboard(&cx, r, Period::Quarter, std::slice::from_ref(&change));
+            assert_eq!(
+                (&dash.close_rate, &dash.win_rate, &dash.speed_to_lead, &dash.lead_to_consultation),
+                (&c, &w, &s, &l),
+                "dashboard rates, {ctx}"
+            );
+            assert_eq!((&dash.sales_cycle, &dash.revenue, &dash.funnel), (&cy, &rev, &f), "dashboard, {ctx}");
+            assert_eq!(dash.lost_reasons, report::lost_reasons(&cx, r), "dashboard lost reasons, {ctx}");
+            assert_eq!(dash.tiers, report::tiers(&cx, r), "dashboard tiers, {ctx}");
+            assert_eq!(dash.cohorts, report::cohorts(&cx, r), "dashboard cohorts, {ctx}");
+            assert_eq!(
+                dash.before_after,
+                vec![report::before_after(&cx, &change.name, change.changed_on, super::COMPARISON_DAYS)],
+                "dashboard before/after, {ctx}"
+            );
             // The one-pass trend equals the reports run period by period.
             for (p, point) in
                 report::periods(r, Period::Quarter).into_iter().zip(super::trend(&cx, r, Period::Quarter))

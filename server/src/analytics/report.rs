@@ -3,14 +3,13 @@
 //! the property test pin down.
 
 use super::{
-    facts::{CompanyFacts, DealFact, LeadFact, Outcome, Secs, DAY, NONE},
+    facts::{CompanyFacts, DealFact, LeadFact, Outcome, Secs, TimeFact, DAY, NONE},
     settings::Settings,
-    stats::{compare, kaplan_meier, Comparison, CurvePoint, Rate, Spread},
+    stats::{compare, Comparison, CurvePoint, Rate, Spread, Survival},
 };
 use chrono::{Datelike, Duration, NaiveDate, TimeZone};
 use chrono_tz::Tz;
 use serde::Serialize;
-use std::collections::HashMap;
 
 /// A range of company-local dates, `to` included.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -131,19 +130,56 @@ pub struct Context<'a> {
     pub settings: &'a Settings,
     pub tz: Tz,
     pub now: Secs,
-    /// Sold threshold per service dictionary id.
-    thresholds: HashMap<u32, i64>,
+    /// Sold threshold by service dictionary id (0 where none is set): a vector, not a map,
+    /// because every deal of every pass asks.
+    thresholds: Vec<i64>,
     filter: Resolved,
     stale: Secs,
 }
 
+/// A deal as every report sees it, worked out once per deal per pass: where it stands for the
+/// metrics (a quote idle past the stale window is lost "no decision" at the moment it went
+/// stale, whether or not anyone recorded it) and whether a win counts as a sale.
+#[derive(Debug, Clone, Copy)]
+pub struct Seen<'a> {
+    pub d: &'a DealFact,
+    pub outcome: Outcome,
+    /// When the current outcome was reached.
+    pub at: Option<Secs>,
+    /// Lost because it went stale.
+    pub stale: bool,
+    /// At or above the service type's sold threshold (meaningful for wins).
+    pub sale: bool,
+}
+
+/// A half-open span of instants `[from, to)`: a date range in company time.
+#[derive(Debug, Clone, Copy)]
+pub struct Span {
+    pub from: Secs,
+    pub to: Secs,
+}
+
+impl Span {
+    pub fn of(cx: &Context, r: DateRange) -> Span {
+        let (from, to) = cx.bounds(r);
+        Span { from, to }
+    }
+    pub fn holds(self, t: Secs) -> bool {
+        t >= self.from && t < self.to
+    }
+    pub fn holds_some(self, t: Option<Secs>) -> bool {
+        t.is_some_and(|t| self.holds(t))
+    }
+}
+
 impl<'a> Context<'a> {
     pub fn new(facts: &'a CompanyFacts, settings: &'a Settings, tz: Tz, now: Secs, filter: &Filter) -> Self {
-        let thresholds = settings
-            .sold_threshold_cents
-            .iter()
-            .filter_map(|(service, cents)| facts.dict.get(service).map(|id| (id, *cents)))
-            .collect();
+        let mut thresholds = vec![0; facts.dict.len()];
+        for (service, cents) in &settings.sold_threshold_cents {
+            if let Some(id) = facts.dict.get(service) {
+                thresholds[id as usize] = *cents;
+            }
+        }
         Context {
             facts,
             settings,
@@ -159,42 +195,36 @@ impl<'a> Context<'a> {
         bounds(self.tz, r)
     }
 
-    fn deals(&self) -> impl Iterator<Item = &'a DealFact> + '_ {
-        self.facts.deals.iter().filter(|d| self.filter.deal(d))
+    /// The deals the filter lets through, each seen once.
+    pub fn deals(&self) -> impl Iterator<Item = Seen<'a>> + '_ {
+        self.facts.deals.iter().filter(|d| self.filter.deal(d)).map(|d| self.see(d))
     }
 
-    fn leads(&self) -> impl Iterator<Item = &'a LeadFact> + '_ {
+    pub fn leads(&self) -> impl Iterator<Item = &'a LeadFact> + '_ {
         self.facts.leads.iter().filter(|l| self.filter.lead(l))
     }
 
-    /// Where a deal stands for the metrics: a quote idle past the stale window is lost
-    /// ("no decision") at the moment it went stale, whether or not anyone recorded it.
-    pub fn effective(&self, d: &DealFact) -> (Outcome, Option<Secs>, bool) {
+    /// The time entries of the person a technician or rep filter names (everyone's otherwise).
+    pub fn time(&self) -> impl Iterator<Item = &'a TimeFact> + '_ {
+        let person = self.filter.person();
+        self.facts.time.iter().filter(move |t| !t.dead && person.is_none_or(|p| p == t.person))
+    }
+
+    pub fn see(&self, d: &'a DealFact) -> Seen<'a> {
+        let sale = d.amount_cents >= self.thresholds.get(d.service as usize).copied().unwrap_or(0);
         if d.outcome == Outcome::Open
             && (d.held.is_some() || d.presented.is_some())
             && self.now - d.last_activity > self.stale
         {
-            return (Outcome::Lost, Some(d.last_activity + self.stale), true);
+            return Seen {
+                d,
+                outcome: Outcome::Lost,
+                at: Some(d.last_activity + self.stale),
+                stale: true,
+                sale,
+            };
         }
-        (d.outcome, d.decided, false)
-    }
-
-    pub fn deal_matches(&self, d: &DealFact) -> bool {
-        self.filter.deal(d)
-    }
-
-    pub fn lead_matches(&self, l: &LeadFact) -> bool {
-        self.filter.lead(l)
-    }
-
-    /// The person a technician or rep filter names, for time entries.
-    pub fn person_filter(&self) -> Option<u32> {
-        self.filter.person()
-    }
-
-    /// A win that counts as a sale: at or above the service type's sold threshold.
-    pub fn is_sale(&self, d: &DealFact) -> bool {
-        d.amount_cents >= self.thresholds.get(&d.service).copied().unwrap_or(0)
+        Seen { d, outcome: d.outcome, at: d.decided, stale: false, sale }
     }
 }
 
@@ -212,54 +242,107 @@ pub struct SpeedToLead {
     pub thresholds_minutes: [u32; 2],
 }
 
-pub fn speed_to_lead(cx: &Context, range: DateRange) -> SpeedToLead {
-    let (from, to) = cx.bounds(range);
-    let [t1, t2] = cx.settings.speed_thresholds_minutes.map(|m| m as Secs * 60);
-    let (mut leads, mut delays) = (0, vec![]);
-    let (mut hit1, mut n1, mut hit2, mut n2) = (0, 0, 0, 0);
-    for l in cx.leads().filter(|l| l.created >= from && l.created < to) {
-        leads += 1;
-        match l.first_contact {
-            Some(fc) => {
-                let delay = (fc - l.created).max(0);
-                delays.push(delay);
-                n1 += 1;
-                n2 += 1;
-                hit1 += (delay <= t1) as u64;
-                hit2 += (delay <= t2) as u64;
-            }
-            None => {
-                n1 += (cx.now - l.created > t1) as u64;
-                n2 += (cx.now - l.created > t2) as u64;
-            }
+/// Every report below is an accumulator — `new` for a range, `add` one lead or deal at a time,
+/// `finish` — so the dashboard can feed all of them in one pass over the facts while each
+/// report on its own is the same code folded over the same facts.
+pub struct SpeedAcc {
+    span: Span,
+    now: Secs,
+    thresholds: [Secs; 2],
+    leads: u64,
+    delays: Vec<i64>,
+    hits: [u64; 2],
+    n: [u64; 2],
+}
+
+impl SpeedAcc {
+    pub fn new(cx: &Context, range: DateRange) -> Self {
+        SpeedAcc {
+            span: Span::of(cx, range),
+            now: cx.now,
+            thresholds: cx.settings.speed_thresholds_minutes.map(|m| m as Secs * 60),
+            leads: 0,
+            delays: vec![],
+            hits: [0; 2],
+            n: [0; 2],
         }
     }
-    let contacted = delays.len() as u64;
-    SpeedToLead {
-        leads,
-        contacted,
-        median_seconds: super::stats::percentile(&mut delays, 0.5),
-        within_first: Rate::new(hit1, n1),
-        within_second: Rate::new(hit2, n2),
-        thresholds_minutes: cx.settings.speed_thresholds_minutes,
+
+    pub fn add(&mut self, l: &LeadFact) {
+        if !self.span.holds(l.created) {
+            return;
+        }
+        self.leads += 1;
+        for k in 0..2 {
+            match l.first_contact {
+                Some(fc) => {
+                    self.n[k] += 1;
+                    self.hits[k] += ((fc - l.created).max(0) <= self.thresholds[k]) as u64;
+                }
+                None => self.n[k] += (self.now - l.created > self.thresholds[k]) as u64,
+            }
+        }
+        if let Some(fc) = l.first_contact {
+            self.delays.push((fc - l.created).max(0));
+        }
     }
+
+    pub fn finish(mut self, cx: &Context) -> SpeedToLead {
+        SpeedToLead {
+            leads: self.leads,
+            contacted: self.delays.len() as u64,
+            median_seconds: super::stats::percentile(&mut self.delays, 0.5),
+            within_first: Rate::new(self.hits[0], self.n[0]),
+            within_second: Rate::new(self.hits[1], self.n[1]),
+            thresholds_minutes: cx.settings.speed_thresholds_minutes,
+        }
+    }
+}
+
+pub fn speed_to_lead(cx: &Context, range: DateRange) -> SpeedToLead {
+    let mut acc = SpeedAcc::new(cx, range);
+    cx.leads().for_each(|l| acc.add(l));
+    acc.finish(cx)
 }
 
 /// Leads of the cohort with a consultation held within the window ÷ leads of the cohort; leads
 /// still inside the window stay in the denominator and are reported as still open.
-pub fn lead_to_consultation(cx: &Context, range: DateRange) -> Rate {
-    let (from, to) = cx.bounds(range);
-    let window = cx.settings.lead_to_consultation_days as Secs * DAY;
-    let (mut hits, mut n, mut open) = (0, 0, 0);
-    for l in cx.leads().filter(|l| l.created >= from && l.created < to) {
-        n += 1;
+pub struct LeadToConsultationAcc {
+    span: Span,
+    now: Secs,
+    window: Secs,
+    hits: u64,
+    n: u64,
+    open: u64,
+}
+
+impl LeadToConsultationAcc {
+    pub fn new(cx: &Context, range: DateRange) -> Self {
+        let window = cx.settings.lead_to_consultation_days as Secs * DAY;
+        LeadToConsultationAcc { span: Span::of(cx, range), now: cx.now, window, hits: 0, n: 0, open: 0 }
+    }
+
+    pub fn add(&mut self, l: &LeadFact) {
+        if !self.span.holds(l.created) {
+            return;
+        }
+        self.n += 1;
         match l.first_held {
-            Some(h) if h - l.created <= window => hits += 1,
-            _ if cx.now - l.created <= window => open += 1,
+            Some(h) if h - l.created <= self.window => self.hits += 1,
+            _ if self.now - l.created <= self.window => self.open += 1,
             _ => {}
         }
     }
-    Rate::with_open(hits, n, open)
+
+    pub fn finish(self) -> Rate {
+        Rate::with_open(self.hits, self.n, self.open)
+    }
+}
+
+pub fn lead_to_consultation(cx: &Context, range: DateRange) -> Rate {
+    let mut acc = LeadToConsultationAcc::new(cx, range);
+    cx.leads().for_each(|l| acc.add(l));
+    acc.finish()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -273,35 +356,56 @@ pub struct CloseRate {
 
 /// Consultations held in the range that were won (as a sale) within the close window ÷
 /// consultations held in the range, no-sales included.
-pub fn close_rate(cx: &Context, range: DateRange) -> CloseRate {
-    let (from, to) = cx.bounds(range);
-    close_rate_of(cx, cx.deals().filter(|d| d.held.is_some_and(|h| h >= from && h < to)))
+#[derive(Debug, Clone, Copy)]
+pub struct CloseAcc {
+    span: Span,
+    now: Secs,
+    window: Secs,
+    n: u64,
+    first: u64,
+    later: u64,
+    open: u64,
 }
 
-fn close_rate_of<'a>(cx: &Context, deals: impl Iterator<Item = &'a DealFact>) -> CloseRate {
-    let window = cx.settings.close_window_days as Secs * DAY;
-    let (mut n, mut first, mut later, mut open) = (0, 0, 0, 0);
-    for d in deals {
-        let held = d.held.expect("held deals only");
-        n += 1;
-        let (outcome, decided, _) = cx.effective(d);
-        match (outcome, decided) {
-            (Outcome::Won, Some(at)) if at - held <= window && cx.is_sale(d) => {
-                if d.same_day {
-                    first += 1
+impl CloseAcc {
+    pub fn new(cx: &Context, range: DateRange) -> Self {
+        CloseAcc::over(cx, Span::of(cx, range))
+    }
+
+    fn over(cx: &Context, span: Span) -> Self {
+        let window = cx.settings.close_window_days as Secs * DAY;
+        CloseAcc { span, now: cx.now, window, n: 0, first: 0, later: 0, open: 0 }
+    }
+
+    pub fn add(&mut self, s: &Seen) {
+        let Some(held) = s.d.held.filter(|&h| self.span.holds(h)) else { return };
+        self.n += 1;
+        match (s.outcome, s.at) {
+            (Outcome::Won, Some(at)) if at - held <= self.window && s.sale => {
+                if s.d.same_day {
+                    self.first += 1
                 } else {
-                    later += 1
+                    self.later += 1
                 }
             }
-            (Outcome::Open, _) if cx.now - held <= window => open += 1,
+            (Outcome::Open, _) if self.now - held <= self.window => self.open += 1,
             _ => {}
         }
     }
-    CloseRate {
-        all: Rate::with_open(first + later, n, open),
-        first_visit: Rate::with_open(first, n, open),
-        follow_up: Rate::with_open(later, n, open),
+
+    pub fn finish(self) -> CloseRate {
+        CloseRate {
+            all: Rate::with_open(self.first + self.later, self.n, self.open),
+            first_visit: Rate::with_open(self.first, self.n, self.open),
+            follow_up: Rate::with_open(self.later, self.n, self.open),
+        }
     }
+}
+
+pub fn close_rate(cx: &Context, range: DateRange) -> CloseRate {
+    let mut acc = CloseAcc::new(cx, range);
+    cx.deals().for_each(|s| acc.add(&s));
+    acc.finish()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -318,35 +422,54 @@ pub struct WinRate {
 
 /// Decisions dated in the range; wins below the sold threshold are not sales and count on
 /// neither side.
-pub fn win_rate(cx: &Context, range: DateRange) -> WinRate {
-    let (from, to) = cx.bounds(range);
-    let (mut won, mut lost, mut won_cents, mut lost_cents, mut stale) = (0, 0, 0, 0, 0);
-    for d in cx.deals() {
-        let (outcome, decided, went_stale) = cx.effective(d);
-        if !decided.is_some_and(|at| at >= from && at < to) {
-            continue;
+pub struct WinAcc {
+    span: Span,
+    won: u64,
+    lost: u64,
+    won_cents: i64,
+    lost_cents: i64,
+    stale: u64,
+}
+
+impl WinAcc {
+    pub fn new(cx: &Context, range: DateRange) -> Self {
+        WinAcc { span: Span::of(cx, range), won: 0, lost: 0, won_cents: 0, lost_cents: 0, stale: 0 }
+    }
+
+    pub fn add(&mut self, s: &Seen) {
+        if !self.span.holds_some(s.at) {
+            return;
         }
-        match outcome {
-            Outcome::Won if cx.is_sale(d) => {
-                won += 1;
-                won_cents += d.amount_cents;
+        match s.outcome {
+            Outcome::Won if s.sale => {
+                self.won += 1;
+                self.won_cents += s.d.amount_cents;
             }
             Outcome::Lost => {
-                lost += 1;
-                lost_cents += if went_stale { d.quoted_cents } else { d.amount_cents };
-                stale += went_stale as u64;
+                self.lost += 1;
+                self.lost_cents += if s.stale { s.d.quoted_cents } else { s.d.amount_cents };
+                self.stale += s.stale as u64;
             }
             _ => {}
         }
     }
-    let total = won_cents + lost_cents;
-    WinRate {
-        count: Rate::new(won, won + lost),
-        won_cents,
-        lost_cents,
-        value_share: (total > 0).then(|| won_cents as f64 / total as f64),
-        stale,
+
+    pub fn finish(self) -> WinRate {
+        let total = self.won_cents + self.lost_cents;
+        WinRate {
+            count: Rate::new(self.won, self.won + self.lost),
+            won_cents: self.won_cents,
+            lost_cents: self.lost_cents,
+            value_share: (total > 0).then(|| self.won_cents as f64 / total as f64),
+            stale: self.stale,
+        }
     }
+}
+
+pub fn win_rate(cx: &Context, range: DateRange) -> WinRate {
+    let mut acc = WinAcc::new(cx, range);
+    cx.deals().for_each(|s| acc.add(&s));
+    acc.finish()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -360,34 +483,57 @@ pub struct SalesCycle {
     pub curve: Vec<CurvePoint>,
 }
 
-pub fn sales_cycle(cx: &Context, range: DateRange) -> SalesCycle {
-    let (from, to) = cx.bounds(range);
-    let (mut from_lead, mut from_held, mut observations) = (vec![], vec![], vec![]);
-    let horizon = cx.settings.close_window_days;
-    for d in cx.deals() {
-        let (outcome, decided, _) = cx.effective(d);
-        if let (Outcome::Won, Some(at)) = (outcome, decided) {
-            if at >= from && at < to && cx.is_sale(d) {
-                from_lead.push(at - d.lead_created);
-                if let Some(h) = d.held {
-                    from_held.push(at - h);
+pub struct CycleAcc {
+    span: Span,
+    now: Secs,
+    from_lead: Vec<i64>,
+    from_held: Vec<i64>,
+    curve: Survival,
+}
+
+impl CycleAcc {
+    pub fn new(cx: &Context, range: DateRange) -> Self {
+        CycleAcc {
+            span: Span::of(cx, range),
+            now: cx.now,
+            from_lead: vec![],
+            from_held: vec![],
+            curve: Survival::new(cx.settings.close_window_days),
+        }
+    }
+
+    pub fn add(&mut self, s: &Seen) {
+        if let (Outcome::Won, Some(at)) = (s.outcome, s.at) {
+            if self.span.holds(at) && s.sale {
+                self.from_lead.push(at - s.d.lead_created);
+                if let Some(h) = s.d.held {
+                    self.from_held.push(at - h);
                 }
             }
         }
-        if let Some(h) = d.held.filter(|&h| h >= from && h < to) {
-            let days = |s: Secs| (s.max(0) / DAY) as u32;
-            observations.push(match (outcome, decided) {
-                (Outcome::Won, Some(at)) if cx.is_sale(d) => (days(at - h), true),
-                (Outcome::Open, _) => (days(cx.now - h), false),
-                _ => (horizon + 1, false),
-            });
+        if let Some(h) = s.d.held.filter(|&h| self.span.holds(h)) {
+            let days = |secs: Secs| (secs.max(0) / DAY) as u32;
+            match (s.outcome, s.at) {
+                (Outcome::Won, Some(at)) if s.sale => self.curve.add(days(at - h), true),
+                (Outcome::Open, _) => self.curve.add(days(self.now - h), false),
+                _ => self.curve.add(u32::MAX, false),
+            }
         }
     }
-    SalesCycle {
-        from_lead: Spread::of(from_lead),
-        from_consultation: Spread::of(from_held),
-        curve: kaplan_meier(&mut observations, horizon),
+
+    pub fn finish(self) -> SalesCycle {
+        SalesCycle {
+            from_lead: Spread::of(self.from_lead),
+            from_consultation: Spread::of(self.from_held),
+            curve: self.curve.finish(),
+        }
     }
+}
+
+pub fn sales_cycle(cx: &Context, range: DateRange) -> SalesCycle {
+    let mut acc = CycleAcc::new(cx, range);
+    cx.deals().for_each(|s| acc.add(&s));
+    acc.finish()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -400,13 +546,9 @@ pub struct NonSelling {
 
 /// Non-selling hours ÷ logged hours of entries started in the range (breaks are neither).
 pub fn non_selling(cx: &Context, range: DateRange) -> NonSelling {
-    let (from, to) = cx.bounds(range);
-    let person = cx.filter.person();
+    let span = Span::of(cx, range);
     let (mut logged, mut non, mut entries) = (0i64, 0i64, 0u64);
-    for t in cx.facts.time.iter().filter(|t| !t.dead && t.start >= from && t.start < to) {
-        if person.is_some_and(|p| p != t.person) {
-            continue;
-        }
+    for t in cx.time().filter(|t| span.holds(t.start)) {
         entries += 1;
         logged += t.seconds;
         if !t.selling {
@@ -432,43 +574,70 @@ pub struct Revenue {
     pub open_quotes: u64,
 }
 
-pub fn revenue(cx: &Context, range: DateRange) -> Revenue {
-    let (from, to) = cx.bounds(range);
-    let (mut won, mut cents) = (0u64, 0i64);
-    // Base rates per service over every decision so far (the fallback the close-probability
-    // model of issue 5 starts from).
-    let mut decided: HashMap<u32, (u64, u64)> = HashMap::new();
-    let mut open: Vec<&DealFact> = vec![];
-    for d in cx.deals() {
-        let (outcome, at, _) = cx.effective(d);
-        match outcome {
+pub struct RevenueAcc {
+    span: Span,
+    won: u64,
+    cents: i64,
+    /// Base rates per service (by dictionary id) over every decision so far: the fallback the
+    /// close-probability model of issue 5 starts from.
+    decided: Vec<(u64, u64)>,
+    /// Open quotes: (service, quoted cents).
+    open: Vec<(u32, i64)>,
+}
+
+impl RevenueAcc {
+    pub fn new(cx: &Context, range: DateRange) -> Self {
+        RevenueAcc {
+            span: Span::of(cx, range),
+            won: 0,
+            cents: 0,
+            decided: vec![(0, 0); cx.facts.dict.len()],
+            open: vec![],
+        }
+    }
+
+    pub fn add(&mut self, s: &Seen) {
+        let service = s.d.service as usize;
+        match s.outcome {
             Outcome::Won => {
-                if at.is_some_and(|at| at >= from && at < to) {
-                    won += 1;
-                    cents += d.amount_cents;
+                if self.span.holds_some(s.at) {
+                    self.won += 1;
+                    self.cents += s.d.amount_cents;
                 }
-                decided.entry(d.service).or_default().0 += 1;
+                self.decided[service].0 += 1;
             }
-            Outcome::Lost => decided.entry(d.service).or_default().1 += 1,
-            Outcome::Open if d.held.is_some() || d.presented.is_some() => open.push(d),
+            Outcome::Lost => self.decided[service].1 += 1,
+            Outcome::Open if s.d.held.is_some() || s.d.presented.is_some() => {
+                self.open.push((s.d.service, s.d.quoted_cents))
+            }
             Outcome::Open => {}
         }
     }
-    let pipeline: f64 = open
-        .iter()
-        .map(|d| {
-            let (w, l) = decided.get(&d.service).copied().unwrap_or_default();
-            let p = if w + l > 0 { w as f64 / (w + l) as f64 } else { 0.0 };
-            d.quoted_cents as f64 * p
-        })
-        .sum();
-    Revenue {
-        won,
-        revenue_cents: cents,
-        average_ticket_cents: (won > 0).then(|| cents / won as i64),
-        pipeline_cents: pipeline.round() as i64,
-        open_quotes: open.len() as u64,
+
+    pub fn finish(self) -> Revenue {
+        let pipeline: f64 = self
+            .open
+            .iter()
+            .map(|&(service, quoted)| {
+                let (w, l) = self.decided[service as usize];
+                let p = if w + l > 0 { w as f64 / (w + l) as f64 } else { 0.0 };
+                quoted as f64 * p
+            })
+            .sum();
+        Revenue {
+            won: self.won,
+            revenue_cents: self.cents,
+            average_ticket_cents: (self.won > 0).then(|| self.cents / self.won as i64),
+            pipeline_cents: pipeline.round() as i64,
+            open_quotes: self.open.len() as u64,
+        }
     }
+}
+
+pub fn revenue(cx: &Context, range: DateRange) -> Revenue {
+    let mut acc = RevenueAcc::new(cx, range);
+    cx.deals().for_each(|s| acc.add(&s));
+    acc.finish()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -502,95 +671,130 @@ pub fn stage_targets(s: &Settings) -> [f64; 4] {
 
 /// The funnel of leads created in the range. Each item is counted in exactly one of advanced,
 /// lost, moved back or still in, at each stage it entered.
-pub fn funnel(cx: &Context, range: DateRange) -> Funnel {
-    let (from, to) = cx.bounds(range);
-    let mut counts = [[0u64; 5]; 4]; // entries, advanced, lost, moved back, still in
-    let mut bump = |stage: usize, bucket: usize| {
-        counts[stage][0] += 1;
-        counts[stage][bucket] += 1;
-    };
-    const ADVANCED: usize = 1;
-    const LOST: usize = 2;
-    const BACK: usize = 3;
-    const STILL: usize = 4;
-    // Lead-level stages: a lead not moving on within the stale window is lost there.
-    for l in cx.leads().filter(|l| l.created >= from && l.created < to) {
-        let idle_since = l.first_contact.unwrap_or(l.created);
-        let stale = cx.now - idle_since > cx.stale;
-        if l.first_contact.is_some() || l.first_held.is_some() {
-            bump(0, ADVANCED);
-            if l.first_held.is_some() {
-                bump(1, ADVANCED);
-            } else {
-                bump(1, if stale { LOST } else { STILL });
-            }
-        } else {
-            bump(0, if stale { LOST } else { STILL });
+pub struct FunnelAcc {
+    span: Span,
+    now: Secs,
+    stale: Secs,
+    /// Per stage: entries, advanced, lost, moved back, still in.
+    counts: [[u64; 5]; 4],
+    won_n: i64,
+    won_cents: i64,
+}
+
+const ADVANCED: usize = 1;
+const LOST: usize = 2;
+const BACK: usize = 3;
+const STILL: usize = 4;
+
+impl FunnelAcc {
+    pub fn new(cx: &Context, range: DateRange) -> Self {
+        FunnelAcc {
+            span: Span::of(cx, range),
+            now: cx.now,
+            stale: cx.stale,
+            counts: [[0; 5]; 4],
+            won_n: 0,
+            won_cents: 0,
         }
     }
-    let (mut won_n, mut won_cents) = (0i64, 0i64);
-    for d in cx.deals().filter(|d| d.lead_created >= from && d.lead_created < to && d.held.is_some()) {
-        let (outcome, _, _) = cx.effective(d);
+
+    fn bump(&mut self, stage: usize, bucket: usize) {
+        self.counts[stage][0] += 1;
+        self.counts[stage][bucket] += 1;
+    }
+
+    /// Lead-level stages: a lead not moving on within the stale window is lost there.
+    pub fn add_lead(&mut self, l: &LeadFact) {
+        if !self.span.holds(l.created) {
+            return;
+        }
+        let idle_since = l.first_contact.unwrap_or(l.created);
+        let stale = self.now - idle_since > self.stale;
+        if l.first_contact.is_some() || l.first_held.is_some() {
+            self.bump(0, ADVANCED);
+            if l.first_held.is_some() {
+                self.bump(1, ADVANCED);
+            } else {
+                self.bump(1, if stale { LOST } else { STILL });
+            }
+        } else {
+            self.bump(0, if stale { LOST } else { STILL });
+        }
+    }
+
+    pub fn add_deal(&mut self, s: &Seen) {
+        let d = s.d;
+        if !self.span.holds(d.lead_created) || d.held.is_none() {
+            return;
+        }
         if d.presented.is_some() || d.options_presented > 0 {
-            bump(2, ADVANCED);
-            let bucket = match outcome {
+            self.bump(2, ADVANCED);
+            let bucket = match s.outcome {
                 Outcome::Won => ADVANCED,
                 Outcome::Lost => LOST,
                 Outcome::Open if d.reopened => BACK,
                 Outcome::Open => STILL,
             };
-            bump(3, bucket);
+            self.bump(3, bucket);
         } else {
-            bump(
-                2,
-                match outcome {
-                    Outcome::Lost => LOST,
-                    Outcome::Open if d.reopened => BACK,
-                    Outcome::Won => ADVANCED, // won without a recorded presentation: it got past it
-                    Outcome::Open => STILL,
-                },
-            );
+            let bucket = match s.outcome {
+                Outcome::Lost => LOST,
+                Outcome::Open if d.reopened => BACK,
+                Outcome::Won => ADVANCED, // won without a recorded presentation: it got past it
+                Outcome::Open => STILL,
+            };
+            self.bump(2, bucket);
         }
-        if outcome == Outcome::Won {
-            won_n += 1;
-            won_cents += d.amount_cents;
+        if s.outcome == Outcome::Won {
+            self.won_n += 1;
+            self.won_cents += d.amount_cents;
         }
     }
-    let average = (won_n > 0).then(|| won_cents / won_n);
-    let targets = stage_targets(cx.settings);
-    let mut stages: Vec<Stage> = (0..4)
-        .map(|i| {
-            let [entries, advanced, lost, moved_back, still_in] = counts[i];
-            debug_assert_eq!(entries, advanced + lost + moved_back + still_in);
-            Stage {
-                name: STAGE_NAMES[i],
-                entries,
-                advanced,
-                lost,
-                moved_back,
-                still_in,
-                conversion: Rate::with_open(advanced, advanced + lost, 0),
-                target: targets[i],
-                leak_cents: lost as i64 * average.unwrap_or(0),
-                bottleneck: false,
-            }
-        })
-        .collect();
-    // The bottleneck: largest (target − actual) × entries × value, only where the target lies
-    // above the whole 95% interval (a gap chance cannot explain).
-    let value = average.unwrap_or(1).max(1) as f64;
-    let worst = stages
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| {
-            let (actual, high) = (s.conversion.value?, s.conversion.high?);
-            (s.target > high).then_some((i, (s.target - actual) * s.entries as f64 * value))
-        })
-        .max_by(|a, b| a.1.total_cmp(&b.1));
-    if let Some((i, _)) = worst {
-        stages[i].bottleneck = true;
+
+    pub fn finish(self, cx: &Context) -> Funnel {
+        let average = (self.won_n > 0).then(|| self.won_cents / self.won_n);
+        let targets = stage_targets(cx.settings);
+        let mut stages: Vec<Stage> = (0..4)
+            .map(|i| {
+                let [entries, advanced, lost, moved_back, still_in] = self.counts[i];
+                debug_assert_eq!(entries, advanced + lost + moved_back + still_in);
+                Stage {
+                    name: STAGE_NAMES[i],
+                    entries,
+                    advanced,
+                    lost,
+                    moved_back,
+                    still_in,
+                    conversion: Rate::with_open(advanced, advanced + lost, 0),
+                    target: targets[i],
+                    leak_cents: lost as i64 * average.unwrap_or(0),
+                    bottleneck: false,
+                }
+            })
+            .collect();
+        // The bottleneck: largest (target − actual) × entries × value, only where the target lies
+        // above the whole 95% interval (a gap chance cannot explain).
+        let value = average.unwrap_or(1).max(1) as f64;
+        let worst = stages
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                let (actual, high) = (s.conversion.value?, s.conversion.high?);
+                (s.target > high).then_some((i, (s.target - actual) * s.entries as f64 * value))
+            })
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some((i, _)) = worst {
+            stages[i].bottleneck = true;
+        }
+        Funnel { stages, average_won_cents: average }
     }
-    Funnel { stages, average_won_cents: average }
+}
+
+pub fn funnel(cx: &Context, range: DateRange) -> Funnel {
+    let mut acc = FunnelAcc::new(cx, range);
+    cx.leads().for_each(|l| acc.add_lead(l));
+    cx.deals().for_each(|s| acc.add_deal(&s));
+    acc.finish(cx)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -647,57 +851,101 @@ impl Dimension {
     }
 }
 
+/// A dictionary id, or NONE (the last slot), as an index into a per-group vector.
+fn slot(dict_len: usize, key: u32) -> usize {
+    if key == NONE {
+        dict_len
+    } else {
+        key as usize
+    }
+}
+
 /// Close rate (held in the range), win rate and revenue (decided in the range) per group. People
 /// come back as their ids; the caller names them.
-pub fn breakdown(cx: &Context, range: DateRange, dim: Dimension) -> Vec<BreakdownRow> {
-    let (from, to) = cx.bounds(range);
-    #[derive(Default)]
-    struct Acc {
-        held: Vec<usize>,
-        won: u64,
-        lost: u64,
-        sales: u64,
-        cents: i64,
+pub struct BreakdownAcc {
+    dim: Dimension,
+    span: Span,
+    dict_len: usize,
+    /// Per group (dictionary id, NONE last): close rate of held ones, won sales, losses, wins, cents.
+    groups: Vec<Option<Group>>,
+}
+
+#[derive(Clone, Copy)]
+struct Group {
+    close: CloseAcc,
+    won: u64,
+    lost: u64,
+    sales: u64,
+    cents: i64,
+}
+
+impl BreakdownAcc {
+    pub fn new(cx: &Context, range: DateRange, dim: Dimension) -> Self {
+        let dict_len = cx.facts.dict.len();
+        BreakdownAcc { dim, span: Span::of(cx, range), dict_len, groups: vec![None; dict_len + 1] }
     }
-    let mut groups: HashMap<u32, Acc> = HashMap::new();
-    let deals = &cx.facts.deals;
-    for (i, d) in deals.iter().enumerate().filter(|(_, d)| cx.filter.deal(d)) {
-        let key = dim.key(d);
+
+    fn group(&mut self, cx: &Context, key: u32) -> &mut Group {
+        let span = self.span;
+        self.groups[slot(self.dict_len, key)].get_or_insert_with(|| Group {
+            // Held ones are already inside the range when they get here.
+            close: CloseAcc::over(cx, span),
+            won: 0,
+            lost: 0,
+            sales: 0,
+            cents: 0,
+        })
+    }
+
+    pub fn add(&mut self, cx: &Context, s: &Seen) {
+        let key = self.dim.key(s.d);
         // Reps do not hold consultations: grouping held ones by who decided them would make
         // every rep's close rate 100%. Their rows carry win rate and revenue only.
-        if dim != Dimension::Rep && d.held.is_some_and(|h| h >= from && h < to) {
-            groups.entry(key).or_default().held.push(i);
+        if self.dim != Dimension::Rep && self.span.holds_some(s.d.held) {
+            self.group(cx, key).close.add(s);
         }
-        let (outcome, at, _) = cx.effective(d);
-        if at.is_some_and(|at| at >= from && at < to) {
-            let g = groups.entry(key).or_default();
-            match outcome {
+        if self.span.holds_some(s.at) {
+            let g = self.group(cx, key);
+            match s.outcome {
                 Outcome::Won => {
                     g.sales += 1;
-                    g.cents += d.amount_cents;
-                    g.won += cx.is_sale(d) as u64;
+                    g.cents += s.d.amount_cents;
+                    g.won += s.sale as u64;
                 }
                 Outcome::Lost => g.lost += 1,
                 Outcome::Open => {}
             }
         }
     }
-    let mut rows: Vec<BreakdownRow> = groups
-        .into_iter()
-        .map(|(key, g)| BreakdownRow {
-            key: if key == NONE { "(none)".into() } else { cx.facts.dict.name(key).to_string() },
-            held: g.held.len() as u64,
-            close_rate: close_rate_of(cx, g.held.iter().map(|&i| &deals[i])).all,
-            win_rate: Rate::new(g.won, g.won + g.lost),
-            won: g.sales,
-            revenue_cents: g.cents,
-            average_ticket_cents: (g.sales > 0).then(|| g.cents / g.sales as i64),
-        })
-        .collect();
-    rows.sort_by(|a, b| {
-        b.revenue_cents.cmp(&a.revenue_cents).then(b.held.cmp(&a.held)).then(a.key.cmp(&b.key))
-    });
-    rows
+
+    pub fn finish(self, cx: &Context) -> Vec<BreakdownRow> {
+        let dict_len = self.dict_len;
+        let mut rows: Vec<BreakdownRow> = self
+            .groups
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, g)| Some((i, g?)))
+            .map(|(i, g)| BreakdownRow {
+                key: if i == dict_len { "(none)".into() } else { cx.facts.dict.name(i as u32).to_string() },
+                held: g.close.n,
+                close_rate: g.close.finish().all,
+                win_rate: Rate::new(g.won, g.won + g.lost),
+                won: g.sales,
+                revenue_cents: g.cents,
+                average_ticket_cents: (g.sales > 0).then(|| g.cents / g.sales as i64),
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            b.revenue_cents.cmp(&a.revenue_cents).then(b.held.cmp(&a.held)).then(a.key.cmp(&b.key))
+        });
+        rows
+    }
+}
+
+pub fn breakdown(cx: &Context, range: DateRange, dim: Dimension) -> Vec<BreakdownRow> {
+    let mut acc = BreakdownAcc::new(cx, range, dim);
+    cx.deals().for_each(|s| acc.add(cx, &s));
+    acc.finish(cx)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -709,37 +957,60 @@ pub struct LostReason {
 }
 
 /// Losses dated in the range by structured reason; stale quotes count as "no_decision".
-pub fn lost_reasons(cx: &Context, range: DateRange) -> Vec<LostReason> {
-    let (from, to) = cx.bounds(range);
-    let no_decision = cx.facts.dict.get("no_decision");
-    let mut by: HashMap<Option<u32>, (u64, i64)> = HashMap::new();
-    let mut total = 0;
-    for d in cx.deals() {
-        let (outcome, at, stale) = cx.effective(d);
-        if outcome != Outcome::Lost || !at.is_some_and(|at| at >= from && at < to) {
-            continue;
-        }
-        let key = if stale { no_decision.or(Some(UNKNOWN)) } else { Some(d.reason) };
-        let e = by.entry(key).or_default();
-        e.0 += 1;
-        e.1 += if stale { d.quoted_cents } else { d.amount_cents };
-        total += 1;
+pub struct LostAcc {
+    span: Span,
+    dict_len: usize,
+    /// Where stale quotes count: the "no_decision" reason's slot, else one past NONE's.
+    no_decision: usize,
+    /// (count, value) per reason slot.
+    by: Vec<(u64, i64)>,
+    total: u64,
+}
+
+impl LostAcc {
+    pub fn new(cx: &Context, range: DateRange) -> Self {
+        let dict_len = cx.facts.dict.len();
+        let no_decision = cx.facts.dict.get("no_decision").map_or(dict_len + 1, |id| id as usize);
+        LostAcc { span: Span::of(cx, range), dict_len, no_decision, by: vec![(0, 0); dict_len + 2], total: 0 }
     }
-    let mut rows: Vec<LostReason> = by
-        .into_iter()
-        .map(|(k, (count, value))| LostReason {
-            reason: match k {
-                Some(UNKNOWN) => "no_decision".into(),
-                Some(k) if k != NONE => cx.facts.dict.name(k).to_string(),
-                _ => "other".into(),
-            },
-            count,
-            value_cents: value,
-            share: count as f64 / total as f64,
-        })
-        .collect();
-    rows.sort_by(|a, b| b.count.cmp(&a.count).then(a.reason.cmp(&b.reason)));
-    rows
+
+    pub fn add(&mut self, s: &Seen) {
+        if s.outcome != Outcome::Lost || !self.span.holds_some(s.at) {
+            return;
+        }
+        let i = if s.stale { self.no_decision } else { slot(self.dict_len, s.d.reason) };
+        self.by[i].0 += 1;
+        self.by[i].1 += if s.stale { s.d.quoted_cents } else { s.d.amount_cents };
+        self.total += 1;
+    }
+
+    pub fn finish(self, cx: &Context) -> Vec<LostReason> {
+        let (dict_len, total) = (self.dict_len, self.total);
+        let mut rows: Vec<LostReason> = self
+            .by
+            .into_iter()
+            .enumerate()
+            .filter(|(_, (count, _))| *count > 0)
+            .map(|(i, (count, value))| LostReason {
+                reason: match i {
+                    i if i < dict_len => cx.facts.dict.name(i as u32).to_string(),
+                    i if i == dict_len => "other".into(),
+                    _ => "no_decision".into(),
+                },
+                count,
+                value_cents: value,
+                share: count as f64 / total as f64,
+            })
+            .collect();
+        rows.sort_by(|a, b| b.count.cmp(&a.count).then(a.reason.cmp(&b.reason)));
+        rows
+    }
+}
+
+pub fn lost_reasons(cx: &Context, range: DateRange) -> Vec<LostReason> {
+    let mut acc = LostAcc::new(cx, range);
+    cx.deals().for_each(|s| acc.add(&s));
+    acc.finish(cx)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -755,47 +1026,65 @@ pub struct CohortRow {
 pub const COHORT_WEEKS: usize = 8;
 
 /// Month of consultation × share closed (as a sale) by week since.
-pub fn cohorts(cx: &Context, range: DateRange) -> Vec<CohortRow> {
-    let (from, to) = cx.bounds(range);
-    // Month starts as instants, found by binary search: converting each consultation's time to
-    // a local date would cost a time-zone lookup per consultation.
-    let months = periods(range, Period::Month);
-    let starts: Vec<Secs> = months.iter().map(|m| midnight(cx.tz, m.from)).collect();
-    let mut by: HashMap<NaiveDate, (u64, [u64; COHORT_WEEKS])> = HashMap::new();
-    for d in cx.deals() {
-        let Some(h) = d.held.filter(|&h| h >= from && h < to) else { continue };
-        let i = starts.partition_point(|&s| s <= h).saturating_sub(1);
-        let month = Period::Month.start(months[i].from);
-        let e = by.entry(month).or_insert_with(|| (0, [0; COHORT_WEEKS]));
+pub struct CohortAcc {
+    span: Span,
+    months: Vec<DateRange>,
+    /// Month starts as instants, found by binary search: converting each consultation's time
+    /// to a local date would cost a time-zone lookup per consultation.
+    starts: Vec<Secs>,
+    /// Per month: held, and won by the end of each week since.
+    by: Vec<(u64, [u64; COHORT_WEEKS])>,
+}
+
+impl CohortAcc {
+    pub fn new(cx: &Context, range: DateRange) -> Self {
+        let months = periods(range, Period::Month);
+        let starts: Vec<Secs> = months.iter().map(|m| midnight(cx.tz, m.from)).collect();
+        let by = vec![(0, [0; COHORT_WEEKS]); months.len()];
+        CohortAcc { span: Span::of(cx, range), months, starts, by }
+    }
+
+    pub fn add(&mut self, s: &Seen) {
+        let Some(h) = s.d.held.filter(|&h| self.span.holds(h)) else { return };
+        let i = self.starts.partition_point(|&start| start <= h).saturating_sub(1);
+        let e = &mut self.by[i];
         e.0 += 1;
-        let (outcome, at, _) = cx.effective(d);
-        if let (Outcome::Won, Some(at)) = (outcome, at) {
-            if cx.is_sale(d) {
-                let week = ((at - h).max(0) / (7 * DAY)) as usize;
-                for w in week..COHORT_WEEKS {
-                    e.1[w] += 1;
-                }
+        if let (Outcome::Won, Some(at), true) = (s.outcome, s.at, s.sale) {
+            let week = ((at - h).max(0) / (7 * DAY)) as usize;
+            for w in e.1.iter_mut().skip(week) {
+                *w += 1;
             }
         }
     }
-    let mut rows: Vec<CohortRow> = by
-        .into_iter()
-        .map(|(month, (held, won))| {
-            // Mature for week w when the month's last day is w weeks old.
-            let month_end = midnight(cx.tz, Period::Month.next(month));
-            CohortRow {
-                month,
-                held,
-                closed_by_week: (0..COHORT_WEEKS)
-                    .map(|w| {
-                        (month_end + (w as Secs + 1) * 7 * DAY <= cx.now).then(|| won[w] as f64 / held as f64)
-                    })
-                    .collect(),
-            }
-        })
-        .collect();
-    rows.sort_by_key(|r| r.month);
-    rows
+
+    pub fn finish(self, cx: &Context) -> Vec<CohortRow> {
+        self.months
+            .iter()
+            .zip(self.by)
+            .filter(|(_, (held, _))| *held > 0)
+            .map(|(m, (held, won))| {
+                let month = Period::Month.start(m.from);
+                // Mature for week w when the month's last day is w weeks old.
+                let month_end = midnight(cx.tz, Period::Month.next(month));
+                CohortRow {
+                    month,
+                    held,
+                    closed_by_week: (0..COHORT_WEEKS)
+                        .map(|w| {
+                            (month_end + (w as Secs + 1) * 7 * DAY <= cx.now)
+                                .then(|| won[w] as f64 / held as f64)
+                        })
+                        .collect(),
+                }
+            })
+            .collect()
+    }
+}
+
+pub fn cohorts(cx: &Context, range: DateRange) -> Vec<CohortRow> {
+    let mut acc = CohortAcc::new(cx, range);
+    cx.deals().for_each(|s| acc.add(&s));
+    acc.finish(cx)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -807,8 +1096,7 @@ pub struct TierRow {
 }
 
 /// Which tier sells, at what ticket: wins dated in the range by the chosen option's tier.
-pub fn tiers(cx: &Context, range: DateRange) -> Vec<TierRow> {
-    let rows = breakdown(cx, range, Dimension::Tier);
+pub fn tiers_of(rows: Vec<BreakdownRow>) -> Vec<TierRow> {
     let total: u64 = rows.iter().map(|r| r.won).sum();
     rows.into_iter()
         .filter(|r| r.won > 0)
@@ -819,6 +1107,10 @@ pub fn tiers(cx: &Context, range: DateRange) -> Vec<TierRow> {
             won: r.won,
         })
         .collect()
+}
+
+pub fn tiers(cx: &Context, range: DateRange) -> Vec<TierRow> {
+    tiers_of(breakdown(cx, range, Dimension::Tier))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -834,19 +1126,62 @@ pub struct BeforeAfter {
 }
 
 /// Two equal periods of `days` before and from the change date.
-pub fn before_after(cx: &Context, change: &str, on: NaiveDate, days: u32) -> BeforeAfter {
-    let before = DateRange { from: on - Duration::days(days as i64), to: on - Duration::days(1) };
-    let after = DateRange { from: on, to: on + Duration::days(days as i64 - 1) };
-    let settle = cx.settings.close_window_days.max(cx.settings.lead_to_consultation_days) as Secs * DAY;
-    BeforeAfter {
-        change: change.to_string(),
-        changed_on: on,
-        days,
-        mature: cx.bounds(after).1 + settle <= cx.now,
-        close_rate: compare(close_rate(cx, before).all, close_rate(cx, after).all),
-        win_rate: compare(win_rate(cx, before).count, win_rate(cx, after).count),
-        lead_to_consultation: compare(lead_to_consultation(cx, before), lead_to_consultation(cx, after)),
+pub struct BeforeAfterAcc {
+    change: String,
+    on: NaiveDate,
+    days: u32,
+    mature: bool,
+    close: [CloseAcc; 2],
+    win: [WinAcc; 2],
+    l2c: [LeadToConsultationAcc; 2],
+}
+
+impl BeforeAfterAcc {
+    pub fn new(cx: &Context, change: &str, on: NaiveDate, days: u32) -> Self {
+        let before = DateRange { from: on - Duration::days(days as i64), to: on - Duration::days(1) };
+        let after = DateRange { from: on, to: on + Duration::days(days as i64 - 1) };
+        let settle = cx.settings.close_window_days.max(cx.settings.lead_to_consultation_days) as Secs * DAY;
+        BeforeAfterAcc {
+            change: change.to_string(),
+            on,
+            days,
+            mature: cx.bounds(after).1 + settle <= cx.now,
+            close: [before, after].map(|r| CloseAcc::new(cx, r)),
+            win: [before, after].map(|r| WinAcc::new(cx, r)),
+            l2c: [before, after].map(|r| LeadToConsultationAcc::new(cx, r)),
+        }
     }
+
+    pub fn add_lead(&mut self, l: &LeadFact) {
+        self.l2c.iter_mut().for_each(|a| a.add(l));
+    }
+
+    pub fn add_deal(&mut self, s: &Seen) {
+        self.close.iter_mut().for_each(|a| a.add(s));
+        self.win.iter_mut().for_each(|a| a.add(s));
+    }
+
+    pub fn finish(self) -> BeforeAfter {
+        let [c0, c1] = self.close;
+        let [w0, w1] = self.win;
+        let [l0, l1] = self.l2c;
+        BeforeAfter {
+            change: self.change,
+            changed_on: self.on,
+            days: self.days,
+            mature: self.mature,
+            close_rate: compare(c0.finish().all, c1.finish().all),
+            win_rate: compare(w0.finish().count, w1.finish().count),
+            lead_to_consultation: compare(l0.finish(), l1.finish()),
+        }
+    }
+}
+
+pub fn before_after(cx: &Context, change: &str, on: NaiveDate, days: u32) -> BeforeAfter {
+    let mut acc = BeforeAfterAcc::new(cx, change, on, days);
+    cx.leads().for_each(|l| acc.add_lead(l));
+    cx.deals().for_each(|s| acc.add_deal(&s));
+    acc.finish()
 }
 
 /// The period starts covering a range, for trends.

@@ -149,30 +149,54 @@ pub struct CurvePoint {
 /// Kaplan–Meier on (days, closed?) observations: an item that closed on day d is an event at d;
 /// an item still open after d days is censored at d (it leaves the risk set without closing).
 /// Items that were lost never close: pass them censored at the horizon.
-pub fn kaplan_meier(observations: &mut [(u32, bool)], horizon: u32) -> Vec<CurvePoint> {
-    observations.sort_unstable();
-    let mut at_risk = observations.len() as u64;
-    let mut survival = 1.0;
-    let mut points = vec![CurvePoint { day: 0, closed: 0.0, at_risk }];
-    let mut i = 0;
-    while i < observations.len() {
-        let day = observations[i].0;
-        if day > horizon {
-            break;
-        }
-        let (mut events, mut leaving) = (0u64, 0u64);
-        while i < observations.len() && observations[i].0 == day {
-            events += observations[i].1 as u64;
-            leaving += 1;
-            i += 1;
-        }
-        if events > 0 && at_risk > 0 {
-            survival *= 1.0 - events as f64 / at_risk as f64;
-            points.push(CurvePoint { day, closed: 1.0 - survival, at_risk });
-        }
-        at_risk -= leaving;
+pub fn kaplan_meier(observations: &[(u32, bool)], horizon: u32) -> Vec<CurvePoint> {
+    let mut curve = Survival::new(horizon);
+    for &(day, closed) in observations {
+        curve.add(day, closed);
     }
-    points
+    curve.finish()
+}
+
+/// [`kaplan_meier`] as it accumulates: days are whole and bounded by the horizon, so counting
+/// per day replaces sorting the observations (a sort of a million was most of a report).
+#[derive(Debug, Clone)]
+pub struct Survival {
+    horizon: u32,
+    /// Per day 0..=horizon: closed on that day, and left the risk set on that day.
+    events: Vec<u64>,
+    leaving: Vec<u64>,
+    total: u64,
+}
+
+impl Survival {
+    pub fn new(horizon: u32) -> Self {
+        let days = horizon as usize + 1;
+        Survival { horizon, events: vec![0; days], leaving: vec![0; days], total: 0 }
+    }
+
+    /// One item: closed on `day`, or censored there (beyond the horizon: never closes in view).
+    pub fn add(&mut self, day: u32, closed: bool) {
+        self.total += 1;
+        if day <= self.horizon {
+            self.leaving[day as usize] += 1;
+            self.events[day as usize] += closed as u64;
+        }
+    }
+
+    pub fn finish(self) -> Vec<CurvePoint> {
+        let mut at_risk = self.total;
+        let mut survival = 1.0;
+        let mut points = vec![CurvePoint { day: 0, closed: 0.0, at_risk }];
+        for day in 0..=self.horizon {
+            let (events, leaving) = (self.events[day as usize], self.leaving[day as usize]);
+            if events > 0 && at_risk > 0 {
+                survival *= 1.0 - events as f64 / at_risk as f64;
+                points.push(CurvePoint { day, closed: 1.0 - survival, at_risk });
+            }
+            at_risk -= leaving;
+        }
+        points
+    }
 }
 
 #[cfg(test)]
@@ -229,8 +253,8 @@ mod tests {
     #[test]
     fn kaplan_meier_censors_open_items() {
         // 4 items: closed day 1, open (censored) day 2, closed day 3, lost (censored at horizon).
-        let mut obs = vec![(1, true), (2, false), (3, true), (60, false)];
-        let curve = kaplan_meier(&mut obs, 60);
+        let obs = vec![(1, true), (2, false), (3, true), (60, false)];
+        let curve = kaplan_meier(&obs, 60);
         // day 1: 1 of 4 at risk closes -> 0.25; day 3: 1 of 2 at risk closes -> 1 - 0.75*0.5.
         assert_eq!(curve[1], CurvePoint { day: 1, closed: 0.25, at_risk: 4 });
         assert_eq!(curve[2], CurvePoint { day: 3, closed: 0.625, at_risk: 2 });
