@@ -79,6 +79,18 @@ pub struct ProcessChange {
 pub const COMPARISON_DAYS: u32 = 90;
 
 pub fn dashboard(cx: &Context, range: DateRange, period: Period, changes: &[ProcessChange]) -> Dashboard {
+    dashboard_with_breakdowns(cx, range, period, changes, &[]).0
+}
+
+/// The dashboard and, in the same pass, the breakdown tables by `dims` (the HTML page shows
+/// them all).
+pub fn dashboard_with_breakdowns(
+    cx: &Context,
+    range: DateRange,
+    period: Period,
+    changes: &[ProcessChange],
+    dims: &[report::Dimension],
+) -> (Dashboard, Vec<(report::Dimension, Vec<report::BreakdownRow>)>) {
     // Every report is an accumulator; the dashboard feeds them all in one pass over the leads,
     // one over the deals (each deal's effective outcome worked out once) and one over time
     // entries. At a million consultations a pass per report was most of the time.
@@ -92,6 +104,8 @@ pub fn dashboard(cx: &Context, range: DateRange, period: Period, changes: &[Proc
     let mut lost = report::LostAcc::new(cx, range);
     let mut tiers = report::BreakdownAcc::new(cx, range, report::Dimension::Tier);
     let mut cohorts = report::CohortAcc::new(cx, range);
+    let mut breakdowns: Vec<report::BreakdownAcc> =
+        dims.iter().map(|&dim| report::BreakdownAcc::new(cx, range, dim)).collect();
     let mut trends = TrendAcc::new(cx, range, period);
     let mut before_after: Vec<report::BeforeAfterAcc> = changes
         .iter()
@@ -113,6 +127,7 @@ pub fn dashboard(cx: &Context, range: DateRange, period: Period, changes: &[Proc
         lost.add(&s);
         tiers.add(cx, &s);
         cohorts.add(&s);
+        breakdowns.iter_mut().for_each(|b| b.add(cx, &s));
         trends.add_deal(&s);
         before_after.iter_mut().for_each(|b| b.add_deal(&s));
     }
@@ -228,7 +243,7 @@ pub fn dashboard(cx: &Context, range: DateRange, period: Period, changes: &[Proc
     for (k, s) in headline.iter_mut().zip(series) {
         k.trend = s;
     }
-    Dashboard {
+    let dashboard = Dashboard {
         from: range.from,
         to: range.to,
         period,
@@ -246,7 +261,9 @@ pub fn dashboard(cx: &Context, range: DateRange, period: Period, changes: &[Proc
         tiers: report::tiers_of(tiers.finish(cx)),
         cohorts: cohorts.finish(cx),
         before_after: before_after.into_iter().map(|b| b.finish()).collect(),
-    }
+    };
+    let breakdowns = dims.iter().zip(breakdowns).map(|(&dim, b)| (dim, b.finish(cx))).collect();
+    (dashboard, breakdowns)
 }
 
 /// One period's headline values.

@@ -465,7 +465,16 @@ fn every_kpi_equals_a_naive_recomputation_from_raw_events() {
                 name: "new price book".into(),
                 changed_on: today - chrono::Duration::days(120),
             };
-            let dash = super::dashboard(&cx, r, Period::Quarter, std::slice::from_ref(&change));
+            let (dash, breakdowns) = super::dashboard_with_breakdowns(
+                &cx,
+                r,
+                Period::Quarter,
+                std::slice::from_ref(&change),
+                &report::Dimension::ALL,
+            );
+            for (dim, rows) in breakdowns {
+                assert_eq!(rows, report::breakdown(&cx, r, dim), "dashboard breakdown {dim:?}, {ctx}");
+            }
             assert_eq!(
                 (&dash.close_rate, &dash.win_rate, &dash.speed_to_lead, &dash.lead_to_consultation),
                 (&c, &w, &s, &l),

@@ -4,7 +4,7 @@
 //! changes; without script everything still reads.
 
 use super::{
-    dashboard,
+    dashboard_with_breakdowns,
     report::{self, BreakdownRow, Dimension},
     routes::{with_context, ReportQuery},
     stats::Rate,
@@ -430,9 +430,7 @@ pub async fn reports(
     ])
     .unwrap_or_default();
     let (d, breakdowns, sources, services) = with_context(&state, &user, &q, |cx, r, changes| {
-        let d = dashboard(cx, r.range, r.period, changes);
-        let b: Vec<_> =
-            Dimension::ALL.iter().map(|&dim| (dim, report::breakdown(cx, r.range, dim))).collect();
+        let (d, b) = dashboard_with_breakdowns(cx, r.range, r.period, changes, &Dimension::ALL);
         let mut sources = vec![];
         let mut services = vec![];
         for row in &b {
