@@ -261,7 +261,7 @@ async fn consultation_create(
     .await?
     .rows_affected();
     inserted(rows, m.id)?;
-    scope::spread(db, actor, m.id, m.lead_id, customer_id, &users, version).await?;
+    scope::spread_up(db, actor, m.lead_id, customer_id, &users, version).await?;
     if let Some(at) = m.scheduled_at {
         stage_event(
             db,
@@ -613,18 +613,20 @@ async fn activity_log(
         return Ok(());
     }
     // The first human contact of the lead starts nothing new but stops the speed-to-lead clock.
-    let first = sqlx::query(
-        "update leads set first_contact_at = $3, version = $4, revision = revision + 1
+    // (Once it is known to have happened, the update below would find nothing: skip it.)
+    let first = !c.lead_contacted
+        && sqlx::query(
+            "update leads set first_contact_at = $3, version = $4, revision = revision + 1
          where company_id = $1 and id = $2 and first_contact_at is null",
-    )
-    .bind(actor.company_id)
-    .bind(c.lead_id)
-    .bind(m.at)
-    .bind(version)
-    .execute(&mut *db)
-    .await?
-    .rows_affected()
-        == 1;
+        )
+        .bind(actor.company_id)
+        .bind(c.lead_id)
+        .bind(m.at)
+        .bind(version)
+        .execute(&mut *db)
+        .await?
+        .rows_affected()
+            == 1;
     if first {
         stage_event(
             db,

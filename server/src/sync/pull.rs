@@ -5,11 +5,12 @@
 use super::Actor;
 use crate::{auth::CurrentUser, error::ApiError, error::ApiJson, state::AppState};
 use app::sync::protocol::{
-    Cookie, Entity, MutationResult, MutationStatus, PatchOp, PullRequest, PullResponse, RowKey,
-    MAX_PULL_LIMIT,
+    Cookie, Entity, MutationResult, MutationStatus, PullRequest, PullResponse, RowKey, MAX_PULL_LIMIT,
 };
 use axum::extract::State;
-use std::sync::OnceLock;
+use serde::Serialize;
+use serde_json::value::RawValue;
+use std::{collections::HashMap, sync::OnceLock};
 use uuid::Uuid;
 
 /// (entity, table, scoped): tables without `scope_users` are company-wide reference data.
@@ -27,52 +28,97 @@ const SOURCES: &[(Entity, &str, bool)] = &[
     (Entity::ChecklistTemplate, "checklist_templates", false),
 ];
 
-/// One `union all` over every synced table, built once. `t.version >= $6` is implied by the row
-/// comparison after it, but only the plain bound lets each branch's index scan start at the page
-/// boundary instead of re-reading every earlier page.
-fn query() -> &'static str {
+/// The page's keys: one `union all` over every synced table, built once, each branch ordered
+/// and limited on its own so it reads at most a page from its `(company_id, version)` index.
+/// `t.version >= $6` is implied by the row comparison after it, but only the plain bound lets
+/// each branch's index scan start at the page boundary instead of re-reading earlier pages.
+/// The rows' JSON is read afterwards ([`data_query`]) for the page's rows alone: built here, it
+/// was built for every row each branch offered the sort (up to twelve pages' worth) and thrown
+/// away for most of them.
+fn keys_query() -> &'static str {
     static SQL: OnceLock<String> = OnceLock::new();
     SQL.get_or_init(|| {
-        let mut parts: Vec<String> = SOURCES
+        let branches: Vec<String> = SOURCES
             .iter()
             .map(|(entity, table, scoped)| {
-                let scope = if *scoped { "and ($4 or $5 = any(t.scope_users))" } else { "" };
+                (
+                    entity.rank(),
+                    *table,
+                    if *scoped { "and ($4 or $5 = any(t.scope_users))" } else { "" },
+                    "t.deleted",
+                )
+            })
+            .chain(std::iter::once((Entity::TeamMember.rank(), "users", "", "not t.active")))
+            .map(|(rank, table, scope, deleted)| {
                 format!(
-                    "select {rank}::smallint as rank, t.id, t.version, t.deleted,
-                            to_jsonb(t) - 'company_id' - 'scope_users' - 'field_versions' as data
-                     from {table} t
-                     where t.company_id = $1 and t.version > $2 and t.version <= $3 {scope}
-                       and t.version >= $6 and (t.version, {rank}::smallint, t.id) > ($6, $7, $8)",
-                    rank = entity.rank(),
+                    "(select {rank}::smallint as rank, t.id, t.version, {deleted} as deleted
+                      from {table} t
+                      where t.company_id = $1 and t.version > $2 and t.version <= $3 {scope}
+                        and t.version >= $6 and (t.version, {rank}::smallint, t.id) > ($6, $7, $8)
+                      order by t.version, t.id limit $9)"
                 )
             })
             .collect();
-        parts.push(format!(
-            "select {rank}::smallint, t.id, t.version, not t.active,
-                    jsonb_build_object('id', t.id, 'name', t.name, 'email', t.email, 'role', t.role, 'active', t.active)
-             from users t
-             where t.company_id = $1 and t.version > $2 and t.version <= $3
-               and t.version >= $6 and (t.version, {rank}::smallint, t.id) > ($6, $7, $8)",
-            rank = Entity::TeamMember.rank()
-        ));
-        format!("{} order by 3, 1, 2 limit $9", parts.join("\nunion all\n"))
+        format!("{} order by 3, 1, 2 limit $9", branches.join("\nunion all\n"))
     })
 }
 
+/// The JSON of one table's rows of a page, by id (their scope was checked by [`keys_query`],
+/// in the same snapshot).
+fn data_query(entity: Entity) -> &'static str {
+    static SQL: OnceLock<Vec<String>> = OnceLock::new();
+    let all = SQL.get_or_init(|| {
+        Entity::ALL
+            .iter()
+            .map(|e| match SOURCES.iter().find(|(s, _, _)| s == e) {
+                Some((_, table, _)) => format!(
+                    "select t.id, (to_jsonb(t) - 'company_id' - 'scope_users' - 'field_versions')::text
+                     from {table} t where t.company_id = $1 and t.id = any($2)"
+                ),
+                None => "select t.id, jsonb_build_object('id', t.id, 'name', t.name, 'email', t.email, 'role', t.role,
+                                 'active', t.active)::text
+                         from users t where t.company_id = $1 and t.id = any($2)"
+                    .into(),
+            })
+            .collect()
+    });
+    &all[entity.rank() as usize]
+}
+
 #[derive(sqlx::FromRow)]
-struct Row {
+struct Key {
     rank: i16,
     id: Uuid,
     version: i64,
     deleted: bool,
-    data: serde_json::Value,
+}
+
+/// The wire form of [`PullResponse`] (same JSON, the OpenAPI document describes that type) with
+/// each row's JSON passed through untouched: decoding it into a `serde_json::Value` only to
+/// encode it again was most of the server's own work in a pull.
+#[derive(Serialize)]
+pub struct PullPage {
+    cookie: Cookie,
+    last_mutation_id: u64,
+    patch: Vec<PatchOut>,
+    has_more: bool,
+    reset: bool,
+    rejected: Vec<MutationResult>,
+}
+
+/// The wire form of [`app::sync::protocol::PatchOp`].
+#[derive(Serialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+enum PatchOut {
+    Put { entity: Entity, id: Uuid, version: i64, data: Box<RawValue> },
+    Del { entity: Entity, id: Uuid, version: i64 },
 }
 
 pub async fn pull(
     State(state): State<AppState>,
     user: CurrentUser,
     ApiJson(req): ApiJson<PullRequest>,
-) -> Result<ApiJson<PullResponse>, ApiError> {
+) -> Result<ApiJson<PullPage>, ApiError> {
     let limit = req.limit.unwrap_or(MAX_PULL_LIMIT).clamp(1, MAX_PULL_LIMIT);
     let actor = Actor::new(&user, req.client_id);
     let response =
@@ -87,7 +133,7 @@ pub async fn read(
     cookie: Option<Cookie>,
     limit: u32,
     pending_from: Option<u64>,
-) -> Result<PullResponse, ApiError> {
+) -> Result<PullPage, ApiError> {
     let mut tx = pool.begin().await?;
     sqlx::query("set transaction isolation level repeatable read, read only").execute(&mut *tx).await?;
 
@@ -126,7 +172,7 @@ pub async fn read(
         from.after.unwrap_or(RowKey { version: from.version, entity: Entity::TeamMember, id: Uuid::max() });
     let after_rank = if from.after.is_some() { after.entity.rank() } else { i16::MAX };
 
-    let rows: Vec<Row> = sqlx::query_as(query())
+    let keys: Vec<Key> = sqlx::query_as(keys_query())
         .bind(actor.company_id)
         .bind(from.version)
         .bind(head)
@@ -138,6 +184,18 @@ pub async fn read(
         .bind(limit as i64)
         .fetch_all(&mut *tx)
         .await?;
+    // Each live row's JSON, passed through to the response as Postgres wrote it.
+    let mut data: HashMap<(i16, Uuid), String> = HashMap::with_capacity(keys.len());
+    for entity in Entity::ALL {
+        let rank = entity.rank();
+        let ids: Vec<Uuid> = keys.iter().filter(|k| k.rank == rank && !k.deleted).map(|k| k.id).collect();
+        if ids.is_empty() {
+            continue;
+        }
+        let rows: Vec<(Uuid, String)> =
+            sqlx::query_as(data_query(entity)).bind(actor.company_id).bind(&ids).fetch_all(&mut *tx).await?;
+        data.extend(rows.into_iter().map(|(id, json)| ((rank, id), json)));
+    }
     let rejected: Vec<(i64, Option<String>)> = match pending_from {
         Some(from) if from as i64 <= last_mutation_id as i64 => {
             sqlx::query_as(
@@ -158,8 +216,8 @@ pub async fn read(
         .map(|(id, error)| MutationResult { id: id as u64, status: MutationStatus::Rejected, error })
         .collect();
 
-    let has_more = rows.len() as u32 == limit;
-    let next = match rows.last() {
+    let has_more = keys.len() as u32 == limit;
+    let next = match keys.last() {
         Some(last) if has_more => Cookie {
             version: from.version,
             epoch,
@@ -171,18 +229,22 @@ pub async fn read(
         },
         _ => Cookie { version: head, epoch, after: None },
     };
-    let patch = rows
+    let patch = keys
         .into_iter()
-        .map(|r| {
-            let entity = Entity::ALL[r.rank as usize];
-            if r.deleted {
-                PatchOp::Del { entity, id: r.id, version: r.version }
-            } else {
-                PatchOp::Put { entity, id: r.id, version: r.version, data: r.data }
+        .map(|k| {
+            let entity = Entity::ALL[k.rank as usize];
+            if k.deleted {
+                return Ok(PatchOut::Del { entity, id: k.id, version: k.version });
             }
+            // Read in the same snapshot as its key: a live row without its JSON cannot happen.
+            let json = data.remove(&(k.rank, k.id)).ok_or_else(|| {
+                ApiError::internal(std::io::Error::other(format!("pull: no data for {entity:?} {}", k.id)))
+            })?;
+            let data = RawValue::from_string(json).map_err(ApiError::internal)?;
+            Ok(PatchOut::Put { entity, id: k.id, version: k.version, data })
         })
-        .collect();
-    Ok(PullResponse { cookie: next, last_mutation_id, patch, has_more, reset, rejected })
+        .collect::<Result<_, ApiError>>()?;
+    Ok(PullPage { cookie: next, last_mutation_id, patch, has_more, reset, rejected })
 }
 
 #[utoipa::path(post, path = "/api/sync/pull", tag = "sync", request_body = PullRequest,

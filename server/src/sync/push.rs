@@ -176,12 +176,40 @@ impl Log {
     }
 }
 
+/// Applies a push in one transaction. Most pushes reject nothing, so the first attempt runs
+/// without a savepoint per mutation (two round trips each, 40 in a push of 20); if any mutation
+/// is rejected, that attempt is rolled back whole and the push runs again with savepoints, so a
+/// rejected mutation leaves no trace and the rest still apply. Both attempts see the same
+/// mutations, in the same order, from the same client state (the client's row is locked).
 pub async fn process(
     pool: &sqlx::PgPool,
     actor: &Actor,
     req: &PushRequest,
     parsed: &[Result<Mutation, String>],
 ) -> Result<PushResponse, ApiError> {
+    match attempt(pool, actor, req, parsed, Savepoints::No).await? {
+        Some(response) => Ok(response),
+        None => Ok(attempt(pool, actor, req, parsed, Savepoints::PerMutation)
+            .await?
+            .expect("with savepoints a rejection is recorded, not retried")),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Savepoints {
+    /// Optimistic: a rejection abandons the attempt (`Ok(None)`).
+    No,
+    /// Each mutation under its own savepoint: a rejection is rolled back alone and recorded.
+    PerMutation,
+}
+
+async fn attempt(
+    pool: &sqlx::PgPool,
+    actor: &Actor,
+    req: &PushRequest,
+    parsed: &[Result<Mutation, String>],
+    savepoints: Savepoints,
+) -> Result<Option<PushResponse>, ApiError> {
     let mut tx = pool.begin().await?;
     let mut last = lock_client(&mut tx, actor).await?;
     refuse_reused_ids(&mut tx, actor, req, last).await?;
@@ -189,12 +217,12 @@ pub async fn process(
     let Some(&first) = fresh.first() else {
         // A replay of what was already processed: nothing to do, nothing changes.
         tx.commit().await?;
-        return Ok(PushResponse { last_mutation_id: last, results: vec![] });
+        return Ok(Some(PushResponse { last_mutation_id: last, results: vec![] }));
     };
     if req.mutations[first].id != last + 1 {
         // A gap: an earlier push is missing. Apply nothing after it; the client resends from last + 1.
         tx.commit().await?;
-        return Ok(PushResponse { last_mutation_id: last, results: vec![] });
+        return Ok(Some(PushResponse { last_mutation_id: last, results: vec![] }));
     }
 
     // Everything this push writes carries a placeholder version until the very end (see
@@ -210,6 +238,16 @@ pub async fn process(
         }
         let outcome = match &parsed[i] {
             Err(reason) => Err(reason.clone()),
+            Ok(mutation) if savepoints == Savepoints::No => {
+                match apply(&mut *tx, actor, envelope.id, mutation, envelope.client_ts, placeholder).await {
+                    Ok(()) => Ok(()),
+                    Err(ApplyError::Rejected(_)) => {
+                        tx.rollback().await?;
+                        return Ok(None);
+                    }
+                    Err(ApplyError::Transient(e)) => return Err(e.into()),
+                }
+            }
             Ok(mutation) => {
                 let mut sp = tx.begin().await?;
                 match apply(
@@ -263,7 +301,7 @@ pub async fn process(
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(PushResponse { last_mutation_id: last, results })
+    Ok(Some(PushResponse { last_mutation_id: last, results }))
 }
 
 #[utoipa::path(post, path = "/api/sync/push", tag = "sync", request_body = PushRequest,

@@ -27,6 +27,8 @@ pub struct ConsultationRef {
     pub created_by: Uuid,
     pub held_at: Option<chrono::DateTime<chrono::Utc>>,
     pub deleted: bool,
+    /// Its lead has had its first contact (a committed fact, or this push's own write).
+    pub lead_contacted: bool,
 }
 
 pub async fn consultation_for_write(
@@ -35,10 +37,11 @@ pub async fn consultation_for_write(
     id: Uuid,
 ) -> Result<ConsultationRef, ApplyError> {
     let row: Option<ConsultationRef> = sqlx::query_as(
-        "select lead_id, customer_id, scope_users, status, technician_id, sales_rep_id, created_by, held_at, deleted
-         from consultations
-         where company_id = $1 and id = $2 and ($3 or $4 = any(scope_users))
-         for update",
+        "select c.lead_id, c.customer_id, c.scope_users, c.status, c.technician_id, c.sales_rep_id, c.created_by,
+                c.held_at, c.deleted, l.first_contact_at is not null as lead_contacted
+         from consultations c join leads l on l.company_id = c.company_id and l.id = c.lead_id
+         where c.company_id = $1 and c.id = $2 and ($3 or $4 = any(c.scope_users))
+         for update of c",
     )
     .bind(actor.company_id)
     .bind(id)
@@ -64,6 +67,18 @@ pub async fn spread(
     users: &[Uuid],
     version: i64,
 ) -> Result<(), ApplyError> {
+    spread_children(db, actor, consultation_id, users, version).await?;
+    spread_up(db, actor, lead_id, customer_id, users, version).await
+}
+
+/// A consultation's own records (options, activities, ...) follow it to exactly `users`.
+async fn spread_children(
+    db: &mut PgConnection,
+    actor: &Actor,
+    consultation_id: Uuid,
+    users: &[Uuid],
+    version: i64,
+) -> Result<(), ApplyError> {
     for table in ["options", "activities", "followups", "attachments", "stage_events"] {
         // Follow-ups also stay visible to their assignee.
         let extra = if table == "followups" { " || array[assignee_id]" } else { "" };
@@ -78,6 +93,21 @@ pub async fn spread(
         .execute(&mut *db)
         .await?;
     }
+    Ok(())
+}
+
+/// The consultation's lead and customer (and the lead's own stage events) become visible to
+/// `users` too, on top of whoever saw them already. All a new consultation needs: it has no
+/// records of its own yet (they reference it), so [`spread`]'s other five updates would find
+/// nothing.
+pub async fn spread_up(
+    db: &mut PgConnection,
+    actor: &Actor,
+    lead_id: Uuid,
+    customer_id: Uuid,
+    users: &[Uuid],
+    version: i64,
+) -> Result<(), ApplyError> {
     for (table, id) in [("leads", lead_id), ("customers", customer_id)] {
         sqlx::query(&format!(
             "update {table} set scope_users = array(select distinct unnest(scope_users || $3::uuid[])), version = $4
