@@ -172,6 +172,48 @@ impl Span {
     }
 }
 
+/// Which of consecutive periods an instant falls in, in constant time (every lead and deal of a
+/// dashboard asks, for trends and cohorts; a binary search each was a fifth of the pass). A table
+/// by hour since the first start gives the period at the start of that hour, and one comparison
+/// settles an instant past a boundary inside the hour: periods are at least a day long, so an hour
+/// holds at most one boundary, whatever the zone's offsets.
+#[derive(Debug, Clone)]
+pub struct Slots {
+    starts: Vec<Secs>,
+    end: Secs,
+    by_hour: Vec<u32>,
+}
+
+impl Slots {
+    /// Periods starting at `starts` (ascending), the last one ending at `end`.
+    pub fn new(starts: Vec<Secs>, end: Secs) -> Slots {
+        let first = starts.first().copied().unwrap_or(end);
+        let hours = ((end - first).max(0) / 3600 + 1) as usize;
+        let mut by_hour = Vec::with_capacity(hours);
+        let mut i = 0;
+        for h in 0..hours {
+            let t = first + h as Secs * 3600;
+            while i + 1 < starts.len() && starts[i + 1] <= t {
+                i += 1;
+            }
+            by_hour.push(i as u32);
+        }
+        Slots { starts, end, by_hour }
+    }
+
+    pub fn of(&self, t: Secs) -> Option<usize> {
+        let first = *self.starts.first()?;
+        if t < first || t >= self.end {
+            return None;
+        }
+        let mut i = self.by_hour[((t - first) / 3600) as usize] as usize;
+        if i + 1 < self.starts.len() && t >= self.starts[i + 1] {
+            i += 1;
+        }
+        Some(i)
+    }
+}
+
 impl<'a> Context<'a> {
     pub fn new(facts: &'a CompanyFacts, settings: &'a Settings, tz: Tz, now: Secs, filter: &Filter) -> Self {
         let mut thresholds = vec![0; facts.dict.len()];
@@ -1029,9 +1071,9 @@ pub const COHORT_WEEKS: usize = 8;
 pub struct CohortAcc {
     span: Span,
     months: Vec<DateRange>,
-    /// Month starts as instants, found by binary search: converting each consultation's time
-    /// to a local date would cost a time-zone lookup per consultation.
-    starts: Vec<Secs>,
+    /// Month starts as instants: converting each consultation's time to a local date would
+    /// cost a time-zone lookup per consultation.
+    slots: Slots,
     /// Per month: held, and won by the end of each week since.
     by: Vec<(u64, [u64; COHORT_WEEKS])>,
 }
@@ -1039,14 +1081,15 @@ pub struct CohortAcc {
 impl CohortAcc {
     pub fn new(cx: &Context, range: DateRange) -> Self {
         let months = periods(range, Period::Month);
-        let starts: Vec<Secs> = months.iter().map(|m| midnight(cx.tz, m.from)).collect();
+        let span = Span::of(cx, range);
+        let slots = Slots::new(months.iter().map(|m| midnight(cx.tz, m.from)).collect(), span.to);
         let by = vec![(0, [0; COHORT_WEEKS]); months.len()];
-        CohortAcc { span: Span::of(cx, range), months, starts, by }
+        CohortAcc { span, months, slots, by }
     }
 
     pub fn add(&mut self, s: &Seen) {
         let Some(h) = s.d.held.filter(|&h| self.span.holds(h)) else { return };
-        let i = self.starts.partition_point(|&start| start <= h).saturating_sub(1);
+        let Some(i) = self.slots.of(h) else { return };
         let e = &mut self.by[i];
         e.0 += 1;
         if let (Outcome::Won, Some(at), true) = (s.outcome, s.at, s.sale) {
@@ -1194,4 +1237,35 @@ pub fn periods(range: DateRange, period: Period) -> Vec<DateRange> {
         start = next;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_agree_with_a_binary_search_across_daylight_saving_changes() {
+        // Weeks and months in zones with 1-hour, 30-minute and no DST changes.
+        for tz in [chrono_tz::America::Chicago, chrono_tz::Australia::Lord_Howe, chrono_tz::UTC] {
+            for period in [Period::Week, Period::Month, Period::Quarter] {
+                let range = DateRange {
+                    from: NaiveDate::from_ymd_opt(2024, 1, 3).unwrap(),
+                    to: NaiveDate::from_ymd_opt(2026, 2, 10).unwrap(),
+                };
+                let starts: Vec<Secs> = periods(range, period).iter().map(|p| midnight(tz, p.from)).collect();
+                let end = bounds(tz, range).1;
+                let slots = Slots::new(starts.clone(), end);
+                let search = |t: Secs| {
+                    (t >= starts[0] && t < end).then(|| starts.partition_point(|&s| s <= t) - 1)
+                };
+                // Every boundary, a second either side, and a sweep at an odd stride.
+                let mut probes: Vec<Secs> = starts.iter().flat_map(|&s| [s - 1, s, s + 1]).collect();
+                probes.extend([end - 1, end, end + 1]);
+                probes.extend((starts[0] - DAY..end + DAY).step_by(4_099));
+                for t in probes {
+                    assert_eq!(slots.of(t), search(t), "{tz} {period:?} at {t}");
+                }
+            }
+        }
+    }
 }

@@ -1,0 +1,133 @@
+//! The dashboard's computation alone, in process: a million synthetic consultations folded
+//! straight into facts (no Postgres, no HTTP), then the whole dashboard for one year and for all
+//! time. Isolates the report code from loading and transport, for working on it; the end-to-end
+//! figure is `cargo bench --bench analytics`.
+//!
+//!   cargo bench -p server --bench dashboard_pass
+//!   BENCH_CONSULTATIONS=200000 BENCH_REQUESTS=20 cargo bench -p server --bench dashboard_pass
+//!
+//! Nothing here asserts a speed.
+
+use chrono::{Duration, Utc};
+use rand::{rngs::StdRng, Rng, SeedableRng};
+use server::analytics::{
+    dashboard,
+    facts::{CompanyFacts, DealFact, LeadFact, Outcome, DAY},
+    report::{Context, DateRange, Filter, Period},
+    settings::Settings,
+    ProcessChange,
+};
+use std::time::Instant;
+use uuid::Uuid;
+
+fn env_num(key: &str, default: u64) -> u64 {
+    std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn main() {
+    let n = env_num("BENCH_CONSULTATIONS", 1_000_000);
+    let requests = env_num("BENCH_REQUESTS", 30) as usize;
+    let now = Utc::now().timestamp();
+    let mut rng = StdRng::seed_from_u64(7);
+    let mut facts = CompanyFacts::default();
+    let technicians: Vec<u32> = (0..200).map(|i| facts.dict.id(&format!("tech-{i}"))).collect();
+    let reps: Vec<u32> = (0..10).map(|i| facts.dict.id(&format!("rep-{i}"))).collect();
+    let sources: Vec<u32> =
+        ["web", "phone", "referral", "repeat", "ads", "walk-in"].iter().map(|s| facts.dict.id(s)).collect();
+    let services: Vec<u32> = ["hvac", "plumbing", "electrical"].iter().map(|s| facts.dict.id(s)).collect();
+    let tiers: Vec<u32> = ["Good", "Better", "Best"].iter().map(|s| facts.dict.id(s)).collect();
+    let reasons: Vec<u32> = ["price", "competitor", "timing", "financing", "no_decision"]
+        .iter()
+        .map(|s| facts.dict.id(s))
+        .collect();
+    let t = Instant::now();
+    for i in 0..n {
+        // Five years, in order of creation (as the facts load).
+        let created = now - 5 * 365 * DAY + (i as i64 * 5 * 365 * DAY) / n as i64;
+        let first_contact = rng.gen_bool(0.95).then(|| created + rng.gen_range(60..7_200));
+        let held = rng.gen_bool(0.7).then(|| created + rng.gen_range(DAY..10 * DAY)).filter(|&h| h < now);
+        let source = sources[rng.gen_range(0..sources.len())];
+        let service = services[rng.gen_range(0..services.len())];
+        let quoted = rng.gen_range(200_000..2_000_000);
+        let (outcome, decided) = match held {
+            Some(h) => {
+                let at = h + rng.gen_range(0..30 * DAY);
+                match rng.gen_range(0..100) {
+                    _ if at >= now => (Outcome::Open, None),
+                    0..=44 => (Outcome::Won, Some(at)),
+                    45..=84 => (Outcome::Lost, Some(at)),
+                    _ => (Outcome::Open, None),
+                }
+            }
+            None => (Outcome::Open, None),
+        };
+        let lead = LeadFact {
+            created,
+            source,
+            service,
+            first_contact,
+            contacted_by: technicians[rng.gen_range(0..technicians.len())],
+            first_held: held,
+            dead: false,
+        };
+        let deal = DealFact {
+            lead_created: created,
+            source,
+            service,
+            technician: technicians[rng.gen_range(0..technicians.len())],
+            held,
+            presented: held,
+            options_presented: held.map_or(0, |_| 3),
+            quoted_cents: quoted,
+            outcome,
+            decided,
+            amount_cents: if outcome == Outcome::Won { quoted * 9 / 10 } else { quoted },
+            closer: match outcome {
+                Outcome::Open => u32::MAX,
+                _ => reps[rng.gen_range(0..reps.len())],
+            },
+            tier: if outcome == Outcome::Won { tiers[rng.gen_range(0..tiers.len())] } else { u32::MAX },
+            reason: if outcome == Outcome::Lost {
+                reasons[rng.gen_range(0..reasons.len())]
+            } else {
+                u32::MAX
+            },
+            same_day: outcome == Outcome::Won && rng.gen_bool(0.4),
+            reopened: rng.gen_bool(0.01),
+            last_activity: decided.or(held).unwrap_or(created),
+            dead: false,
+        };
+        let deals = vec![(Uuid::from_u128(i as u128 * 2 + 1), deal)];
+        facts.put_lead(Uuid::from_u128(i as u128 * 2), lead, deals);
+    }
+    println!("{n} consultations folded into facts in {:.1} s", t.elapsed().as_secs_f64());
+
+    let settings = Settings::default();
+    let tz = chrono_tz::America::Chicago;
+    let cx = Context::new(&facts, &settings, tz, now, &Filter::default());
+    let today = Utc::now().date_naive();
+    let change = ProcessChange {
+        id: Uuid::nil(),
+        name: "new price book".into(),
+        changed_on: today - Duration::days(200),
+    };
+    for (label, from, period) in [
+        ("one year", today - Duration::days(364), Period::Month),
+        ("all time", today - Duration::days(1830), Period::Quarter),
+    ] {
+        let range = DateRange { from, to: today };
+        let mut times: Vec<f64> = (0..requests)
+            .map(|_| {
+                let t = Instant::now();
+                std::hint::black_box(dashboard(&cx, range, period, std::slice::from_ref(&change)));
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        println!(
+            "{label}: dashboard p50 {:.1} ms, p99 {:.1} ms ({requests} runs)",
+            times[times.len() / 2],
+            times[((times.len() as f64 - 1.0) * 0.99).round() as usize]
+        );
+    }
+}
