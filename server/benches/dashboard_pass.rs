@@ -100,6 +100,7 @@ fn main() {
         let deals = vec![(Uuid::from_u128(i as u128 * 2 + 1), deal)];
         facts.put_lead(Uuid::from_u128(i as u128 * 2), lead, deals);
     }
+    facts.settle();
     println!("{n} consultations folded into facts in {:.1} s", t.elapsed().as_secs_f64());
 
     let settings = Settings::default();

@@ -301,6 +301,55 @@ pub fn time_category(category: &str) -> Option<bool> {
     }
 }
 
+/// Leads and deals are summarised in chunks of this many (they load, and mostly arrive, in the
+/// order they were created), so a report over a recent range skips whole chunks of old, settled
+/// history instead of reading every fact.
+/// Small under test, so the property test's small worlds span many chunks.
+#[cfg(not(test))]
+pub const CHUNK: usize = 4096;
+#[cfg(test)]
+pub const CHUNK: usize = 8;
+
+/// What a report must know of a chunk of deals to skip it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DealChunk {
+    /// The latest instant any of its live deals mentions (lead created, held, presented,
+    /// decided, last activity).
+    pub latest: Secs,
+    /// It holds an open deal, whose standing moves with the clock (it may go stale): such a
+    /// chunk is never skipped.
+    pub open: bool,
+    /// Its won and lost deals by service id: the base rates the pipeline value takes from
+    /// every decision ever made.
+    pub decided: Vec<(u32, u64, u64)>,
+}
+
+impl DealChunk {
+    fn of(deals: &[DealFact]) -> DealChunk {
+        let mut chunk = DealChunk { latest: Secs::MIN, ..DealChunk::default() };
+        for d in deals.iter().filter(|d| !d.dead) {
+            let times = [Some(d.lead_created), d.held, d.presented, d.decided, Some(d.last_activity)];
+            chunk.latest = times.into_iter().flatten().fold(chunk.latest, Secs::max);
+            let (won, lost) = match d.outcome {
+                Outcome::Open => {
+                    chunk.open = true;
+                    continue;
+                }
+                Outcome::Won => (1, 0),
+                Outcome::Lost => (0, 1),
+            };
+            match chunk.decided.iter_mut().find(|(service, _, _)| *service == d.service) {
+                Some(e) => {
+                    e.1 += won;
+                    e.2 += lost;
+                }
+                None => chunk.decided.push((d.service, won, lost)),
+            }
+        }
+        chunk
+    }
+}
+
 /// Every fact of one company, kept in memory and brought up to date by company version.
 #[derive(Debug, Default, Clone)]
 pub struct CompanyFacts {
@@ -312,40 +361,86 @@ pub struct CompanyFacts {
     lead_index: HashMap<Uuid, usize>,
     deal_index: HashMap<Uuid, usize>,
     time_index: HashMap<Uuid, usize>,
+    /// Per chunk of `leads`: the latest creation time of a live lead; None until [`settle`]
+    /// after a change.
+    ///
+    /// [`settle`]: CompanyFacts::settle
+    lead_summaries: Vec<Option<Secs>>,
+    /// Per chunk of `deals`; None until [`CompanyFacts::settle`] after a change.
+    deal_summaries: Vec<Option<DealChunk>>,
 }
 
 impl CompanyFacts {
     /// Replaces (or adds) a lead and its consultations. Consultations the lead no longer has
     /// (deleted) are marked dead and skipped by every report.
     pub fn put_lead(&mut self, id: Uuid, lead: LeadFact, deals: Vec<(Uuid, DealFact)>) {
-        match self.lead_index.get(&id) {
-            Some(&i) => self.leads[i] = lead,
+        let i = match self.lead_index.get(&id) {
+            Some(&i) => {
+                self.leads[i] = lead;
+                i
+            }
             None => {
                 self.lead_index.insert(id, self.leads.len());
                 self.leads.push(lead);
+                self.leads.len() - 1
             }
-        }
+        };
+        unsettle(&mut self.lead_summaries, i);
         for (cid, deal) in deals {
-            match self.deal_index.get(&cid) {
-                Some(&i) => self.deals[i] = deal,
+            let i = match self.deal_index.get(&cid) {
+                Some(&i) => {
+                    self.deals[i] = deal;
+                    i
+                }
                 None => {
                     self.deal_index.insert(cid, self.deals.len());
                     self.deals.push(deal);
+                    self.deals.len() - 1
                 }
-            }
+            };
+            unsettle(&mut self.deal_summaries, i);
         }
     }
 
     pub fn kill_lead(&mut self, id: Uuid) {
         if let Some(&i) = self.lead_index.get(&id) {
             self.leads[i].dead = true;
+            unsettle(&mut self.lead_summaries, i);
         }
     }
 
     pub fn kill_deal(&mut self, id: Uuid) {
         if let Some(&i) = self.deal_index.get(&id) {
             self.deals[i].dead = true;
+            unsettle(&mut self.deal_summaries, i);
         }
+    }
+
+    /// Brings the chunk summaries of changed chunks up to date (after a load or refresh).
+    pub fn settle(&mut self) {
+        for (k, chunk) in self.lead_summaries.iter_mut().enumerate().filter(|(_, c)| c.is_none()) {
+            let leads = &self.leads[k * CHUNK..((k + 1) * CHUNK).min(self.leads.len())];
+            *chunk = Some(leads.iter().filter(|l| !l.dead).map(|l| l.created).max().unwrap_or(Secs::MIN));
+        }
+        for (k, chunk) in self.deal_summaries.iter_mut().enumerate().filter(|(_, c)| c.is_none()) {
+            let deals = &self.deals[k * CHUNK..((k + 1) * CHUNK).min(self.deals.len())];
+            *chunk = Some(DealChunk::of(deals));
+        }
+    }
+
+    /// The leads in chunks, each with its latest creation time; None when not settled since the
+    /// last change.
+    pub fn lead_chunks(&self) -> Option<impl Iterator<Item = (Secs, &[LeadFact])> + '_> {
+        let latest: Option<Vec<Secs>> = self.lead_summaries.iter().copied().collect();
+        Some(latest?.into_iter().zip(self.leads.chunks(CHUNK)))
+    }
+
+    /// The deals in chunks, each with its summary; None when not settled since the last change.
+    pub fn deal_chunks(&self) -> Option<impl Iterator<Item = (&DealChunk, &[DealFact])> + '_> {
+        if self.deal_summaries.iter().any(Option::is_none) {
+            return None;
+        }
+        Some(self.deal_summaries.iter().flatten().zip(self.deals.chunks(CHUNK)))
     }
 
     pub fn put_time(&mut self, id: Uuid, fact: TimeFact) {
@@ -357,6 +452,15 @@ impl CompanyFacts {
             }
         }
     }
+}
+
+/// Marks the chunk holding item `i` as changed.
+fn unsettle<T>(chunks: &mut Vec<Option<T>>, i: usize) {
+    let k = i / CHUNK;
+    if chunks.len() <= k {
+        chunks.resize_with(k + 1, || None);
+    }
+    chunks[k] = None;
 }
 
 #[cfg(test)]

@@ -79,19 +79,15 @@ pub async fn refresh(
     }
     let since = facts.version;
     if since == 0 {
-        let mut after = Uuid::nil();
-        loop {
-            let ids: Vec<Uuid> = sqlx::query_scalar(
-                "select id from leads where company_id = $1 and id > $2 order by id limit $3",
-            )
-            .bind(company)
-            .bind(after)
-            .bind(PAGE)
-            .fetch_all(&mut *tx)
-            .await?;
-            let Some(&last) = ids.last() else { break };
-            after = last;
-            refold(&mut tx, company, tz, &ids, facts).await?;
+        // In the order the leads were created, whatever their ids: the facts then lie in time
+        // order, and a report over a recent range skips the chunks of older history.
+        let ids: Vec<Uuid> =
+            sqlx::query_scalar("select id from leads where company_id = $1 order by lead_created_at, id")
+                .bind(company)
+                .fetch_all(&mut *tx)
+                .await?;
+        for page in ids.chunks(PAGE as usize) {
+            refold(&mut tx, company, tz, page, facts).await?;
         }
     } else {
         let ids: Vec<Uuid> = sqlx::query_scalar(
@@ -111,6 +107,7 @@ pub async fn refresh(
     }
     load_time(&mut tx, company, since, facts).await?;
     tx.commit().await?;
+    facts.settle();
     facts.version = version;
     Ok(())
 }

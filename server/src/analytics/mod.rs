@@ -113,15 +113,28 @@ pub fn dashboard_with_breakdowns(
         .collect();
     // Two cores: the accumulators are split in two groups, each fed by its own pass over the
     // deals on its own thread, so nothing needs merging (each still sees every deal once).
+    // Settled history older than every range in play is skipped (`deal_parts`, `lead_parts`).
+    let since = before_after.iter().map(|b| b.since()).fold(cx.bounds(range).0, Secs::min);
+    let deal_parts = cx.deal_parts(since);
+    let deal_parts = &deal_parts;
     let (cycle, revenue, lost, tiers, cohorts, breakdowns) = std::thread::scope(|threads| {
         let other = threads.spawn(move || {
-            for s in cx.deals() {
-                cycle.add(&s);
-                revenue.add(&s);
-                lost.add(&s);
-                tiers.add(cx, &s);
-                cohorts.add(&s);
-                breakdowns.iter_mut().for_each(|b| b.add(cx, &s));
+            for part in deal_parts {
+                let deals = match part {
+                    report::DealPart::Read(deals) => deals,
+                    report::DealPart::Skip(chunk) => {
+                        revenue.add_skipped(chunk);
+                        continue;
+                    }
+                };
+                for s in cx.deals_in(deals) {
+                    cycle.add(&s);
+                    revenue.add(&s);
+                    lost.add(&s);
+                    tiers.add(cx, &s);
+                    cohorts.add(&s);
+                    breakdowns.iter_mut().for_each(|b| b.add(cx, &s));
+                }
             }
             let breakdowns: Vec<_> =
                 dims.iter().zip(breakdowns).map(|(&dim, b)| (dim, b.finish(cx))).collect();
@@ -134,14 +147,18 @@ pub fn dashboard_with_breakdowns(
                 breakdowns,
             )
         });
-        for l in cx.leads() {
+        for l in cx.lead_parts(since).into_iter().flat_map(|leads| cx.leads_in(leads)) {
             speed.add(l);
             l2c.add(l);
             funnel.add_lead(l);
             trends.add_lead(l);
             before_after.iter_mut().for_each(|b| b.add_lead(l));
         }
-        for s in cx.deals() {
+        let read = deal_parts.iter().filter_map(|p| match p {
+            report::DealPart::Read(deals) => Some(*deals),
+            report::DealPart::Skip(_) => None,
+        });
+        for s in read.flat_map(|deals| cx.deals_in(deals)) {
             close.add(&s);
             win.add(&s);
             funnel.add_deal(&s);

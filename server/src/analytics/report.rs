@@ -3,7 +3,7 @@
 //! the property test pin down.
 
 use super::{
-    facts::{CompanyFacts, DealFact, LeadFact, Outcome, Secs, TimeFact, DAY, NONE},
+    facts::{CompanyFacts, DealChunk, DealFact, LeadFact, Outcome, Secs, TimeFact, DAY, NONE},
     settings::Settings,
     stats::{compare, Comparison, CurvePoint, Rate, Spread, Survival},
 };
@@ -119,6 +119,9 @@ impl Resolved {
             && self.source.is_none_or(|s| l.source == s)
             && self.service.is_none_or(|s| l.service == s)
     }
+    fn is_empty(&self) -> bool {
+        self.technician.is_none() && self.rep.is_none() && self.source.is_none() && self.service.is_none()
+    }
     fn person(&self) -> Option<u32> {
         self.technician.or(self.rep)
     }
@@ -150,6 +153,13 @@ pub struct Seen<'a> {
     pub stale: bool,
     /// At or above the service type's sold threshold (meaningful for wins).
     pub sale: bool,
+}
+
+/// A piece of a pass over the deals: see [`Context::deal_parts`].
+#[derive(Debug, Clone, Copy)]
+pub enum DealPart<'a> {
+    Read(&'a [DealFact]),
+    Skip(&'a DealChunk),
 }
 
 /// A half-open span of instants `[from, to)`: a date range in company time.
@@ -243,7 +253,47 @@ impl<'a> Context<'a> {
     }
 
     pub fn leads(&self) -> impl Iterator<Item = &'a LeadFact> + '_ {
-        self.facts.leads.iter().filter(|l| self.filter.lead(l))
+        self.leads_in(&self.facts.leads)
+    }
+
+    /// The leads of `leads` the filter lets through.
+    pub fn leads_in(&self, leads: &'a [LeadFact]) -> impl Iterator<Item = &'a LeadFact> + '_ {
+        leads.iter().filter(|l| self.filter.lead(l))
+    }
+
+    /// The deals of `deals` the filter lets through, each seen once.
+    pub fn deals_in(&self, deals: &'a [DealFact]) -> impl Iterator<Item = Seen<'a>> + '_ {
+        deals.iter().filter(|d| self.filter.deal(d)).map(|d| self.see(d))
+    }
+
+    /// The leads that can matter to a report about instants from `since` on: every lead of a
+    /// range is created in it, so chunks whose latest lead is older are left out.
+    pub fn lead_parts(&self, since: Secs) -> Vec<&'a [LeadFact]> {
+        match self.facts.lead_chunks() {
+            Some(chunks) => chunks.filter(|(latest, _)| *latest >= since).map(|(_, leads)| leads).collect(),
+            None => vec![&self.facts.leads],
+        }
+    }
+
+    /// The deals for a report about instants from `since` on, in parts: a chunk whose deals are
+    /// all decided and mention nothing from `since` on counts only towards the pipeline's base
+    /// rates, which its summary carries, so (with no filter, which the summary cannot apply) it
+    /// is skipped whole. Everything else is read.
+    pub fn deal_parts(&self, since: Secs) -> Vec<DealPart<'a>> {
+        match self.facts.deal_chunks().filter(|_| self.filter.is_empty()) {
+            Some(chunks) => chunks
+                .map(
+                    |(c, deals)| {
+                        if !c.open && c.latest < since {
+                            DealPart::Skip(c)
+                        } else {
+                            DealPart::Read(deals)
+                        }
+                    },
+                )
+                .collect(),
+            None => vec![DealPart::Read(&self.facts.deals)],
+        }
     }
 
     /// The time entries of the person a technician or rep filter names (everyone's otherwise).
@@ -653,6 +703,14 @@ impl RevenueAcc {
                 self.open.push((s.d.service, s.d.quoted_cents))
             }
             Outcome::Open => {}
+        }
+    }
+
+    /// A skipped chunk: its decisions still count towards the base rates.
+    pub fn add_skipped(&mut self, chunk: &DealChunk) {
+        for &(service, won, lost) in &chunk.decided {
+            self.decided[service as usize].0 += won;
+            self.decided[service as usize].1 += lost;
         }
     }
 
@@ -1195,6 +1253,11 @@ impl BeforeAfterAcc {
         }
     }
 
+    /// The earliest instant it looks at.
+    pub fn since(&self) -> Secs {
+        self.close[0].span.from
+    }
+
     pub fn add_lead(&mut self, l: &LeadFact) {
         self.l2c.iter_mut().for_each(|a| a.add(l));
     }
@@ -1255,9 +1318,8 @@ mod tests {
                 let starts: Vec<Secs> = periods(range, period).iter().map(|p| midnight(tz, p.from)).collect();
                 let end = bounds(tz, range).1;
                 let slots = Slots::new(starts.clone(), end);
-                let search = |t: Secs| {
-                    (t >= starts[0] && t < end).then(|| starts.partition_point(|&s| s <= t) - 1)
-                };
+                let search =
+                    |t: Secs| (t >= starts[0] && t < end).then(|| starts.partition_point(|&s| s <= t) - 1);
                 // Every boundary, a second either side, and a sweep at an odd stride.
                 let mut probes: Vec<Secs> = starts.iter().flat_map(|&s| [s - 1, s, s + 1]).collect();
                 probes.extend([end - 1, end, end + 1]);
