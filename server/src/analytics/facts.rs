@@ -316,25 +316,34 @@ pub struct DealChunk {
     /// The latest instant any of its live deals mentions (lead created, held, presented,
     /// decided, last activity).
     pub latest: Secs,
-    /// It holds an open deal, whose standing moves with the clock (it may go stale): such a
-    /// chunk is never skipped.
-    pub open: bool,
     /// Its won and lost deals by service id: the base rates the pipeline value takes from
     /// every decision ever made.
     pub decided: Vec<(u32, u64, u64)>,
+    /// Its open quotes (held or presented, undecided) by service id, and their latest
+    /// activity: once that is past the stale window they all count as lost (their standing is
+    /// fixed from then on), before that they are live and the chunk must be read.
+    pub open_quotes: Vec<(u32, u64)>,
+    pub latest_open_activity: Secs,
 }
 
 impl DealChunk {
     fn of(deals: &[DealFact]) -> DealChunk {
-        let mut chunk = DealChunk { latest: Secs::MIN, ..DealChunk::default() };
+        let mut chunk =
+            DealChunk { latest: Secs::MIN, latest_open_activity: Secs::MIN, ..DealChunk::default() };
         for d in deals.iter().filter(|d| !d.dead) {
             let times = [Some(d.lead_created), d.held, d.presented, d.decided, Some(d.last_activity)];
             chunk.latest = times.into_iter().flatten().fold(chunk.latest, Secs::max);
             let (won, lost) = match d.outcome {
-                Outcome::Open => {
-                    chunk.open = true;
+                Outcome::Open if d.held.is_some() || d.presented.is_some() => {
+                    chunk.latest_open_activity = chunk.latest_open_activity.max(d.last_activity);
+                    match chunk.open_quotes.iter_mut().find(|(service, _)| *service == d.service) {
+                        Some(e) => e.1 += 1,
+                        None => chunk.open_quotes.push((d.service, 1)),
+                    }
                     continue;
                 }
+                // Never held nor presented: it counts nowhere outside its own dates.
+                Outcome::Open => continue,
                 Outcome::Won => (1, 0),
                 Outcome::Lost => (0, 1),
             };

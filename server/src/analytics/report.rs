@@ -275,23 +275,20 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// The deals for a report about instants from `since` on, in parts: a chunk whose deals are
-    /// all decided and mention nothing from `since` on counts only towards the pipeline's base
-    /// rates, which its summary carries, so (with no filter, which the summary cannot apply) it
-    /// is skipped whole. Everything else is read.
+    /// The deals for a report about instants from `since` on, in parts. A chunk that mentions
+    /// nothing from `since` on and whose open quotes had all gone stale before it counts only
+    /// towards the pipeline's base rates (decisions, and stale quotes as losses), which its
+    /// summary carries, so (with no filter, which a summary cannot apply) it is skipped whole.
+    /// Everything else is read.
     pub fn deal_parts(&self, since: Secs) -> Vec<DealPart<'a>> {
+        let settled = |c: &DealChunk| {
+            c.latest < since
+                && since <= self.now
+                && (c.open_quotes.is_empty() || c.latest_open_activity + self.stale < since)
+        };
+        let part = |(c, deals)| if settled(c) { DealPart::Skip(c) } else { DealPart::Read(deals) };
         match self.facts.deal_chunks().filter(|_| self.filter.is_empty()) {
-            Some(chunks) => chunks
-                .map(
-                    |(c, deals)| {
-                        if !c.open && c.latest < since {
-                            DealPart::Skip(c)
-                        } else {
-                            DealPart::Read(deals)
-                        }
-                    },
-                )
-                .collect(),
+            Some(chunks) => chunks.map(part).collect(),
             None => vec![DealPart::Read(&self.facts.deals)],
         }
     }
@@ -706,11 +703,15 @@ impl RevenueAcc {
         }
     }
 
-    /// A skipped chunk: its decisions still count towards the base rates.
+    /// A skipped chunk: its decisions, and its quotes gone stale as losses, still count
+    /// towards the base rates.
     pub fn add_skipped(&mut self, chunk: &DealChunk) {
         for &(service, won, lost) in &chunk.decided {
             self.decided[service as usize].0 += won;
             self.decided[service as usize].1 += lost;
+        }
+        for &(service, stale) in &chunk.open_quotes {
+            self.decided[service as usize].1 += stale;
         }
     }
 
