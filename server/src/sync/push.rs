@@ -239,7 +239,7 @@ async fn attempt(
         let outcome = match &parsed[i] {
             Err(reason) => Err(reason.clone()),
             Ok(mutation) if savepoints == Savepoints::No => {
-                match apply(&mut *tx, actor, envelope.id, mutation, envelope.client_ts, placeholder).await {
+                match apply(&mut tx, actor, envelope.id, mutation, envelope.client_ts, placeholder).await {
                     Ok(()) => Ok(()),
                     Err(ApplyError::Rejected(_)) => {
                         tx.rollback().await?;
