@@ -94,8 +94,8 @@ struct Key {
 }
 
 /// The wire form of [`PullResponse`] (same JSON, the OpenAPI document describes that type) with
-/// each row's JSON passed through untouched: decoding it into a `serde_json::Value` only to
-/// encode it again was most of the server's own work in a pull.
+/// each row's JSON passed through untouched, instead of decoded into a `serde_json::Value` only
+/// to be encoded again.
 #[derive(Serialize)]
 pub struct PullPage {
     cookie: Cookie,

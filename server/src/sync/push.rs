@@ -189,9 +189,10 @@ pub async fn process(
 ) -> Result<PushResponse, ApiError> {
     match attempt(pool, actor, req, parsed, Savepoints::No).await? {
         Some(response) => Ok(response),
-        None => Ok(attempt(pool, actor, req, parsed, Savepoints::PerMutation)
+        // With savepoints a rejection is recorded, never a reason to give up: always `Some`.
+        None => attempt(pool, actor, req, parsed, Savepoints::PerMutation)
             .await?
-            .expect("with savepoints a rejection is recorded, not retried")),
+            .ok_or_else(|| ApiError::internal(std::io::Error::other("push: the careful attempt gave up"))),
     }
 }
 
