@@ -5,6 +5,12 @@
 //!
 //!   cargo bench -p server --bench ingest            # 200 devices, 60 s
 //!   BENCH_DEVICES=50 BENCH_SECONDS=20 cargo bench -p server --bench ingest
+//!   BENCH_RATE=2000 cargo bench -p server --bench ingest   # paced: 2,000 mutations/s offered
+//!
+//! By default each device pushes again as soon as its last push returns (closed loop): the
+//! throughput is the server's capacity, and latency is then simply devices ÷ pushes per second.
+//! With `BENCH_RATE` the devices push on a schedule that offers that many mutations per second
+//! in all (open loop), which is how latency under a given load is measured.
 //!
 //! Uses DATABASE_URL's server (default postgres://postgres@127.0.0.1:5432) and a database of its
 //! own, dropped at the end. Figures go to stdout; nothing here asserts a speed.
@@ -24,19 +30,43 @@ async fn main() {
     let url = server.url.clone();
     let (_company, clients) = server.company(devices, Role::Technician).await;
 
-    println!("ingest: {devices} devices of one company, batches of 20, {seconds} s, server {url}");
+    let rate = env_num("BENCH_RATE", 0);
+    // Each device's pause between pushes when paced: devices × 20 mutations per round.
+    let every = (rate > 0).then(|| Duration::from_secs_f64(devices as f64 * 20.0 / rate as f64));
+    match every {
+        Some(every) => println!(
+            "ingest: {devices} devices of one company, batches of 20, paced at {rate} mutations/s (a push per device every {} ms), {seconds} s, server {url}",
+            every.as_millis()
+        ),
+        None => println!("ingest: {devices} devices of one company, batches of 20, {seconds} s, server {url}"),
+    }
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let tasks: Vec<_> = clients
         .into_iter()
-        .map(|(user, http)| {
+        .enumerate()
+        .map(|(k, (user, http))| {
             let url = format!("{url}/api/sync/push");
             tokio::spawn(async move {
                 let client_id = Uuid::now_v7();
                 let (mut next_id, mut latencies, mut applied, mut failed) = (1u64, vec![], 0u64, 0u64);
+                // Paced devices start spread over one interval, not all at once; a device behind
+                // schedule pushes its overdue batches back to back (the interval's `Burst`).
+                let mut ticks = every.map(|every| {
+                    let start = tokio::time::Instant::now() + every.mul_f64(k as f64 / devices as f64);
+                    tokio::time::interval_at(start, every)
+                });
                 while Instant::now() < deadline {
+                    // Paced, latency counts from when the push was due, so a slow server cannot
+                    // hide its queue by delaying the pushes it would have got meanwhile.
+                    let t = match &mut ticks {
+                        Some(ticks) => ticks.tick().await.into_std(),
+                        None => Instant::now(),
+                    };
+                    if t >= deadline {
+                        break;
+                    }
                     let req = common::push_request(user, client_id, &mut next_id);
-                    let t = Instant::now();
                     let resp = http.post(&url).json(&req).send().await;
                     let elapsed = t.elapsed();
                     match resp {
