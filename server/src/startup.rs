@@ -157,6 +157,7 @@ impl Application {
             analytics: Arc::default(),
             shutdown: shutdown_rx,
         };
+        crate::analytics::load::warm(state.analytics.clone(), pool.clone());
         Ok(Self { listener, router: router(state), pool, shutdown, stop: Arc::default() })
     }
 
