@@ -143,7 +143,9 @@ mod browser {
     }
 
     pub async fn put_blob(sha256: &str, blob: &web_sys::Blob) -> Result<(), String> {
-        let store = blob_store().ok_or("The device storage is still opening; try again in a moment.")?;
+        let store = once_open(blob_store).await.ok_or(
+            "The device storage has not opened yet; try again in a moment. What you typed is still here.",
+        )?;
         store
             .put_blob(sha256, blob)
             .await
@@ -238,6 +240,19 @@ mod browser {
 
     fn engine() -> Option<Rc<Mutex<DeviceEngine>>> {
         ENGINE.with(|e| e.borrow().clone())
+    }
+
+    /// `get`, waiting up to 10 s for the device storage to open. A save tapped in the first
+    /// moments after a page load waits for it instead of failing (the e2e suite caught a second
+    /// tab's first save refused that way on a busy machine).
+    async fn once_open<T>(get: impl Fn() -> Option<T>) -> Option<T> {
+        for _ in 0..200 {
+            if let Some(v) = get() {
+                return Some(v);
+            }
+            gloo_timers::future::TimeoutFuture::new(50).await;
+        }
+        get()
     }
 
     fn online() -> bool {
@@ -415,7 +430,9 @@ mod browser {
     }
 
     pub async fn queue(mutations: Vec<Mutation>) -> Result<(), String> {
-        let engine = engine().ok_or("The device storage is still opening; try again in a moment.")?;
+        let engine = once_open(engine).await.ok_or(
+            "The device storage has not opened yet; try again in a moment. What you typed is still here.",
+        )?;
         let performance = web_sys::window().and_then(|w| w.performance());
         if let Some(p) = &performance {
             let _ = p.mark("fc:save-start");
