@@ -143,9 +143,7 @@ mod browser {
     }
 
     pub async fn put_blob(sha256: &str, blob: &web_sys::Blob) -> Result<(), String> {
-        let store = once_open(blob_store).await.ok_or(
-            "The device storage has not opened yet; try again in a moment. What you typed is still here.",
-        )?;
+        let store = once_open(blob_store).await.ok_or(NOT_OPEN)?;
         store
             .put_blob(sha256, blob)
             .await
@@ -241,6 +239,10 @@ mod browser {
     fn engine() -> Option<Rc<Mutex<DeviceEngine>>> {
         ENGINE.with(|e| e.borrow().clone())
     }
+
+    /// What a save says when the device storage never opened (see [`once_open`]).
+    const NOT_OPEN: &str =
+        "The device storage has not opened yet; try again in a moment. What you typed is still here.";
 
     /// `get`, waiting up to 10 s for the device storage to open. A save tapped in the first
     /// moments after a page load waits for it instead of failing (the e2e suite caught a second
@@ -430,9 +432,7 @@ mod browser {
     }
 
     pub async fn queue(mutations: Vec<Mutation>) -> Result<(), String> {
-        let engine = once_open(engine).await.ok_or(
-            "The device storage has not opened yet; try again in a moment. What you typed is still here.",
-        )?;
+        let engine = once_open(engine).await.ok_or(NOT_OPEN)?;
         let performance = web_sys::window().and_then(|w| w.performance());
         if let Some(p) = &performance {
             let _ = p.mark("fc:save-start");

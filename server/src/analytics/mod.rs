@@ -355,13 +355,8 @@ impl TrendAcc {
         }
     }
 
-    /// The period an instant falls in, if any.
-    fn slot(&self, t: Secs) -> Option<usize> {
-        self.slots.of(t)
-    }
-
     pub fn add_lead(&mut self, l: &facts::LeadFact) {
-        let Some(i) = self.slot(l.created) else { return };
+        let Some(i) = self.slots.of(l.created) else { return };
         if let Some(fc) = l.first_contact {
             self.delays[i].push((fc - l.created).max(0));
         }
@@ -371,14 +366,14 @@ impl TrendAcc {
 
     pub fn add_deal(&mut self, s: &report::Seen) {
         if let Some(held) = s.d.held {
-            if let Some(i) = self.slot(held) {
+            if let Some(i) = self.slots.of(held) {
                 self.close[i].1 += 1;
                 self.close[i].0 += (s.outcome == Outcome::Won
                     && s.at.is_some_and(|at| at - held <= self.close_window)
                     && s.sale) as u64;
             }
         }
-        if let Some(i) = s.at.and_then(|at| self.slot(at)) {
+        if let Some(i) = s.at.and_then(|at| self.slots.of(at)) {
             match s.outcome {
                 Outcome::Won if s.sale => {
                     self.win[i].0 += 1;
@@ -392,7 +387,7 @@ impl TrendAcc {
     }
 
     pub fn add_time(&mut self, t: &facts::TimeFact) {
-        let Some(i) = self.slot(t.start) else { return };
+        let Some(i) = self.slots.of(t.start) else { return };
         self.time[i].0 += t.seconds;
         if !t.selling {
             self.time[i].1 += t.seconds;

@@ -249,7 +249,7 @@ impl<'a> Context<'a> {
 
     /// The deals the filter lets through, each seen once.
     pub fn deals(&self) -> impl Iterator<Item = Seen<'a>> + '_ {
-        self.facts.deals.iter().filter(|d| self.filter.deal(d)).map(|d| self.see(d))
+        self.deals_in(&self.facts.deals)
     }
 
     pub fn leads(&self) -> impl Iterator<Item = &'a LeadFact> + '_ {
