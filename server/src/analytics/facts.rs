@@ -359,6 +359,36 @@ impl DealChunk {
     }
 }
 
+/// What a report must know of a chunk of leads: to skip it, and whether its part of a report
+/// can still change as time passes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LeadChunk {
+    /// The latest creation time of a live lead.
+    pub latest_created: Secs,
+    /// The latest instant any live lead mentions (created, first contact, first held).
+    pub latest: Secs,
+}
+
+impl LeadChunk {
+    fn of(leads: &[LeadFact]) -> LeadChunk {
+        let mut chunk = LeadChunk { latest_created: Secs::MIN, latest: Secs::MIN };
+        for l in leads.iter().filter(|l| !l.dead) {
+            chunk.latest_created = chunk.latest_created.max(l.created);
+            let times = [Some(l.created), l.first_contact, l.first_held];
+            chunk.latest = times.into_iter().flatten().fold(chunk.latest, Secs::max);
+        }
+        chunk
+    }
+}
+
+/// Which kind of facts a chunk holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Leads,
+    Deals,
+    Time,
+}
+
 /// Every fact of one company, kept in memory and brought up to date by company version.
 #[derive(Debug, Default, Clone)]
 pub struct CompanyFacts {
@@ -370,13 +400,19 @@ pub struct CompanyFacts {
     lead_index: HashMap<Uuid, usize>,
     deal_index: HashMap<Uuid, usize>,
     time_index: HashMap<Uuid, usize>,
-    /// Per chunk of `leads`: the latest creation time of a live lead; None until [`settle`]
-    /// after a change.
+    /// Per chunk of `leads`; None until [`settle`] after a change.
     ///
     /// [`settle`]: CompanyFacts::settle
-    lead_summaries: Vec<Option<Secs>>,
+    lead_summaries: Vec<Option<LeadChunk>>,
     /// Per chunk of `deals`; None until [`CompanyFacts::settle`] after a change.
     deal_summaries: Vec<Option<DealChunk>>,
+    /// Per chunk of each kind, a number that changes whenever anything in the chunk does (from
+    /// one counter, so a number is never reused): what the dashboard's kept partial results
+    /// are checked against.
+    generations: [Vec<u64>; 3],
+    changes: u64,
+    /// The dashboard's partial results per chunk (`super::pass`).
+    pub partials: super::pass::Partials,
 }
 
 impl CompanyFacts {
@@ -395,6 +431,7 @@ impl CompanyFacts {
             }
         };
         unsettle(&mut self.lead_summaries, i);
+        self.changed(Kind::Leads, i);
         for (cid, deal) in deals {
             let i = match self.deal_index.get(&cid) {
                 Some(&i) => {
@@ -408,13 +445,31 @@ impl CompanyFacts {
                 }
             };
             unsettle(&mut self.deal_summaries, i);
+            self.changed(Kind::Deals, i);
         }
+    }
+
+    /// Item `i` of `kind` changed: its chunk's generation moves on.
+    fn changed(&mut self, kind: Kind, i: usize) {
+        self.changes += 1;
+        let gens = &mut self.generations[kind as usize];
+        let k = i / CHUNK;
+        if gens.len() <= k {
+            gens.resize(k + 1, 0);
+        }
+        gens[k] = self.changes;
+    }
+
+    /// The generation of chunk `k` of `kind` (see [`CompanyFacts::changed`]).
+    pub fn generation(&self, kind: Kind, k: usize) -> u64 {
+        self.generations[kind as usize].get(k).copied().unwrap_or(0)
     }
 
     pub fn kill_lead(&mut self, id: Uuid) {
         if let Some(&i) = self.lead_index.get(&id) {
             self.leads[i].dead = true;
             unsettle(&mut self.lead_summaries, i);
+            self.changed(Kind::Leads, i);
         }
     }
 
@@ -422,6 +477,7 @@ impl CompanyFacts {
         if let Some(&i) = self.deal_index.get(&id) {
             self.deals[i].dead = true;
             unsettle(&mut self.deal_summaries, i);
+            self.changed(Kind::Deals, i);
         }
     }
 
@@ -429,7 +485,7 @@ impl CompanyFacts {
     pub fn settle(&mut self) {
         for (k, chunk) in self.lead_summaries.iter_mut().enumerate().filter(|(_, c)| c.is_none()) {
             let leads = &self.leads[k * CHUNK..((k + 1) * CHUNK).min(self.leads.len())];
-            *chunk = Some(leads.iter().filter(|l| !l.dead).map(|l| l.created).max().unwrap_or(Secs::MIN));
+            *chunk = Some(LeadChunk::of(leads));
         }
         for (k, chunk) in self.deal_summaries.iter_mut().enumerate().filter(|(_, c)| c.is_none()) {
             let deals = &self.deals[k * CHUNK..((k + 1) * CHUNK).min(self.deals.len())];
@@ -437,11 +493,12 @@ impl CompanyFacts {
         }
     }
 
-    /// The leads in chunks, each with its latest creation time; None when not settled since the
-    /// last change.
-    pub fn lead_chunks(&self) -> Option<impl Iterator<Item = (Secs, &[LeadFact])> + '_> {
-        let latest: Option<Vec<Secs>> = self.lead_summaries.iter().copied().collect();
-        Some(latest?.into_iter().zip(self.leads.chunks(CHUNK)))
+    /// The leads in chunks, each with its summary; None when not settled since the last change.
+    pub fn lead_chunks(&self) -> Option<impl Iterator<Item = (&LeadChunk, &[LeadFact])> + '_> {
+        if self.lead_summaries.iter().any(Option::is_none) {
+            return None;
+        }
+        Some(self.lead_summaries.iter().flatten().zip(self.leads.chunks(CHUNK)))
     }
 
     /// The deals in chunks, each with its summary; None when not settled since the last change.
@@ -453,13 +510,18 @@ impl CompanyFacts {
     }
 
     pub fn put_time(&mut self, id: Uuid, fact: TimeFact) {
-        match self.time_index.get(&id) {
-            Some(&i) => self.time[i] = fact,
+        let i = match self.time_index.get(&id) {
+            Some(&i) => {
+                self.time[i] = fact;
+                i
+            }
             None => {
                 self.time_index.insert(id, self.time.len());
                 self.time.push(fact);
+                self.time.len() - 1
             }
-        }
+        };
+        self.changed(Kind::Time, i);
     }
 }
 

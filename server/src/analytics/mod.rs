@@ -10,6 +10,7 @@ pub mod facts;
 pub mod import;
 pub mod load;
 pub mod page;
+pub mod pass;
 pub mod report;
 pub mod routes;
 pub mod settings;
@@ -23,7 +24,7 @@ mod naive;
 use facts::{local_day, Outcome, Secs, DAY};
 use report::{Context, DateRange, Period};
 use serde::Serialize;
-use stats::{Rate, Spread};
+use stats::{Rate, Sample};
 
 /// One headline number against its target, with its trend and definition.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -91,90 +92,33 @@ pub fn dashboard_with_breakdowns(
     changes: &[ProcessChange],
     dims: &[report::Dimension],
 ) -> (Dashboard, Vec<(report::Dimension, Vec<report::BreakdownRow>)>) {
-    // Every report is an accumulator; the dashboard feeds them all in one pass over the leads,
-    // one over the deals (each deal's effective outcome worked out once) and one over time
-    // entries. At a million consultations a pass per report was most of the time.
-    let mut speed = report::SpeedAcc::new(cx, range);
-    let mut l2c = report::LeadToConsultationAcc::new(cx, range);
-    let mut close = report::CloseAcc::new(cx, range);
-    let mut win = report::WinAcc::new(cx, range);
-    let mut cycle = report::CycleAcc::new(cx, range);
-    let mut revenue = report::RevenueAcc::new(cx, range);
-    let mut funnel = report::FunnelAcc::new(cx, range);
-    let mut lost = report::LostAcc::new(cx, range);
-    let mut tiers = report::BreakdownAcc::new(cx, range, report::Dimension::Tier);
-    let mut cohorts = report::CohortAcc::new(cx, range);
-    let mut breakdowns: Vec<report::BreakdownAcc> =
-        dims.iter().map(|&dim| report::BreakdownAcc::new(cx, range, dim)).collect();
-    let mut trends = TrendAcc::new(cx, range, period);
-    let mut before_after: Vec<report::BeforeAfterAcc> = changes
-        .iter()
-        .map(|c| report::BeforeAfterAcc::new(cx, &c.name, c.changed_on, COMPARISON_DAYS))
-        .collect();
-    // Two cores: the accumulators are split in two groups, each fed by its own pass over the
-    // deals on its own thread, so nothing needs merging (each still sees every deal once).
-    // Settled history older than every range in play is skipped (`deal_parts`, `lead_parts`).
-    let since = before_after.iter().map(|b| b.since()).fold(cx.bounds(range).0, Secs::min);
-    let deal_parts = cx.deal_parts(since);
-    let deal_parts = &deal_parts;
-    let (cycle, revenue, lost, tiers, cohorts, breakdowns) = std::thread::scope(|threads| {
-        let other = threads.spawn(move || {
-            for part in deal_parts {
-                let deals = match part {
-                    report::DealPart::Read(deals) => deals,
-                    report::DealPart::Skip(chunk) => {
-                        revenue.add_skipped(chunk);
-                        continue;
-                    }
-                };
-                for s in cx.deals_in(deals) {
-                    cycle.add(&s);
-                    revenue.add(&s);
-                    lost.add(&s);
-                    tiers.add(cx, &s);
-                    cohorts.add(&s);
-                    breakdowns.iter_mut().for_each(|b| b.add(cx, &s));
-                }
-            }
-            let breakdowns: Vec<_> =
-                dims.iter().zip(breakdowns).map(|(&dim, b)| (dim, b.finish(cx))).collect();
-            (
-                cycle.finish(),
-                revenue.finish(),
-                lost.finish(cx),
-                tiers.finish(cx),
-                cohorts.finish(cx),
-                breakdowns,
-            )
-        });
-        for l in cx.lead_parts(since).into_iter().flat_map(|leads| cx.leads_in(leads)) {
-            speed.add(l);
-            l2c.add(l);
-            funnel.add_lead(l);
-            trends.add_lead(l);
-            before_after.iter_mut().for_each(|b| b.add_lead(l));
-        }
-        let read = deal_parts.iter().filter_map(|p| match p {
-            report::DealPart::Read(deals) => Some(*deals),
-            report::DealPart::Skip(_) => None,
-        });
-        for s in read.flat_map(|deals| cx.deals_in(deals)) {
-            close.add(&s);
-            win.add(&s);
-            funnel.add_deal(&s);
-            trends.add_deal(&s);
-            before_after.iter_mut().for_each(|b| b.add_deal(&s));
-        }
-        for t in cx.time() {
-            trends.add_time(t);
-        }
-        other.join().expect("the dashboard's second pass")
-    });
+    // Every report is an accumulator; the pass feeds them all, chunk by chunk, and keeps each
+    // settled chunk's part for the next dashboard over the same range (`pass`).
+    let query = pass::Query { range, period, changes, dims };
+    let pass::Accs {
+        speed,
+        l2c,
+        close,
+        win,
+        cycle,
+        revenue,
+        funnel,
+        lost,
+        tiers,
+        cohorts,
+        breakdowns,
+        trends,
+        before_after,
+        non_selling,
+    } = pass::run(cx, &query);
+    let breakdowns: Vec<_> = dims.iter().zip(breakdowns).map(|(&dim, b)| (dim, b.finish(cx))).collect();
     let speed = speed.finish(cx);
     let l2c = l2c.finish();
     let close = close.finish();
     let win = win.finish();
-    let non = report::non_selling(cx, range);
+    let cycle = cycle.finish();
+    let revenue = revenue.finish();
+    let non = non_selling.finish();
     let t = &cx.settings.targets;
     let trends = trends.finish();
     let pick = |f: fn(&TrendPoint) -> Option<f64>| trends.iter().map(f).collect::<Vec<_>>();
@@ -292,9 +236,9 @@ pub fn dashboard_with_breakdowns(
         non_selling: non,
         revenue,
         funnel: funnel.finish(cx),
-        lost_reasons: lost,
-        tiers: report::tiers_of(tiers),
-        cohorts,
+        lost_reasons: lost.finish(cx),
+        tiers: report::tiers_of(tiers.finish(cx)),
+        cohorts: cohorts.finish(cx),
         before_after: before_after.into_iter().map(|b| b.finish()).collect(),
     };
     (dashboard, breakdowns)
@@ -322,16 +266,17 @@ pub fn trend(cx: &Context, range: DateRange, period: Period) -> Vec<TrendPoint> 
     acc.finish()
 }
 
+#[derive(Clone)]
 pub struct TrendAcc {
     spans: Vec<DateRange>,
-    slots: report::Slots,
+    slots: std::sync::Arc<report::Slots>,
     l2c_window: Secs,
     close_window: Secs,
-    delays: Vec<Vec<i64>>,
+    delays: Vec<Sample>,
     l2c: Vec<(u64, u64)>,
     close: Vec<(u64, u64)>,
     win: Vec<(u64, u64)>,
-    cycle: Vec<Vec<i64>>,
+    cycle: Vec<Sample>,
     time: Vec<(i64, i64)>,
 }
 
@@ -343,14 +288,14 @@ impl TrendAcc {
         let s = cx.settings;
         TrendAcc {
             spans,
-            slots: report::Slots::new(starts, cx.bounds(range).1),
+            slots: report::Slots::new(starts, cx.bounds(range).1).into(),
             l2c_window: s.lead_to_consultation_days as Secs * DAY,
             close_window: s.close_window_days as Secs * DAY,
-            delays: vec![vec![]; k],
+            delays: vec![Sample::default(); k],
             l2c: vec![(0, 0); k],
             close: vec![(0, 0); k],
             win: vec![(0, 0); k],
-            cycle: vec![vec![]; k],
+            cycle: vec![Sample::default(); k],
             time: vec![(0, 0); k],
         }
     }
@@ -394,17 +339,35 @@ impl TrendAcc {
         }
     }
 
+    pub fn merge(&mut self, o: &TrendAcc) {
+        fn add(a: &mut [(u64, u64)], b: &[(u64, u64)]) {
+            a.iter_mut().zip(b).for_each(|(x, y)| *x = (x.0 + y.0, x.1 + y.1));
+        }
+        for (a, b) in self.delays.iter_mut().zip(&o.delays).filter(|(_, b)| !b.is_empty()) {
+            a.merge(b);
+        }
+        for (a, b) in self.cycle.iter_mut().zip(&o.cycle).filter(|(_, b)| !b.is_empty()) {
+            a.merge(b);
+        }
+        add(&mut self.l2c, &o.l2c);
+        add(&mut self.close, &o.close);
+        add(&mut self.win, &o.win);
+        self.time.iter_mut().zip(&o.time).for_each(|(x, y)| *x = (x.0 + y.0, x.1 + y.1));
+    }
+
+    pub fn seal(&mut self) {
+        self.delays.iter_mut().chain(&mut self.cycle).for_each(Sample::seal);
+    }
+
     pub fn finish(mut self) -> Vec<TrendPoint> {
         let share = |(hits, n): (u64, u64)| (n > 0).then(|| hits as f64 / n as f64);
         (0..self.spans.len())
             .map(|i| TrendPoint {
                 start: self.spans[i].from,
-                speed_minutes: stats::percentile(&mut self.delays[i], 0.5).map(|s| s as f64 / 60.0),
+                speed_minutes: self.delays[i].percentiles([0.5])[0].map(|s| s as f64 / 60.0),
                 lead_to_consultation: share(self.l2c[i]),
                 close_rate: share(self.close[i]),
-                cycle_days: Spread::of(std::mem::take(&mut self.cycle[i]))
-                    .median
-                    .map(|s| s as f64 / DAY as f64),
+                cycle_days: std::mem::take(&mut self.cycle[i]).spread().median.map(|s| s as f64 / DAY as f64),
                 win_rate: share(self.win[i]),
                 non_selling: (self.time[i].0 > 0).then(|| self.time[i].1 as f64 / self.time[i].0 as f64),
             })

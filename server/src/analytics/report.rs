@@ -5,7 +5,7 @@
 use super::{
     facts::{CompanyFacts, DealChunk, DealFact, LeadFact, Outcome, Secs, TimeFact, DAY, NONE},
     settings::Settings,
-    stats::{compare, Comparison, CurvePoint, Rate, Spread, Survival},
+    stats::{compare, Comparison, CurvePoint, Rate, Sample, Spread, Survival},
 };
 use chrono::{Datelike, Duration, NaiveDate, TimeZone};
 use chrono_tz::Tz;
@@ -85,8 +85,8 @@ pub fn bounds(tz: Tz, r: DateRange) -> (Secs, Secs) {
 }
 
 /// The filter resolved against the company's dictionary; a name it has never seen matches nothing.
-#[derive(Debug, Clone, Copy)]
-struct Resolved {
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Resolved {
     technician: Option<u32>,
     rep: Option<u32>,
     source: Option<u32>,
@@ -247,6 +247,11 @@ impl<'a> Context<'a> {
         bounds(self.tz, r)
     }
 
+    /// The filter, as the facts' dictionary resolves it.
+    pub fn filter(&self) -> Resolved {
+        self.filter
+    }
+
     /// The deals the filter lets through, each seen once.
     pub fn deals(&self) -> impl Iterator<Item = Seen<'a>> + '_ {
         self.deals_in(&self.facts.deals)
@@ -270,7 +275,9 @@ impl<'a> Context<'a> {
     /// range is created in it, so chunks whose latest lead is older are left out.
     pub fn lead_parts(&self, since: Secs) -> Vec<&'a [LeadFact]> {
         match self.facts.lead_chunks() {
-            Some(chunks) => chunks.filter(|(latest, _)| *latest >= since).map(|(_, leads)| leads).collect(),
+            Some(chunks) => {
+                chunks.filter(|(c, _)| c.latest_created >= since).map(|(_, leads)| leads).collect()
+            }
             None => vec![&self.facts.leads],
         }
     }
@@ -281,22 +288,32 @@ impl<'a> Context<'a> {
     /// summary carries, so (with no filter, which a summary cannot apply) it is skipped whole.
     /// Everything else is read.
     pub fn deal_parts(&self, since: Secs) -> Vec<DealPart<'a>> {
-        let settled = |c: &DealChunk| {
-            c.latest < since
-                && since <= self.now
-                && (c.open_quotes.is_empty() || c.latest_open_activity + self.stale < since)
-        };
-        let part = |(c, deals)| if settled(c) { DealPart::Skip(c) } else { DealPart::Read(deals) };
+        let part =
+            |(c, deals)| if self.settled(c, since) { DealPart::Skip(c) } else { DealPart::Read(deals) };
         match self.facts.deal_chunks().filter(|_| self.filter.is_empty()) {
             Some(chunks) => chunks.map(part).collect(),
             None => vec![DealPart::Read(&self.facts.deals)],
         }
     }
 
+    /// A chunk of deals that a report about instants from `since` on may skip (see
+    /// [`Context::deal_parts`]); never with a filter.
+    pub fn settled(&self, c: &DealChunk, since: Secs) -> bool {
+        self.filter.is_empty()
+            && c.latest < since
+            && since <= self.now
+            && (c.open_quotes.is_empty() || c.latest_open_activity + self.stale < since)
+    }
+
+    /// The time entries of `time` the filter lets through.
+    pub fn time_in(&self, time: &'a [TimeFact]) -> impl Iterator<Item = &'a TimeFact> + '_ {
+        let person = self.filter.person();
+        time.iter().filter(move |t| !t.dead && person.is_none_or(|p| p == t.person))
+    }
+
     /// The time entries of the person a technician or rep filter names (everyone's otherwise).
     pub fn time(&self) -> impl Iterator<Item = &'a TimeFact> + '_ {
-        let person = self.filter.person();
-        self.facts.time.iter().filter(move |t| !t.dead && person.is_none_or(|p| p == t.person))
+        self.time_in(&self.facts.time)
     }
 
     pub fn see(&self, d: &'a DealFact) -> Seen<'a> {
@@ -334,12 +351,13 @@ pub struct SpeedToLead {
 /// Every report below is an accumulator — `new` for a range, `add` one lead or deal at a time,
 /// `finish` — so the dashboard can feed all of them in one pass over the facts while each
 /// report on its own is the same code folded over the same facts.
+#[derive(Clone)]
 pub struct SpeedAcc {
     span: Span,
     now: Secs,
     thresholds: [Secs; 2],
     leads: u64,
-    delays: Vec<i64>,
+    delays: Sample,
     hits: [u64; 2],
     n: [u64; 2],
 }
@@ -351,7 +369,7 @@ impl SpeedAcc {
             now: cx.now,
             thresholds: cx.settings.speed_thresholds_minutes.map(|m| m as Secs * 60),
             leads: 0,
-            delays: vec![],
+            delays: Sample::default(),
             hits: [0; 2],
             n: [0; 2],
         }
@@ -376,11 +394,28 @@ impl SpeedAcc {
         }
     }
 
+    /// Every accumulator merges another fed with other facts over the same range, as if it had
+    /// been fed them itself: the dashboard keeps one per chunk of settled facts and merges them.
+    pub fn merge(&mut self, other: &SpeedAcc) {
+        self.leads += other.leads;
+        self.delays.merge(&other.delays);
+        for k in 0..2 {
+            self.hits[k] += other.hits[k];
+            self.n[k] += other.n[k];
+        }
+    }
+
+    /// Readies it to be kept and merged many times (values sorted once, here).
+    pub fn seal(&mut self) {
+        self.delays.seal();
+    }
+
     pub fn finish(mut self, cx: &Context) -> SpeedToLead {
+        let [median] = self.delays.percentiles([0.5]);
         SpeedToLead {
             leads: self.leads,
             contacted: self.delays.len() as u64,
-            median_seconds: super::stats::percentile(&mut self.delays, 0.5),
+            median_seconds: median,
             within_first: Rate::new(self.hits[0], self.n[0]),
             within_second: Rate::new(self.hits[1], self.n[1]),
             thresholds_minutes: cx.settings.speed_thresholds_minutes,
@@ -396,6 +431,7 @@ pub fn speed_to_lead(cx: &Context, range: DateRange) -> SpeedToLead {
 
 /// Leads of the cohort with a consultation held within the window ÷ leads of the cohort; leads
 /// still inside the window stay in the denominator and are reported as still open.
+#[derive(Clone)]
 pub struct LeadToConsultationAcc {
     span: Span,
     now: Secs,
@@ -423,6 +459,12 @@ impl LeadToConsultationAcc {
         }
     }
 
+    pub fn merge(&mut self, other: &LeadToConsultationAcc) {
+        self.hits += other.hits;
+        self.n += other.n;
+        self.open += other.open;
+    }
+
     pub fn finish(self) -> Rate {
         Rate::with_open(self.hits, self.n, self.open)
     }
@@ -445,49 +487,83 @@ pub struct CloseRate {
 
 /// Consultations held in the range that were won (as a sale) within the close window ÷
 /// consultations held in the range, no-sales included.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub struct CloseAcc {
+    rule: CloseRule,
+    counts: CloseCounts,
+}
+
+/// What decides a held consultation's place in the close rate.
+#[derive(Debug, Clone, Copy)]
+struct CloseRule {
     span: Span,
     now: Secs,
     window: Secs,
+}
+
+/// The close rate's counts, kept apart from the rule so a breakdown's many groups share one.
+#[derive(Debug, Clone, Copy, Default)]
+struct CloseCounts {
     n: u64,
     first: u64,
     later: u64,
     open: u64,
 }
 
-impl CloseAcc {
-    pub fn new(cx: &Context, range: DateRange) -> Self {
-        CloseAcc::over(cx, Span::of(cx, range))
+impl CloseRule {
+    fn of(cx: &Context, span: Span) -> Self {
+        CloseRule { span, now: cx.now, window: cx.settings.close_window_days as Secs * DAY }
     }
 
-    fn over(cx: &Context, span: Span) -> Self {
-        let window = cx.settings.close_window_days as Secs * DAY;
-        CloseAcc { span, now: cx.now, window, n: 0, first: 0, later: 0, open: 0 }
-    }
-
-    pub fn add(&mut self, s: &Seen) {
+    fn add(&self, c: &mut CloseCounts, s: &Seen) {
         let Some(held) = s.d.held.filter(|&h| self.span.holds(h)) else { return };
-        self.n += 1;
+        c.n += 1;
         match (s.outcome, s.at) {
             (Outcome::Won, Some(at)) if at - held <= self.window && s.sale => {
                 if s.d.same_day {
-                    self.first += 1
+                    c.first += 1
                 } else {
-                    self.later += 1
+                    c.later += 1
                 }
             }
-            (Outcome::Open, _) if self.now - held <= self.window => self.open += 1,
+            (Outcome::Open, _) if self.now - held <= self.window => c.open += 1,
             _ => {}
         }
     }
+}
 
-    pub fn finish(self) -> CloseRate {
+impl CloseCounts {
+    fn merge(&mut self, o: &CloseCounts) {
+        self.n += o.n;
+        self.first += o.first;
+        self.later += o.later;
+        self.open += o.open;
+    }
+
+    fn finish(self) -> CloseRate {
         CloseRate {
             all: Rate::with_open(self.first + self.later, self.n, self.open),
             first_visit: Rate::with_open(self.first, self.n, self.open),
             follow_up: Rate::with_open(self.later, self.n, self.open),
         }
+    }
+}
+
+impl CloseAcc {
+    pub fn new(cx: &Context, range: DateRange) -> Self {
+        CloseAcc { rule: CloseRule::of(cx, Span::of(cx, range)), counts: CloseCounts::default() }
+    }
+
+    pub fn add(&mut self, s: &Seen) {
+        self.rule.add(&mut self.counts, s);
+    }
+
+    pub fn merge(&mut self, other: &CloseAcc) {
+        self.counts.merge(&other.counts);
+    }
+
+    pub fn finish(self) -> CloseRate {
+        self.counts.finish()
     }
 }
 
@@ -511,6 +587,7 @@ pub struct WinRate {
 
 /// Decisions dated in the range; wins below the sold threshold are not sales and count on
 /// neither side.
+#[derive(Clone)]
 pub struct WinAcc {
     span: Span,
     won: u64,
@@ -543,6 +620,14 @@ impl WinAcc {
         }
     }
 
+    pub fn merge(&mut self, o: &WinAcc) {
+        self.won += o.won;
+        self.lost += o.lost;
+        self.won_cents += o.won_cents;
+        self.lost_cents += o.lost_cents;
+        self.stale += o.stale;
+    }
+
     pub fn finish(self) -> WinRate {
         let total = self.won_cents + self.lost_cents;
         WinRate {
@@ -572,11 +657,12 @@ pub struct SalesCycle {
     pub curve: Vec<CurvePoint>,
 }
 
+#[derive(Clone)]
 pub struct CycleAcc {
     span: Span,
     now: Secs,
-    from_lead: Vec<i64>,
-    from_held: Vec<i64>,
+    from_lead: Sample,
+    from_held: Sample,
     curve: Survival,
 }
 
@@ -585,8 +671,8 @@ impl CycleAcc {
         CycleAcc {
             span: Span::of(cx, range),
             now: cx.now,
-            from_lead: vec![],
-            from_held: vec![],
+            from_lead: Sample::default(),
+            from_held: Sample::default(),
             curve: Survival::new(cx.settings.close_window_days),
         }
     }
@@ -610,10 +696,21 @@ impl CycleAcc {
         }
     }
 
+    pub fn merge(&mut self, o: &CycleAcc) {
+        self.from_lead.merge(&o.from_lead);
+        self.from_held.merge(&o.from_held);
+        self.curve.merge(&o.curve);
+    }
+
+    pub fn seal(&mut self) {
+        self.from_lead.seal();
+        self.from_held.seal();
+    }
+
     pub fn finish(self) -> SalesCycle {
         SalesCycle {
-            from_lead: Spread::of(self.from_lead),
-            from_consultation: Spread::of(self.from_held),
+            from_lead: self.from_lead.spread(),
+            from_consultation: self.from_held.spread(),
             curve: self.curve.finish(),
         }
     }
@@ -634,22 +731,51 @@ pub struct NonSelling {
 }
 
 /// Non-selling hours ÷ logged hours of entries started in the range (breaks are neither).
-pub fn non_selling(cx: &Context, range: DateRange) -> NonSelling {
-    let span = Span::of(cx, range);
-    let (mut logged, mut non, mut entries) = (0i64, 0i64, 0u64);
-    for t in cx.time().filter(|t| span.holds(t.start)) {
-        entries += 1;
-        logged += t.seconds;
+#[derive(Clone)]
+pub struct NonSellingAcc {
+    span: Span,
+    logged: i64,
+    non: i64,
+    entries: u64,
+}
+
+impl NonSellingAcc {
+    pub fn new(cx: &Context, range: DateRange) -> Self {
+        NonSellingAcc { span: Span::of(cx, range), logged: 0, non: 0, entries: 0 }
+    }
+
+    pub fn add(&mut self, t: &TimeFact) {
+        if !self.span.holds(t.start) {
+            return;
+        }
+        self.entries += 1;
+        self.logged += t.seconds;
         if !t.selling {
-            non += t.seconds;
+            self.non += t.seconds;
         }
     }
-    NonSelling {
-        logged_hours: logged as f64 / 3600.0,
-        non_selling_hours: non as f64 / 3600.0,
-        share: (logged > 0).then(|| non as f64 / logged as f64),
-        entries,
+
+    pub fn merge(&mut self, o: &NonSellingAcc) {
+        self.logged += o.logged;
+        self.non += o.non;
+        self.entries += o.entries;
     }
+
+    pub fn finish(self) -> NonSelling {
+        let (logged, non) = (self.logged, self.non);
+        NonSelling {
+            logged_hours: logged as f64 / 3600.0,
+            non_selling_hours: non as f64 / 3600.0,
+            share: (logged > 0).then(|| non as f64 / logged as f64),
+            entries: self.entries,
+        }
+    }
+}
+
+pub fn non_selling(cx: &Context, range: DateRange) -> NonSelling {
+    let mut acc = NonSellingAcc::new(cx, range);
+    cx.time().for_each(|t| acc.add(t));
+    acc.finish()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -663,6 +789,7 @@ pub struct Revenue {
     pub open_quotes: u64,
 }
 
+#[derive(Clone)]
 pub struct RevenueAcc {
     span: Span,
     won: u64,
@@ -670,8 +797,9 @@ pub struct RevenueAcc {
     /// Base rates per service (by dictionary id) over every decision so far: the fallback the
     /// close-probability model of issue 5 starts from.
     decided: Vec<(u64, u64)>,
-    /// Open quotes: (service, quoted cents).
-    open: Vec<(u32, i64)>,
+    /// Open quotes per service: how many, and their quoted cents (sums: the pipeline does not
+    /// depend on the order quotes were met in).
+    open: Vec<(u64, i64)>,
 }
 
 impl RevenueAcc {
@@ -681,7 +809,7 @@ impl RevenueAcc {
             won: 0,
             cents: 0,
             decided: vec![(0, 0); cx.facts.dict.len()],
-            open: vec![],
+            open: vec![(0, 0); cx.facts.dict.len()],
         }
     }
 
@@ -697,7 +825,8 @@ impl RevenueAcc {
             }
             Outcome::Lost => self.decided[service].1 += 1,
             Outcome::Open if s.d.held.is_some() || s.d.presented.is_some() => {
-                self.open.push((s.d.service, s.d.quoted_cents))
+                self.open[service].0 += 1;
+                self.open[service].1 += s.d.quoted_cents;
             }
             Outcome::Open => {}
         }
@@ -715,12 +844,25 @@ impl RevenueAcc {
         }
     }
 
+    pub fn merge(&mut self, o: &RevenueAcc) {
+        self.won += o.won;
+        self.cents += o.cents;
+        for (a, b) in self.decided.iter_mut().zip(&o.decided) {
+            a.0 += b.0;
+            a.1 += b.1;
+        }
+        for (a, b) in self.open.iter_mut().zip(&o.open) {
+            a.0 += b.0;
+            a.1 += b.1;
+        }
+    }
+
     pub fn finish(self) -> Revenue {
         let pipeline: f64 = self
             .open
             .iter()
-            .map(|&(service, quoted)| {
-                let (w, l) = self.decided[service as usize];
+            .zip(&self.decided)
+            .map(|(&(_, quoted), &(w, l))| {
                 let p = if w + l > 0 { w as f64 / (w + l) as f64 } else { 0.0 };
                 quoted as f64 * p
             })
@@ -730,7 +872,7 @@ impl RevenueAcc {
             revenue_cents: self.cents,
             average_ticket_cents: (self.won > 0).then(|| self.cents / self.won as i64),
             pipeline_cents: pipeline.round() as i64,
-            open_quotes: self.open.len() as u64,
+            open_quotes: self.open.iter().map(|&(n, _)| n).sum(),
         }
     }
 }
@@ -772,6 +914,7 @@ pub fn stage_targets(s: &Settings) -> [f64; 4] {
 
 /// The funnel of leads created in the range. Each item is counted in exactly one of advanced,
 /// lost, moved back or still in, at each stage it entered.
+#[derive(Clone)]
 pub struct FunnelAcc {
     span: Span,
     now: Secs,
@@ -850,6 +993,14 @@ impl FunnelAcc {
             self.won_n += 1;
             self.won_cents += d.amount_cents;
         }
+    }
+
+    pub fn merge(&mut self, o: &FunnelAcc) {
+        for (a, b) in self.counts.iter_mut().flatten().zip(o.counts.iter().flatten()) {
+            *a += b;
+        }
+        self.won_n += o.won_n;
+        self.won_cents += o.won_cents;
     }
 
     pub fn finish(self, cx: &Context) -> Funnel {
@@ -963,17 +1114,25 @@ fn slot(dict_len: usize, key: u32) -> usize {
 
 /// Close rate (held in the range), win rate and revenue (decided in the range) per group. People
 /// come back as their ids; the caller names them.
+#[derive(Clone)]
 pub struct BreakdownAcc {
     dim: Dimension,
     span: Span,
+    close: CloseRule,
     dict_len: usize,
-    /// Per group (dictionary id, NONE last): close rate of held ones, won sales, losses, wins, cents.
-    groups: Vec<Option<Group>>,
+    /// The groups met so far (a slot is a dictionary id, NONE last) — a chunk meets a few of
+    /// the company's people, so a kept chunk holds only those.
+    slots: Vec<u32>,
+    groups: Vec<Group>,
+    /// Slot → position in `groups` (u32::MAX: not met yet); built on first use, dropped by
+    /// [`BreakdownAcc::seal`].
+    index: Vec<u32>,
 }
 
-#[derive(Clone, Copy)]
+/// One group's close rate of held ones, won sales, losses, wins and cents.
+#[derive(Clone, Copy, Default)]
 struct Group {
-    close: CloseAcc,
+    close: CloseCounts,
     won: u64,
     lost: u64,
     sales: u64,
@@ -982,31 +1141,43 @@ struct Group {
 
 impl BreakdownAcc {
     pub fn new(cx: &Context, range: DateRange, dim: Dimension) -> Self {
-        let dict_len = cx.facts.dict.len();
-        BreakdownAcc { dim, span: Span::of(cx, range), dict_len, groups: vec![None; dict_len + 1] }
+        let span = Span::of(cx, range);
+        BreakdownAcc {
+            dim,
+            span,
+            close: CloseRule::of(cx, span),
+            dict_len: cx.facts.dict.len(),
+            slots: vec![],
+            groups: vec![],
+            index: vec![],
+        }
     }
 
-    fn group(&mut self, cx: &Context, key: u32) -> &mut Group {
-        let span = self.span;
-        self.groups[slot(self.dict_len, key)].get_or_insert_with(|| Group {
-            // Held ones are already inside the range when they get here.
-            close: CloseAcc::over(cx, span),
-            won: 0,
-            lost: 0,
-            sales: 0,
-            cents: 0,
-        })
+    fn group(&mut self, slot: usize) -> &mut Group {
+        if self.index.is_empty() {
+            self.index = vec![u32::MAX; self.dict_len + 1];
+            for (i, &s) in self.slots.iter().enumerate() {
+                self.index[s as usize] = i as u32;
+            }
+        }
+        if self.index[slot] == u32::MAX {
+            self.index[slot] = self.groups.len() as u32;
+            self.slots.push(slot as u32);
+            self.groups.push(Group::default());
+        }
+        &mut self.groups[self.index[slot] as usize]
     }
 
-    pub fn add(&mut self, cx: &Context, s: &Seen) {
-        let key = self.dim.key(s.d);
+    pub fn add(&mut self, s: &Seen) {
+        let slot = slot(self.dict_len, self.dim.key(s.d));
         // Reps do not hold consultations: grouping held ones by who decided them would make
         // every rep's close rate 100%. Their rows carry win rate and revenue only.
         if self.dim != Dimension::Rep && self.span.holds_some(s.d.held) {
-            self.group(cx, key).close.add(s);
+            let rule = self.close;
+            rule.add(&mut self.group(slot).close, s);
         }
         if self.span.holds_some(s.at) {
-            let g = self.group(cx, key);
+            let g = self.group(slot);
             match s.outcome {
                 Outcome::Won => {
                     g.sales += 1;
@@ -1019,13 +1190,28 @@ impl BreakdownAcc {
         }
     }
 
+    pub fn merge(&mut self, o: &BreakdownAcc) {
+        for (&slot, b) in o.slots.iter().zip(&o.groups) {
+            let a = self.group(slot as usize);
+            a.close.merge(&b.close);
+            a.won += b.won;
+            a.lost += b.lost;
+            a.sales += b.sales;
+            a.cents += b.cents;
+        }
+    }
+
+    pub fn seal(&mut self) {
+        self.index = vec![];
+    }
+
     pub fn finish(self, cx: &Context) -> Vec<BreakdownRow> {
         let dict_len = self.dict_len;
         let mut rows: Vec<BreakdownRow> = self
-            .groups
+            .slots
             .into_iter()
-            .enumerate()
-            .filter_map(|(i, g)| Some((i, g?)))
+            .map(|i| i as usize)
+            .zip(self.groups)
             .map(|(i, g)| BreakdownRow {
                 key: if i == dict_len { "(none)".into() } else { cx.facts.dict.name(i as u32).to_string() },
                 held: g.close.n,
@@ -1045,7 +1231,7 @@ impl BreakdownAcc {
 
 pub fn breakdown(cx: &Context, range: DateRange, dim: Dimension) -> Vec<BreakdownRow> {
     let mut acc = BreakdownAcc::new(cx, range, dim);
-    cx.deals().for_each(|s| acc.add(cx, &s));
+    cx.deals().for_each(|s| acc.add(&s));
     acc.finish(cx)
 }
 
@@ -1058,6 +1244,7 @@ pub struct LostReason {
 }
 
 /// Losses dated in the range by structured reason; stale quotes count as "no_decision".
+#[derive(Clone)]
 pub struct LostAcc {
     span: Span,
     dict_len: usize,
@@ -1083,6 +1270,14 @@ impl LostAcc {
         self.by[i].0 += 1;
         self.by[i].1 += if s.stale { s.d.quoted_cents } else { s.d.amount_cents };
         self.total += 1;
+    }
+
+    pub fn merge(&mut self, o: &LostAcc) {
+        for (a, b) in self.by.iter_mut().zip(&o.by) {
+            a.0 += b.0;
+            a.1 += b.1;
+        }
+        self.total += o.total;
     }
 
     pub fn finish(self, cx: &Context) -> Vec<LostReason> {
@@ -1127,12 +1322,13 @@ pub struct CohortRow {
 pub const COHORT_WEEKS: usize = 8;
 
 /// Month of consultation × share closed (as a sale) by week since.
+#[derive(Clone)]
 pub struct CohortAcc {
     span: Span,
     months: Vec<DateRange>,
     /// Month starts as instants: converting each consultation's time to a local date would
     /// cost a time-zone lookup per consultation.
-    slots: Slots,
+    slots: std::sync::Arc<Slots>,
     /// Per month: held, and won by the end of each week since.
     by: Vec<(u64, [u64; COHORT_WEEKS])>,
 }
@@ -1141,7 +1337,7 @@ impl CohortAcc {
     pub fn new(cx: &Context, range: DateRange) -> Self {
         let months = periods(range, Period::Month);
         let span = Span::of(cx, range);
-        let slots = Slots::new(months.iter().map(|m| midnight(cx.tz, m.from)).collect(), span.to);
+        let slots = Slots::new(months.iter().map(|m| midnight(cx.tz, m.from)).collect(), span.to).into();
         let by = vec![(0, [0; COHORT_WEEKS]); months.len()];
         CohortAcc { span, months, slots, by }
     }
@@ -1156,6 +1352,13 @@ impl CohortAcc {
             for w in e.1.iter_mut().skip(week) {
                 *w += 1;
             }
+        }
+    }
+
+    pub fn merge(&mut self, o: &CohortAcc) {
+        for (a, b) in self.by.iter_mut().zip(&o.by) {
+            a.0 += b.0;
+            a.1.iter_mut().zip(&b.1).for_each(|(x, y)| *x += y);
         }
     }
 
@@ -1228,6 +1431,7 @@ pub struct BeforeAfter {
 }
 
 /// Two equal periods of `days` before and from the change date.
+#[derive(Clone)]
 pub struct BeforeAfterAcc {
     change: String,
     on: NaiveDate,
@@ -1256,7 +1460,7 @@ impl BeforeAfterAcc {
 
     /// The earliest instant it looks at.
     pub fn since(&self) -> Secs {
-        self.close[0].span.from
+        self.close[0].rule.span.from
     }
 
     pub fn add_lead(&mut self, l: &LeadFact) {
@@ -1266,6 +1470,14 @@ impl BeforeAfterAcc {
     pub fn add_deal(&mut self, s: &Seen) {
         self.close.iter_mut().for_each(|a| a.add(s));
         self.win.iter_mut().for_each(|a| a.add(s));
+    }
+
+    pub fn merge(&mut self, o: &BeforeAfterAcc) {
+        for k in 0..2 {
+            self.close[k].merge(&o.close[k]);
+            self.win[k].merge(&o.win[k]);
+            self.l2c[k].merge(&o.l2c[k]);
+        }
     }
 
     pub fn finish(self) -> BeforeAfter {

@@ -3,6 +3,7 @@
 //! time-to-close curve where open items are censored, not dropped.
 
 use serde::Serialize;
+use std::sync::Arc;
 
 /// z for a two-sided 95% interval.
 const Z95: f64 = 1.959_963_984_540_054;
@@ -99,10 +100,96 @@ pub struct Spread {
 }
 
 impl Spread {
-    pub fn of(mut values: Vec<i64>) -> Spread {
-        let n = values.len() as u64;
-        let mean = (n > 0).then(|| values.iter().map(|&v| v as f64).sum::<f64>() / n as f64);
-        let [median, p75, p90] = percentiles(&mut values, [0.5, 0.75, 0.9]);
+    pub fn of(values: Vec<i64>) -> Spread {
+        Sample::from(values).spread()
+    }
+}
+
+/// Values kept for percentiles that merge without copying or sorting them again: a cached
+/// chunk's values are one sorted run shared by every dashboard that merges it, and a percentile
+/// over many runs is found by searching the value axis (a count per run by binary search), not
+/// by gathering a million values into one array. Exact: the same nearest rank as [`percentile`].
+#[derive(Debug, Clone, Default)]
+pub struct Sample {
+    /// Values added since the last [`Sample::seal`], in no order.
+    loose: Vec<i64>,
+    /// Sorted runs.
+    runs: Vec<Arc<[i64]>>,
+    len: usize,
+    /// Exact, so a mean does not depend on the order values were merged in.
+    sum: i128,
+}
+
+impl From<Vec<i64>> for Sample {
+    fn from(loose: Vec<i64>) -> Sample {
+        let sum = loose.iter().map(|&v| v as i128).sum();
+        Sample { len: loose.len(), loose, runs: vec![], sum }
+    }
+}
+
+impl Sample {
+    pub fn push(&mut self, v: i64) {
+        self.loose.push(v);
+        self.len += 1;
+        self.sum += v as i128;
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Sorts the loose values into a run of their own, to be shared by later merges.
+    pub fn seal(&mut self) {
+        if !self.loose.is_empty() {
+            let mut run = std::mem::take(&mut self.loose);
+            run.sort_unstable();
+            self.runs.push(run.into());
+        }
+    }
+
+    /// Adds `other`'s values: its runs are shared, its loose values copied.
+    pub fn merge(&mut self, other: &Sample) {
+        self.loose.extend_from_slice(&other.loose);
+        self.runs.extend(other.runs.iter().cloned());
+        self.len += other.len;
+        self.sum += other.sum;
+    }
+
+    /// Nearest-rank percentiles at ascending `ps`, as [`percentiles`] gives them.
+    pub fn percentiles<const N: usize>(&mut self, ps: [f64; N]) -> [Option<i64>; N] {
+        if self.runs.is_empty() {
+            return percentiles(&mut self.loose, ps);
+        }
+        self.seal();
+        let runs = &self.runs;
+        let low = runs.iter().map(|r| r[0]).min().expect("runs are never empty");
+        let high = runs.iter().map(|r| r[r.len() - 1]).max().expect("runs are never empty");
+        ps.map(|p| {
+            let rank = ((p * self.len as f64).ceil() as usize).clamp(1, self.len);
+            // The least value with at least `rank` values at or below it.
+            let (mut lo, mut hi) = (low, high);
+            while lo < hi {
+                // lo + (hi - lo) / 2 without overflow (i64::midpoint is past the MSRV).
+                let mid = ((lo as i128 + hi as i128).div_euclid(2)) as i64;
+                let at_or_below: usize = runs.iter().map(|r| r.partition_point(|&x| x <= mid)).sum();
+                if at_or_below >= rank {
+                    hi = mid;
+                } else {
+                    lo = mid + 1;
+                }
+            }
+            Some(lo)
+        })
+    }
+
+    pub fn spread(mut self) -> Spread {
+        let n = self.len as u64;
+        let mean = (n > 0).then(|| self.sum as f64 / n as f64);
+        let [median, p75, p90] = self.percentiles([0.5, 0.75, 0.9]);
         Spread { n, median, p75, p90, mean }
     }
 }
@@ -196,6 +283,13 @@ impl Survival {
         }
     }
 
+    pub fn merge(&mut self, other: &Survival) {
+        debug_assert_eq!(self.horizon, other.horizon);
+        self.events.iter_mut().zip(&other.events).for_each(|(a, b)| *a += b);
+        self.leaving.iter_mut().zip(&other.leaving).for_each(|(a, b)| *a += b);
+        self.total += other.total;
+    }
+
     pub fn finish(self) -> Vec<CurvePoint> {
         let mut at_risk = self.total;
         let mut survival = 1.0;
@@ -270,6 +364,31 @@ mod tests {
         assert_eq!(percentiles(&mut values, [0.5, 0.75, 0.9]), one_at_a_time);
         assert_eq!(percentiles(&mut [], [0.5, 0.9]), [None, None]);
         assert_eq!(percentiles(&mut [4], [0.5, 0.9]), [Some(4), Some(4)]);
+    }
+
+    #[test]
+    fn a_sample_merged_from_sorted_runs_gives_the_percentiles_of_all_its_values() {
+        let values: Vec<i64> = (0..5_000).map(|i| (i * 7_919) % 4_001 - 2_000).collect();
+        let ps = [0.0, 0.1, 0.5, 0.75, 0.9, 1.0];
+        let expected = ps.map(|p| percentile(&mut values.clone(), p));
+        // Runs of uneven sizes (one of a single value), some sealed and some loose.
+        let mut whole = Sample::default();
+        for (k, part) in
+            [&values[..1], &values[1..1_700], &values[1_700..1_701], &values[1_701..]].iter().enumerate()
+        {
+            let mut piece = Sample::default();
+            part.iter().for_each(|&v| piece.push(v));
+            if k != 2 {
+                piece.seal();
+            }
+            whole.merge(&piece);
+        }
+        assert_eq!(whole.len(), values.len());
+        assert_eq!(whole.clone().percentiles(ps), expected);
+        let spread = whole.spread();
+        assert_eq!(spread, Spread::of(values.clone()));
+        assert_eq!(spread.mean, Some(values.iter().sum::<i64>() as f64 / values.len() as f64));
+        assert_eq!(Sample::default().percentiles([0.5]), [None]);
     }
 
     #[test]
