@@ -3,20 +3,23 @@
 
 use super::{
     fields,
+    pending::Pending,
     scope::{self, consultation_for_write},
     Actor, ApplyError,
 };
 use app::{
-    domain::{EmailAddress, PersonName, PhoneNumber},
+    domain::{EmailAddress, PersonName, PhoneNumber, Role},
     sync::mutation::*,
 };
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-/// Applies one validated mutation at company version `version`.
+/// Applies one validated mutation at company version `version`; its stage events go to
+/// `pending`, written at the end of the push.
 pub async fn apply(
     db: &mut PgConnection,
+    pending: &mut Pending,
     actor: &Actor,
     mutation_id: u64,
     mutation: &Mutation,
@@ -24,6 +27,10 @@ pub async fn apply(
     version: i64,
 ) -> Result<(), ApplyError> {
     mutation.validate()?;
+    if !matches!(mutation, Mutation::ActivityLog(_)) {
+        // Only a run of activities may reuse the consultation it read.
+        pending.activity_target = None;
+    }
     match mutation {
         Mutation::CustomerCreate(m) => customer_create(db, actor, m, version).await,
         Mutation::CustomerUpdate(m) => {
@@ -32,12 +39,14 @@ pub async fn apply(
             fields::update(db, actor, mutation_id, &fields::CUSTOMERS, &m, version).await?;
             Ok(())
         }
-        Mutation::LeadCreate(m) => lead_create(db, actor, m, version).await,
-        Mutation::ConsultationCreate(m) => consultation_create(db, actor, m, version).await,
-        Mutation::ConsultationUpdate(m) => consultation_update(db, actor, mutation_id, m, version).await,
-        Mutation::SetOutcome(m) => set_outcome(db, actor, m, version).await,
-        Mutation::OptionUpsert(m) => option_upsert(db, actor, m, client_ts, version).await,
-        Mutation::ActivityLog(m) => activity_log(db, actor, m, version).await,
+        Mutation::LeadCreate(m) => lead_create(db, pending, actor, m, version).await,
+        Mutation::ConsultationCreate(m) => consultation_create(db, pending, actor, m, version).await,
+        Mutation::ConsultationUpdate(m) => {
+            consultation_update(db, pending, actor, mutation_id, m, version).await
+        }
+        Mutation::SetOutcome(m) => set_outcome(db, pending, actor, m, version).await,
+        Mutation::OptionUpsert(m) => option_upsert(db, pending, actor, m, client_ts, version).await,
+        Mutation::ActivityLog(m) => activity_log(db, pending, actor, m, version).await,
         Mutation::FollowupSchedule(m) => followup_schedule(db, actor, m, version).await,
         Mutation::FollowupComplete(m) => followup_complete(db, actor, m, version).await,
         Mutation::FollowupReassign(m) => followup_reassign(db, actor, m, version).await,
@@ -142,40 +151,9 @@ fn singular(table: &str) -> &str {
     table.strip_suffix('s').unwrap_or(table)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn stage_event(
-    db: &mut PgConnection,
-    actor: &Actor,
-    lead_id: Uuid,
-    consultation_id: Option<Uuid>,
-    kind: &str,
-    at: DateTime<Utc>,
-    details: serde_json::Value,
-    scope_users: &[Uuid],
-    version: i64,
-) -> Result<(), ApplyError> {
-    sqlx::query(
-        "insert into stage_events (company_id, id, lead_id, consultation_id, kind, occurred_at, actor_id, details,
-            version, scope_users, created_by, updated_by)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $7, $7)",
-    )
-    .bind(actor.company_id)
-    .bind(Uuid::now_v7())
-    .bind(lead_id)
-    .bind(consultation_id)
-    .bind(kind)
-    .bind(at)
-    .bind(actor.user_id)
-    .bind(details)
-    .bind(version)
-    .bind(scope_users)
-    .execute(&mut *db)
-    .await?;
-    Ok(())
-}
-
 async fn lead_create(
     db: &mut PgConnection,
+    pending: &mut Pending,
     actor: &Actor,
     m: &LeadCreate,
     version: i64,
@@ -201,7 +179,8 @@ async fn lead_create(
     .rows_affected();
     inserted(rows, m.id)?;
     let details = serde_json::json!({ "source": m.source, "service_type": m.service_type });
-    stage_event(db, actor, m.id, None, "lead_created", m.created_at, details, &scope, version).await
+    pending.stage_event(actor.user_id, m.id, None, "lead_created", m.created_at, details, &scope);
+    Ok(())
 }
 
 async fn is_member(
@@ -222,24 +201,35 @@ async fn is_member(
 
 async fn consultation_create(
     db: &mut PgConnection,
+    pending: &mut Pending,
     actor: &Actor,
     m: &ConsultationCreate,
     version: i64,
 ) -> Result<(), ApplyError> {
-    visible(db, actor, "leads", m.lead_id).await?;
+    let lead: Option<(bool, Uuid)> = sqlx::query_as(
+        "select deleted, customer_id from leads where company_id = $1 and id = $2 and ($3 or $4 = any(scope_users))",
+    )
+    .bind(actor.company_id)
+    .bind(m.lead_id)
+    .bind(actor.sees_all())
+    .bind(actor.user_id)
+    .fetch_optional(&mut *db)
+    .await?;
+    let customer_id = match lead {
+        None => return Err(ApplyError::rejected("the lead does not exist or is not yours")),
+        Some((true, _)) => return Err(ApplyError::rejected("the lead was deleted")),
+        Some((false, customer)) => customer,
+    };
     let technician = m.technician_id.unwrap_or(actor.user_id);
     if technician != actor.user_id && !actor.sees_all() {
         return Err(ApplyError::rejected("only a manager can create a consultation for someone else"));
     }
-    if !is_member(db, actor, technician, &["technician", "manager"]).await? {
+    // The actor's own session proved them active, with their role, at this request.
+    let acting_technician =
+        technician == actor.user_id && matches!(actor.role, Role::Technician | Role::Manager);
+    if !acting_technician && !is_member(db, actor, technician, &["technician", "manager"]).await? {
         return Err(ApplyError::rejected("the technician is not an active technician of this company"));
     }
-    let (customer_id,): (Uuid,) =
-        sqlx::query_as("select customer_id from leads where company_id = $1 and id = $2")
-            .bind(actor.company_id)
-            .bind(m.lead_id)
-            .fetch_one(&mut *db)
-            .await?;
     let users = scope::consultation_users(technician, None, actor.user_id);
     let rows = sqlx::query(
         "insert into consultations (company_id, id, lead_id, customer_id, technician_id, scheduled_at, problem,
@@ -261,26 +251,25 @@ async fn consultation_create(
     .await?
     .rows_affected();
     inserted(rows, m.id)?;
-    scope::spread_up(db, actor, m.lead_id, customer_id, &users, version).await?;
+    scope::spread_up(db, pending, actor, m.lead_id, customer_id, &users, version).await?;
     if let Some(at) = m.scheduled_at {
-        stage_event(
-            db,
-            actor,
+        let details = serde_json::json!({});
+        pending.stage_event(
+            actor.user_id,
             m.lead_id,
             Some(m.id),
             "consultation_scheduled",
             at,
-            serde_json::json!({}),
+            details,
             &users,
-            version,
-        )
-        .await?;
+        );
     }
     Ok(())
 }
 
 async fn consultation_update(
     db: &mut PgConnection,
+    pending: &mut Pending,
     actor: &Actor,
     mutation_id: u64,
     m: &FieldUpdate,
@@ -301,6 +290,7 @@ async fn consultation_update(
     };
     fields::update(db, actor, mutation_id, &fields::CONSULTATIONS, m, version).await?;
 
+    let mut scope_users = before.scope_users.clone();
     if let Some(rep) = new_rep.filter(|rep| *rep != before.sales_rep_id) {
         let users = scope::consultation_users(before.technician_id, rep, before.created_by);
         sqlx::query("update consultations set scope_users = $3 where company_id = $1 and id = $2")
@@ -309,34 +299,27 @@ async fn consultation_update(
             .bind(&users)
             .execute(&mut *db)
             .await?;
-        scope::spread(db, actor, m.id, before.lead_id, before.customer_id, &users, version).await?;
+        scope::spread(db, pending, actor, m.id, before.lead_id, before.customer_id, &users, version).await?;
         let lost_sight: Vec<Uuid> =
             before.scope_users.iter().copied().filter(|u| !users.contains(u)).collect();
         scope::shrink(db, actor, &lost_sight).await?;
+        scope_users = users;
     }
 
     if before.held_at.is_none() {
         if let Some(held) =
             m.fields.get("held_at").and_then(|v| v.as_str()).and_then(|s| s.parse::<DateTime<Utc>>().ok())
         {
-            let scope: Vec<Uuid> =
-                sqlx::query_scalar("select scope_users from consultations where company_id = $1 and id = $2")
-                    .bind(actor.company_id)
-                    .bind(m.id)
-                    .fetch_one(&mut *db)
-                    .await?;
-            stage_event(
-                db,
-                actor,
+            let details = serde_json::json!({});
+            pending.stage_event(
+                actor.user_id,
                 before.lead_id,
                 Some(m.id),
                 "consultation_held",
                 held,
-                serde_json::json!({}),
-                &scope,
-                version,
-            )
-            .await?;
+                details,
+                &scope_users,
+            );
         }
     }
     Ok(())
@@ -344,6 +327,7 @@ async fn consultation_update(
 
 async fn set_outcome(
     db: &mut PgConnection,
+    pending: &mut Pending,
     actor: &Actor,
     m: &SetOutcome,
     version: i64,
@@ -448,11 +432,13 @@ async fn set_outcome(
         .execute(&mut *db)
         .await?;
     }
-    stage_event(db, actor, c.lead_id, Some(m.id), kind, m.at, details, &c.scope_users, version).await
+    pending.stage_event(actor.user_id, c.lead_id, Some(m.id), kind, m.at, details, &c.scope_users);
+    Ok(())
 }
 
 async fn option_upsert(
     db: &mut PgConnection,
+    pending: &mut Pending,
     actor: &Actor,
     m: &OptionUpsert,
     client_ts: DateTime<Utc>,
@@ -518,28 +504,27 @@ async fn option_upsert(
         }
     }
     if m.presented {
-        let already: bool = sqlx::query_scalar(
-            "select exists(select 1 from stage_events where company_id = $1 and consultation_id = $2 and kind = 'options_presented')",
-        )
-        .bind(actor.company_id)
-        .bind(m.consultation_id)
-        .fetch_one(&mut *db)
-        .await?;
+        let already = pending.has_event(m.consultation_id, "options_presented")
+            || sqlx::query_scalar(
+                "select exists(select 1 from stage_events where company_id = $1 and consultation_id = $2 and kind = 'options_presented')",
+            )
+            .bind(actor.company_id)
+            .bind(m.consultation_id)
+            .fetch_one(&mut *db)
+            .await?;
         if !already {
             // Presented when the technician marked it so, by the device's clock.
-            let at = client_ts;
-            stage_event(
-                db,
-                actor,
+            let (at, details) = (client_ts, serde_json::json!({}));
+            let consultation = Some(m.consultation_id);
+            pending.stage_event(
+                actor.user_id,
                 c.lead_id,
-                Some(m.consultation_id),
+                consultation,
                 "options_presented",
                 at,
-                serde_json::json!({}),
+                details,
                 &c.scope_users,
-                version,
-            )
-            .await?;
+            );
         }
     }
     Ok(())
@@ -584,11 +569,15 @@ async fn check_discounts(db: &mut PgConnection, actor: &Actor, items: &[LineItem
 
 async fn activity_log(
     db: &mut PgConnection,
+    pending: &mut Pending,
     actor: &Actor,
     m: &ActivityLog,
     version: i64,
 ) -> Result<(), ApplyError> {
-    let c = consultation_for_write(db, actor, m.consultation_id).await?;
+    let mut c = match pending.activity_target.take() {
+        Some((id, c)) if id == m.consultation_id => c,
+        _ => consultation_for_write(db, actor, m.consultation_id).await?,
+    };
     let rows = sqlx::query(
         "insert into activities (company_id, id, consultation_id, kind, outcome, occurred_at, note, version, scope_users,
            field_versions, created_by, updated_by)
@@ -610,6 +599,7 @@ async fn activity_log(
     .rows_affected();
     inserted(rows, m.id)?;
     if m.kind == "note" {
+        pending.activity_target = Some((m.consultation_id, c));
         return Ok(());
     }
     // The first human contact of the lead starts nothing new but stops the speed-to-lead clock.
@@ -627,33 +617,32 @@ async fn activity_log(
         .await?
         .rows_affected()
             == 1;
+    let consultation = Some(m.consultation_id);
     if first {
-        stage_event(
-            db,
-            actor,
+        let details = serde_json::json!({ "kind": m.kind });
+        pending.stage_event(
+            actor.user_id,
             c.lead_id,
-            Some(m.consultation_id),
+            consultation,
             "first_contact",
             m.at,
-            serde_json::json!({ "kind": m.kind }),
+            details,
             &c.scope_users,
-            version,
-        )
-        .await?;
+        );
+        c.lead_contacted = true;
     } else if c.held_at.is_some() && c.status == "open" {
-        stage_event(
-            db,
-            actor,
+        let details = serde_json::json!({ "kind": m.kind, "outcome": m.outcome });
+        pending.stage_event(
+            actor.user_id,
             c.lead_id,
-            Some(m.consultation_id),
+            consultation,
             "follow_up",
             m.at,
-            serde_json::json!({ "kind": m.kind, "outcome": m.outcome }),
+            details,
             &c.scope_users,
-            version,
-        )
-        .await?;
+        );
     }
+    pending.activity_target = Some((m.consultation_id, c));
     Ok(())
 }
 

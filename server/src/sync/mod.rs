@@ -5,6 +5,7 @@ mod apply;
 pub mod conflicts;
 pub mod events;
 mod fields;
+mod pending;
 pub mod pull;
 pub mod push;
 mod scope;

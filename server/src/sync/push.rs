@@ -2,7 +2,7 @@
 //! processed, stop at a gap, apply the rest in order, stamp all of it with one new company version, record each
 //! result, advance `last_mutation_id`, commit. Effects and acknowledgement commit together.
 
-use super::{apply::apply, Actor, ApplyError};
+use super::{apply::apply, pending::Pending, Actor, ApplyError};
 use crate::{auth::CurrentUser, error::ApiError, error::ApiJson, state::AppState};
 use app::sync::{
     mutation::{Mutation, NAMES},
@@ -74,20 +74,18 @@ pub async fn push(
     Ok(ApiJson(response))
 }
 
-/// Registers the device profile on first sight and locks it; refuses another person's profile.
-pub async fn lock_client(db: &mut PgConnection, actor: &Actor) -> Result<u64, ApiError> {
-    sqlx::query(
-        "insert into sync_clients (client_id, company_id, user_id) values ($1, $2, $3) on conflict (client_id) do nothing",
+/// Registers the device profile on first sight and locks it (the no-op update of a known one
+/// takes its row lock); refuses another person's profile. Returns its last mutation id and this
+/// transaction's placeholder version (see [`attempt`]), in the one round trip.
+pub async fn lock_client(db: &mut PgConnection, actor: &Actor) -> Result<(u64, i64), ApiError> {
+    let (company, user, last, placeholder): (Uuid, Uuid, i64, i64) = sqlx::query_as(
+        "insert into sync_clients (client_id, company_id, user_id) values ($1, $2, $3)
+         on conflict (client_id) do update set client_id = excluded.client_id
+         returning company_id, user_id, last_mutation_id, -txid_current()",
     )
     .bind(actor.client_id)
     .bind(actor.company_id)
     .bind(actor.user_id)
-    .execute(&mut *db)
-    .await?;
-    let (company, user, last): (Uuid, Uuid, i64) = sqlx::query_as(
-        "select company_id, user_id, last_mutation_id from sync_clients where client_id = $1 for update",
-    )
-    .bind(actor.client_id)
     .fetch_one(&mut *db)
     .await?;
     if company != actor.company_id || user != actor.user_id {
@@ -95,7 +93,7 @@ pub async fn lock_client(db: &mut PgConnection, actor: &Actor) -> Result<u64, Ap
             "This client_id belongs to another user. Sign in again on this device.",
         ));
     }
-    Ok(last as u64)
+    Ok((last as u64, placeholder))
 }
 
 /// A replayed id must carry what was stored under it. Anything else means the device reuses
@@ -212,7 +210,10 @@ async fn attempt(
     savepoints: Savepoints,
 ) -> Result<Option<PushResponse>, ApiError> {
     let mut tx = pool.begin().await?;
-    let mut last = lock_client(&mut tx, actor).await?;
+    // Everything this push writes carries a placeholder version until the very end (see
+    // `stamp_company_version` in the migrations): minus this transaction's id, unique among the
+    // transactions in flight and seen by no one else before commit.
+    let (mut last, placeholder) = lock_client(&mut tx, actor).await?;
     refuse_reused_ids(&mut tx, actor, req, last).await?;
     let fresh: Vec<usize> = (0..req.mutations.len()).filter(|&i| req.mutations[i].id > last).collect();
     let Some(&first) = fresh.first() else {
@@ -226,12 +227,9 @@ async fn attempt(
         return Ok(Some(PushResponse { last_mutation_id: last, results: vec![] }));
     }
 
-    // Everything this push writes carries a placeholder version until the very end (see
-    // `stamp_company_version` in the migrations): minus this transaction's id, unique among the
-    // transactions in flight and seen by no one else before commit.
-    let placeholder: i64 = sqlx::query_scalar("select -txid_current()").fetch_one(&mut *tx).await?;
     let mut results = Vec::with_capacity(fresh.len());
     let mut log = Log::default();
+    let mut pending = Pending::default();
     for i in fresh {
         let envelope = &req.mutations[i];
         if envelope.id != last + 1 {
@@ -240,7 +238,17 @@ async fn attempt(
         let outcome = match &parsed[i] {
             Err(reason) => Err(reason.clone()),
             Ok(mutation) if savepoints == Savepoints::No => {
-                match apply(&mut tx, actor, envelope.id, mutation, envelope.client_ts, placeholder).await {
+                match apply(
+                    &mut tx,
+                    &mut pending,
+                    actor,
+                    envelope.id,
+                    mutation,
+                    envelope.client_ts,
+                    placeholder,
+                )
+                .await
+                {
                     Ok(()) => Ok(()),
                     Err(ApplyError::Rejected(_)) => {
                         tx.rollback().await?;
@@ -251,8 +259,10 @@ async fn attempt(
             }
             Ok(mutation) => {
                 let mut sp = tx.begin().await?;
+                let before = pending.clone();
                 match apply(
                     sp.acquire().await?,
+                    &mut pending,
                     actor,
                     envelope.id,
                     mutation,
@@ -267,6 +277,7 @@ async fn attempt(
                     }
                     Err(ApplyError::Rejected(reason)) => {
                         sp.rollback().await?;
+                        pending = before;
                         Err(reason)
                     }
                     Err(ApplyError::Transient(e)) => return Err(e.into()),
@@ -284,23 +295,24 @@ async fn attempt(
         results.push(MutationResult { id: envelope.id, status, error });
         last = envelope.id;
     }
-    log.write(&mut tx, actor, placeholder).await?;
-    sqlx::query("update sync_clients set last_mutation_id = $2, last_push_at = now() where client_id = $1")
-        .bind(actor.client_id)
-        .bind(last as i64)
-        .execute(&mut *tx)
-        .await?;
     // Only now the company's next version, under its row lock held to commit: versions become
-    // visible in commit order, and the lock is held for this call and the commit alone.
-    let version: i64 = sqlx::query_scalar("select stamp_company_version($1, $2)")
-        .bind(actor.company_id)
-        .bind(placeholder)
-        .fetch_one(&mut *tx)
-        .await?;
-    sqlx::query("select pg_notify('fieldclose_sync', $1)")
-        .bind(format!("{}:{version}", actor.company_id))
-        .execute(&mut *tx)
-        .await?;
+    // visible in commit order, and the lock is held for these three statements and the commit
+    // alone. One statement: the client's progress, the stamp, and the "pull now" notice (sent
+    // at commit).
+    let version: i64 = sqlx::query_scalar(
+        "with client as (update sync_clients set last_mutation_id = $3, last_push_at = now() where client_id = $2),
+              stamped as (select stamp_company_version($1, $4) as v)
+         select v from (select v, pg_notify('fieldclose_sync', $1::text || ':' || v) from stamped) as notified",
+    )
+    .bind(actor.company_id)
+    .bind(actor.client_id)
+    .bind(last as i64)
+    .bind(placeholder)
+    .fetch_one(&mut *tx)
+    .await?;
+    // What the push held back is written at the version it now has, not stamped afterwards.
+    pending.write(&mut tx, actor.company_id, version).await?;
+    log.write(&mut tx, actor, version).await?;
     tx.commit().await?;
     Ok(Some(PushResponse { last_mutation_id: last, results }))
 }

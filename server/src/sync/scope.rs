@@ -1,7 +1,7 @@
 //! Who may see what, written into each row's `scope_users` so that every pull and every write
 //! filters in SQL (`$manager or $user = any(scope_users)`), never only in a handler.
 
-use super::{Actor, ApplyError};
+use super::{pending::Pending, Actor, ApplyError};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -16,7 +16,7 @@ pub fn consultation_users(technician: Uuid, rep: Option<Uuid>, creator: Uuid) ->
 }
 
 /// A consultation the actor may write to, locked for the rest of the push.
-#[derive(sqlx::FromRow)]
+#[derive(Clone, sqlx::FromRow)]
 pub struct ConsultationRef {
     pub lead_id: Uuid,
     pub customer_id: Uuid,
@@ -58,8 +58,10 @@ pub async fn consultation_for_write(
 
 /// Makes a consultation's family visible to exactly `users` (plus, for the shared customer and
 /// lead, whoever saw them already), stamping every row with `version` so devices pull them.
+#[allow(clippy::too_many_arguments)]
 pub async fn spread(
     db: &mut PgConnection,
+    pending: &mut Pending,
     actor: &Actor,
     consultation_id: Uuid,
     lead_id: Uuid,
@@ -68,7 +70,9 @@ pub async fn spread(
     version: i64,
 ) -> Result<(), ApplyError> {
     spread_children(db, actor, consultation_id, users, version).await?;
-    spread_up(db, actor, lead_id, customer_id, users, version).await
+    // The push's own events, not stored yet, follow the same way.
+    pending.set_consultation_scope(consultation_id, users);
+    spread_up(db, pending, actor, lead_id, customer_id, users, version).await
 }
 
 /// A consultation's own records (options, activities, ...) follow it to exactly `users`.
@@ -102,6 +106,7 @@ async fn spread_children(
 /// nothing.
 pub async fn spread_up(
     db: &mut PgConnection,
+    pending: &mut Pending,
     actor: &Actor,
     lead_id: Uuid,
     customer_id: Uuid,
@@ -131,6 +136,7 @@ pub async fn spread_up(
     .bind(version)
     .execute(&mut *db)
     .await?;
+    pending.widen_lead_scope(lead_id, users);
     Ok(())
 }
 

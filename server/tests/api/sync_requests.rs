@@ -367,3 +367,74 @@ async fn options_are_priced_by_the_book_and_discounts_stay_within_its_limits() {
     bad.monthly_payment_cents = Some(Cents(1));
     assert_eq!(Mutation::OptionUpsert(bad).validate().unwrap_err().field, "monthly_payment_cents");
 }
+
+#[tokio::test]
+async fn one_push_that_creates_a_visit_and_assigns_a_rep_shares_all_its_stage_events_with_the_rep() {
+    // A push holds its stage events back and writes them at its version: what it changes about
+    // them on the way (scope, "presented already?") must land as if each had been written at once.
+    let app = spawn_app().await;
+    let co = Company::new(&app, "Acme Air").await;
+    let mut manager = co.device(&app, "m@acme.test", Role::Manager).await;
+    let mut rep = co.device(&app, "r@acme.test", Role::SalesRep).await;
+    let (_, lead, k) = new_consultation(&mut manager).await;
+    manager.mutate(update(k, 0, json!({ "held_at": Utc::now() }))).await;
+    for tier in ["Good", "Best"] {
+        manager
+            .mutate(app::sync::mutation::Mutation::OptionUpsert(app::sync::mutation::OptionUpsert {
+                id: Uuid::now_v7(),
+                consultation_id: k,
+                tier: tier.into(),
+                position: 0,
+                line_items: vec![],
+                price_cents: app::domain::Cents(900_000),
+                financing_plan: None,
+                monthly_payment_cents: None,
+                presented: true,
+            }))
+            .await;
+    }
+    manager.mutate(activity(k).1).await;
+    manager.mutate(activity(k).1).await;
+    manager.mutate(assign_rep(k, 0, rep.user_id)).await;
+    let pushes_before = count(&app, "select count(distinct version) from mutation_log").await;
+    manager.sync().await;
+    assert_eq!(
+        count(&app, "select count(distinct version) from mutation_log").await,
+        pushes_before + 1,
+        "all in one push"
+    );
+    assert!(manager.engine.state().rejected.is_empty());
+
+    let kinds: Vec<String> =
+        sqlx::query_scalar("select kind from stage_events where lead_id = $1 order by occurred_at, kind")
+            .bind(lead)
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(kinds.iter().filter(|k| *k == "options_presented").count(), 1, "{kinds:?}");
+    assert_eq!(kinds.iter().filter(|k| *k == "first_contact").count(), 1, "{kinds:?}");
+    assert_eq!(kinds.iter().filter(|k| *k == "follow_up").count(), 1, "{kinds:?}");
+    let outside: i64 = sqlx::query_scalar(
+        "select count(*) from stage_events where lead_id = $1 and not ($2 = any(scope_users))",
+    )
+    .bind(lead)
+    .bind(rep.user_id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(outside, 0, "the rep sees the lead's and the consultation's events");
+    let stamped: i64 = sqlx::query_scalar(
+        "select count(*) from stage_events e where lead_id = $1
+         and e.version = (select max(version) from mutation_log where client_id = $2)",
+    )
+    .bind(lead)
+    .bind(manager.engine.state().client_id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(stamped as usize, kinds.len(), "written at the push's version");
+
+    rep.pull_all(None).await.unwrap();
+    let seen = rep.rows().keys().filter(|(e, _)| *e == Entity::StageEvent).count();
+    assert_eq!(seen, kinds.len());
+}

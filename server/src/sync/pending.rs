@@ -1,0 +1,131 @@
+//! What a push keeps in memory until its end instead of writing at once: the stage events its
+//! mutations record, and the consultation a run of activities is logged on.
+//!
+//! Stage events are never updated by the mutation that records them and are read back within a
+//! push in only three places (has this consultation had its options presented; a consultation's
+//! and a lead's events following a change of scope). Those three have twins here that look at
+//! and change the held events the same way the SQL does the stored ones. So the events of a
+//! push are inserted in one statement after its version is known, at that version: one statement
+//! instead of one per event, and no rewrite of each event by the end-of-push version stamp.
+
+use super::scope::ConsultationRef;
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// Snapshot with `clone` before a mutation that may be rejected alone (`push`'s careful
+/// attempt), restore it if it is: a rejected mutation leaves nothing here either.
+#[derive(Clone, Default)]
+pub struct Pending {
+    events: Vec<PendingEvent>,
+    /// The consultation the previous mutation logged an activity on, as it read and locked it
+    /// then (the lock holds until commit). A visit's activities come in runs; each one but the
+    /// first reuses it. Any other mutation clears it.
+    pub activity_target: Option<(Uuid, ConsultationRef)>,
+}
+
+#[derive(Clone)]
+struct PendingEvent {
+    id: Uuid,
+    lead_id: Uuid,
+    consultation_id: Option<Uuid>,
+    kind: String,
+    at: DateTime<Utc>,
+    actor: Uuid,
+    details: serde_json::Value,
+    scope_users: Vec<Uuid>,
+}
+
+impl Pending {
+    /// Records a stage event of `lead` (and `consultation`), seen by `scope_users`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn stage_event(
+        &mut self,
+        actor: Uuid,
+        lead_id: Uuid,
+        consultation_id: Option<Uuid>,
+        kind: &str,
+        at: DateTime<Utc>,
+        details: serde_json::Value,
+        scope_users: &[Uuid],
+    ) {
+        self.events.push(PendingEvent {
+            id: Uuid::now_v7(),
+            lead_id,
+            consultation_id,
+            kind: kind.to_string(),
+            at,
+            actor,
+            details,
+            scope_users: scope_users.to_vec(),
+        });
+    }
+
+    /// This push has recorded a `kind` event of `consultation`.
+    pub fn has_event(&self, consultation: Uuid, kind: &str) -> bool {
+        self.events.iter().any(|e| e.consultation_id == Some(consultation) && e.kind == kind)
+    }
+
+    /// Twin of `scope::spread_children` for held events: a consultation's events are seen by
+    /// exactly `users`.
+    pub fn set_consultation_scope(&mut self, consultation: Uuid, users: &[Uuid]) {
+        for e in self.events.iter_mut().filter(|e| e.consultation_id == Some(consultation)) {
+            e.scope_users = distinct(users.iter());
+        }
+    }
+
+    /// Twin of `scope::spread_up` for held events: a lead's own events are seen by `users` too.
+    pub fn widen_lead_scope(&mut self, lead: Uuid, users: &[Uuid]) {
+        for e in self.events.iter_mut().filter(|e| e.lead_id == lead && e.consultation_id.is_none()) {
+            if !users.iter().all(|u| e.scope_users.contains(u)) {
+                e.scope_users = distinct(e.scope_users.iter().chain(users));
+            }
+        }
+    }
+
+    /// Inserts the held events at `version`, in one statement.
+    pub async fn write(&self, db: &mut PgConnection, company: Uuid, version: i64) -> Result<(), sqlx::Error> {
+        if self.events.is_empty() {
+            return Ok(());
+        }
+        let column = |f: fn(&PendingEvent) -> Uuid| self.events.iter().map(f).collect::<Vec<_>>();
+        let scopes: Vec<String> = self
+            .events
+            .iter()
+            .map(|e| {
+                let ids: Vec<String> = e.scope_users.iter().map(Uuid::to_string).collect();
+                format!("{{{}}}", ids.join(","))
+            })
+            .collect();
+        // Scopes travel as text ('{a,b}'): Postgres has no array of arrays of varying length.
+        sqlx::query(
+            "insert into stage_events (company_id, id, lead_id, consultation_id, kind, occurred_at, actor_id, details,
+                version, scope_users, created_by, updated_by)
+             select $1, e.id, e.lead_id, e.consultation_id, e.kind, e.at, e.actor, e.details, $2, e.scope::uuid[],
+                e.actor, e.actor
+             from unnest($3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::timestamptz[], $8::uuid[], $9::jsonb[],
+                  $10::text[]) as e(id, lead_id, consultation_id, kind, at, actor, details, scope)",
+        )
+        .bind(company)
+        .bind(version)
+        .bind(column(|e| e.id))
+        .bind(column(|e| e.lead_id))
+        .bind(self.events.iter().map(|e| e.consultation_id).collect::<Vec<_>>())
+        .bind(self.events.iter().map(|e| e.kind.clone()).collect::<Vec<_>>())
+        .bind(self.events.iter().map(|e| e.at).collect::<Vec<_>>())
+        .bind(column(|e| e.actor))
+        .bind(self.events.iter().map(|e| e.details.clone()).collect::<Vec<_>>())
+        .bind(scopes)
+        .execute(db)
+        .await?;
+        Ok(())
+    }
+}
+
+/// The ids once each, in order (as `array(select distinct unnest(...))` gives them).
+fn distinct<'a>(ids: impl Iterator<Item = &'a Uuid>) -> Vec<Uuid> {
+    let mut out: Vec<Uuid> = ids.copied().collect();
+    out.sort();
+    out.dedup();
+    out
+}
