@@ -27,9 +27,18 @@ pub async fn apply(
     version: i64,
 ) -> Result<(), ApplyError> {
     mutation.validate()?;
-    if !matches!(mutation, Mutation::ActivityLog(_)) {
-        // Only a run of activities may reuse the consultation it read.
-        pending.activity_target = None;
+    // A run of mutations that change nothing of a consultation's (a visit's options,
+    // activities, follow-up and time) may reuse what the first of them read of it; anything
+    // else reads it afresh.
+    let keeps = matches!(
+        mutation,
+        Mutation::ActivityLog(_)
+            | Mutation::OptionUpsert(_)
+            | Mutation::FollowupSchedule(_)
+            | Mutation::TimeEntryLog(_)
+    );
+    if !keeps {
+        pending.consultation = None;
     }
     match mutation {
         Mutation::CustomerCreate(m) => customer_create(db, actor, m, version).await,
@@ -47,12 +56,26 @@ pub async fn apply(
         Mutation::SetOutcome(m) => set_outcome(db, pending, actor, m, version).await,
         Mutation::OptionUpsert(m) => option_upsert(db, pending, actor, m, client_ts, version).await,
         Mutation::ActivityLog(m) => activity_log(db, pending, actor, m, version).await,
-        Mutation::FollowupSchedule(m) => followup_schedule(db, actor, m, version).await,
+        Mutation::FollowupSchedule(m) => followup_schedule(db, pending, actor, m, version).await,
         Mutation::FollowupComplete(m) => followup_complete(db, actor, m, version).await,
         Mutation::FollowupReassign(m) => followup_reassign(db, actor, m, version).await,
         Mutation::TimeEntryLog(m) => time_entry_log(db, actor, m, version).await,
         Mutation::AttachmentAdd(m) => attachment_add(db, actor, m, version).await,
         Mutation::Delete(m) => delete(db, actor, m, version).await,
+    }
+}
+
+/// The consultation, read and locked by [`consultation_for_write`], or as the previous mutation
+/// of a run read it (see `apply`). Hand it back with [`Pending::consultation`] when done.
+async fn consultation_ref(
+    db: &mut PgConnection,
+    pending: &mut Pending,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<scope::ConsultationRef, ApplyError> {
+    match pending.consultation.take() {
+        Some((k, c)) if k == id => Ok(c),
+        _ => consultation_for_write(db, actor, id).await,
     }
 }
 
@@ -275,6 +298,11 @@ async fn consultation_update(
     m: &FieldUpdate,
     version: i64,
 ) -> Result<(), ApplyError> {
+    if !m.fields.contains_key("sales_rep_id") && !m.fields.contains_key("held_at") {
+        // Plain fields: `fields::update` checks sight, deletion and locks the row the same way.
+        fields::update(db, actor, mutation_id, &fields::CONSULTATIONS, m, version).await?;
+        return Ok(());
+    }
     let before = consultation_for_write(db, actor, m.id).await?;
     let new_rep = match m.fields.get("sales_rep_id") {
         None => None,
@@ -444,20 +472,49 @@ async fn option_upsert(
     client_ts: DateTime<Utc>,
     version: i64,
 ) -> Result<(), ApplyError> {
-    let c = consultation_for_write(db, actor, m.consultation_id).await?;
+    let c = consultation_ref(db, pending, actor, m.consultation_id).await?;
     check_discounts(db, actor, &m.line_items).await?;
-    let existing: Option<(Uuid, bool, bool)> =
-        sqlx::query_as("select consultation_id, deleted, presented from options where company_id = $1 and id = $2 for update")
+    let line_items = serde_json::to_value(&m.line_items).map_err(|e| ApplyError::rejected(e.to_string()))?;
+    // Most options are new: insert first, and only if the id is taken read and update it.
+    let created = sqlx::query(
+        "insert into options (company_id, id, consultation_id, tier, position, line_items, price_cents,
+           financing_plan, monthly_payment_cents, presented, version, scope_users, field_versions, created_by, updated_by)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) on conflict (company_id, id) do nothing",
+    )
+    .bind(actor.company_id)
+    .bind(m.id)
+    .bind(m.consultation_id)
+    .bind(&m.tier)
+    .bind(m.position as i16)
+    .bind(&line_items)
+    .bind(m.price_cents.0)
+    .bind(&m.financing_plan)
+    .bind(m.monthly_payment_cents.map(|c| c.0))
+    .bind(m.presented)
+    .bind(version)
+    .bind(&c.scope_users)
+    .bind(fields::created(actor))
+    .bind(actor.user_id)
+    .execute(&mut *db)
+    .await?
+    .rows_affected()
+        == 1;
+    let existing: Option<(Uuid, bool)> =
+        match created {
+            true => None,
+            false => sqlx::query_as(
+                "select consultation_id, deleted from options where company_id = $1 and id = $2 for update",
+            )
             .bind(actor.company_id)
             .bind(m.id)
             .fetch_optional(&mut *db)
-            .await?;
-    let line_items = serde_json::to_value(&m.line_items).map_err(|e| ApplyError::rejected(e.to_string()))?;
+            .await?,
+        };
     match existing {
-        Some((parent, _, _)) if parent != m.consultation_id => {
+        Some((parent, _)) if parent != m.consultation_id => {
             return Err(ApplyError::rejected("the option belongs to another consultation"))
         }
-        Some((_, true, _)) => return Err(ApplyError::rejected("the option was deleted")),
+        Some((_, true)) => return Err(ApplyError::rejected("the option was deleted")),
         Some(_) => {
             sqlx::query(
                 "update options set tier = $3, position = $4, line_items = $5, price_cents = $6, financing_plan = $7,
@@ -479,29 +536,7 @@ async fn option_upsert(
             .execute(&mut *db)
             .await?;
         }
-        None => {
-            sqlx::query(
-                "insert into options (company_id, id, consultation_id, tier, position, line_items, price_cents,
-                   financing_plan, monthly_payment_cents, presented, version, scope_users, field_versions, created_by, updated_by)
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)",
-            )
-            .bind(actor.company_id)
-            .bind(m.id)
-            .bind(m.consultation_id)
-            .bind(&m.tier)
-            .bind(m.position as i16)
-            .bind(&line_items)
-            .bind(m.price_cents.0)
-            .bind(&m.financing_plan)
-            .bind(m.monthly_payment_cents.map(|c| c.0))
-            .bind(m.presented)
-            .bind(version)
-            .bind(&c.scope_users)
-            .bind(fields::created(actor))
-            .bind(actor.user_id)
-            .execute(&mut *db)
-            .await?;
-        }
+        None => {}
     }
     if m.presented {
         let already = pending.has_event(m.consultation_id, "options_presented")
@@ -527,6 +562,7 @@ async fn option_upsert(
             );
         }
     }
+    pending.consultation = Some((m.consultation_id, c));
     Ok(())
 }
 
@@ -574,10 +610,7 @@ async fn activity_log(
     m: &ActivityLog,
     version: i64,
 ) -> Result<(), ApplyError> {
-    let mut c = match pending.activity_target.take() {
-        Some((id, c)) if id == m.consultation_id => c,
-        _ => consultation_for_write(db, actor, m.consultation_id).await?,
-    };
+    let mut c = consultation_ref(db, pending, actor, m.consultation_id).await?;
     let rows = sqlx::query(
         "insert into activities (company_id, id, consultation_id, kind, outcome, occurred_at, note, version, scope_users,
            field_versions, created_by, updated_by)
@@ -599,7 +632,7 @@ async fn activity_log(
     .rows_affected();
     inserted(rows, m.id)?;
     if m.kind == "note" {
-        pending.activity_target = Some((m.consultation_id, c));
+        pending.consultation = Some((m.consultation_id, c));
         return Ok(());
     }
     // The first human contact of the lead starts nothing new but stops the speed-to-lead clock.
@@ -642,19 +675,23 @@ async fn activity_log(
             &c.scope_users,
         );
     }
-    pending.activity_target = Some((m.consultation_id, c));
+    pending.consultation = Some((m.consultation_id, c));
     Ok(())
 }
 
 async fn followup_schedule(
     db: &mut PgConnection,
+    pending: &mut Pending,
     actor: &Actor,
     m: &FollowupSchedule,
     version: i64,
 ) -> Result<(), ApplyError> {
-    let c = consultation_for_write(db, actor, m.consultation_id).await?;
+    let c = consultation_ref(db, pending, actor, m.consultation_id).await?;
     let assignee = m.assignee_id.unwrap_or(actor.user_id);
-    if !is_member(db, actor, assignee, &["technician", "sales_rep", "manager"]).await? {
+    // The actor's own session proved them an active member at this request.
+    if assignee != actor.user_id
+        && !is_member(db, actor, assignee, &["technician", "sales_rep", "manager"]).await?
+    {
         return Err(ApplyError::rejected("assignee_id: not an active member of this company"));
     }
     let mut scope = c.scope_users.clone();
@@ -680,6 +717,7 @@ async fn followup_schedule(
     .await?
     .rows_affected();
     inserted(rows, m.id)?;
+    pending.consultation = Some((m.consultation_id, c));
     Ok(())
 }
 
@@ -750,6 +788,27 @@ async fn time_entry_log(
     version: i64,
 ) -> Result<(), ApplyError> {
     // A time entry may be corrected afterwards (its end, its category): upsert by id, own only.
+    // Most are new: insert first, and only if the id is taken read and update it.
+    let created = sqlx::query(
+        "insert into time_entries (company_id, id, user_id, category, started_at, ended_at, version, scope_users,
+           field_versions, created_by, updated_by)
+         values ($1, $2, $3, $4, $5, $6, $7, array[$3::uuid], $8, $3, $3) on conflict (company_id, id) do nothing",
+    )
+    .bind(actor.company_id)
+    .bind(m.id)
+    .bind(actor.user_id)
+    .bind(&m.category)
+    .bind(m.started_at)
+    .bind(m.ended_at)
+    .bind(version)
+    .bind(fields::created(actor))
+    .execute(&mut *db)
+    .await?
+    .rows_affected()
+        == 1;
+    if created {
+        return Ok(());
+    }
     let owner: Option<(Uuid, bool)> = sqlx::query_as(
         "select user_id, deleted from time_entries where company_id = $1 and id = $2 for update",
     )
@@ -778,24 +837,7 @@ async fn time_entry_log(
             .await?;
             Ok(())
         }
-        None => {
-            sqlx::query(
-                "insert into time_entries (company_id, id, user_id, category, started_at, ended_at, version, scope_users,
-                   field_versions, created_by, updated_by)
-                 values ($1, $2, $3, $4, $5, $6, $7, array[$3::uuid], $8, $3, $3)",
-            )
-            .bind(actor.company_id)
-            .bind(m.id)
-            .bind(actor.user_id)
-            .bind(&m.category)
-            .bind(m.started_at)
-            .bind(m.ended_at)
-            .bind(version)
-            .bind(fields::created(actor))
-            .execute(&mut *db)
-            .await?;
-            Ok(())
-        }
+        None => Err(ApplyError::rejected("the time entry does not exist")),
     }
 }
 

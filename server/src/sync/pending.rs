@@ -1,5 +1,5 @@
 //! What a push keeps in memory until its end instead of writing at once: the stage events its
-//! mutations record, and the consultation a run of activities is logged on.
+//! mutations record, and the consultation a run of mutations works on.
 //!
 //! Stage events are never updated by the mutation that records them and are read back within a
 //! push in only three places (has this consultation had its options presented; a consultation's
@@ -18,10 +18,11 @@ use uuid::Uuid;
 #[derive(Clone, Default)]
 pub struct Pending {
     events: Vec<PendingEvent>,
-    /// The consultation the previous mutation logged an activity on, as it read and locked it
-    /// then (the lock holds until commit). A visit's activities come in runs; each one but the
-    /// first reuses it. Any other mutation clears it.
-    pub activity_target: Option<(Uuid, ConsultationRef)>,
+    /// The consultation the previous mutation read and locked (the lock holds until commit),
+    /// when that mutation changed nothing of it: a visit's options, activities and follow-up
+    /// come in runs, and each one but the first reuses it (`apply::consultation_ref`). Any
+    /// other mutation clears it.
+    pub consultation: Option<(Uuid, ConsultationRef)>,
 }
 
 #[derive(Clone)]

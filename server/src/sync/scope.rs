@@ -113,25 +113,20 @@ pub async fn spread_up(
     users: &[Uuid],
     version: i64,
 ) -> Result<(), ApplyError> {
-    for (table, id) in [("leads", lead_id), ("customers", customer_id)] {
-        sqlx::query(&format!(
-            "update {table} set scope_users = array(select distinct unnest(scope_users || $3::uuid[])), version = $4
-             where company_id = $1 and id = $2 and not (scope_users @> $3::uuid[])"
-        ))
-        .bind(actor.company_id)
-        .bind(id)
-        .bind(users)
-        .bind(version)
-        .execute(&mut *db)
-        .await?;
-    }
-    // Stage events of the lead itself (lead_created) follow the lead.
+    // One statement: the lead, the customer and the lead's own stage events (lead_created).
     sqlx::query(
-        "update stage_events set scope_users = array(select distinct unnest(scope_users || $3::uuid[])), version = $4
-         where company_id = $1 and lead_id = $2 and consultation_id is null and not (scope_users @> $3::uuid[])",
+        "with lead as (
+           update leads set scope_users = array(select distinct unnest(scope_users || $4::uuid[])), version = $5
+           where company_id = $1 and id = $2 and not (scope_users @> $4::uuid[])),
+         customer as (
+           update customers set scope_users = array(select distinct unnest(scope_users || $4::uuid[])), version = $5
+           where company_id = $1 and id = $3 and not (scope_users @> $4::uuid[]))
+         update stage_events set scope_users = array(select distinct unnest(scope_users || $4::uuid[])), version = $5
+         where company_id = $1 and lead_id = $2 and consultation_id is null and not (scope_users @> $4::uuid[])",
     )
     .bind(actor.company_id)
     .bind(lead_id)
+    .bind(customer_id)
     .bind(users)
     .bind(version)
     .execute(&mut *db)

@@ -438,3 +438,61 @@ async fn one_push_that_creates_a_visit_and_assigns_a_rep_shares_all_its_stage_ev
     let seen = rep.rows().keys().filter(|(e, _)| *e == Entity::StageEvent).count();
     assert_eq!(seen, kinds.len());
 }
+
+#[tokio::test]
+async fn an_option_or_time_entry_id_already_taken_is_updated_when_it_is_ones_own_and_refused_when_not() {
+    use app::sync::mutation::{Mutation, OptionUpsert, TimeEntryLog};
+    let app = spawn_app().await;
+    let co = Company::new(&app, "Acme Air").await;
+    let mut tech = co.device(&app, "t@acme.test", Role::Technician).await;
+    let mut other = co.device(&app, "o@acme.test", Role::Technician).await;
+    let (_, _, k) = new_consultation(&mut tech).await;
+    let (_, _, k2) = new_consultation(&mut tech).await;
+    let option = |consultation_id, price| {
+        Mutation::OptionUpsert(OptionUpsert {
+            id: Uuid::from_u128(7),
+            consultation_id,
+            tier: "Good".into(),
+            position: 0,
+            line_items: vec![],
+            price_cents: app::domain::Cents(price),
+            financing_plan: None,
+            monthly_payment_cents: None,
+            presented: false,
+        })
+    };
+    let entry = |category: &str| {
+        Mutation::TimeEntryLog(TimeEntryLog {
+            id: Uuid::from_u128(8),
+            category: category.into(),
+            started_at: Utc::now(),
+            ended_at: None,
+        })
+    };
+    tech.mutate(option(k, 100_000)).await;
+    tech.mutate(option(k, 150_000)).await; // the same option, edited: an update
+    tech.mutate(option(k2, 1)).await; // the same id under another consultation: refused
+    tech.mutate(entry("driving")).await;
+    tech.mutate(entry("on_site")).await; // corrected: an update
+    tech.sync().await;
+    other.mutate(entry("admin")).await; // someone else's entry: refused
+    other.sync().await;
+
+    let reasons: Vec<String> = tech.engine.state().rejected.iter().map(|r| r.reason.clone()).collect();
+    assert_eq!(reasons, ["the option belongs to another consultation"]);
+    let reasons: Vec<String> = other.engine.state().rejected.iter().map(|r| r.reason.clone()).collect();
+    assert_eq!(reasons, ["the time entry is someone else's"]);
+    let (price, parent): (i64, Uuid) =
+        sqlx::query_as("select price_cents, consultation_id from options where id = $1")
+            .bind(Uuid::from_u128(7))
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!((price, parent), (150_000, k));
+    let category: String = sqlx::query_scalar("select category from time_entries where id = $1")
+        .bind(Uuid::from_u128(8))
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(category, "on_site");
+}
