@@ -36,33 +36,58 @@ pub async fn update(
     // Column names come from `spec` (validated before), never from the request itself.
     let columns: Vec<&str> =
         spec.iter().map(|(n, _)| *n).filter(|n| update.fields.contains_key(*n)).collect();
-    let current: Option<(Value, Value, bool, i64)> = sqlx::query_as(&format!(
-        "select jsonb_build_object({}), field_versions, deleted, revision from {table}
-         where company_id = $1 and id = $2 and ($3 or $4 = any(scope_users)) for update",
-        columns.iter().map(|c| format!("'{c}', {c}")).collect::<Vec<_>>().join(", ")
+    let me = actor.client_id.to_string();
+    let assignments = columns.iter().map(|c| format!("{c} = p.{c}")).collect::<Vec<_>>().join(", ");
+    let old_values = columns.iter().map(|c| format!("'{c}', cur.{c}")).collect::<Vec<_>>().join(", ");
+    // Last writer wins whatever the row held, so the write needs nothing read first: one
+    // statement writes it and hands back what it overwrote (the subquery reads the row as it
+    // was, and locks it), from which any conflict records follow.
+    let written: Option<(Value, Value)> = sqlx::query_as(&format!(
+        "update {table} t set {assignments},
+           field_versions = t.field_versions
+             || (select jsonb_object_agg(c, jsonb_build_array(t.revision + 1, $5::text)) from unnest($6::text[]) c),
+           version = $7, updated_by = $8, updated_at = now(), revision = t.revision + 1
+         from jsonb_populate_record(null::{table}, $9) p,
+              (select jsonb_build_object({old_values}) as values, cur.field_versions
+               from {table} cur where cur.company_id = $1 and cur.id = $2 for update) old
+         where t.company_id = $1 and t.id = $2 and not t.deleted and ($3 or $4 = any(t.scope_users))
+         returning old.values, old.field_versions"
     ))
     .bind(actor.company_id)
     .bind(update.id)
     .bind(actor.sees_all())
     .bind(actor.user_id)
+    .bind(&me)
+    .bind(&columns)
+    .bind(version)
+    .bind(actor.user_id)
+    .bind(Value::Object(update.fields.clone()))
     .fetch_optional(&mut *db)
     .await?;
-    let Some((old, mut field_versions, deleted, revision)) = current else {
-        return Err(ApplyError::rejected(format!("the {entity} does not exist or is not yours")));
+    let Some((old, field_versions)) = written else {
+        // Nothing written: say why.
+        let deleted: Option<bool> = sqlx::query_scalar(&format!(
+            "select deleted from {table} where company_id = $1 and id = $2 and ($3 or $4 = any(scope_users))"
+        ))
+        .bind(actor.company_id)
+        .bind(update.id)
+        .bind(actor.sees_all())
+        .bind(actor.user_id)
+        .fetch_optional(&mut *db)
+        .await?;
+        return Err(ApplyError::rejected(match deleted {
+            Some(true) => format!("the {entity} was deleted"),
+            _ => format!("the {entity} does not exist or is not yours"),
+        }));
     };
-    if deleted {
-        return Err(ApplyError::rejected(format!("the {entity} was deleted")));
-    }
     let old = old.as_object().cloned().unwrap_or_default();
-    let revision = revision + 1;
-    let fv = field_versions.as_object_mut().expect("field_versions is an object");
-    let created = fv.get("*").cloned();
-    let me = actor.client_id.to_string();
+    let fv = field_versions.as_object().cloned().unwrap_or_default();
+    let created = fv.get("*");
 
     for col in &columns {
         let new_value = &update.fields[*col];
         let old_value = old.get(*col).cloned().unwrap_or(Value::Null);
-        let last = fv.get(*col).or(created.as_ref());
+        let last = fv.get(*col).or(created);
         let (last_version, last_client) = match last.and_then(Value::as_array) {
             Some(a) => (a.first().and_then(Value::as_i64).unwrap_or(0), a.get(1).and_then(Value::as_str)),
             None => (0, None),
@@ -89,25 +114,7 @@ pub async fn update(
             .execute(&mut *db)
             .await?;
         }
-        fv.insert(col.to_string(), serde_json::json!([revision, me]));
     }
-
-    let assignments = columns.iter().map(|c| format!("{c} = p.{c}")).collect::<Vec<_>>().join(", ");
-    sqlx::query(&format!(
-        "update {table} t set {assignments}, field_versions = $3, version = $4, updated_by = $5, updated_at = now(),
-           revision = $7
-         from jsonb_populate_record(null::{table}, $6) p
-         where t.company_id = $1 and t.id = $2"
-    ))
-    .bind(actor.company_id)
-    .bind(update.id)
-    .bind(&field_versions)
-    .bind(version)
-    .bind(actor.user_id)
-    .bind(Value::Object(update.fields.clone()))
-    .bind(revision)
-    .execute(&mut *db)
-    .await?;
     Ok(old)
 }
 
