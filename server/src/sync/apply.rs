@@ -3,7 +3,7 @@
 
 use super::{
     fields,
-    pending::Pending,
+    pending::{HeldActivity, Pending},
     scope::{self, consultation_for_write},
     Actor, ApplyError,
 };
@@ -39,6 +39,10 @@ pub async fn apply(
     );
     if !keeps {
         pending.consultation = None;
+    }
+    if !matches!(mutation, Mutation::ActivityLog(_)) {
+        // A run of held activities ends here: what follows may read them.
+        pending.write_activities(db, actor, version).await?;
     }
     match mutation {
         Mutation::CustomerCreate(m) => customer_create(db, actor, m, version).await,
@@ -611,26 +615,38 @@ async fn activity_log(
     version: i64,
 ) -> Result<(), ApplyError> {
     let mut c = consultation_ref(db, pending, actor, m.consultation_id).await?;
-    let rows = sqlx::query(
-        "insert into activities (company_id, id, consultation_id, kind, outcome, occurred_at, note, version, scope_users,
-           field_versions, created_by, updated_by)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) on conflict (company_id, id) do nothing",
-    )
-    .bind(actor.company_id)
-    .bind(m.id)
-    .bind(m.consultation_id)
-    .bind(&m.kind)
-    .bind(&m.outcome)
-    .bind(m.at)
-    .bind(&m.note)
-    .bind(version)
-    .bind(&c.scope_users)
-    .bind(fields::created(actor))
-    .bind(actor.user_id)
-    .execute(&mut *db)
-    .await?
-    .rows_affected();
-    inserted(rows, m.id)?;
+    if pending.hold_activities {
+        pending.hold_activity(HeldActivity {
+            id: m.id,
+            consultation_id: m.consultation_id,
+            kind: m.kind.clone(),
+            outcome: m.outcome.clone(),
+            at: m.at,
+            note: m.note.clone(),
+            scope_users: c.scope_users.clone(),
+        });
+    } else {
+        let rows = sqlx::query(
+            "insert into activities (company_id, id, consultation_id, kind, outcome, occurred_at, note, version, scope_users,
+               field_versions, created_by, updated_by)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) on conflict (company_id, id) do nothing",
+        )
+        .bind(actor.company_id)
+        .bind(m.id)
+        .bind(m.consultation_id)
+        .bind(&m.kind)
+        .bind(&m.outcome)
+        .bind(m.at)
+        .bind(&m.note)
+        .bind(version)
+        .bind(&c.scope_users)
+        .bind(fields::created(actor))
+        .bind(actor.user_id)
+        .execute(&mut *db)
+        .await?
+        .rows_affected();
+        inserted(rows, m.id)?;
+    }
     if m.kind == "note" {
         pending.consultation = Some((m.consultation_id, c));
         return Ok(());

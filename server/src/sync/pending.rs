@@ -23,6 +23,23 @@ pub struct Pending {
     /// come in runs, and each one but the first reuses it (`apply::consultation_ref`). Any
     /// other mutation clears it.
     pub consultation: Option<(Uuid, ConsultationRef)>,
+    /// Set for the optimistic attempt only: a run of activities is held and inserted in one
+    /// statement when the run ends (`apply`) or the push does. Nothing reads activities back
+    /// within a run. An id already taken then fails the whole attempt, and the careful attempt,
+    /// which inserts each at once, names the mutation.
+    pub hold_activities: bool,
+    activities: Vec<HeldActivity>,
+}
+
+#[derive(Clone)]
+pub struct HeldActivity {
+    pub id: Uuid,
+    pub consultation_id: Uuid,
+    pub kind: String,
+    pub outcome: Option<String>,
+    pub at: DateTime<Utc>,
+    pub note: String,
+    pub scope_users: Vec<Uuid>,
 }
 
 #[derive(Clone)]
@@ -84,21 +101,57 @@ impl Pending {
         }
     }
 
+    pub fn hold_activity(&mut self, activity: HeldActivity) {
+        self.activities.push(activity);
+    }
+
+    /// Inserts the held activities at `version`, in one statement; an id already taken is a
+    /// rejection (of the attempt: see `hold_activities`).
+    pub async fn write_activities(
+        &mut self,
+        db: &mut PgConnection,
+        actor: &super::Actor,
+        version: i64,
+    ) -> Result<(), super::ApplyError> {
+        if self.activities.is_empty() {
+            return Ok(());
+        }
+        let held = std::mem::take(&mut self.activities);
+        let written = sqlx::query(
+            "insert into activities (company_id, id, consultation_id, kind, outcome, occurred_at, note, version,
+               scope_users, field_versions, created_by, updated_by)
+             select $1, a.id, a.consultation_id, a.kind, a.outcome, a.at, a.note, $2, a.scope::uuid[], $3, $4, $4
+             from unnest($5::uuid[], $6::uuid[], $7::text[], $8::text[], $9::timestamptz[], $10::text[], $11::text[])
+                  as a(id, consultation_id, kind, outcome, at, note, scope)
+             on conflict (company_id, id) do nothing",
+        )
+        .bind(actor.company_id)
+        .bind(version)
+        .bind(super::fields::created(actor))
+        .bind(actor.user_id)
+        .bind(held.iter().map(|a| a.id).collect::<Vec<_>>())
+        .bind(held.iter().map(|a| a.consultation_id).collect::<Vec<_>>())
+        .bind(held.iter().map(|a| a.kind.clone()).collect::<Vec<_>>())
+        .bind(held.iter().map(|a| a.outcome.clone()).collect::<Vec<_>>())
+        .bind(held.iter().map(|a| a.at).collect::<Vec<_>>())
+        .bind(held.iter().map(|a| a.note.clone()).collect::<Vec<_>>())
+        .bind(held.iter().map(|a| uuid_array(&a.scope_users)).collect::<Vec<_>>())
+        .execute(db)
+        .await?
+        .rows_affected();
+        if written != held.len() as u64 {
+            return Err(super::ApplyError::rejected("an activity's id is already taken"));
+        }
+        Ok(())
+    }
+
     /// Inserts the held events at `version`, in one statement.
     pub async fn write(&self, db: &mut PgConnection, company: Uuid, version: i64) -> Result<(), sqlx::Error> {
         if self.events.is_empty() {
             return Ok(());
         }
         let column = |f: fn(&PendingEvent) -> Uuid| self.events.iter().map(f).collect::<Vec<_>>();
-        let scopes: Vec<String> = self
-            .events
-            .iter()
-            .map(|e| {
-                let ids: Vec<String> = e.scope_users.iter().map(Uuid::to_string).collect();
-                format!("{{{}}}", ids.join(","))
-            })
-            .collect();
-        // Scopes travel as text ('{a,b}'): Postgres has no array of arrays of varying length.
+        let scopes: Vec<String> = self.events.iter().map(|e| uuid_array(&e.scope_users)).collect();
         sqlx::query(
             "insert into stage_events (company_id, id, lead_id, consultation_id, kind, occurred_at, actor_id, details,
                 version, scope_users, created_by, updated_by)
@@ -121,6 +174,13 @@ impl Pending {
         .await?;
         Ok(())
     }
+}
+
+/// A uuid[] as text ('{a,b}'): how a list of scopes travels, as Postgres has no array of arrays
+/// of varying length.
+fn uuid_array(ids: &[Uuid]) -> String {
+    let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    format!("{{{}}}", ids.join(","))
 }
 
 /// The ids once each, in order (as `array(select distinct unnest(...))` gives them).

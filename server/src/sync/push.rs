@@ -230,6 +230,7 @@ async fn attempt(
     let mut results = Vec::with_capacity(fresh.len());
     let mut log = Log::default();
     let mut pending = Pending::default();
+    pending.hold_activities = savepoints == Savepoints::No;
     for i in fresh {
         let envelope = &req.mutations[i];
         if envelope.id != last + 1 {
@@ -311,6 +312,15 @@ async fn attempt(
     .fetch_one(&mut *tx)
     .await?;
     // What the push held back is written at the version it now has, not stamped afterwards.
+    match pending.write_activities(&mut tx, actor, version).await {
+        Ok(()) => {}
+        Err(ApplyError::Rejected(_)) => {
+            // An activity's id was taken: the careful attempt finds which.
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        Err(ApplyError::Transient(e)) => return Err(e.into()),
+    }
     pending.write(&mut tx, actor.company_id, version).await?;
     log.write(&mut tx, actor, version).await?;
     tx.commit().await?;

@@ -496,3 +496,49 @@ async fn an_option_or_time_entry_id_already_taken_is_updated_when_it_is_ones_own
         .unwrap();
     assert_eq!(category, "on_site");
 }
+
+#[tokio::test]
+async fn an_activity_whose_id_is_taken_is_rejected_alone_in_a_run_of_activities() {
+    // A run of activities is inserted in one statement; a taken id fails that attempt and the
+    // careful one must name the right mutation and apply the others.
+    let app = spawn_app().await;
+    let co = Company::new(&app, "Acme Air").await;
+    let mut tech = co.device(&app, "t@acme.test", Role::Technician).await;
+    let (_, _, k) = new_consultation(&mut tech).await;
+    let (taken, m) = activity(k);
+    tech.mutate(m).await;
+    tech.sync().await;
+    let again = |id| match activity(k).1 {
+        app::sync::mutation::Mutation::ActivityLog(a) => {
+            app::sync::mutation::Mutation::ActivityLog(app::sync::mutation::ActivityLog { id, ..a })
+        }
+        _ => unreachable!(),
+    };
+    let (first, m) = activity(k);
+    tech.mutate(m).await;
+    tech.mutate(again(taken)).await;
+    let (last, m) = activity(k);
+    tech.mutate(m).await;
+    tech.sync().await;
+    let rejected = &tech.engine.state().rejected;
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0].reason, format!("a record with id {taken} already exists"));
+    for id in [first, last] {
+        assert_eq!(count(&app, &format!("select count(*) from activities where id = '{id}'")).await, 1);
+    }
+    // The same when the run ends before another mutation rather than with the push.
+    tech.mutate(again(first)).await;
+    tech.mutate(update(k, 0, json!({ "notes": "after the calls" }))).await;
+    tech.sync().await;
+    let rejected = &tech.engine.state().rejected;
+    assert_eq!(rejected.len(), 2);
+    assert_eq!(rejected[1].reason, format!("a record with id {first} already exists"));
+    assert_eq!(
+        count(
+            &app,
+            &format!("select count(*) from consultations where id = '{k}' and notes = 'after the calls'")
+        )
+        .await,
+        1
+    );
+}
