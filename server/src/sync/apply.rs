@@ -1,5 +1,6 @@
-//! How each named mutation changes Postgres. Runs inside the push transaction, under a savepoint
-//! per mutation; every statement is scoped by company and by the actor's visibility.
+//! How each named mutation changes Postgres. Runs inside the push transaction (in its careful
+//! attempt, under a savepoint per mutation); every statement is scoped by company and by the
+//! actor's visibility. What a push holds back until its end is in `pending`.
 
 use super::{
     fields,
@@ -15,8 +16,8 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-/// Applies one validated mutation at company version `version`; its stage events go to
-/// `pending`, written at the end of the push.
+/// Applies one validated mutation at company version `version`; its stage events (and, in the
+/// optimistic attempt, its activities) go to `pending`, written later in one statement.
 pub async fn apply(
     db: &mut PgConnection,
     pending: &mut Pending,

@@ -297,9 +297,9 @@ async fn attempt(
         last = envelope.id;
     }
     // Only now the company's next version, under its row lock held to commit: versions become
-    // visible in commit order, and the lock is held for these three statements and the commit
-    // alone. One statement: the client's progress, the stamp, and the "pull now" notice (sent
-    // at commit).
+    // visible in commit order, and the lock is held from this statement to the commit alone
+    // (it and the inserts of what the push held back). One statement: the client's progress,
+    // the stamp, and the "pull now" notice (sent at commit).
     let version: i64 = sqlx::query_scalar(
         "with client as (update sync_clients set last_mutation_id = $3, last_push_at = now() where client_id = $2),
               stamped as (select stamp_company_version($1, $4) as v)
