@@ -480,11 +480,18 @@ async fn option_upsert(
     let c = consultation_ref(db, pending, actor, m.consultation_id).await?;
     check_discounts(db, actor, &m.line_items).await?;
     let line_items = serde_json::to_value(&m.line_items).map_err(|e| ApplyError::rejected(e.to_string()))?;
-    // Most options are new: insert first, and only if the id is taken read and update it.
-    let created = sqlx::query(
+    // One statement: a new option is inserted; a known one of this consultation, not deleted,
+    // is updated (and locked); anything else writes nothing, and the reason is looked up.
+    let written = sqlx::query(
         "insert into options (company_id, id, consultation_id, tier, position, line_items, price_cents,
            financing_plan, monthly_payment_cents, presented, version, scope_users, field_versions, created_by, updated_by)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) on conflict (company_id, id) do nothing",
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
+         on conflict (company_id, id) do update set tier = excluded.tier, position = excluded.position,
+           line_items = excluded.line_items, price_cents = excluded.price_cents,
+           financing_plan = excluded.financing_plan, monthly_payment_cents = excluded.monthly_payment_cents,
+           presented = options.presented or excluded.presented, version = excluded.version,
+           updated_by = excluded.updated_by, updated_at = now(), revision = options.revision + 1
+         where options.consultation_id = excluded.consultation_id and not options.deleted",
     )
     .bind(actor.company_id)
     .bind(m.id)
@@ -502,46 +509,18 @@ async fn option_upsert(
     .bind(actor.user_id)
     .execute(&mut *db)
     .await?
-    .rows_affected()
-        == 1;
-    let existing: Option<(Uuid, bool)> =
-        match created {
-            true => None,
-            false => sqlx::query_as(
-                "select consultation_id, deleted from options where company_id = $1 and id = $2 for update",
-            )
-            .bind(actor.company_id)
-            .bind(m.id)
-            .fetch_optional(&mut *db)
-            .await?,
-        };
-    match existing {
-        Some((parent, _)) if parent != m.consultation_id => {
-            return Err(ApplyError::rejected("the option belongs to another consultation"))
-        }
-        Some((_, true)) => return Err(ApplyError::rejected("the option was deleted")),
-        Some(_) => {
-            sqlx::query(
-                "update options set tier = $3, position = $4, line_items = $5, price_cents = $6, financing_plan = $7,
-                   monthly_payment_cents = $8, presented = presented or $9, version = $10, updated_by = $11, updated_at = now(),
-                   revision = revision + 1
-                 where company_id = $1 and id = $2",
-            )
-            .bind(actor.company_id)
-            .bind(m.id)
-            .bind(&m.tier)
-            .bind(m.position as i16)
-            .bind(&line_items)
-            .bind(m.price_cents.0)
-            .bind(&m.financing_plan)
-            .bind(m.monthly_payment_cents.map(|c| c.0))
-            .bind(m.presented)
-            .bind(version)
-            .bind(actor.user_id)
-            .execute(&mut *db)
-            .await?;
-        }
-        None => {}
+    .rows_affected();
+    if written == 0 {
+        let parent: Uuid =
+            sqlx::query_scalar("select consultation_id from options where company_id = $1 and id = $2")
+                .bind(actor.company_id)
+                .bind(m.id)
+                .fetch_one(&mut *db)
+                .await?;
+        return Err(ApplyError::rejected(match parent == m.consultation_id {
+            true => "the option was deleted",
+            false => "the option belongs to another consultation",
+        }));
     }
     if m.presented {
         let already = pending.has_event(m.consultation_id, "options_presented")

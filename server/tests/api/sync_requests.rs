@@ -489,6 +489,12 @@ async fn an_option_or_time_entry_id_already_taken_is_updated_when_it_is_ones_own
             .await
             .unwrap();
     assert_eq!((price, parent), (150_000, k));
+    // A deleted option stays deleted.
+    tech.mutate(delete(Entity::Option, Uuid::from_u128(7))).await;
+    tech.mutate(option(k, 175_000)).await;
+    tech.sync().await;
+    let reasons: Vec<String> = tech.engine.state().rejected.iter().map(|r| r.reason.clone()).collect();
+    assert_eq!(reasons, ["the option belongs to another consultation", "the option was deleted"]);
     let category: String = sqlx::query_scalar("select category from time_entries where id = $1")
         .bind(Uuid::from_u128(8))
         .fetch_one(&app.pool)
