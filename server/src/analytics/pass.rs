@@ -150,7 +150,7 @@ enum Piece<'a> {
     Leads(&'a [LeadFact]),
     Deals(&'a [DealFact]),
     /// Deals settled before anything the dashboard looks at: only their summary counts
-    /// (`Context::deal_parts`).
+    /// (`Context::settled`).
     Skip(&'a DealChunk),
     Time(&'a [TimeFact]),
 }

@@ -155,13 +155,6 @@ pub struct Seen<'a> {
     pub sale: bool,
 }
 
-/// A piece of a pass over the deals: see [`Context::deal_parts`].
-#[derive(Debug, Clone, Copy)]
-pub enum DealPart<'a> {
-    Read(&'a [DealFact]),
-    Skip(&'a DealChunk),
-}
-
 /// A half-open span of instants `[from, to)`: a date range in company time.
 #[derive(Debug, Clone, Copy)]
 pub struct Span {
@@ -271,33 +264,10 @@ impl<'a> Context<'a> {
         deals.iter().filter(|d| self.filter.deal(d)).map(|d| self.see(d))
     }
 
-    /// The leads that can matter to a report about instants from `since` on: every lead of a
-    /// range is created in it, so chunks whose latest lead is older are left out.
-    pub fn lead_parts(&self, since: Secs) -> Vec<&'a [LeadFact]> {
-        match self.facts.lead_chunks() {
-            Some(chunks) => {
-                chunks.filter(|(c, _)| c.latest_created >= since).map(|(_, leads)| leads).collect()
-            }
-            None => vec![&self.facts.leads],
-        }
-    }
-
-    /// The deals for a report about instants from `since` on, in parts. A chunk that mentions
-    /// nothing from `since` on and whose open quotes had all gone stale before it counts only
+    /// A chunk of deals that a report about instants from `since` on may skip: it mentions
+    /// nothing from `since` on and its open quotes had all gone stale before, so it counts only
     /// towards the pipeline's base rates (decisions, and stale quotes as losses), which its
-    /// summary carries, so (with no filter, which a summary cannot apply) it is skipped whole.
-    /// Everything else is read.
-    pub fn deal_parts(&self, since: Secs) -> Vec<DealPart<'a>> {
-        let part =
-            |(c, deals)| if self.settled(c, since) { DealPart::Skip(c) } else { DealPart::Read(deals) };
-        match self.facts.deal_chunks().filter(|_| self.filter.is_empty()) {
-            Some(chunks) => chunks.map(part).collect(),
-            None => vec![DealPart::Read(&self.facts.deals)],
-        }
-    }
-
-    /// A chunk of deals that a report about instants from `since` on may skip (see
-    /// [`Context::deal_parts`]); never with a filter.
+    /// summary carries. Never with a filter, which a summary cannot apply.
     pub fn settled(&self, c: &DealChunk, since: Secs) -> bool {
         self.filter.is_empty()
             && c.latest < since
