@@ -108,7 +108,7 @@ fn normalise_contact_fields(
 /// insert with `on conflict do nothing`, so the check costs no statement of its own.
 fn inserted(rows: u64, id: Uuid) -> Result<(), ApplyError> {
     if rows == 0 {
-        return Err(ApplyError::rejected(format!("a record with id {id} already exists")));
+        return Err(ApplyError::id_taken(id));
     }
     Ok(())
 }
@@ -595,37 +595,18 @@ async fn activity_log(
     version: i64,
 ) -> Result<(), ApplyError> {
     let mut c = consultation_ref(db, pending, actor, m.consultation_id).await?;
-    if pending.hold_activities {
-        pending.hold_activity(HeldActivity {
-            id: m.id,
-            consultation_id: m.consultation_id,
-            kind: m.kind.clone(),
-            outcome: m.outcome.clone(),
-            at: m.at,
-            note: m.note.clone(),
-            scope_users: c.scope_users.clone(),
-        });
-    } else {
-        let rows = sqlx::query(
-            "insert into activities (company_id, id, consultation_id, kind, outcome, occurred_at, note, version, scope_users,
-               field_versions, created_by, updated_by)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) on conflict (company_id, id) do nothing",
-        )
-        .bind(actor.company_id)
-        .bind(m.id)
-        .bind(m.consultation_id)
-        .bind(&m.kind)
-        .bind(&m.outcome)
-        .bind(m.at)
-        .bind(&m.note)
-        .bind(version)
-        .bind(&c.scope_users)
-        .bind(fields::created(actor))
-        .bind(actor.user_id)
-        .execute(&mut *db)
-        .await?
-        .rows_affected();
-        inserted(rows, m.id)?;
+    pending.hold_activity(HeldActivity {
+        id: m.id,
+        consultation_id: m.consultation_id,
+        kind: m.kind.clone(),
+        outcome: m.outcome.clone(),
+        at: m.at,
+        note: m.note.clone(),
+        scope_users: c.scope_users.clone(),
+    });
+    if !pending.hold_activities {
+        // The careful attempt writes each at once, so a taken id rejects this mutation.
+        pending.write_activities(db, actor, version).await?;
     }
     if m.kind == "note" {
         pending.consultation = Some((m.consultation_id, c));

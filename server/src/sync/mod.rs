@@ -83,6 +83,11 @@ impl ApplyError {
     pub fn rejected(msg: impl Into<String>) -> Self {
         ApplyError::Rejected(msg.into())
     }
+
+    /// A create whose id is taken (by anyone, deleted or not).
+    pub fn id_taken(id: uuid::Uuid) -> Self {
+        ApplyError::rejected(format!("a record with id {id} already exists"))
+    }
 }
 
 impl From<app::domain::ValidationError> for ApplyError {

@@ -106,7 +106,7 @@ impl Pending {
     }
 
     /// Inserts the held activities at `version`, in one statement; an id already taken is a
-    /// rejection (of the attempt: see `hold_activities`).
+    /// rejection (of the attempt when a run was held: see `hold_activities`).
     pub async fn write_activities(
         &mut self,
         db: &mut PgConnection,
@@ -117,13 +117,14 @@ impl Pending {
             return Ok(());
         }
         let held = std::mem::take(&mut self.activities);
-        let written = sqlx::query(
+        let written: Vec<Uuid> = sqlx::query_scalar(
             "insert into activities (company_id, id, consultation_id, kind, outcome, occurred_at, note, version,
                scope_users, field_versions, created_by, updated_by)
              select $1, a.id, a.consultation_id, a.kind, a.outcome, a.at, a.note, $2, a.scope::uuid[], $3, $4, $4
              from unnest($5::uuid[], $6::uuid[], $7::text[], $8::text[], $9::timestamptz[], $10::text[], $11::text[])
                   as a(id, consultation_id, kind, outcome, at, note, scope)
-             on conflict (company_id, id) do nothing",
+             on conflict (company_id, id) do nothing
+             returning id",
         )
         .bind(actor.company_id)
         .bind(version)
@@ -136,13 +137,12 @@ impl Pending {
         .bind(held.iter().map(|a| a.at).collect::<Vec<_>>())
         .bind(held.iter().map(|a| a.note.clone()).collect::<Vec<_>>())
         .bind(held.iter().map(|a| uuid_array(&a.scope_users)).collect::<Vec<_>>())
-        .execute(db)
-        .await?
-        .rows_affected();
-        if written != held.len() as u64 {
-            return Err(super::ApplyError::rejected("an activity's id is already taken"));
+        .fetch_all(db)
+        .await?;
+        match held.iter().find(|a| !written.contains(&a.id)) {
+            Some(taken) => Err(super::ApplyError::id_taken(taken.id)),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Inserts the held events at `version`, in one statement.
