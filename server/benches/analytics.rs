@@ -147,11 +147,6 @@ async fn main() {
     for statement in sql.split(";\n").map(str::trim).filter(|s| !s.is_empty()) {
         sqlx::raw_sql(statement).execute(&mut *tx).await.unwrap();
     }
-    sqlx::query("update company_versions set version = version + 1 where company_id = $1")
-        .bind(company)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
     tx.commit().await.unwrap();
     sqlx::query("vacuum analyze").execute(&server.pool).await.unwrap();
     let events: i64 =

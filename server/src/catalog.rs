@@ -115,7 +115,11 @@ const STARTER_CHECKLIST: &[(&str, &str, bool)] = &[
 ];
 
 /// Gives `company` the starter price book and checklist unless it has its own. Idempotent.
-pub async fn seed_starter(pool: &PgPool, company: Uuid) -> Result<(), sqlx::Error> {
+pub async fn seed_starter(
+    pool: &PgPool,
+    clock: &std::sync::Arc<crate::sync::clock::VersionClock>,
+    company: Uuid,
+) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
     // Serialises concurrent seeders of one company (two server processes starting together).
     sqlx::query("select 1 from company_versions where company_id = $1 for update")
@@ -130,8 +134,8 @@ pub async fn seed_starter(pool: &PgPool, company: Uuid) -> Result<(), sqlx::Erro
     if has_catalog {
         return Ok(());
     }
-    let version: i64 =
-        sqlx::query_scalar("select next_company_version($1)").bind(company).fetch_one(&mut *tx).await?;
+    let ticket = clock.begin(company).await?;
+    let version = ticket.version();
     let mut skus = vec![];
     let mut names = vec![];
     let mut services = vec![];
@@ -178,5 +182,5 @@ pub async fn seed_starter(pool: &PgPool, company: Uuid) -> Result<(), sqlx::Erro
     .bind(version)
     .execute(&mut *tx)
     .await?;
-    tx.commit().await
+    crate::sync::push::commit(tx, ticket).await
 }

@@ -48,13 +48,20 @@ pub const HISTORY_DAYS: i64 = 365;
 pub const LEADS_PER_WEEK: u32 = 12;
 
 /// Creates the demo company with a year of history unless it exists.
-pub async fn seed(pool: &PgPool) -> Result<DemoCompany, SeedError> {
-    seed_with_history(pool, HISTORY_DAYS).await
+pub async fn seed(
+    pool: &PgPool,
+    clock: &std::sync::Arc<crate::sync::clock::VersionClock>,
+) -> Result<DemoCompany, SeedError> {
+    seed_with_history(pool, clock, HISTORY_DAYS).await
 }
 
 /// Creates the demo company and its people in one transaction (a half-made demo never remains),
 /// then `days` of history through the sync code path.
-pub async fn seed_with_history(pool: &PgPool, days: i64) -> Result<DemoCompany, SeedError> {
+pub async fn seed_with_history(
+    pool: &PgPool,
+    clock: &std::sync::Arc<crate::sync::clock::VersionClock>,
+    days: i64,
+) -> Result<DemoCompany, SeedError> {
     let manager_email = PEOPLE[0].0;
     let existing: Option<Uuid> = sqlx::query_scalar("select company_id from users where email = $1")
         .bind(manager_email)
@@ -62,12 +69,13 @@ pub async fn seed_with_history(pool: &PgPool, days: i64) -> Result<DemoCompany, 
         .await?;
     if let Some(company_id) = existing {
         // An older demo database grows the parts later versions added.
-        crate::catalog::seed_starter(pool, company_id).await?;
+        crate::catalog::seed_starter(pool, clock, company_id).await?;
         return Ok(DemoCompany { company_id, created: false });
     }
 
     let mut tx = pool.begin().await?;
     let company_id = Uuid::now_v7();
+    let ticket = clock.begin(company_id).await?;
     sqlx::query("insert into companies (id, name, time_zone) values ($1, $2, 'America/Chicago')")
         .bind(company_id)
         .bind(COMPANY_NAME)
@@ -80,12 +88,13 @@ pub async fn seed_with_history(pool: &PgPool, days: i64) -> Result<DemoCompany, 
             role: *role,
             password: Password::parse(DEMO_PASSWORD).map_err(ApiError::from)?,
         };
-        users::insert(&mut *tx, company_id, None, person).await?;
+        users::insert(&mut *tx, company_id, None, person, ticket.version()).await?;
     }
-    tx.commit().await?;
-    crate::catalog::seed_starter(pool, company_id).await?;
+    crate::sync::push::commit(tx, ticket).await?;
+    crate::catalog::seed_starter(pool, clock, company_id).await?;
     let leads =
-        crate::demo_history::generate(pool, company_id, chrono::Utc::now(), days, LEADS_PER_WEEK).await?;
+        crate::demo_history::generate(pool, clock, company_id, chrono::Utc::now(), days, LEADS_PER_WEEK)
+            .await?;
     tracing::info!(leads, "demo history written");
     Ok(DemoCompany { company_id, created: true })
 }

@@ -64,6 +64,7 @@ impl Outboxes {
     async fn flush(
         &mut self,
         pool: &PgPool,
+        clock: &std::sync::Arc<crate::sync::clock::VersionClock>,
         company: Uuid,
         people: &BTreeMap<Uuid, Role>,
     ) -> Result<(), ApiError> {
@@ -101,7 +102,7 @@ impl Outboxes {
                     mutations: envelopes,
                 };
                 let parsed = push::check_shape(&req)?;
-                let resp = push::process(pool, &actor, &req, &parsed).await?;
+                let resp = push::process(pool, clock, &actor, &req, &parsed).await?;
                 if let Some(bad) = resp.results.iter().find(|r| r.status == MutationStatus::Rejected) {
                     tracing::warn!(reason = ?bad.error, "a demo mutation was rejected");
                 }
@@ -121,6 +122,7 @@ fn demo_client(user: Uuid) -> Uuid {
 /// Writes about `leads_per_week` leads a week for the last `days` days, ending `now`.
 pub async fn generate(
     pool: &PgPool,
+    clock: &std::sync::Arc<crate::sync::clock::VersionClock>,
     company: Uuid,
     now: DateTime<Utc>,
     days: i64,
@@ -316,9 +318,9 @@ pub async fn generate(
             _ => {} // still open
         }
     }
-    field.flush(pool, company, &people).await?;
-    office.flush(pool, company, &people).await?;
-    follow.flush(pool, company, &people).await?;
+    field.flush(pool, clock, company, &people).await?;
+    office.flush(pool, clock, company, &people).await?;
+    follow.flush(pool, clock, company, &people).await?;
     Ok(leads)
 }
 

@@ -38,18 +38,27 @@ struct StaleQuote {
 }
 
 /// Marks every company's stale quotes as of `now`; returns how many were marked.
-pub async fn run(pool: &PgPool, now: DateTime<Utc>) -> Result<usize, ApiError> {
+pub async fn run(
+    pool: &PgPool,
+    clock: &std::sync::Arc<crate::sync::clock::VersionClock>,
+    now: DateTime<Utc>,
+) -> Result<usize, ApiError> {
     let companies: Vec<Uuid> = sqlx::query_scalar("select id from companies").fetch_all(pool).await?;
     let mut marked = 0;
     for company in companies {
-        marked += run_company(pool, company, now).await?;
+        marked += run_company(pool, clock, company, now).await?;
     }
     Ok(marked)
 }
 
 /// Open quotes (an option was made) whose last sign of life — the visit, a contact, a stage
 /// event, a follow-up still due — is older than the window. A reopened quote starts afresh.
-pub async fn run_company(pool: &PgPool, company: Uuid, now: DateTime<Utc>) -> Result<usize, ApiError> {
+pub async fn run_company(
+    pool: &PgPool,
+    clock: &std::sync::Arc<crate::sync::clock::VersionClock>,
+    company: Uuid,
+    now: DateTime<Utc>,
+) -> Result<usize, ApiError> {
     let settings = crate::analytics::routes::load_settings(pool, company).await?;
     let window = Duration::days(i64::from(settings.stale_days));
     let quotes: Vec<StaleQuote> = sqlx::query_as(
@@ -111,7 +120,7 @@ pub async fn run_company(pool: &PgPool, company: Uuid, now: DateTime<Utc>) -> Re
             .collect();
         let req = PushRequest { client_id: actor.client_id, schema_version: SCHEMA_VERSION, mutations };
         let parsed = push::check_shape(&req)?;
-        let resp = push::process(pool, &actor, &req, &parsed).await?;
+        let resp = push::process(pool, clock, &actor, &req, &parsed).await?;
         marked += resp.results.iter().filter(|r| r.status == MutationStatus::Applied).count();
         for r in resp.results.iter().filter(|r| r.status == MutationStatus::Rejected) {
             tracing::warn!(reason = ?r.error, "a stale quote could not be marked");
@@ -121,7 +130,11 @@ pub async fn run_company(pool: &PgPool, company: Uuid, now: DateTime<Utc>) -> Re
 }
 
 /// Runs the job every hour until shutdown. Holds no connection between rounds.
-pub fn spawn(pool: PgPool, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+pub fn spawn(
+    pool: PgPool,
+    clock: std::sync::Arc<crate::sync::clock::VersionClock>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
     tokio::spawn(async move {
         loop {
             tokio::select! {
@@ -131,7 +144,7 @@ pub fn spawn(pool: PgPool, mut shutdown: tokio::sync::watch::Receiver<bool>) {
             if pool.is_closed() {
                 return;
             }
-            match run(&pool, Utc::now()).await {
+            match run(&pool, &clock, Utc::now()).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(marked = n, "stale quotes marked lost – no decision"),
                 Err(e) => tracing::warn!(error = %e, "the stale-quote job failed; it runs again in an hour"),

@@ -95,6 +95,9 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     pub pool: PgPool,
+    /// The clock its writers take versions from: anything else writing synced rows in this
+    /// process (tests, the demo seed) must take them from the same one.
+    pub clock: Arc<sync::clock::VersionClock>,
     shutdown: tokio::sync::watch::Sender<bool>,
     stop: Arc<tokio::sync::Notify>,
 }
@@ -136,15 +139,12 @@ impl Application {
         let blobs = object_store::local::LocalFileSystem::new_with_prefix(&config.blob_dir).map_err(|e| {
             StartError::BlobDir { dir: config.blob_dir.clone(), source: std::io::Error::other(e) }
         })?;
-        let pokes = sync::events::listen(&pool).await.map_err(|e| {
-            StartError::Database(db::DbSetupError::Unreachable {
-                url: "the LISTEN connection".into(),
-                source: e,
-            })
+        let clock = sync::clock::VersionClock::start(pool.clone()).await.map_err(|e| {
+            StartError::Database(db::DbSetupError::Unreachable { url: "the version clock".into(), source: e })
         })?;
         let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
         crate::maintenance::spawn(pool.clone(), shutdown_rx.clone());
-        crate::stale::spawn(pool.clone(), shutdown_rx.clone());
+        crate::stale::spawn(pool.clone(), clock.clone(), shutdown_rx.clone());
         let state = AppState {
             pool: pool.clone(),
             config: Arc::new(config),
@@ -152,13 +152,14 @@ impl Application {
             page_paths: Arc::new(page_paths()),
             service_worker: Arc::new(service_worker),
             blobs: Arc::new(blobs),
-            pokes,
+            clock,
             push_gates: Arc::default(),
             analytics: Arc::default(),
             shutdown: shutdown_rx,
         };
-        crate::analytics::load::warm(state.analytics.clone(), pool.clone());
-        Ok(Self { listener, router: router(state), pool, shutdown, stop: Arc::default() })
+        crate::analytics::load::warm(state.analytics.clone(), pool.clone(), state.clock.clone());
+        let clock = state.clock.clone();
+        Ok(Self { listener, router: router(state), pool, clock, shutdown, stop: Arc::default() })
     }
 
     pub fn local_addr(&self) -> SocketAddr {

@@ -16,8 +16,9 @@ pub struct AppState {
     pub service_worker: Arc<ServiceWorker>,
     /// Photo and signature bytes.
     pub blobs: Arc<dyn object_store::ObjectStore>,
-    /// "Pull now" for each company whose data changed, fed by Postgres NOTIFY (see `sync::events`).
-    pub pokes: tokio::sync::broadcast::Sender<crate::sync::events::Poke>,
+    /// Company versions for writers, the watermark for readers, and the "pull now" pokes
+    /// (see `sync::clock`).
+    pub clock: Arc<crate::sync::clock::VersionClock>,
     pub push_gates: Arc<crate::sync::PushGates>,
     /// Each company's analytics facts, kept in memory and refreshed by version.
     pub analytics: Arc<crate::analytics::load::FactsCache>,

@@ -95,18 +95,20 @@ impl TryFrom<NewUserRequest> for NewUser {
     }
 }
 
-/// Adds a person to `company_id`. Used by managers through the API and by the demo seed.
+/// Adds a person to `company_id`, at company version `version` (devices pull their team).
+/// Used by managers through the API and by the demo seed.
 pub async fn insert(
     db: impl PgExecutor<'_>,
     company_id: Uuid,
     created_by: Option<Uuid>,
     user: NewUser,
+    version: i64,
 ) -> Result<TeamMember, ApiError> {
     let id = Uuid::now_v7();
     let hash = password::hash(user.password.expose().to_owned()).await?;
     let result = sqlx::query(
         "insert into users (company_id, id, email, name, role, password_hash, created_by, version)
-         values ($1, $2, $3, $4, $5, $6, $7, next_company_version($1))",
+         values ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(company_id)
     .bind(id)
@@ -115,6 +117,7 @@ pub async fn insert(
     .bind(user.role.as_str())
     .bind(&hash)
     .bind(created_by)
+    .bind(version)
     .execute(db)
     .await;
     match result {
@@ -194,7 +197,11 @@ pub async fn create(
 ) -> Result<(StatusCode, ApiJson<TeamMember>), ApiError> {
     user.require(Role::Manager, "Only managers can add people.")?;
     let new_user = NewUser::try_from(req)?;
-    let member = insert(&state.pool, user.company_id(), Some(user.user_id()), new_user).await?;
+    let ticket = state.clock.begin(user.company_id()).await?;
+    // One statement, committed when it returns.
+    let member =
+        insert(&state.pool, user.company_id(), Some(user.user_id()), new_user, ticket.version()).await?;
+    ticket.committed();
     tracing::info!(company_id = %user.company_id(), member = %member.id, "person added");
     Ok((StatusCode::CREATED, ApiJson(member)))
 }

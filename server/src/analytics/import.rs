@@ -393,9 +393,9 @@ pub async fn import(
         return Ok(report(StatusCode::OK, out));
     }
     let mut tx = state.pool.begin().await?;
-    // One version for the whole import; its row lock orders it with pushes of the company.
-    let version: i64 =
-        sqlx::query_scalar("select next_company_version($1)").bind(company).fetch_one(&mut *tx).await?;
+    // One version for the whole import.
+    let ticket = state.clock.begin(company).await?;
+    let version = ticket.version();
     for row in fresh {
         write_row(&mut tx, company, user.user_id(), version, row).await.map_err(|e| match e {
             sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => ApiError::Conflict(format!(
@@ -405,11 +405,7 @@ pub async fn import(
             e => e.into(),
         })?;
     }
-    sqlx::query("select pg_notify('fieldclose_sync', $1)")
-        .bind(format!("{company}:{version}"))
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
+    crate::sync::push::commit(tx, ticket).await?;
     tracing::info!(%company, imported = out.imported, "history imported");
     Ok(report(StatusCode::OK, out))
 }

@@ -13,6 +13,8 @@ use std::{collections::HashMap, sync::Arc};
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
+use crate::sync::clock::VersionClock;
+
 /// Leads folded per round trip when loading.
 const PAGE: i64 = 20_000;
 
@@ -33,6 +35,7 @@ impl FactsCache {
     pub async fn fresh(
         &self,
         pool: &PgPool,
+        clock: &Arc<VersionClock>,
         company: Uuid,
     ) -> Result<tokio::sync::OwnedMutexGuard<Option<Slot>>, sqlx::Error> {
         let slot = self.companies.lock().expect("cache lock").entry(company).or_default().clone();
@@ -48,10 +51,10 @@ impl FactsCache {
         }
         // Detached: a first load of a big company can outlast the request (and its timeout); a
         // cancelled load would leave the facts half-built to be started over by every request.
-        let pool = pool.clone();
+        let (pool, clock) = (pool.clone(), clock.clone());
         tokio::spawn(async move {
             let slot = guard.as_mut().expect("just set");
-            refresh(&pool, company, tz, &mut slot.facts).await.map(|()| guard)
+            refresh(&pool, &clock, company, tz, &mut slot.facts).await.map(|()| guard)
         })
         .await
         .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?
@@ -63,7 +66,7 @@ impl FactsCache {
 /// million consultations). One company after another, through the same [`FactsCache::fresh`]
 /// as a request: a request for a company being warmed waits for that fold instead of starting
 /// its own.
-pub fn warm(cache: Arc<FactsCache>, pool: PgPool) {
+pub fn warm(cache: Arc<FactsCache>, pool: PgPool, clock: Arc<VersionClock>) {
     tokio::spawn(async move {
         let companies: Vec<Uuid> = match sqlx::query_scalar("select id from companies order by id")
             .fetch_all(&pool)
@@ -76,7 +79,7 @@ pub fn warm(cache: Arc<FactsCache>, pool: PgPool) {
             if pool.is_closed() {
                 return;
             }
-            if let Err(error) = cache.fresh(&pool, company).await {
+            if let Err(error) = cache.fresh(&pool, &clock, company).await {
                 tracing::warn!(%company, %error, "analytics warm-up failed; the first report will fold instead");
             }
         }
@@ -86,19 +89,15 @@ pub fn warm(cache: Arc<FactsCache>, pool: PgPool) {
 /// Brings `facts` from its version to the company's current one.
 pub async fn refresh(
     pool: &PgPool,
+    clock: &VersionClock,
     company: Uuid,
     tz: Tz,
     facts: &mut CompanyFacts,
 ) -> Result<(), sqlx::Error> {
+    // Read before the snapshot, as a pull does: everything up to it is in the snapshot.
+    let version = clock.watermark(company);
     let mut tx = pool.begin().await?;
-    // One snapshot for the version and everything read at it.
     sqlx::query("set transaction isolation level repeatable read, read only").execute(&mut *tx).await?;
-    let version: i64 = sqlx::query_scalar(
-        "select coalesce((select version from company_versions where company_id = $1), 0)",
-    )
-    .bind(company)
-    .fetch_one(&mut *tx)
-    .await?;
     if version == facts.version && facts.version > 0 {
         return Ok(());
     }

@@ -144,7 +144,7 @@ pub async fn with_context<T: Send + 'static>(
     let company = user.company_id();
     let settings = load_settings(&state.pool, company).await?;
     let changes = load_changes(&state.pool, company).await?;
-    let guard = state.analytics.fresh(&state.pool, company).await?;
+    let guard = state.analytics.fresh(&state.pool, &state.clock, company).await?;
     let tz = guard.as_ref().expect("fresh fills the slot").tz;
     let req = query.parse(tz)?;
     tokio::task::spawn_blocking(move || {

@@ -2,6 +2,7 @@
 //! order, exactly once; pull sends what changed since the device's cookie, within its scope.
 
 mod apply;
+pub mod clock;
 pub mod conflicts;
 pub mod events;
 mod fields;
@@ -46,7 +47,7 @@ impl Default for PushGates {
 }
 
 impl PushGates {
-    /// Enough to overlap one push's work with another's stamping and commit on two cores,
+    /// Enough to overlap one push's statements with another's and with commits on two cores,
     /// well under the pool's 20 connections.
     pub const PER_COMPANY: usize = 6;
 

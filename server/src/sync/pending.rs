@@ -5,8 +5,7 @@
 //! push in only three places (has this consultation had its options presented; a consultation's
 //! and a lead's events following a change of scope). Those three have twins here that look at
 //! and change the held events the same way the SQL does the stored ones. So the events of a
-//! push are inserted in one statement after its version is known, at that version: one statement
-//! instead of one per event, and no rewrite of each event by the end-of-push version stamp.
+//! push are inserted in one statement at its end: one statement instead of one per event.
 
 use super::scope::ConsultationRef;
 use chrono::{DateTime, Utc};

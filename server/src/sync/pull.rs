@@ -121,28 +121,42 @@ pub async fn pull(
 ) -> Result<ApiJson<PullPage>, ApiError> {
     let limit = req.limit.unwrap_or(MAX_PULL_LIMIT).clamp(1, MAX_PULL_LIMIT);
     let actor = Actor::new(&user, req.client_id);
-    let response =
-        super::detached(async move { read(&state.pool, &actor, req.cookie, limit, req.pending_from).await })
-            .await?;
+    let response = super::detached(async move {
+        read(&state.pool, &state.clock, &actor, req.cookie, limit, req.pending_from).await
+    })
+    .await?;
     Ok(ApiJson(response))
 }
 
 pub async fn read(
     pool: &sqlx::PgPool,
+    clock: &super::clock::VersionClock,
     actor: &Actor,
     cookie: Option<Cookie>,
     limit: u32,
     pending_from: Option<u64>,
 ) -> Result<PullPage, ApiError> {
+    // Before the snapshot: everything at or below it has settled, so the snapshot holds all of it.
+    let head = clock.watermark(actor.company_id);
     let mut tx = pool.begin().await?;
     sqlx::query("set transaction isolation level repeatable read, read only").execute(&mut *tx).await?;
 
     // The client profile must be this person's (a pull may be a device's first contact).
-    let owner: Option<(Uuid, Uuid, i64)> =
-        sqlx::query_as("select company_id, user_id, last_mutation_id from sync_clients where client_id = $1")
-            .bind(actor.client_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    // Its last mutation whose push's version is within this pull: a later push of this device
+    // may have committed while an earlier version of the company is still in flight, and a
+    // device told its mutation is done drops it, so the pull must hold that mutation's rows.
+    // (A device's pushes take increasing versions: see `push::attempt`.)
+    let owner: Option<(Uuid, Uuid, i64)> = sqlx::query_as(
+        "select c.company_id, c.user_id,
+                coalesce((select m.mutation_id from mutation_log m
+                          where m.client_id = c.client_id and m.mutation_id <= c.last_mutation_id and m.version <= $2
+                          order by m.mutation_id desc limit 1), 0)
+         from sync_clients c where c.client_id = $1",
+    )
+    .bind(actor.client_id)
+    .bind(head)
+    .fetch_optional(&mut *tx)
+    .await?;
     let last_mutation_id = match owner {
         Some((company, user, _)) if company != actor.company_id || user != actor.user_id => {
             return Err(ApiError::Forbidden(
@@ -152,14 +166,11 @@ pub async fn read(
         Some((_, _, last)) => last as u64,
         None => 0,
     };
-    let (head, epoch): (i64, i64) = sqlx::query_as(
-        "select v.version, u.scope_epoch from company_versions v join users u on u.company_id = v.company_id
-         where v.company_id = $1 and u.id = $2",
-    )
-    .bind(actor.company_id)
-    .bind(actor.user_id)
-    .fetch_one(&mut *tx)
-    .await?;
+    let epoch: i64 = sqlx::query_scalar("select scope_epoch from users where company_id = $1 and id = $2")
+        .bind(actor.company_id)
+        .bind(actor.user_id)
+        .fetch_one(&mut *tx)
+        .await?;
 
     // A cookie from another scope epoch, or from the future (a restored database), starts over.
     let reset = matches!(cookie, Some(c) if c.epoch != epoch || c.version > head);

@@ -1,8 +1,14 @@
-//! `POST /api/sync/push`: one transaction per push. Lock the client's row, skip what was already
-//! processed, stop at a gap, apply the rest in order, stamp all of it with one new company version, record each
-//! result, advance `last_mutation_id`, commit. Effects and acknowledgement commit together.
+//! `POST /api/sync/push`: one transaction per push. Lock the client's row, take the push's
+//! company version (`clock`), skip what was already processed, stop at a gap, apply the rest in
+//! order at that version, record each result, advance `last_mutation_id`, commit. Effects and
+//! acknowledgement commit together.
 
-use super::{apply::apply, pending::Pending, Actor, ApplyError};
+use super::{
+    apply::apply,
+    clock::{Ticket, VersionClock},
+    pending::Pending,
+    Actor, ApplyError,
+};
 use crate::{auth::CurrentUser, error::ApiError, error::ApiJson, state::AppState};
 use app::sync::{
     mutation::{Mutation, NAMES},
@@ -68,20 +74,19 @@ pub async fn push(
     let gate = state.push_gates.for_company(actor.company_id);
     let response = super::detached(async move {
         let _turn = gate.acquire_owned().await.map_err(ApiError::internal)?;
-        process(&state.pool, &actor, &req, &parsed).await
+        process(&state.pool, &state.clock, &actor, &req, &parsed).await
     })
     .await?;
     Ok(ApiJson(response))
 }
 
 /// Registers the device profile on first sight and locks it (the no-op update of a known one
-/// takes its row lock); refuses another person's profile. Returns its last mutation id and this
-/// transaction's placeholder version (see [`attempt`]), in the one round trip.
-pub async fn lock_client(db: &mut PgConnection, actor: &Actor) -> Result<(u64, i64), ApiError> {
-    let (company, user, last, placeholder): (Uuid, Uuid, i64, i64) = sqlx::query_as(
+/// takes its row lock); refuses another person's profile. Returns its last mutation id.
+pub async fn lock_client(db: &mut PgConnection, actor: &Actor) -> Result<u64, ApiError> {
+    let (company, user, last): (Uuid, Uuid, i64) = sqlx::query_as(
         "insert into sync_clients (client_id, company_id, user_id) values ($1, $2, $3)
          on conflict (client_id) do update set client_id = excluded.client_id
-         returning company_id, user_id, last_mutation_id, -txid_current()",
+         returning company_id, user_id, last_mutation_id",
     )
     .bind(actor.client_id)
     .bind(actor.company_id)
@@ -93,7 +98,7 @@ pub async fn lock_client(db: &mut PgConnection, actor: &Actor) -> Result<(u64, i
             "This client_id belongs to another user. Sign in again on this device.",
         ));
     }
-    Ok((last as u64, placeholder))
+    Ok(last as u64)
 }
 
 /// A replayed id must carry what was stored under it. Anything else means the device reuses
@@ -125,7 +130,7 @@ async fn refuse_reused_ids(
 }
 
 /// What this push did to each mutation, written to `mutation_log` in one statement at the end
-/// (one round trip instead of one per mutation).
+/// (one round trip instead of one per mutation), with the client's progress.
 #[derive(Default)]
 struct Log {
     ids: Vec<i64>,
@@ -151,9 +156,17 @@ impl Log {
         self.reasons.push(reason);
     }
 
-    async fn write(&self, db: &mut PgConnection, actor: &Actor, version: i64) -> Result<(), sqlx::Error> {
+    /// Also moves the client's `last_mutation_id` to `last`, in the same statement.
+    async fn write(
+        &self,
+        db: &mut PgConnection,
+        actor: &Actor,
+        version: i64,
+        last: u64,
+    ) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "insert into mutation_log (company_id, client_id, mutation_id, user_id, name, args, client_ts, status, reason, version)
+            "with client as (update sync_clients set last_mutation_id = $11, last_push_at = now() where client_id = $2)
+             insert into mutation_log (company_id, client_id, mutation_id, user_id, name, args, client_ts, status, reason, version)
              select $1, $2, m.id, $3, m.name, m.args, m.client_ts, m.status, m.reason, $4
              from unnest($5::bigint[], $6::text[], $7::jsonb[], $8::timestamptz[], $9::text[], $10::text[])
                   as m(id, name, args, client_ts, status, reason)",
@@ -168,6 +181,7 @@ impl Log {
         .bind(&self.client_ts)
         .bind(&self.statuses)
         .bind(&self.reasons)
+        .bind(last as i64)
         .execute(db)
         .await?;
         Ok(())
@@ -181,14 +195,15 @@ impl Log {
 /// mutations, in the same order, from the same client state (the client's row is locked).
 pub async fn process(
     pool: &sqlx::PgPool,
+    clock: &std::sync::Arc<VersionClock>,
     actor: &Actor,
     req: &PushRequest,
     parsed: &[Result<Mutation, String>],
 ) -> Result<PushResponse, ApiError> {
-    match attempt(pool, actor, req, parsed, Savepoints::No).await? {
+    match attempt(pool, clock, actor, req, parsed, Savepoints::No).await? {
         Some(response) => Ok(response),
         // With savepoints a rejection is recorded, never a reason to give up: always `Some`.
-        None => attempt(pool, actor, req, parsed, Savepoints::PerMutation)
+        None => attempt(pool, clock, actor, req, parsed, Savepoints::PerMutation)
             .await?
             .ok_or_else(|| ApiError::internal(std::io::Error::other("push: the careful attempt gave up"))),
     }
@@ -204,16 +219,14 @@ enum Savepoints {
 
 async fn attempt(
     pool: &sqlx::PgPool,
+    clock: &std::sync::Arc<VersionClock>,
     actor: &Actor,
     req: &PushRequest,
     parsed: &[Result<Mutation, String>],
     savepoints: Savepoints,
 ) -> Result<Option<PushResponse>, ApiError> {
     let mut tx = pool.begin().await?;
-    // Everything this push writes carries a placeholder version until the very end (see
-    // `stamp_company_version` in the migrations): minus this transaction's id, unique among the
-    // transactions in flight and seen by no one else before commit.
-    let (mut last, placeholder) = lock_client(&mut tx, actor).await?;
+    let mut last = lock_client(&mut tx, actor).await?;
     refuse_reused_ids(&mut tx, actor, req, last).await?;
     let fresh: Vec<usize> = (0..req.mutations.len()).filter(|&i| req.mutations[i].id > last).collect();
     let Some(&first) = fresh.first() else {
@@ -227,6 +240,10 @@ async fn attempt(
         return Ok(Some(PushResponse { last_mutation_id: last, results: vec![] }));
     }
 
+    // Taken under the client's lock, so that a device's later pushes have later versions (what
+    // a pull reports as its last mutation stays consistent with the rows it returns).
+    let ticket = clock.begin(actor.company_id).await?;
+    let version = ticket.version();
     let mut results = Vec::with_capacity(fresh.len());
     let mut log = Log::default();
     let mut pending = Pending::default();
@@ -239,16 +256,8 @@ async fn attempt(
         let outcome = match &parsed[i] {
             Err(reason) => Err(reason.clone()),
             Ok(mutation) if savepoints == Savepoints::No => {
-                match apply(
-                    &mut tx,
-                    &mut pending,
-                    actor,
-                    envelope.id,
-                    mutation,
-                    envelope.client_ts,
-                    placeholder,
-                )
-                .await
+                match apply(&mut tx, &mut pending, actor, envelope.id, mutation, envelope.client_ts, version)
+                    .await
                 {
                     Ok(()) => Ok(()),
                     Err(ApplyError::Rejected(_)) => {
@@ -268,7 +277,7 @@ async fn attempt(
                     envelope.id,
                     mutation,
                     envelope.client_ts,
-                    placeholder,
+                    version,
                 )
                 .await
                 {
@@ -296,22 +305,7 @@ async fn attempt(
         results.push(MutationResult { id: envelope.id, status, error });
         last = envelope.id;
     }
-    // Only now the company's next version, under its row lock held to commit: versions become
-    // visible in commit order, and the lock is held from this statement to the commit alone
-    // (it and the inserts of what the push held back). One statement: the client's progress,
-    // the stamp, and the "pull now" notice (sent at commit).
-    let version: i64 = sqlx::query_scalar(
-        "with client as (update sync_clients set last_mutation_id = $3, last_push_at = now() where client_id = $2),
-              stamped as (select stamp_company_version($1, $4) as v)
-         select v from (select v, pg_notify('fieldclose_sync', $1::text || ':' || v) from stamped) as notified",
-    )
-    .bind(actor.company_id)
-    .bind(actor.client_id)
-    .bind(last as i64)
-    .bind(placeholder)
-    .fetch_one(&mut *tx)
-    .await?;
-    // What the push held back is written at the version it now has, not stamped afterwards.
+    // What the push held back, each kind in one statement.
     match pending.write_activities(&mut tx, actor, version).await {
         Ok(()) => {}
         Err(ApplyError::Rejected(_)) => {
@@ -322,9 +316,23 @@ async fn attempt(
         Err(ApplyError::Transient(e)) => return Err(e.into()),
     }
     pending.write(&mut tx, actor.company_id, version).await?;
-    log.write(&mut tx, actor, version).await?;
-    tx.commit().await?;
+    log.write(&mut tx, actor, version, last).await?;
+    commit(tx, ticket).await?;
     Ok(Some(PushResponse { last_mutation_id: last, results }))
+}
+
+/// Commits a writer's transaction and settles its version (see `clock`).
+pub async fn commit(tx: sqlx::Transaction<'_, sqlx::Postgres>, ticket: Ticket) -> Result<(), sqlx::Error> {
+    match tx.commit().await {
+        Ok(()) => {
+            ticket.committed();
+            Ok(())
+        }
+        Err(e) => {
+            ticket.commit_failed();
+            Err(e)
+        }
+    }
 }
 
 #[utoipa::path(post, path = "/api/sync/push", tag = "sync", request_body = PushRequest,

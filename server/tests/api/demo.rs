@@ -4,9 +4,9 @@ use server::demo;
 #[tokio::test]
 async fn the_demo_company_gets_people_and_history_through_the_sync_path_once() {
     let app = spawn_app().await;
-    let first = demo::seed_with_history(&app.pool, 60).await.unwrap();
+    let first = demo::seed_with_history(&app.pool, &app.clock, 60).await.unwrap();
     assert!(first.created);
-    let again = demo::seed_with_history(&app.pool, 60).await.unwrap();
+    let again = demo::seed_with_history(&app.pool, &app.clock, 60).await.unwrap();
     assert!(!again.created, "seeding twice changes nothing");
     assert_eq!(again.company_id, first.company_id);
 

@@ -148,7 +148,7 @@ async fn quotes_idle_past_the_stale_window_are_lost_no_decision_as_of_when_they_
     let now = Utc::now();
 
     // Within the window (45 days by default): nothing happens.
-    assert_eq!(server::stale::run(&app.pool, now + Duration::days(30)).await.unwrap(), 0);
+    assert_eq!(server::stale::run(&app.pool, &app.clock, now + Duration::days(30)).await.unwrap(), 0);
     // Someone calls about `busy` on day 40 (the clock here is the test's).
     tech.mutate(Mutation::ActivityLog(ActivityLog {
         id: Uuid::now_v7(),
@@ -161,7 +161,7 @@ async fn quotes_idle_past_the_stale_window_are_lost_no_decision_as_of_when_they_
     .await;
     tech.sync().await;
     // Day 50: `idle` has had nothing since its follow-up was due (day 2) → stale as of day 47.
-    assert_eq!(server::stale::run(&app.pool, now + Duration::days(50)).await.unwrap(), 1);
+    assert_eq!(server::stale::run(&app.pool, &app.clock, now + Duration::days(50)).await.unwrap(), 1);
     let (status, reason, decided): (String, Option<String>, Option<chrono::DateTime<Utc>>) =
         sqlx::query_as("select status, lost_reason, decided_at from consultations where id = $1")
             .bind(idle)
@@ -187,7 +187,7 @@ async fn quotes_idle_past_the_stale_window_are_lost_no_decision_as_of_when_they_
         assert_eq!(s, "open");
     }
     // Running again marks nothing twice; the device hears of it like any change.
-    assert_eq!(server::stale::run(&app.pool, now + Duration::days(51)).await.unwrap(), 0);
+    assert_eq!(server::stale::run(&app.pool, &app.clock, now + Duration::days(51)).await.unwrap(), 0);
     tech.pull_all(None).await.unwrap();
     assert_eq!(tech.row(Entity::Consultation, idle).unwrap()["status"], "lost");
 
@@ -200,9 +200,9 @@ async fn quotes_idle_past_the_stale_window_are_lost_no_decision_as_of_when_they_
     .await;
     tech.sync().await;
     assert!(tech.engine.state().rejected.is_empty(), "{:?}", tech.engine.state().rejected);
-    assert_eq!(server::stale::run(&app.pool, now + Duration::days(60)).await.unwrap(), 0);
+    assert_eq!(server::stale::run(&app.pool, &app.clock, now + Duration::days(60)).await.unwrap(), 0);
     // Day 98: `idle` (reopened on day 52) and `busy` (last call on day 40) are both past it.
-    assert_eq!(server::stale::run(&app.pool, now + Duration::days(98)).await.unwrap(), 2);
+    assert_eq!(server::stale::run(&app.pool, &app.clock, now + Duration::days(98)).await.unwrap(), 2);
 }
 
 #[tokio::test]

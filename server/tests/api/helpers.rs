@@ -16,6 +16,8 @@ pub const PASSWORD: &str = "a long test password";
 pub struct TestApp {
     pub base: String,
     pub pool: PgPool,
+    /// The server's version clock: whatever a test writes to synced tables takes versions from it.
+    pub clock: std::sync::Arc<server::sync::clock::VersionClock>,
     admin_url: String,
     db_name: String,
     blob_dir: String,
@@ -54,9 +56,9 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let config_blob_dir = config.blob_dir.clone();
     let app = Application::build(config).await.expect("the server starts");
     let base = format!("http://{}", app.local_addr());
-    let pool = app.pool.clone();
+    let (pool, clock) = (app.pool.clone(), app.clock.clone());
     tokio::spawn(app.run_until_stopped());
-    TestApp { base, pool, admin_url, db_name, blob_dir: config_blob_dir, database_url }
+    TestApp { base, pool, clock, admin_url, db_name, blob_dir: config_blob_dir, database_url }
 }
 
 impl Drop for TestApp {
@@ -107,7 +109,10 @@ impl TestApp {
             role,
             password: Password::parse(PASSWORD).unwrap(),
         };
-        users::insert(&self.pool, company_id, None, user).await.unwrap().id
+        let ticket = self.clock.begin(company_id).await.unwrap();
+        let id = users::insert(&self.pool, company_id, None, user, ticket.version()).await.unwrap().id;
+        ticket.committed();
+        id
     }
 
     pub async fn login(&self, client: &Client, email: &str, password: &str) -> Response {

@@ -41,7 +41,7 @@ async fn a_push_pokes_the_companys_open_event_streams_only() {
     outsider.push_all().await.unwrap();
     tech.mutate(customer("Ours").1).await;
     tech.push_all().await.unwrap();
-    let acme_version: i64 = sqlx::query_scalar("select version from company_versions where company_id = $1")
+    let acme_version: i64 = sqlx::query_scalar("select max(version) from mutation_log where company_id = $1")
         .bind(acme.id)
         .fetch_one(&app.pool)
         .await

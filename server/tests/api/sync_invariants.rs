@@ -47,7 +47,7 @@ async fn invariant_2_replaying_a_push_changes_nothing() {
         let pool = app.pool.clone();
         async move {
             sqlx::query_as::<_, (i64, i64, i64, i64)>(
-                "select (select version from company_versions), (select count(*) from customers),
+                "select (select coalesce(max(version), 0) from mutation_log), (select count(*) from customers),
                         (select count(*) from mutation_log), (select coalesce(sum(version), 0)::bigint from consultations)",
             )
             .fetch_one(&pool)
@@ -185,6 +185,53 @@ async fn invariant_5_the_pull_cursor_misses_nothing_under_concurrent_pushes() {
     let got: BTreeSet<_> =
         reader.rows().keys().filter(|(e, _)| *e == Entity::Customer).map(|(_, id)| *id).collect();
     assert_eq!(got, expected, "every committed row reached the incremental reader");
+}
+
+/// The cursor is exact although writers take their versions when they start and commit in any
+/// order: a pull stops below a version still in flight, and reports a device's own later push
+/// as done only once it can hand over that push's rows.
+#[tokio::test]
+async fn invariant_5_the_pull_cursor_waits_for_a_version_still_in_flight() {
+    let app = spawn_app().await;
+    let co = Company::new(&app, "Acme Air").await;
+    let mut tech = co.device(&app, "t@acme.test", Role::Technician).await;
+    let mut reader = co.device(&app, "m@acme.test", Role::Manager).await;
+
+    // A slow writer takes its version and writes, and has not committed yet.
+    let slow = app.clock.begin(co.id).await.unwrap();
+    let held = uuid::Uuid::now_v7();
+    let mut tx = app.pool.begin().await.unwrap();
+    sqlx::query(
+        "insert into customers (company_id, id, name, version, scope_users, created_by, updated_by)
+         values ($1, $2, 'Held back', $3, array[$4::uuid], $4, $4)",
+    )
+    .bind(co.id)
+    .bind(held)
+    .bind(slow.version())
+    .bind(reader.user_id)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+
+    // A later writer commits first.
+    let (quick, m) = customer("Quick");
+    tech.mutate(m).await;
+    tech.push_all().await.unwrap();
+    let early = reader.pull_once(None).await.unwrap();
+    assert!(early.cookie.version < slow.version(), "the cookie stops below the version in flight");
+    assert!(!reader.has(Entity::Customer, quick), "the later write waits for the earlier one");
+    let own = tech.pull_once(None).await.unwrap();
+    assert_eq!(own.last_mutation_id, 0, "the push is not reported done before its rows can be pulled");
+    assert_eq!(tech.engine.pending_count(), 1, "so the device keeps its mutation");
+
+    // Once the slow writer commits, one pull brings both, and the device's push is done.
+    server::sync::push::commit(tx, slow).await.unwrap();
+    reader.pull_all(None).await.unwrap();
+    assert!(reader.has(Entity::Customer, held) && reader.has(Entity::Customer, quick));
+    let own = tech.pull_once(None).await.unwrap();
+    assert_eq!(own.last_mutation_id, 1);
+    assert_eq!(tech.engine.pending_count(), 0);
+    assert!(tech.has(Entity::Customer, quick));
 }
 
 #[tokio::test]

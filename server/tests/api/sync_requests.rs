@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 async fn fingerprint(app: &TestApp) -> (i64, i64, i64, i64) {
     sqlx::query_as(
-        "select (select coalesce(sum(version), 0)::bigint from company_versions), (select count(*) from customers),
+        "select (select coalesce(sum(version), 0)::bigint from consultations), (select count(*) from customers),
                 (select count(*) from mutation_log), (select coalesce(sum(last_mutation_id), 0)::bigint from sync_clients)",
     )
     .fetch_one(&app.pool)
@@ -299,8 +299,8 @@ async fn options_are_priced_by_the_book_and_discounts_stay_within_its_limits() {
     };
     let app = spawn_app().await;
     let co = Company::new(&app, "Acme Air").await;
-    server::catalog::seed_starter(&app.pool, co.id).await.unwrap();
-    server::catalog::seed_starter(&app.pool, co.id).await.unwrap(); // idempotent
+    server::catalog::seed_starter(&app.pool, &app.clock, co.id).await.unwrap();
+    server::catalog::seed_starter(&app.pool, &app.clock, co.id).await.unwrap(); // idempotent
     let mut tech = co.device(&app, "t@acme.test", Role::Technician).await;
     tech.pull_all(None).await.unwrap();
     // The price book and the checklist reached the device.
