@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
 # Prints a DATABASE_URL that reaches a running Postgres server.
 #
-# Uses $DATABASE_URL (or the default postgres://postgres@127.0.0.1:5432/fieldclose) when its
-# server answers. Otherwise installs Debian's postgresql if needed and starts a private cluster
+# Uses $DATABASE_URL when its server answers; without one, the local server's Unix socket (or
+# postgres://postgres@127.0.0.1:5432/fieldclose). Otherwise installs Debian's postgresql if needed and starts a private cluster
 # under target/pg (port 5433, trust auth, owned by the postgres user) and prints its URL.
 # Progress goes to stderr; only the URL goes to stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { printf '==> %s\n' "$*" >&2; }
+
+# The local server's Unix socket when there is one and no URL was given: the same server as
+# 127.0.0.1:5432 without the TCP stack (the ingest bench measured ~15% more pushes a second).
+socket_dir=/var/run/postgresql
+if [ -z "${DATABASE_URL:-}" ] && [ -S "$socket_dir/.s.PGSQL.5432" ] \
+  && psql "postgres://postgres@%2Fvar%2Frun%2Fpostgresql/postgres" -qAtc 'select 1' >/dev/null 2>&1; then
+  echo "postgres://postgres@%2Fvar%2Frun%2Fpostgresql/fieldclose"
+  exit 0
+fi
 
 url=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/fieldclose}
 hostport=$(sed -E 's#^[a-z]+://([^@/]*@)?([^/?]*).*#\2#' <<<"$url")

@@ -12,7 +12,7 @@
 //! With `BENCH_RATE` the devices push on a schedule that offers that many mutations per second
 //! in all (open loop), which is how latency under a given load is measured.
 //!
-//! Uses DATABASE_URL's server (default postgres://postgres@127.0.0.1:5432) and a database of its
+//! Uses DATABASE_URL's server (default: the local one, over its Unix socket if it has one) and a database of its
 //! own, dropped at the end. Figures go to stdout; nothing here asserts a speed.
 
 mod common;

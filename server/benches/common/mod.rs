@@ -146,6 +146,16 @@ pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
+/// The local Postgres over its Unix socket when there is one (as `scripts/ensure-postgres.sh`
+/// chooses for `make run`), else over TCP.
+pub fn default_database_url() -> &'static str {
+    if std::path::Path::new("/var/run/postgresql/.s.PGSQL.5432").exists() {
+        "postgres://postgres@%2Fvar%2Frun%2Fpostgresql/postgres"
+    } else {
+        "postgres://postgres@127.0.0.1:5432/postgres"
+    }
+}
+
 /// The server under test: a child process of the bench, killed on drop.
 pub struct BenchServer {
     pub url: String,
@@ -158,8 +168,7 @@ pub struct BenchServer {
 
 impl BenchServer {
     pub async fn start() -> Self {
-        let base = std::env::var("DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let base = std::env::var("DATABASE_URL").unwrap_or_else(|_| default_database_url().into());
         let root = base.rsplit_once('/').map(|(h, _)| h.to_string()).expect("DATABASE_URL has a path");
         let db = format!("fc_bench_{}", Uuid::now_v7().simple());
         let database_url = format!("{root}/{db}");
