@@ -118,6 +118,8 @@ pub enum StartError {
     Database(#[from] db::DbSetupError),
     #[error("cannot use FIELDCLOSE_BLOB_DIR={dir:?}: {source}")]
     BlobDir { dir: String, source: std::io::Error },
+    #[error(transparent)]
+    Clock(#[from] sync::clock::StartError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
 }
@@ -139,9 +141,7 @@ impl Application {
         let blobs = object_store::local::LocalFileSystem::new_with_prefix(&config.blob_dir).map_err(|e| {
             StartError::BlobDir { dir: config.blob_dir.clone(), source: std::io::Error::other(e) }
         })?;
-        let clock = sync::clock::VersionClock::start(pool.clone()).await.map_err(|e| {
-            StartError::Database(db::DbSetupError::Unreachable { url: "the version clock".into(), source: e })
-        })?;
+        let clock = sync::clock::VersionClock::start(pool.clone()).await?;
         let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
         crate::maintenance::spawn(pool.clone(), shutdown_rx.clone());
         crate::stale::spawn(pool.clone(), clock.clone(), shutdown_rx.clone());

@@ -28,17 +28,11 @@ pub async fn apply(
     version: i64,
 ) -> Result<(), ApplyError> {
     mutation.validate()?;
-    // A run of mutations that change nothing of a consultation's (a visit's options,
-    // activities, follow-up and time) may reuse what the first of them read of it; anything
-    // else reads it afresh.
-    let keeps = matches!(
-        mutation,
-        Mutation::ActivityLog(_)
-            | Mutation::OptionUpsert(_)
-            | Mutation::FollowupSchedule(_)
-            | Mutation::TimeEntryLog(_)
-    );
-    if !keeps {
+    // The consultation the previous mutations read (and locked) stays known across every
+    // mutation that cannot change what was read of it; those that change it keep it up to date
+    // themselves (`consultation_create`, `consultation_update`, `set_outcome`). A delete
+    // forgets it.
+    if matches!(mutation, Mutation::Delete(_)) {
         pending.consultation = None;
     }
     if !matches!(mutation, Mutation::ActivityLog(_)) {
@@ -65,7 +59,7 @@ pub async fn apply(
         Mutation::FollowupComplete(m) => followup_complete(db, actor, m, version).await,
         Mutation::FollowupReassign(m) => followup_reassign(db, actor, m, version).await,
         Mutation::TimeEntryLog(m) => time_entry_log(db, actor, m, version).await,
-        Mutation::AttachmentAdd(m) => attachment_add(db, actor, m, version).await,
+        Mutation::AttachmentAdd(m) => attachment_add(db, pending, actor, m, version).await,
         Mutation::Delete(m) => delete(db, actor, m, version).await,
     }
 }
@@ -186,11 +180,15 @@ async fn lead_create(
     m: &LeadCreate,
     version: i64,
 ) -> Result<(), ApplyError> {
-    let scope = visible(db, actor, "customers", m.customer_id).await?;
-    let rows = sqlx::query(
+    // One statement: inserted only under a live customer the actor sees, with its scope; when
+    // nothing was written, the reason is looked up.
+    let scope: Option<Vec<Uuid>> = sqlx::query_scalar(
         "insert into leads (company_id, id, customer_id, source, service_type, lead_created_at, version, scope_users,
             field_versions, created_by, updated_by)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) on conflict (company_id, id) do nothing",
+         select $1, $2, $3, $4, $5, $6, $7, c.scope_users, $8, $9, $9
+         from customers c where c.company_id = $1 and c.id = $3 and not c.deleted and ($10 or $9 = any(c.scope_users))
+         on conflict (company_id, id) do nothing
+         returning scope_users",
     )
     .bind(actor.company_id)
     .bind(m.id)
@@ -199,13 +197,15 @@ async fn lead_create(
     .bind(&m.service_type)
     .bind(m.created_at)
     .bind(version)
-    .bind(&scope)
     .bind(fields::created(actor))
     .bind(actor.user_id)
-    .execute(&mut *db)
-    .await?
-    .rows_affected();
-    inserted(rows, m.id)?;
+    .bind(actor.sees_all())
+    .fetch_optional(&mut *db)
+    .await?;
+    let Some(scope) = scope else {
+        visible(db, actor, "customers", m.customer_id).await?;
+        return Err(ApplyError::id_taken(m.id));
+    };
     let details = serde_json::json!({ "source": m.source, "service_type": m.service_type });
     pending.stage_event(actor.user_id, m.id, None, "lead_created", m.created_at, details, &scope);
     Ok(())
@@ -234,20 +234,6 @@ async fn consultation_create(
     m: &ConsultationCreate,
     version: i64,
 ) -> Result<(), ApplyError> {
-    let lead: Option<(bool, Uuid)> = sqlx::query_as(
-        "select deleted, customer_id from leads where company_id = $1 and id = $2 and ($3 or $4 = any(scope_users))",
-    )
-    .bind(actor.company_id)
-    .bind(m.lead_id)
-    .bind(actor.sees_all())
-    .bind(actor.user_id)
-    .fetch_optional(&mut *db)
-    .await?;
-    let customer_id = match lead {
-        None => return Err(ApplyError::rejected("the lead does not exist or is not yours")),
-        Some((true, _)) => return Err(ApplyError::rejected("the lead was deleted")),
-        Some((false, customer)) => customer,
-    };
     let technician = m.technician_id.unwrap_or(actor.user_id);
     if technician != actor.user_id && !actor.sees_all() {
         return Err(ApplyError::rejected("only a manager can create a consultation for someone else"));
@@ -259,15 +245,34 @@ async fn consultation_create(
         return Err(ApplyError::rejected("the technician is not an active technician of this company"));
     }
     let users = scope::consultation_users(technician, None, actor.user_id);
-    let rows = sqlx::query(
-        "insert into consultations (company_id, id, lead_id, customer_id, technician_id, scheduled_at, problem,
-            version, scope_users, field_versions, created_by, updated_by)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) on conflict (company_id, id) do nothing",
+    // One statement: the insert, under a live lead the actor sees, and (only if it inserted)
+    // the lead's and customer's scope widened to the consultation's people (`scope::spread_up`,
+    // whose in-memory twin follows). It has no records of its own yet, so nothing else moves.
+    let created: Option<(Uuid, bool, bool)> = sqlx::query_as(
+        "with lead as (
+           select customer_id, first_contact_at is not null as contacted from leads
+           where company_id = $1 and id = $3 and not deleted and ($11 or $10 = any(scope_users))),
+         ins as (
+           insert into consultations (company_id, id, lead_id, customer_id, technician_id, scheduled_at, problem,
+             version, scope_users, field_versions, created_by, updated_by)
+           select $1, $2, $3, lead.customer_id, $4, $5, $6, $7, $8, $9, $10, $10 from lead
+           on conflict (company_id, id) do nothing
+           returning customer_id),
+         lead_scope as (
+           update leads set scope_users = array(select distinct unnest(scope_users || $8::uuid[])), version = $7
+           where company_id = $1 and id = $3 and not (scope_users @> $8::uuid[]) and exists (select 1 from ins)),
+         customer_scope as (
+           update customers set scope_users = array(select distinct unnest(scope_users || $8::uuid[])), version = $7
+           where company_id = $1 and id = (select customer_id from ins) and not (scope_users @> $8::uuid[])),
+         event_scope as (
+           update stage_events set scope_users = array(select distinct unnest(scope_users || $8::uuid[])), version = $7
+           where company_id = $1 and lead_id = $3 and consultation_id is null and not (scope_users @> $8::uuid[])
+             and exists (select 1 from ins))
+         select customer_id, contacted, exists (select 1 from ins) from lead",
     )
     .bind(actor.company_id)
     .bind(m.id)
     .bind(m.lead_id)
-    .bind(customer_id)
     .bind(technician)
     .bind(m.scheduled_at)
     .bind(&m.problem)
@@ -275,11 +280,29 @@ async fn consultation_create(
     .bind(&users)
     .bind(fields::created(actor))
     .bind(actor.user_id)
-    .execute(&mut *db)
-    .await?
-    .rows_affected();
-    inserted(rows, m.id)?;
-    scope::spread_up(db, pending, actor, m.lead_id, customer_id, &users, version).await?;
+    .bind(actor.sees_all())
+    .fetch_optional(&mut *db)
+    .await?;
+    let (customer_id, lead_contacted) = match created {
+        Some((customer, contacted, true)) => (customer, contacted),
+        Some((_, _, false)) => return Err(ApplyError::id_taken(m.id)),
+        None => {
+            let deleted: Option<bool> = sqlx::query_scalar(
+                "select deleted from leads where company_id = $1 and id = $2 and ($3 or $4 = any(scope_users))",
+            )
+            .bind(actor.company_id)
+            .bind(m.lead_id)
+            .bind(actor.sees_all())
+            .bind(actor.user_id)
+            .fetch_optional(&mut *db)
+            .await?;
+            return Err(ApplyError::rejected(match deleted {
+                Some(true) => "the lead was deleted",
+                _ => "the lead does not exist or is not yours",
+            }));
+        }
+    };
+    pending.widen_lead_scope(m.lead_id, &users);
     if let Some(at) = m.scheduled_at {
         let details = serde_json::json!({});
         pending.stage_event(
@@ -292,6 +315,23 @@ async fn consultation_create(
             &users,
         );
     }
+    // What the statement wrote (and locked), for the mutations that follow on it.
+    pending.consultation = Some((
+        m.id,
+        scope::ConsultationRef {
+            lead_id: m.lead_id,
+            customer_id,
+            scope_users: users,
+            status: "open".into(),
+            technician_id: technician,
+            sales_rep_id: None,
+            created_by: actor.user_id,
+            held_at: None,
+            deleted: false,
+            lead_contacted,
+            presented: Some(false),
+        },
+    ));
     Ok(())
 }
 
@@ -308,7 +348,8 @@ async fn consultation_update(
         fields::update(db, actor, mutation_id, &fields::CONSULTATIONS, m, version).await?;
         return Ok(());
     }
-    let before = consultation_for_write(db, actor, m.id).await?;
+    let mut c = consultation_ref(db, pending, actor, m.id).await?;
+    let before = c.clone();
     let new_rep = match m.fields.get("sales_rep_id") {
         None => None,
         Some(serde_json::Value::Null) => Some(None),
@@ -337,12 +378,17 @@ async fn consultation_update(
             before.scope_users.iter().copied().filter(|u| !users.contains(u)).collect();
         scope::shrink(db, actor, &lost_sight).await?;
         scope_users = users;
+        c.scope_users = scope_users.clone();
+        c.sales_rep_id = rep;
     }
+    let held_at = m.fields.get("held_at").map(|v| v.as_str().and_then(|s| s.parse::<DateTime<Utc>>().ok()));
+    if let Some(held_at) = held_at {
+        c.held_at = held_at;
+    }
+    pending.consultation = Some((m.id, c));
 
     if before.held_at.is_none() {
-        if let Some(held) =
-            m.fields.get("held_at").and_then(|v| v.as_str()).and_then(|s| s.parse::<DateTime<Utc>>().ok())
-        {
+        if let Some(held) = held_at.flatten() {
             let details = serde_json::json!({});
             pending.stage_event(
                 actor.user_id,
@@ -365,7 +411,7 @@ async fn set_outcome(
     m: &SetOutcome,
     version: i64,
 ) -> Result<(), ApplyError> {
-    let c = consultation_for_write(db, actor, m.id).await?;
+    let mut c = consultation_ref(db, pending, actor, m.id).await?;
     let status = Status::parse(&c.status)
         .ok_or_else(|| ApplyError::rejected("the consultation has an unknown status"))?;
     let next = status.apply(&m.outcome)?;
@@ -466,6 +512,8 @@ async fn set_outcome(
         .await?;
     }
     pending.stage_event(actor.user_id, c.lead_id, Some(m.id), kind, m.at, details, &c.scope_users);
+    c.status = next.as_str().to_string();
+    pending.consultation = Some((m.id, c));
     Ok(())
 }
 
@@ -477,7 +525,7 @@ async fn option_upsert(
     client_ts: DateTime<Utc>,
     version: i64,
 ) -> Result<(), ApplyError> {
-    let c = consultation_ref(db, pending, actor, m.consultation_id).await?;
+    let mut c = consultation_ref(db, pending, actor, m.consultation_id).await?;
     check_discounts(db, actor, &m.line_items).await?;
     let line_items = serde_json::to_value(&m.line_items).map_err(|e| ApplyError::rejected(e.to_string()))?;
     // One statement: a new option is inserted; a known one of this consultation, not deleted,
@@ -523,15 +571,18 @@ async fn option_upsert(
         }));
     }
     if m.presented {
-        let already = pending.has_event(m.consultation_id, "options_presented")
-            || sqlx::query_scalar(
+        let stored = match c.presented {
+            Some(known) => known,
+            None => sqlx::query_scalar(
                 "select exists(select 1 from stage_events where company_id = $1 and consultation_id = $2 and kind = 'options_presented')",
             )
             .bind(actor.company_id)
             .bind(m.consultation_id)
             .fetch_one(&mut *db)
-            .await?;
-        if !already {
+            .await?,
+        };
+        c.presented = Some(stored);
+        if !stored && !pending.has_event(m.consultation_id, "options_presented") {
             // Presented when the technician marked it so, by the device's clock.
             let (at, details) = (client_ts, serde_json::json!({}));
             let consultation = Some(m.consultation_id);
@@ -820,11 +871,12 @@ async fn time_entry_log(
 
 async fn attachment_add(
     db: &mut PgConnection,
+    pending: &mut Pending,
     actor: &Actor,
     m: &AttachmentAdd,
     version: i64,
 ) -> Result<(), ApplyError> {
-    let c = consultation_for_write(db, actor, m.consultation_id).await?;
+    let c = consultation_ref(db, pending, actor, m.consultation_id).await?;
     let rows = sqlx::query(
         "insert into attachments (company_id, id, consultation_id, kind, sha256, content_type, byte_size, version,
            scope_users, field_versions, created_by, updated_by)
@@ -845,6 +897,7 @@ async fn attachment_add(
     .await?
     .rows_affected();
     inserted(rows, m.id)?;
+    pending.consultation = Some((m.consultation_id, c));
     Ok(())
 }
 

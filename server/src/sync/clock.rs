@@ -41,6 +41,17 @@ const WRITER_LOCK: i64 = 0x6669_656c_6463_6c6f;
 /// happened, and a pull must not pass it before that would be visible.
 const DOUBTFUL_FOR: Duration = Duration::from_secs(30);
 
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(
+        "another Fieldclose process is writing this database (a server, or seed-demo): stop it first; \
+         pulls are exact only with one writer (see server/src/sync/clock.rs)"
+    )]
+    AnotherWriter,
+    #[error("cannot start the version clock: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
 pub struct VersionClock {
     pool: PgPool,
     /// Holds the database's writer lock (see [`WRITER_LOCK`]) until the clock is dropped.
@@ -63,18 +74,14 @@ struct State {
 impl VersionClock {
     /// Takes the database's writer lock and reserves the first block, so that the watermark is
     /// known from the start. Another process holding the lock is an error, with what to do.
-    pub async fn start(pool: PgPool) -> Result<Arc<Self>, sqlx::Error> {
+    pub async fn start(pool: PgPool) -> Result<Arc<Self>, StartError> {
         let mut writer = pool.acquire().await?.detach();
         let alone: bool = sqlx::query_scalar("select pg_try_advisory_lock($1)")
             .bind(WRITER_LOCK)
             .fetch_one(&mut writer)
             .await?;
         if !alone {
-            return Err(sqlx::Error::Protocol(
-                "another Fieldclose process is writing this database (a server, or seed-demo): stop it first; \
-                 pulls are exact only with one writer (see server/src/sync/clock.rs)"
-                    .into(),
-            ));
+            return Err(StartError::AnotherWriter);
         }
         let (pokes, _) = broadcast::channel(1024);
         let clock = Arc::new(Self {

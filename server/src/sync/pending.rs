@@ -17,10 +17,11 @@ use uuid::Uuid;
 #[derive(Clone, Default)]
 pub struct Pending {
     events: Vec<PendingEvent>,
-    /// The consultation the previous mutation read and locked (the lock holds until commit),
-    /// when that mutation changed nothing of it: a visit's options, activities and follow-up
-    /// come in runs, and each one but the first reuses it (`apply::consultation_ref`). Any
-    /// other mutation clears it.
+    /// The consultation a previous mutation of this push created or read and locked (the lock
+    /// holds until commit), as it now stands: a visit's steps, options, activities, follow-up
+    /// and outcome come in runs, and each one but the first reuses it
+    /// (`apply::consultation_ref`). A mutation that changes what was read of it updates it
+    /// here; a delete clears it.
     pub consultation: Option<(Uuid, ConsultationRef)>,
     /// Set for the optimistic attempt only: a run of activities is held and inserted in one
     /// statement when the run ends (`apply`) or the push does. Nothing reads activities back

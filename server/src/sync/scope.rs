@@ -29,6 +29,10 @@ pub struct ConsultationRef {
     pub deleted: bool,
     /// Its lead has had its first contact (a committed fact, or this push's own write).
     pub lead_contacted: bool,
+    /// Whether its options were presented (a stored `options_presented` event), once a
+    /// mutation needed to know: `None` until then.
+    #[sqlx(skip)]
+    pub presented: Option<bool>,
 }
 
 pub async fn consultation_for_write(

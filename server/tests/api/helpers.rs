@@ -18,6 +18,9 @@ pub struct TestApp {
     pub pool: PgPool,
     /// The server's version clock: whatever a test writes to synced tables takes versions from it.
     pub clock: std::sync::Arc<server::sync::clock::VersionClock>,
+    /// Stops the server as SIGTERM would; `serving` then ends.
+    pub stop: server::startup::StopHandle,
+    pub serving: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     admin_url: String,
     db_name: String,
     blob_dir: String,
@@ -56,9 +59,9 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let config_blob_dir = config.blob_dir.clone();
     let app = Application::build(config).await.expect("the server starts");
     let base = format!("http://{}", app.local_addr());
-    let (pool, clock) = (app.pool.clone(), app.clock.clone());
-    tokio::spawn(app.run_until_stopped());
-    TestApp { base, pool, clock, admin_url, db_name, blob_dir: config_blob_dir, database_url }
+    let (pool, clock, stop) = (app.pool.clone(), app.clock.clone(), app.stop_handle());
+    let serving = Some(tokio::spawn(app.run_until_stopped()));
+    TestApp { base, pool, clock, stop, serving, admin_url, db_name, blob_dir: config_blob_dir, database_url }
 }
 
 impl Drop for TestApp {

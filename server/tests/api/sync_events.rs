@@ -53,28 +53,33 @@ async fn a_push_pokes_the_companys_open_event_streams_only() {
 
 #[tokio::test]
 async fn open_event_streams_do_not_hold_up_a_graceful_shutdown() {
-    use server::{config::Config, startup::Application};
-    let app = spawn_app().await;
+    let mut app = spawn_app().await;
     let co = Company::new(&app, "Acme Air").await;
     let manager = co.device(&app, "m@acme.test", Role::Manager).await;
-    // A second server over the same database, which this test stops.
+    let mut stream = manager.http.get(app.url("/api/sync/events")).send().await.unwrap();
+    let mut buffer = String::new();
+    assert_eq!(next_poke(&mut stream, &mut buffer).await, "connected");
+    app.stop.stop();
+    let serving = app.serving.take().unwrap();
+    let finished = tokio::time::timeout(Duration::from_secs(20), serving).await;
+    assert!(finished.is_ok(), "the server stopped although an event stream was open");
+}
+
+/// Pulls are exact only with one writing process per database (see `sync::clock`): a second
+/// server over the same database refuses to start, and says why.
+#[tokio::test]
+async fn a_second_server_over_the_same_database_refuses_to_start() {
+    use server::{config::Config, startup::Application};
+    let app = spawn_app().await;
     let config = Config::from_lookup(|k| match k {
         "DATABASE_URL" => Some(app.database_url()),
         "LEPTOS_SITE_ADDR" => Some("127.0.0.1:0".into()),
         "FIELDCLOSE_BLOB_DIR" => {
-            Some(std::env::temp_dir().join("fc-shutdown-test").to_string_lossy().into_owned())
+            Some(std::env::temp_dir().join("fc-second-writer").to_string_lossy().into_owned())
         }
         _ => None,
     })
     .unwrap();
-    let second = Application::build(config).await.unwrap();
-    let url = format!("http://{}/api/sync/events", second.local_addr());
-    let stop = second.stop_handle();
-    let serving = tokio::spawn(second.run_until_stopped());
-    let mut stream = manager.http.get(&url).send().await.unwrap();
-    let mut buffer = String::new();
-    assert_eq!(next_poke(&mut stream, &mut buffer).await, "connected");
-    stop.stop();
-    let finished = tokio::time::timeout(Duration::from_secs(20), serving).await;
-    assert!(finished.is_ok(), "the server stopped although an event stream was open");
+    let refused = Application::build(config).await.err().expect("the second server is refused");
+    assert!(refused.to_string().contains("another Fieldclose process is writing this database"), "{refused}");
 }
