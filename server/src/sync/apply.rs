@@ -404,6 +404,13 @@ async fn consultation_update(
     Ok(())
 }
 
+/// Part of the statement that decides a quote: its open follow-ups are done as it is decided
+/// (nobody should be reminded to chase it any more). Uses the statement's $1 company, $2
+/// consultation, $6 decision time, $7 version and $8 person.
+const CLOSE_FOLLOWUPS: &str = "closed as (
+    update followups set done_at = $6, version = $7, updated_by = $8, updated_at = now(), revision = revision + 1
+    where company_id = $1 and consultation_id = $2 and done_at is null and not deleted)";
+
 async fn set_outcome(
     db: &mut PgConnection,
     pending: &mut Pending,
@@ -430,12 +437,13 @@ async fn set_outcome(
                     return Err(ApplyError::rejected("the chosen option is not one of this consultation's"));
                 }
             }
-            sqlx::query(
-                "update consultations set status = 'won', sold_option_id = $3, sold_amount_cents = $4, sold_by = $5,
+            sqlx::query(&format!(
+                "with {CLOSE_FOLLOWUPS}
+                 update consultations set status = 'won', sold_option_id = $3, sold_amount_cents = $4, sold_by = $5,
                    decided_at = $6, lost_reason = null, competitor = null, outcome_note = null,
                    version = $7, updated_by = $5, updated_at = now(), revision = revision + 1
-                 where company_id = $1 and id = $2",
-            )
+                 where company_id = $1 and id = $2"
+            ))
             .bind(actor.company_id)
             .bind(m.id)
             .bind(option_id)
@@ -443,6 +451,7 @@ async fn set_outcome(
             .bind(actor.user_id)
             .bind(m.at)
             .bind(version)
+            .bind(actor.user_id) // $8, for CLOSE_FOLLOWUPS
             .execute(&mut *db)
             .await?;
             if let Some(option) = option_id {
@@ -463,12 +472,13 @@ async fn set_outcome(
             )
         }
         Outcome::Lost { reason, competitor, note } => {
-            sqlx::query(
-                "update consultations set status = 'lost', lost_reason = $3, competitor = $4, outcome_note = $5,
+            sqlx::query(&format!(
+                "with {CLOSE_FOLLOWUPS}
+                 update consultations set status = 'lost', lost_reason = $3, competitor = $4, outcome_note = $5,
                    decided_at = $6, sold_option_id = null, sold_amount_cents = null, sold_by = null,
                    version = $7, updated_by = $8, updated_at = now(), revision = revision + 1
-                 where company_id = $1 and id = $2",
-            )
+                 where company_id = $1 and id = $2"
+            ))
             .bind(actor.company_id)
             .bind(m.id)
             .bind(reason)
@@ -497,20 +507,6 @@ async fn set_outcome(
         }
     };
     debug_assert_eq!(next.as_str(), if kind == "reopened" { "open" } else { kind });
-    if next != Status::Open {
-        // Decided: nobody should be reminded to chase it any more.
-        sqlx::query(
-            "update followups set done_at = $3, version = $4, updated_by = $5, updated_at = now(), revision = revision + 1
-             where company_id = $1 and consultation_id = $2 and done_at is null and not deleted",
-        )
-        .bind(actor.company_id)
-        .bind(m.id)
-        .bind(m.at)
-        .bind(version)
-        .bind(actor.user_id)
-        .execute(&mut *db)
-        .await?;
-    }
     pending.stage_event(actor.user_id, c.lead_id, Some(m.id), kind, m.at, details, &c.scope_users);
     c.status = next.as_str().to_string();
     pending.consultation = Some((m.id, c));
