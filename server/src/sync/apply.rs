@@ -73,7 +73,12 @@ async fn consultation_ref(
     id: Uuid,
 ) -> Result<scope::ConsultationRef, ApplyError> {
     match pending.consultation.take() {
-        Some((k, c)) if k == id => Ok(c),
+        // The same sight check as the SQL's: a change of sales rep earlier in this push may
+        // have taken the actor's sight of it away.
+        Some((k, c)) if k == id && (actor.sees_all() || c.scope_users.contains(&actor.user_id)) => Ok(c),
+        Some((k, _)) if k == id => {
+            Err(ApplyError::rejected("the consultation does not exist or is not yours"))
+        }
         _ => consultation_for_write(db, actor, id).await,
     }
 }

@@ -548,3 +548,38 @@ async fn an_activity_whose_id_is_taken_is_rejected_alone_in_a_run_of_activities(
         1
     );
 }
+
+/// The consultation a push has read stays known through its later mutations, but not past a
+/// change that takes the actor's sight of it away: a rep who hands a quote on to another rep
+/// cannot write to it later in the same push.
+#[tokio::test]
+async fn a_rep_who_hands_a_quote_on_cannot_write_to_it_later_in_the_same_push() {
+    let app = spawn_app().await;
+    let co = Company::new(&app, "Acme Air").await;
+    let mut tech = co.device(&app, "t@acme.test", Role::Technician).await;
+    let mut rep = co.device(&app, "r@acme.test", Role::SalesRep).await;
+    let other = co.device(&app, "r2@acme.test", Role::SalesRep).await;
+    let (_, _, k) = new_consultation(&mut tech).await;
+    tech.mutate(assign_rep(k, 0, rep.user_id)).await;
+    tech.sync().await;
+    rep.sync().await;
+    assert!(rep.has(Entity::Consultation, k));
+
+    let base = rep.revision_of(Entity::Consultation, k);
+    rep.mutate(assign_rep(k, base, other.user_id)).await;
+    let (call, m) = activity(k);
+    rep.mutate(m).await;
+    rep.push_all().await.unwrap();
+
+    let rejected = &rep.engine.state().rejected;
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    assert_eq!(rejected[0].mutation.id, 2);
+    assert!(rejected[0].reason.contains("not yours"), "{}", rejected[0].reason);
+    assert_eq!(count(&app, &format!("select count(*) from activities where id = '{call}'")).await, 0);
+    let owner: Option<uuid::Uuid> = sqlx::query_scalar("select sales_rep_id from consultations where id = $1")
+        .bind(k)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(owner, Some(other.user_id), "the hand-over itself applied");
+}
