@@ -136,6 +136,8 @@ mod browser {
         static CHANNEL: RefCell<Option<web_sys::BroadcastChannel>> = const { RefCell::new(None) };
         /// Whether this tab holds the sync lock.
         static LEADER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+        /// Whether [`sync_once`] is running in this tab (one run at a time).
+        static SYNCING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     }
 
     fn blob_store() -> Option<IdbStore> {
@@ -492,15 +494,34 @@ mod browser {
         }
     }
 
+    /// Marks [`sync_once`] running for as long as it lives.
+    struct Running;
+
+    impl Running {
+        fn start() -> Option<Running> {
+            (!SYNCING.with(|s| s.replace(true))).then_some(Running)
+        }
+    }
+
+    impl Drop for Running {
+        fn drop(&mut self) {
+            SYNCING.with(|s| s.set(false));
+        }
+    }
+
     /// Pushes everything pending, then pulls until up to date. One at a time per tab.
+    ///
+    /// The engine is locked only to build a request and to apply its response, never across
+    /// the network: on one bar of signal a push or pull takes seconds, and a save waiting for
+    /// the engine would wait for it.
     async fn sync_once() {
         let Some(engine) = engine() else { return };
-        let Some(mut engine) = engine.try_lock() else { return }; // a sync is already running
+        let Some(_running) = Running::start() else { return }; // a sync is already running
         if !online() {
-            publish(&engine, |s| s.syncing = false);
+            publish(&*engine.lock().await, |s| s.syncing = false);
             return;
         }
-        publish(&engine, |s| s.syncing = true);
+        publish(&*engine.lock().await, |s| s.syncing = true);
         // A photo the server refuses is kept and reported, but does not hold up the writes.
         let (mut problem, upload_problem) = match upload_blobs().await {
             Ok(()) => (None, None),
@@ -510,16 +531,18 @@ mod browser {
             Err(Failure::Refused(m)) => (None, Some(m)),
         };
         refresh_counts().await;
-        while let Some(req) = engine.push_request(50).filter(|_| problem.is_none()) {
+        loop {
+            let req = engine.lock().await.push_request(50);
+            let Some(req) = req.filter(|_| problem.is_none()) else { break };
             match post::<_, PushResponse>("/api/sync/push", &req).await {
                 Ok(resp) => {
-                    if let Err(e) = engine.on_push_response(&resp).await {
+                    if let Err(e) = engine.lock().await.on_push_response(&resp).await {
                         problem = Some(e.to_string());
                         break;
                     }
                 }
                 Err(Failure::Refused(m)) if m == "client_id_reused" => {
-                    if engine.on_client_id_reused().await.is_err() {
+                    if engine.lock().await.on_client_id_reused().await.is_err() {
                         break;
                     }
                 }
@@ -537,9 +560,10 @@ mod browser {
         }
         if problem.is_none() {
             loop {
-                let req = engine.pull_request(None);
+                let req = engine.lock().await.pull_request(None);
                 match post::<_, PullResponse>("/api/sync/pull", &req).await {
                     Ok(resp) => {
+                        let mut engine = engine.lock().await;
                         if let Err(e) = engine.on_pull_response(&resp, Utc::now()).await {
                             problem = Some(e.to_string());
                             break;
@@ -560,13 +584,15 @@ mod browser {
                 }
             }
         }
-        // A write queued while this run was pulling has not been pushed yet: go again.
+        // A write saved while this run was on the network has not been pushed yet: go again.
+        let engine = engine.lock().await;
         let again = problem.is_none() && engine.push_request(1).is_some();
         publish(&engine, |s| {
             s.syncing = false;
             s.problem = problem.or(upload_problem);
         });
         drop(engine);
+        drop(_running);
         announce(); // other tabs show what this pull brought
         if again {
             kick();

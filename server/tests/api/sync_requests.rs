@@ -576,10 +576,11 @@ async fn a_rep_who_hands_a_quote_on_cannot_write_to_it_later_in_the_same_push() 
     assert_eq!(rejected[0].mutation.id, 2);
     assert!(rejected[0].reason.contains("not yours"), "{}", rejected[0].reason);
     assert_eq!(count(&app, &format!("select count(*) from activities where id = '{call}'")).await, 0);
-    let owner: Option<uuid::Uuid> = sqlx::query_scalar("select sales_rep_id from consultations where id = $1")
-        .bind(k)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let owner: Option<uuid::Uuid> =
+        sqlx::query_scalar("select sales_rep_id from consultations where id = $1")
+            .bind(k)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     assert_eq!(owner, Some(other.user_id), "the hand-over itself applied");
 }
