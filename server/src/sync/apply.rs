@@ -292,19 +292,9 @@ async fn consultation_create(
         Some((customer, contacted, true)) => (customer, contacted),
         Some((_, _, false)) => return Err(ApplyError::id_taken(m.id)),
         None => {
-            let deleted: Option<bool> = sqlx::query_scalar(
-                "select deleted from leads where company_id = $1 and id = $2 and ($3 or $4 = any(scope_users))",
-            )
-            .bind(actor.company_id)
-            .bind(m.lead_id)
-            .bind(actor.sees_all())
-            .bind(actor.user_id)
-            .fetch_optional(&mut *db)
-            .await?;
-            return Err(ApplyError::rejected(match deleted {
-                Some(true) => "the lead was deleted",
-                _ => "the lead does not exist or is not yours",
-            }));
+            // Say why: deleted, or not there for this person.
+            visible(db, actor, "leads", m.lead_id).await?;
+            return Err(ApplyError::rejected("the lead does not exist or is not yours"));
         }
     };
     pending.widen_lead_scope(m.lead_id, &users);
