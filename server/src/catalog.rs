@@ -182,5 +182,5 @@ pub async fn seed_starter(
     .bind(version)
     .execute(&mut *tx)
     .await?;
-    crate::sync::push::commit(tx, ticket).await
+    ticket.commit(tx).await
 }

@@ -90,7 +90,7 @@ pub async fn seed_with_history(
         };
         users::insert(&mut *tx, company_id, None, person, ticket.version()).await?;
     }
-    crate::sync::push::commit(tx, ticket).await?;
+    ticket.commit(tx).await?;
     crate::catalog::seed_starter(pool, clock, company_id).await?;
     let leads =
         crate::demo_history::generate(pool, clock, company_id, chrono::Utc::now(), days, LEADS_PER_WEEK)

@@ -405,7 +405,7 @@ pub async fn import(
             e => e.into(),
         })?;
     }
-    crate::sync::push::commit(tx, ticket).await?;
+    ticket.commit(tx).await?;
     tracing::info!(%company, imported = out.imported, "history imported");
     Ok(report(StatusCode::OK, out))
 }

@@ -253,7 +253,14 @@ async fn consultation_create(
     // One statement: the insert, under a live lead the actor sees, and (only if it inserted)
     // the lead's and customer's scope widened to the consultation's people (`scope::spread_up`,
     // whose in-memory twin follows). It has no records of its own yet, so nothing else moves.
-    let created: Option<(Uuid, bool, bool)> = sqlx::query_as(
+    let widen = scope::widen_lead_ctes(scope::WidenLead {
+        lead: "$3",
+        customer: "(select customer_id from ins)",
+        users: "$8::uuid[]",
+        version: "$7",
+        when: "exists (select 1 from ins)",
+    });
+    let created: Option<(Uuid, bool, bool)> = sqlx::query_as(&format!(
         "with lead as (
            select customer_id, first_contact_at is not null as contacted from leads
            where company_id = $1 and id = $3 and not deleted and ($11 or $10 = any(scope_users))),
@@ -263,18 +270,9 @@ async fn consultation_create(
            select $1, $2, $3, lead.customer_id, $4, $5, $6, $7, $8, $9, $10, $10 from lead
            on conflict (company_id, id) do nothing
            returning customer_id),
-         lead_scope as (
-           update leads set scope_users = array(select distinct unnest(scope_users || $8::uuid[])), version = $7
-           where company_id = $1 and id = $3 and not (scope_users @> $8::uuid[]) and exists (select 1 from ins)),
-         customer_scope as (
-           update customers set scope_users = array(select distinct unnest(scope_users || $8::uuid[])), version = $7
-           where company_id = $1 and id = (select customer_id from ins) and not (scope_users @> $8::uuid[])),
-         event_scope as (
-           update stage_events set scope_users = array(select distinct unnest(scope_users || $8::uuid[])), version = $7
-           where company_id = $1 and lead_id = $3 and consultation_id is null and not (scope_users @> $8::uuid[])
-             and exists (select 1 from ins))
-         select customer_id, contacted, exists (select 1 from ins) from lead",
-    )
+         {widen}
+         select customer_id, contacted, exists (select 1 from ins) from lead"
+    ))
     .bind(actor.company_id)
     .bind(m.id)
     .bind(m.lead_id)

@@ -163,8 +163,8 @@ impl VersionClock {
 }
 
 /// A version in flight. Dropping it settles the version: right for a transaction that was
-/// rolled back or dropped (sqlx never commits a dropped transaction). After a commit call,
-/// use [`Ticket::committed`] or [`Ticket::commit_failed`].
+/// rolled back or dropped (sqlx never commits a dropped transaction). Commit with
+/// [`Ticket::commit`].
 pub struct Ticket {
     clock: Arc<VersionClock>,
     company: Uuid,
@@ -177,15 +177,30 @@ impl Ticket {
         self.version
     }
 
-    /// The transaction committed: settle, and tell the company's devices to pull (after the
-    /// settling, so their pull reaches this version).
+    /// Commits the writer's transaction `tx` and settles this version as that went.
+    pub async fn commit(self, tx: sqlx::Transaction<'_, sqlx::Postgres>) -> Result<(), sqlx::Error> {
+        match tx.commit().await {
+            Ok(()) => {
+                self.committed();
+                Ok(())
+            }
+            Err(e) => {
+                self.commit_failed();
+                Err(e)
+            }
+        }
+    }
+
+    /// The transaction committed (for a single statement run outside one, once it returned):
+    /// settle, and tell the company's devices to pull (after the settling, so their pull
+    /// reaches this version).
     pub fn committed(mut self) {
         self.committed = true;
     }
 
     /// The commit call failed, so it may or may not have happened: keep the version in flight a
     /// while longer, so that no pull passes it before its rows could be visible.
-    pub fn commit_failed(self) {
+    fn commit_failed(self) {
         tokio::spawn(async move {
             tokio::time::sleep(DOUBTFUL_FOR).await;
             drop(self);

@@ -3,12 +3,7 @@
 //! order at that version, record each result, advance `last_mutation_id`, commit. Effects and
 //! acknowledgement commit together.
 
-use super::{
-    apply::apply,
-    clock::{Ticket, VersionClock},
-    pending::Pending,
-    Actor, ApplyError,
-};
+use super::{apply::apply, clock::VersionClock, pending::Pending, Actor, ApplyError};
 use crate::{auth::CurrentUser, error::ApiError, error::ApiJson, state::AppState};
 use app::sync::{
     mutation::{Mutation, NAMES},
@@ -317,22 +312,8 @@ async fn attempt(
     }
     pending.write(&mut tx, actor.company_id, version).await?;
     log.write(&mut tx, actor, version, last).await?;
-    commit(tx, ticket).await?;
+    ticket.commit(tx).await?;
     Ok(Some(PushResponse { last_mutation_id: last, results }))
-}
-
-/// Commits a writer's transaction and settles its version (see `clock`).
-pub async fn commit(tx: sqlx::Transaction<'_, sqlx::Postgres>, ticket: Ticket) -> Result<(), sqlx::Error> {
-    match tx.commit().await {
-        Ok(()) => {
-            ticket.committed();
-            Ok(())
-        }
-        Err(e) => {
-            ticket.commit_failed();
-            Err(e)
-        }
-    }
 }
 
 #[utoipa::path(post, path = "/api/sync/push", tag = "sync", request_body = PushRequest,

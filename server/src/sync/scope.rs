@@ -118,16 +118,16 @@ pub async fn spread_up(
     version: i64,
 ) -> Result<(), ApplyError> {
     // One statement: the lead, the customer and the lead's own stage events (lead_created).
-    sqlx::query(
-        "with lead as (
-           update leads set scope_users = array(select distinct unnest(scope_users || $4::uuid[])), version = $5
-           where company_id = $1 and id = $2 and not (scope_users @> $4::uuid[])),
-         customer as (
-           update customers set scope_users = array(select distinct unnest(scope_users || $4::uuid[])), version = $5
-           where company_id = $1 and id = $3 and not (scope_users @> $4::uuid[]))
-         update stage_events set scope_users = array(select distinct unnest(scope_users || $4::uuid[])), version = $5
-         where company_id = $1 and lead_id = $2 and consultation_id is null and not (scope_users @> $4::uuid[])",
-    )
+    sqlx::query(&format!(
+        "with {} select 1",
+        widen_lead_ctes(WidenLead {
+            lead: "$2",
+            customer: "$3",
+            users: "$4::uuid[]",
+            version: "$5",
+            when: "true"
+        })
+    ))
     .bind(actor.company_id)
     .bind(lead_id)
     .bind(customer_id)
@@ -137,6 +137,35 @@ pub async fn spread_up(
     .await?;
     pending.widen_lead_scope(lead_id, users);
     Ok(())
+}
+
+/// The SQL expressions, in the statement that embeds [`widen_lead_ctes`], of what it widens
+/// (its company is `$1`). `when` is a condition the updates also need.
+pub struct WidenLead<'a> {
+    pub lead: &'a str,
+    pub customer: &'a str,
+    pub users: &'a str,
+    pub version: &'a str,
+    pub when: &'a str,
+}
+
+/// [`spread_up`]'s three updates as CTEs, so that a statement creating a consultation can make
+/// them too (`apply::consultation_create`): the one SQL for both, whose in-memory twin is
+/// `Pending::widen_lead_scope`.
+pub fn widen_lead_ctes(w: WidenLead) -> String {
+    let WidenLead { lead, customer, users, version, when } = w;
+    let widened =
+        format!("scope_users = array(select distinct unnest(scope_users || {users})), version = {version}");
+    let not_yet = format!("not (scope_users @> {users}) and {when}");
+    format!(
+        "lead_scope as (
+           update leads set {widened} where company_id = $1 and id = {lead} and {not_yet}),
+         customer_scope as (
+           update customers set {widened} where company_id = $1 and id = {customer} and {not_yet}),
+         event_scope as (
+           update stage_events set {widened}
+           where company_id = $1 and lead_id = {lead} and consultation_id is null and {not_yet})"
+    )
 }
 
 /// Someone lost sight of rows: their devices must reset and pull their scope afresh.

@@ -225,7 +225,7 @@ async fn invariant_5_the_pull_cursor_waits_for_a_version_still_in_flight() {
     assert_eq!(tech.engine.pending_count(), 1, "so the device keeps its mutation");
 
     // Once the slow writer commits, one pull brings both, and the device's push is done.
-    server::sync::push::commit(tx, slow).await.unwrap();
+    slow.commit(tx).await.unwrap();
     reader.pull_all(None).await.unwrap();
     assert!(reader.has(Entity::Customer, held) && reader.has(Entity::Customer, quick));
     let own = tech.pull_once(None).await.unwrap();
