@@ -3,8 +3,9 @@
 //! actor's visibility. What a push holds back until its end is in `pending`.
 
 use super::{
-    fields,
-    pending::{HeldActivity, Pending},
+    fields::{self, Patch},
+    held::{HeldActivity, HeldFollowup, HeldOption, HeldTimeEntry, Row},
+    pending::Pending,
     scope::{self, consultation_for_write},
     Actor, ApplyError,
 };
@@ -35,22 +36,21 @@ pub async fn apply(
     if matches!(mutation, Mutation::Delete(_)) {
         pending.consultation = None;
     }
-    if !matches!(mutation, Mutation::ActivityLog(_)) {
-        // A run of held activities ends here: what follows may read them.
-        pending.write_activities(db, actor, version).await?;
+    if !keeps_held_rows(mutation) {
+        // What is held is written first: what follows may read or change it.
+        pending.write_rows(db, actor, version).await?;
     }
     match mutation {
         Mutation::CustomerCreate(m) => customer_create(db, actor, m, version).await,
         Mutation::CustomerUpdate(m) => {
-            let mut m = m.clone();
-            normalise_contact_fields(&mut m.fields)?;
-            fields::update(db, actor, mutation_id, &fields::CUSTOMERS, &m, version).await?;
+            let m = normalised(m)?;
+            fields::update(db, actor, &fields::CUSTOMERS, &Patch::new(mutation_id, &m), version).await?;
             Ok(())
         }
         Mutation::LeadCreate(m) => lead_create(db, pending, actor, m, version).await,
         Mutation::ConsultationCreate(m) => consultation_create(db, pending, actor, m, version).await,
         Mutation::ConsultationUpdate(m) => {
-            consultation_update(db, pending, actor, mutation_id, m, version).await
+            consultation_update(db, pending, actor, &Patch::new(mutation_id, m), version).await
         }
         Mutation::SetOutcome(m) => set_outcome(db, pending, actor, m, version).await,
         Mutation::OptionUpsert(m) => option_upsert(db, pending, actor, m, client_ts, version).await,
@@ -58,9 +58,30 @@ pub async fn apply(
         Mutation::FollowupSchedule(m) => followup_schedule(db, pending, actor, m, version).await,
         Mutation::FollowupComplete(m) => followup_complete(db, actor, m, version).await,
         Mutation::FollowupReassign(m) => followup_reassign(db, actor, m, version).await,
-        Mutation::TimeEntryLog(m) => time_entry_log(db, actor, m, version).await,
+        Mutation::TimeEntryLog(m) => time_entry_log(db, pending, actor, m, version).await,
         Mutation::AttachmentAdd(m) => attachment_add(db, pending, actor, m, version).await,
         Mutation::Delete(m) => delete(db, actor, m, version).await,
+    }
+}
+
+/// Whether `mutation` neither reads nor changes the rows a push holds (`held`): activities,
+/// options, follow-ups and time entries. A change of sales rep re-scopes a consultation's
+/// children in SQL, so they must be stored first; deciding a quote closes its follow-ups, which
+/// `set_outcome` does to the held ones too.
+fn keeps_held_rows(mutation: &Mutation) -> bool {
+    match mutation {
+        Mutation::CustomerCreate(_)
+        | Mutation::CustomerUpdate(_)
+        | Mutation::LeadCreate(_)
+        | Mutation::ConsultationCreate(_)
+        | Mutation::OptionUpsert(_)
+        | Mutation::ActivityLog(_)
+        | Mutation::FollowupSchedule(_)
+        | Mutation::TimeEntryLog(_)
+        | Mutation::AttachmentAdd(_)
+        | Mutation::SetOutcome(_) => true,
+        Mutation::ConsultationUpdate(m) => !m.fields.contains_key("sales_rep_id"),
+        Mutation::FollowupComplete(_) | Mutation::FollowupReassign(_) | Mutation::Delete(_) => false,
     }
 }
 
@@ -81,6 +102,76 @@ async fn consultation_ref(
         }
         _ => consultation_for_write(db, actor, id).await,
     }
+}
+
+/// How many of `mutations`, from the first, are updates of one row's fields that `push`'s
+/// optimistic attempt may write as one (`apply_update_run`): all of one kind and row, none
+/// changing the sales rep (that re-scopes the row's family, `consultation_update`), and at most
+/// one `held_at` (its stage event is dated by the first). 0 when the first is no such update.
+pub fn update_run(mutations: &[&Mutation]) -> usize {
+    fn key(m: &Mutation) -> Option<(&'static str, &FieldUpdate)> {
+        match m {
+            Mutation::CustomerUpdate(u) => Some(("customer", u)),
+            Mutation::ConsultationUpdate(u) if !u.fields.contains_key("sales_rep_id") => {
+                Some(("consultation", u))
+            }
+            _ => None,
+        }
+    }
+    let Some((kind, first)) = mutations.first().and_then(|m| key(m)) else { return 0 };
+    let mut held_at = false;
+    mutations
+        .iter()
+        .map_while(|m| key(m).filter(|(k, u)| *k == kind && u.id == first.id))
+        .take_while(|(_, u)| {
+            let has = u.fields.contains_key("held_at");
+            let fits = !(has && held_at);
+            held_at |= has;
+            fits
+        })
+        .count()
+}
+
+/// Applies a run of field updates of one row (`update_run`) as one write. Each mutation is
+/// validated on its own, as `apply` would; a rejection rejects the run (the careful attempt
+/// then applies them one by one).
+pub async fn apply_update_run(
+    db: &mut PgConnection,
+    pending: &mut Pending,
+    actor: &Actor,
+    run: &[(u64, &Mutation)],
+    version: i64,
+) -> Result<(), ApplyError> {
+    let mut patch: Option<Patch> = None;
+    let mut customer = false;
+    for (mutation_id, mutation) in run {
+        mutation.validate()?;
+        let update = match mutation {
+            Mutation::CustomerUpdate(m) => {
+                customer = true;
+                normalised(m)?
+            }
+            Mutation::ConsultationUpdate(m) => m.clone(),
+            _ => return Err(ApplyError::rejected("not a field update")),
+        };
+        match &mut patch {
+            None => patch = Some(Patch::new(*mutation_id, &update)),
+            Some(p) => p.absorb(*mutation_id, &update),
+        }
+    }
+    let Some(patch) = patch else { return Ok(()) };
+    if customer {
+        fields::update(db, actor, &fields::CUSTOMERS, &patch, version).await?;
+        Ok(())
+    } else {
+        consultation_update(db, pending, actor, &patch, version).await
+    }
+}
+
+fn normalised(m: &FieldUpdate) -> Result<FieldUpdate, ApplyError> {
+    let mut m = m.clone();
+    normalise_contact_fields(&mut m.fields)?;
+    Ok(m)
 }
 
 fn normalise_contact_fields(
@@ -332,18 +423,17 @@ async fn consultation_update(
     db: &mut PgConnection,
     pending: &mut Pending,
     actor: &Actor,
-    mutation_id: u64,
-    m: &FieldUpdate,
+    m: &Patch,
     version: i64,
 ) -> Result<(), ApplyError> {
-    if !m.fields.contains_key("sales_rep_id") && !m.fields.contains_key("held_at") {
+    if !m.values.contains_key("sales_rep_id") && !m.values.contains_key("held_at") {
         // Plain fields: `fields::update` checks sight, deletion and locks the row the same way.
-        fields::update(db, actor, mutation_id, &fields::CONSULTATIONS, m, version).await?;
+        fields::update(db, actor, &fields::CONSULTATIONS, m, version).await?;
         return Ok(());
     }
     let mut c = consultation_ref(db, pending, actor, m.id).await?;
     let before = c.clone();
-    let new_rep = match m.fields.get("sales_rep_id") {
+    let new_rep = match m.values.get("sales_rep_id") {
         None => None,
         Some(serde_json::Value::Null) => Some(None),
         Some(v) => {
@@ -355,7 +445,7 @@ async fn consultation_update(
             Some(Some(rep))
         }
     };
-    fields::update(db, actor, mutation_id, &fields::CONSULTATIONS, m, version).await?;
+    fields::update(db, actor, &fields::CONSULTATIONS, m, version).await?;
 
     let mut scope_users = before.scope_users.clone();
     if let Some(rep) = new_rep.filter(|rep| *rep != before.sales_rep_id) {
@@ -374,7 +464,7 @@ async fn consultation_update(
         c.scope_users = scope_users.clone();
         c.sales_rep_id = rep;
     }
-    let held_at = m.fields.get("held_at").map(|v| v.as_str().and_then(|s| s.parse::<DateTime<Utc>>().ok()));
+    let held_at = m.values.get("held_at").map(|v| v.as_str().and_then(|s| s.parse::<DateTime<Utc>>().ok()));
     if let Some(held_at) = held_at {
         c.held_at = held_at;
     }
@@ -411,6 +501,12 @@ async fn set_outcome(
     m: &SetOutcome,
     version: i64,
 ) -> Result<(), ApplyError> {
+    if let Outcome::Won { option_id: Some(option), .. } = &m.outcome {
+        // The option is read and marked below: it must be stored.
+        if pending.holds_option(*option) {
+            pending.write_rows(db, actor, version).await?;
+        }
+    }
     let mut c = consultation_ref(db, pending, actor, m.id).await?;
     let status = Status::parse(&c.status)
         .ok_or_else(|| ApplyError::rejected("the consultation has an unknown status"))?;
@@ -499,6 +595,9 @@ async fn set_outcome(
             ("reopened", serde_json::json!({ "from": status.as_str() }))
         }
     };
+    if kind != "reopened" {
+        pending.close_held_followups(m.id, m.at);
+    }
     debug_assert_eq!(next.as_str(), if kind == "reopened" { "open" } else { kind });
     pending.stage_event(actor.user_id, c.lead_id, Some(m.id), kind, m.at, details, &c.scope_users);
     c.status = next.as_str().to_string();
@@ -517,47 +616,22 @@ async fn option_upsert(
     let mut c = consultation_ref(db, pending, actor, m.consultation_id).await?;
     check_discounts(db, actor, &m.line_items).await?;
     let line_items = serde_json::to_value(&m.line_items).map_err(|e| ApplyError::rejected(e.to_string()))?;
-    // One statement: a new option is inserted; a known one of this consultation, not deleted,
-    // is updated (and locked); anything else writes nothing, and the reason is looked up.
-    let written = sqlx::query(
-        "insert into options (company_id, id, consultation_id, tier, position, line_items, price_cents,
-           financing_plan, monthly_payment_cents, presented, version, scope_users, field_versions, created_by, updated_by)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
-         on conflict (company_id, id) do update set tier = excluded.tier, position = excluded.position,
-           line_items = excluded.line_items, price_cents = excluded.price_cents,
-           financing_plan = excluded.financing_plan, monthly_payment_cents = excluded.monthly_payment_cents,
-           presented = options.presented or excluded.presented, version = excluded.version,
-           updated_by = excluded.updated_by, updated_at = now(), revision = options.revision + 1
-         where options.consultation_id = excluded.consultation_id and not options.deleted",
-    )
-    .bind(actor.company_id)
-    .bind(m.id)
-    .bind(m.consultation_id)
-    .bind(&m.tier)
-    .bind(m.position as i16)
-    .bind(&line_items)
-    .bind(m.price_cents.0)
-    .bind(&m.financing_plan)
-    .bind(m.monthly_payment_cents.map(|c| c.0))
-    .bind(m.presented)
-    .bind(version)
-    .bind(&c.scope_users)
-    .bind(fields::created(actor))
-    .bind(actor.user_id)
-    .execute(&mut *db)
-    .await?
-    .rows_affected();
-    if written == 0 {
-        let parent: Uuid =
-            sqlx::query_scalar("select consultation_id from options where company_id = $1 and id = $2")
-                .bind(actor.company_id)
-                .bind(m.id)
-                .fetch_one(&mut *db)
-                .await?;
-        return Err(ApplyError::rejected(match parent == m.consultation_id {
-            true => "the option was deleted",
-            false => "the option belongs to another consultation",
-        }));
+    if pending.hold_rows {
+        let option = HeldOption {
+            id: m.id,
+            consultation_id: m.consultation_id,
+            tier: m.tier.clone(),
+            position: m.position as i16,
+            line_items,
+            price_cents: m.price_cents.0,
+            financing_plan: m.financing_plan.clone(),
+            monthly_payment_cents: m.monthly_payment_cents.map(|c| c.0),
+            presented: m.presented,
+            scope_users: c.scope_users.clone(),
+        };
+        pending.hold(db, actor, version, Row::Option(option)).await?;
+    } else {
+        write_option(db, actor, m, &line_items, &c.scope_users, version).await?;
     }
     if m.presented {
         let stored = match c.presented {
@@ -587,6 +661,60 @@ async fn option_upsert(
         }
     }
     pending.consultation = Some((m.consultation_id, c));
+    Ok(())
+}
+
+/// The careful attempt's option write: at once, and if nothing was written, why.
+async fn write_option(
+    db: &mut PgConnection,
+    actor: &Actor,
+    m: &OptionUpsert,
+    line_items: &serde_json::Value,
+    scope_users: &[Uuid],
+    version: i64,
+) -> Result<(), ApplyError> {
+    // One statement: a new option is inserted; a known one of this consultation, not deleted,
+    // is updated (and locked); anything else writes nothing, and the reason is looked up.
+    let written = sqlx::query(
+        "insert into options (company_id, id, consultation_id, tier, position, line_items, price_cents,
+           financing_plan, monthly_payment_cents, presented, version, scope_users, field_versions, created_by, updated_by)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
+         on conflict (company_id, id) do update set tier = excluded.tier, position = excluded.position,
+           line_items = excluded.line_items, price_cents = excluded.price_cents,
+           financing_plan = excluded.financing_plan, monthly_payment_cents = excluded.monthly_payment_cents,
+           presented = options.presented or excluded.presented, version = excluded.version,
+           updated_by = excluded.updated_by, updated_at = now(), revision = options.revision + 1
+         where options.consultation_id = excluded.consultation_id and not options.deleted",
+    )
+    .bind(actor.company_id)
+    .bind(m.id)
+    .bind(m.consultation_id)
+    .bind(&m.tier)
+    .bind(m.position as i16)
+    .bind(line_items)
+    .bind(m.price_cents.0)
+    .bind(&m.financing_plan)
+    .bind(m.monthly_payment_cents.map(|c| c.0))
+    .bind(m.presented)
+    .bind(version)
+    .bind(scope_users)
+    .bind(fields::created(actor))
+    .bind(actor.user_id)
+    .execute(&mut *db)
+    .await?
+    .rows_affected();
+    if written == 0 {
+        let parent: Uuid =
+            sqlx::query_scalar("select consultation_id from options where company_id = $1 and id = $2")
+                .bind(actor.company_id)
+                .bind(m.id)
+                .fetch_one(&mut *db)
+                .await?;
+        return Err(ApplyError::rejected(match parent == m.consultation_id {
+            true => "the option was deleted",
+            false => "the option belongs to another consultation",
+        }));
+    }
     Ok(())
 }
 
@@ -635,7 +763,7 @@ async fn activity_log(
     version: i64,
 ) -> Result<(), ApplyError> {
     let mut c = consultation_ref(db, pending, actor, m.consultation_id).await?;
-    pending.hold_activity(HeldActivity {
+    let activity = HeldActivity {
         id: m.id,
         consultation_id: m.consultation_id,
         kind: m.kind.clone(),
@@ -643,10 +771,11 @@ async fn activity_log(
         at: m.at,
         note: m.note.clone(),
         scope_users: c.scope_users.clone(),
-    });
-    if !pending.hold_activities {
+    };
+    pending.hold(db, actor, version, Row::Activity(activity)).await?;
+    if !pending.hold_rows {
         // The careful attempt writes each at once, so a taken id rejects this mutation.
-        pending.write_activities(db, actor, version).await?;
+        pending.write_rows(db, actor, version).await?;
     }
     if m.kind == "note" {
         pending.consultation = Some((m.consultation_id, c));
@@ -715,25 +844,38 @@ async fn followup_schedule(
     if !scope.contains(&assignee) {
         scope.push(assignee);
     }
-    let rows = sqlx::query(
-        "insert into followups (company_id, id, consultation_id, due_at, assignee_id, note, version, scope_users,
-           field_versions, created_by, updated_by)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) on conflict (company_id, id) do nothing",
-    )
-    .bind(actor.company_id)
-    .bind(m.id)
-    .bind(m.consultation_id)
-    .bind(m.due_at)
-    .bind(assignee)
-    .bind(&m.note)
-    .bind(version)
-    .bind(&scope)
-    .bind(fields::created(actor))
-    .bind(actor.user_id)
-    .execute(&mut *db)
-    .await?
-    .rows_affected();
-    inserted(rows, m.id)?;
+    if pending.hold_rows {
+        let followup = HeldFollowup {
+            id: m.id,
+            consultation_id: m.consultation_id,
+            due_at: m.due_at,
+            assignee_id: assignee,
+            note: m.note.clone(),
+            scope_users: scope,
+            done_at: None,
+        };
+        pending.hold(db, actor, version, Row::Followup(followup)).await?;
+    } else {
+        let rows = sqlx::query(
+            "insert into followups (company_id, id, consultation_id, due_at, assignee_id, note, version, scope_users,
+               field_versions, created_by, updated_by)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) on conflict (company_id, id) do nothing",
+        )
+        .bind(actor.company_id)
+        .bind(m.id)
+        .bind(m.consultation_id)
+        .bind(m.due_at)
+        .bind(assignee)
+        .bind(&m.note)
+        .bind(version)
+        .bind(&scope)
+        .bind(fields::created(actor))
+        .bind(actor.user_id)
+        .execute(&mut *db)
+        .await?
+        .rows_affected();
+        inserted(rows, m.id)?;
+    }
     pending.consultation = Some((m.consultation_id, c));
     Ok(())
 }
@@ -800,10 +942,20 @@ async fn followup_reassign(
 
 async fn time_entry_log(
     db: &mut PgConnection,
+    pending: &mut Pending,
     actor: &Actor,
     m: &TimeEntryLog,
     version: i64,
 ) -> Result<(), ApplyError> {
+    if pending.hold_rows {
+        let entry = HeldTimeEntry {
+            id: m.id,
+            category: m.category.clone(),
+            started_at: m.started_at,
+            ended_at: m.ended_at,
+        };
+        return pending.hold(db, actor, version, Row::TimeEntry(entry)).await;
+    }
     // A time entry may be corrected afterwards (its end, its category): upsert by id, own only.
     // Most are new: insert first, and only if the id is taken read and update it.
     let created = sqlx::query(

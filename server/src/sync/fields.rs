@@ -11,6 +11,39 @@ use super::{Actor, ApplyError};
 use app::sync::mutation::{FieldSpec, FieldUpdate, CONSULTATION_FIELDS, CUSTOMER_FIELDS};
 use serde_json::{Map, Value};
 use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// One or more field updates of one row, from consecutive mutations of one push, written as one.
+/// Applied one by one, only the first mutation of the push to write a field can overwrite a
+/// concurrent edit of it: the later ones overwrite this device's own value. So each field keeps
+/// its final value, and the first writer's id, base and value for the conflict record.
+pub struct Patch {
+    pub id: Uuid,
+    pub values: Map<String, Value>,
+    first: Map<String, Value>,
+    origin: std::collections::HashMap<String, (u64, i64)>,
+}
+
+impl Patch {
+    pub fn new(mutation_id: u64, update: &FieldUpdate) -> Self {
+        let mut patch =
+            Self { id: update.id, values: Map::new(), first: Map::new(), origin: Default::default() };
+        patch.absorb(mutation_id, update);
+        patch
+    }
+
+    /// Adds a later update of the same row.
+    pub fn absorb(&mut self, mutation_id: u64, update: &FieldUpdate) {
+        debug_assert_eq!(update.id, self.id);
+        for (field, value) in &update.fields {
+            self.values.insert(field.clone(), value.clone());
+            if !self.first.contains_key(field) {
+                self.first.insert(field.clone(), value.clone());
+                self.origin.insert(field.clone(), (mutation_id, update.base_version));
+            }
+        }
+    }
+}
 
 /// A table whose fields devices may write one by one.
 pub struct Writable {
@@ -27,15 +60,14 @@ pub const CONSULTATIONS: Writable =
 pub async fn update(
     db: &mut PgConnection,
     actor: &Actor,
-    mutation_id: u64,
     target: &Writable,
-    update: &FieldUpdate,
+    update: &Patch,
     version: i64,
 ) -> Result<Map<String, Value>, ApplyError> {
     let Writable { entity, table, spec } = *target;
     // Column names come from `spec` (validated before), never from the request itself.
     let columns: Vec<&str> =
-        spec.iter().map(|(n, _)| *n).filter(|n| update.fields.contains_key(*n)).collect();
+        spec.iter().map(|(n, _)| *n).filter(|n| update.values.contains_key(*n)).collect();
     let me = actor.client_id.to_string();
     let assignments = columns.iter().map(|c| format!("{c} = p.{c}")).collect::<Vec<_>>().join(", ");
     let old_values = columns.iter().map(|c| format!("'{c}', cur.{c}")).collect::<Vec<_>>().join(", ");
@@ -61,7 +93,7 @@ pub async fn update(
     .bind(&columns)
     .bind(version)
     .bind(actor.user_id)
-    .bind(Value::Object(update.fields.clone()))
+    .bind(Value::Object(update.values.clone()))
     .fetch_optional(&mut *db)
     .await?;
     let Some((old, field_versions)) = written else {
@@ -85,14 +117,15 @@ pub async fn update(
     let created = fv.get("*");
 
     for col in &columns {
-        let new_value = &update.fields[*col];
+        let new_value = &update.first[*col];
+        let (mutation_id, base_version) = update.origin[*col];
         let old_value = old.get(*col).cloned().unwrap_or(Value::Null);
         let last = fv.get(*col).or(created);
         let (last_version, last_client) = match last.and_then(Value::as_array) {
             Some(a) => (a.first().and_then(Value::as_i64).unwrap_or(0), a.get(1).and_then(Value::as_str)),
             None => (0, None),
         };
-        let concurrent = last_version > update.base_version && last_client != Some(me.as_str());
+        let concurrent = last_version > base_version && last_client != Some(me.as_str());
         if concurrent && old_value != *new_value {
             sqlx::query(
                 "insert into conflicts (company_id, entity, row_id, field, overwritten_value, overwritten_version,

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod conflicts;
 pub mod events;
 mod fields;
+mod held;
 mod pending;
 pub mod pull;
 pub mod push;

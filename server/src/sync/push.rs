@@ -3,7 +3,13 @@
 //! order at that version, record each result, advance `last_mutation_id`, commit. Effects and
 //! acknowledgement commit together.
 
-use super::{apply::apply, clock::VersionClock, pending::Pending, Actor, ApplyError};
+use super::{
+    apply::{apply, apply_update_run},
+    clock::VersionClock,
+    held::Log,
+    pending::Pending,
+    Actor, ApplyError,
+};
 use crate::{auth::CurrentUser, error::ApiError, error::ApiJson, state::AppState};
 use app::sync::{
     mutation::{Mutation, NAMES},
@@ -124,65 +130,6 @@ async fn refuse_reused_ids(
     Ok(())
 }
 
-/// What this push did to each mutation, written to `mutation_log` in one statement at the end
-/// (one round trip instead of one per mutation), with the client's progress.
-#[derive(Default)]
-struct Log {
-    ids: Vec<i64>,
-    names: Vec<String>,
-    args: Vec<serde_json::Value>,
-    client_ts: Vec<chrono::DateTime<chrono::Utc>>,
-    statuses: Vec<&'static str>,
-    reasons: Vec<Option<String>>,
-}
-
-impl Log {
-    fn push(
-        &mut self,
-        m: &app::sync::protocol::MutationEnvelope,
-        status: MutationStatus,
-        reason: Option<String>,
-    ) {
-        self.ids.push(m.id as i64);
-        self.names.push(m.name.clone());
-        self.args.push(m.args.clone());
-        self.client_ts.push(m.client_ts);
-        self.statuses.push(if status == MutationStatus::Applied { "applied" } else { "rejected" });
-        self.reasons.push(reason);
-    }
-
-    /// Also moves the client's `last_mutation_id` to `last`, in the same statement.
-    async fn write(
-        &self,
-        db: &mut PgConnection,
-        actor: &Actor,
-        version: i64,
-        last: u64,
-    ) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "with client as (update sync_clients set last_mutation_id = $11, last_push_at = now() where client_id = $2)
-             insert into mutation_log (company_id, client_id, mutation_id, user_id, name, args, client_ts, status, reason, version)
-             select $1, $2, m.id, $3, m.name, m.args, m.client_ts, m.status, m.reason, $4
-             from unnest($5::bigint[], $6::text[], $7::jsonb[], $8::timestamptz[], $9::text[], $10::text[])
-                  as m(id, name, args, client_ts, status, reason)",
-        )
-        .bind(actor.company_id)
-        .bind(actor.client_id)
-        .bind(actor.user_id)
-        .bind(version)
-        .bind(&self.ids)
-        .bind(&self.names)
-        .bind(&self.args)
-        .bind(&self.client_ts)
-        .bind(&self.statuses)
-        .bind(&self.reasons)
-        .bind(last as i64)
-        .execute(db)
-        .await?;
-        Ok(())
-    }
-}
-
 /// Applies a push in one transaction. Most pushes reject nothing, so the first attempt runs
 /// without a savepoint per mutation (two round trips each, 40 in a push of 20); if any mutation
 /// is rejected, that attempt is rolled back whole and the push runs again with savepoints, so a
@@ -241,12 +188,36 @@ async fn attempt(
     let version = ticket.version();
     let mut results = Vec::with_capacity(fresh.len());
     let mut log = Log::default();
-    let mut pending = Pending::default();
-    pending.hold_activities = savepoints == Savepoints::No;
-    for i in fresh {
+    let mut pending = Pending::holding(savepoints == Savepoints::No);
+    let mut next = 0;
+    while let Some(&i) = fresh.get(next) {
+        next += 1;
         let envelope = &req.mutations[i];
         if envelope.id != last + 1 {
             break;
+        }
+        if savepoints == Savepoints::No {
+            // Consecutive updates of one row's fields are written as one.
+            let run = update_run(req, parsed, &fresh[next - 1..]);
+            if run.len() > 1 {
+                match apply_update_run(&mut tx, &mut pending, actor, &run, version).await {
+                    Ok(()) => {}
+                    Err(ApplyError::Rejected(_)) => {
+                        tx.rollback().await?;
+                        return Ok(None);
+                    }
+                    Err(ApplyError::Transient(e)) => return Err(e.into()),
+                }
+                let start = next - 1;
+                for (k, &(id, _)) in run.iter().enumerate() {
+                    let envelope = &req.mutations[fresh[start + k]];
+                    log.push(envelope, MutationStatus::Applied, None);
+                    results.push(MutationResult { id, status: MutationStatus::Applied, error: None });
+                    last = id;
+                }
+                next = start + run.len();
+                continue;
+            }
         }
         let outcome = match &parsed[i] {
             Err(reason) => Err(reason.clone()),
@@ -300,20 +271,43 @@ async fn attempt(
         results.push(MutationResult { id: envelope.id, status, error });
         last = envelope.id;
     }
-    // What the push held back, each kind in one statement.
-    match pending.write_activities(&mut tx, actor, version).await {
+    // What the push held back, in one statement.
+    match pending.finish(&mut tx, &log, actor, version, last).await {
         Ok(()) => {}
-        Err(ApplyError::Rejected(_)) => {
-            // An activity's id was taken: the careful attempt finds which.
+        // A held row's id was taken: the careful attempt, which holds nothing, finds which.
+        Err(ApplyError::Rejected(_)) if savepoints == Savepoints::No => {
             tx.rollback().await?;
             return Ok(None);
         }
+        Err(ApplyError::Rejected(reason)) => {
+            return Err(ApiError::internal(std::io::Error::other(format!(
+                "push: the last write failed: {reason}"
+            ))))
+        }
         Err(ApplyError::Transient(e)) => return Err(e.into()),
     }
-    pending.write(&mut tx, actor.company_id, version).await?;
-    log.write(&mut tx, actor, version, last).await?;
     ticket.commit(tx).await?;
     Ok(Some(PushResponse { last_mutation_id: last, results }))
+}
+
+/// The mutations at `positions` (consecutive ids, each parsed) that `apply::update_run` lets
+/// the optimistic attempt write as one, with their ids.
+fn update_run<'a>(
+    req: &PushRequest,
+    parsed: &'a [Result<Mutation, String>],
+    positions: &[usize],
+) -> Vec<(u64, &'a Mutation)> {
+    let mut candidates: Vec<(u64, &Mutation)> = Vec::new();
+    for &i in positions {
+        let id = req.mutations[i].id;
+        match &parsed[i] {
+            Ok(m) if candidates.last().is_none_or(|(prev, _)| id == prev + 1) => candidates.push((id, m)),
+            _ => break,
+        }
+    }
+    let mutations: Vec<&Mutation> = candidates.iter().map(|(_, m)| *m).collect();
+    candidates.truncate(super::apply::update_run(&mutations));
+    candidates
 }
 
 #[utoipa::path(post, path = "/api/sync/push", tag = "sync", request_body = PushRequest,

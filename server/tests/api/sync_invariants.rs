@@ -378,6 +378,56 @@ async fn invariant_8_every_overwritten_concurrent_edit_leaves_a_conflict_record(
     assert_eq!(count(&app, "select count(*) from conflicts").await, 1);
 }
 
+/// A push writes consecutive updates of one row's fields as one statement. The conflict
+/// records must be those of applying them one by one: only this device's first write of a field
+/// in the push can overwrite a concurrent edit, so the record names that mutation and its value.
+#[tokio::test]
+async fn invariant_8_a_run_of_updates_written_as_one_records_the_conflicts_of_one_by_one() {
+    let app = spawn_app().await;
+    let co = Company::new(&app, "Acme Air").await;
+    let mut tech = co.device(&app, "t@acme.test", Role::Technician).await;
+    let mut manager = co.device(&app, "m@acme.test", Role::Manager).await;
+    let (_, _, k) = new_consultation(&mut tech).await;
+    tech.sync().await;
+    manager.pull_all(None).await.unwrap();
+    let base = tech.revision_of(Entity::Consultation, k);
+
+    manager.mutate(update(k, base, json!({ "notes": "manager note", "problem": "manager problem" }))).await;
+    manager.push_all().await.unwrap();
+    // Offline from the same base, four updates in a row.
+    tech.mutate(update(k, base, json!({ "notes": "tech note 1" }))).await;
+    tech.mutate(update(k, base, json!({ "notes": "tech note 2" }))).await;
+    tech.mutate(update(k, base, json!({ "problem": "tech problem" }))).await;
+    tech.mutate(update(k, base, json!({ "home": { "sqft": 2100 } }))).await;
+    tech.push_all().await.unwrap();
+
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "select mutation_id from mutation_log l join sync_clients c using (client_id)
+         join users u on u.id = c.user_id where u.email = 't@acme.test' order by mutation_id desc limit 4",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let (first, third) = (ids[3], ids[1]);
+    let conflicts: Vec<(String, serde_json::Value, serde_json::Value, i64)> = sqlx::query_as(
+        "select field, overwritten_value, new_value, mutation_id from conflicts order by field",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        conflicts,
+        vec![
+            ("notes".into(), json!("manager note"), json!("tech note 1"), first),
+            ("problem".into(), json!("manager problem"), json!("tech problem"), third),
+        ]
+    );
+    manager.pull_all(None).await.unwrap();
+    let row = manager.row(Entity::Consultation, k).unwrap();
+    assert_eq!((row["notes"].clone(), row["problem"].clone()), (json!("tech note 2"), json!("tech problem")));
+    assert_eq!(row["home"]["sqft"], 2100);
+}
+
 #[tokio::test]
 async fn invariant_9_deleted_records_never_come_back() {
     let app = spawn_app().await;

@@ -584,3 +584,91 @@ async fn a_rep_who_hands_a_quote_on_cannot_write_to_it_later_in_the_same_push() 
             .unwrap();
     assert_eq!(owner, Some(other.user_id), "the hand-over itself applied");
 }
+
+/// A push holds the rows it creates (activities, options, follow-ups, time entries) and writes
+/// them together. Deciding a quote in the same push must still close the follow-up it scheduled
+/// and mark the option it sold, exactly as when they came in earlier pushes.
+#[tokio::test]
+async fn a_quote_decided_in_the_push_that_scheduled_its_follow_up_closes_it_and_marks_the_sold_option() {
+    use app::sync::mutation::{FollowupSchedule, Mutation, OptionUpsert, Outcome, SetOutcome};
+    let app = spawn_app().await;
+    let co = Company::new(&app, "Acme Air").await;
+    let mut tech = co.device(&app, "t@acme.test", Role::Technician).await;
+    let followup = |consultation_id| {
+        let id = Uuid::now_v7();
+        let m = Mutation::FollowupSchedule(FollowupSchedule {
+            id,
+            consultation_id,
+            due_at: Utc::now() + chrono::Duration::days(1),
+            assignee_id: None,
+            note: "call back".into(),
+        });
+        (id, m)
+    };
+    let decided_at = Utc::now();
+    let option_id = Uuid::now_v7();
+
+    // Won: a follow-up and the sold option, both new in this push.
+    let (_, _, won) = new_consultation(&mut tech).await;
+    let (f_won, m) = followup(won);
+    tech.mutate(m).await;
+    tech.mutate(Mutation::OptionUpsert(OptionUpsert {
+        id: option_id,
+        consultation_id: won,
+        tier: "Best".into(),
+        position: 0,
+        line_items: vec![],
+        price_cents: app::domain::Cents(900_000),
+        financing_plan: None,
+        monthly_payment_cents: None,
+        presented: false,
+    }))
+    .await;
+    tech.mutate(Mutation::SetOutcome(SetOutcome {
+        id: won,
+        outcome: Outcome::Won { option_id: Some(option_id), amount_cents: app::domain::Cents(900_000) },
+        at: decided_at,
+    }))
+    .await;
+    // Lost, in the same push: its follow-up closes too; another quote's stays open.
+    let (_, _, lost) = new_consultation(&mut tech).await;
+    let (f_lost, m) = followup(lost);
+    tech.mutate(m).await;
+    let (_, _, open) = new_consultation(&mut tech).await;
+    let (f_open, m) = followup(open);
+    tech.mutate(m).await;
+    tech.mutate(Mutation::SetOutcome(SetOutcome {
+        id: lost,
+        outcome: Outcome::Lost { reason: "price".into(), competitor: None, note: None },
+        at: decided_at,
+    }))
+    .await;
+    tech.sync().await;
+    assert!(tech.engine.state().rejected.is_empty(), "{:?}", tech.engine.state().rejected);
+
+    let done = |id: Uuid| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, Option<chrono::DateTime<Utc>>>(
+                "select done_at from followups where id = $1",
+            )
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let micros = |t: chrono::DateTime<Utc>| t.timestamp_micros();
+    assert_eq!(done(f_won).await.map(micros), Some(micros(decided_at)));
+    assert_eq!(done(f_lost).await.map(micros), Some(micros(decided_at)));
+    assert_eq!(done(f_open).await, None);
+    let (presented, sold_option): (bool, Option<Uuid>) = sqlx::query_as(
+        "select o.presented, c.sold_option_id from options o join consultations c on c.id = o.consultation_id
+         where o.id = $1",
+    )
+    .bind(option_id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!((presented, sold_option), (true, Some(option_id)));
+}
