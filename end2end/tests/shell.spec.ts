@@ -16,6 +16,22 @@ test('a wrong password gets one plain message and no session', async ({ page }) 
   await expect(page.getByLabel('Email')).toHaveValue(DEMO.tech);
 });
 
+test('the bundle is sent brotli-compressed to a browser that accepts it, gzip to one that does not', async ({
+  request,
+}) => {
+  server = await startServer();
+  for (const [accept, encoding] of [
+    ['br, gzip', 'br'],
+    ['gzip', 'gzip'],
+  ] as const) {
+    for (const file of ['/pkg/fieldclose.wasm', '/pkg/fieldclose.js']) {
+      const resp = await request.get(server.url + file, { headers: { 'Accept-Encoding': accept } });
+      expect(resp.status(), file).toBe(200);
+      expect(resp.headers()['content-encoding'], `${file} for ${accept}`).toBe(encoding);
+    }
+  }
+});
+
 test('each role lands on its own tabs', async ({ page }) => {
   server = await startServer();
   for (const [email, home, tabs] of [

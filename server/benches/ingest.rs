@@ -10,7 +10,9 @@
 //! By default each device pushes again as soon as its last push returns (closed loop): the
 //! throughput is the server's capacity, and latency is then simply devices ÷ pushes per second.
 //! With `BENCH_RATE` the devices push on a schedule that offers that many mutations per second
-//! in all (open loop), which is how latency under a given load is measured.
+//! in all (open loop), which is how latency under a given load is measured. The latency is also
+//! given without the first `BENCH_WARMUP` seconds (10), while the new database's tables are
+//! young, and the slow pushes (over 250 ms) are counted by the second they were due in.
 //!
 //! Uses DATABASE_URL's server (default: the local one, over its Unix socket if it has one) and a database of its
 //! own, dropped at the end. Figures go to stdout; nothing here asserts a speed.
@@ -78,7 +80,7 @@ async fn main() {
                             failed +=
                                 body.results.iter().filter(|r| r.status == MutationStatus::Rejected).count()
                                     as u64;
-                            latencies.push(elapsed);
+                            latencies.push((t.duration_since(started), elapsed));
                         }
                         Ok(r) => panic!("push failed: {} {}", r.status(), r.text().await.unwrap_or_default()),
                         Err(e) => panic!("push failed: {e}"),
@@ -88,15 +90,16 @@ async fn main() {
             })
         })
         .collect();
-    let mut latencies = vec![];
+    let mut timed: Vec<(Duration, Duration)> = vec![];
     let (mut applied, mut rejected) = (0, 0);
     for t in tasks {
         let (l, a, f) = t.await.unwrap();
-        latencies.extend(l);
+        timed.extend(l);
         applied += a;
         rejected += f;
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let mut latencies: Vec<Duration> = timed.iter().map(|(_, l)| *l).collect();
     latencies.sort();
     println!("pushes:      {}", latencies.len());
     println!("mutations:   {applied} applied, {rejected} rejected");
@@ -107,6 +110,35 @@ async fn main() {
         ms(percentile(&latencies, 0.99)),
         ms(latencies.last().copied().unwrap_or_default())
     );
+    // The same without the first seconds, while the fresh database's tables are young and
+    // their first statistics are being gathered (a server's tables are never empty again).
+    let warmup = Duration::from_secs(env_num("BENCH_WARMUP", 10));
+    let mut steady: Vec<Duration> = timed.iter().filter(|(due, _)| *due >= warmup).map(|(_, l)| *l).collect();
+    steady.sort();
+    if !steady.is_empty() {
+        println!(
+            "after the first {} s: {} pushes, latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            warmup.as_secs(),
+            steady.len(),
+            ms(percentile(&steady, 0.50)),
+            ms(percentile(&steady, 0.99)),
+            ms(steady.last().copied().unwrap_or_default())
+        );
+    }
+    // Where the slow pushes were: a stall shows as a few seconds holding most of them.
+    let mut slow_by_second = std::collections::BTreeMap::<u64, usize>::new();
+    for (due, latency) in &timed {
+        if *latency > Duration::from_millis(250) {
+            *slow_by_second.entry(due.as_secs()).or_default() += 1;
+        }
+    }
+    if slow_by_second.len() > 20 {
+        // A closed loop: every push waits behind the others.
+        println!("pushes over 250 ms in {} seconds of the run", slow_by_second.len());
+    } else {
+        let slow: Vec<String> = slow_by_second.iter().map(|(s, n)| format!("{s}s:{n}")).collect();
+        println!("pushes over 250 ms, by second of the run they were due: {}", slow.join(" "));
+    }
 
     server.stop().await;
 }

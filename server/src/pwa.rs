@@ -42,7 +42,11 @@ impl ServiceWorker {
             .flatten()
             .flatten()
             .filter(|e| e.path().is_file())
-            .map(|e| format!("/{pkg_dir}/{}", e.file_name().to_string_lossy()))
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            // A file's precompressed twins (`--precompress`) are what the server sends for the
+            // file itself when the browser accepts them; they are not separate URLs to cache.
+            .filter(|name| !name.ends_with(".br") && !name.ends_with(".gz"))
+            .map(|name| format!("/{pkg_dir}/{name}"))
             .collect();
         urls.extend(SHELL_FILES.iter().map(|s| s.to_string()));
         urls.sort();
@@ -77,5 +81,30 @@ pub async fn service_worker(State(state): State<AppState>) -> Response {
         None => {
             (StatusCode::NOT_FOUND, "the site has not been built (run `cargo leptos build`)").into_response()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precaches_each_bundle_file_once_not_its_compressed_twins() {
+        let root = std::env::temp_dir().join(format!("fieldclose-sw-{}", std::process::id()));
+        let pkg = root.join("pkg");
+        std::fs::create_dir_all(&pkg).unwrap();
+        std::fs::write(root.join("sw.js"), "const BUILD = '__BUILD_ID__'; const FILES = __PRECACHE__;")
+            .unwrap();
+        for name in ["app.wasm", "app.wasm.br", "app.wasm.gz", "app.js", "app.js.br", "app.css"] {
+            std::fs::write(pkg.join(name), name).unwrap();
+        }
+        let sw = ServiceWorker::load(root.to_str().unwrap(), "pkg");
+        let script = sw.script.unwrap();
+        std::fs::remove_dir_all(&root).unwrap();
+        let start = script.find('[').unwrap();
+        let urls: Vec<String> = serde_json::from_str(&script[start..script.rfind(']').unwrap() + 1]).unwrap();
+        let bundle: Vec<&str> = urls.iter().map(String::as_str).filter(|u| u.starts_with("/pkg/")).collect();
+        assert_eq!(bundle, ["/pkg/app.css", "/pkg/app.js", "/pkg/app.wasm"]);
+        assert!(urls.iter().any(|u| u == "/offline.html"));
     }
 }
