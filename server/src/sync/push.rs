@@ -191,14 +191,13 @@ async fn attempt(
     let mut pending = Pending::holding(savepoints == Savepoints::No);
     let mut next = 0;
     while let Some(&i) = fresh.get(next) {
-        next += 1;
         let envelope = &req.mutations[i];
         if envelope.id != last + 1 {
             break;
         }
         if savepoints == Savepoints::No {
             // Consecutive updates of one row's fields are written as one.
-            let run = update_run(req, parsed, &fresh[next - 1..]);
+            let run = update_run(req, parsed, &fresh[next..]);
             if run.len() > 1 {
                 match apply_update_run(&mut tx, &mut pending, actor, &run, version).await {
                     Ok(()) => {}
@@ -208,17 +207,21 @@ async fn attempt(
                     }
                     Err(ApplyError::Transient(e)) => return Err(e.into()),
                 }
-                let start = next - 1;
-                for (k, &(id, _)) in run.iter().enumerate() {
-                    let envelope = &req.mutations[fresh[start + k]];
+                for &i in &fresh[next..next + run.len()] {
+                    let envelope = &req.mutations[i];
                     log.push(envelope, MutationStatus::Applied, None);
-                    results.push(MutationResult { id, status: MutationStatus::Applied, error: None });
-                    last = id;
+                    results.push(MutationResult {
+                        id: envelope.id,
+                        status: MutationStatus::Applied,
+                        error: None,
+                    });
+                    last = envelope.id;
                 }
-                next = start + run.len();
+                next += run.len();
                 continue;
             }
         }
+        next += 1;
         let outcome = match &parsed[i] {
             Err(reason) => Err(reason.clone()),
             Ok(mutation) if savepoints == Savepoints::No => {
