@@ -42,6 +42,10 @@ async fn main() {
         ),
         None => println!("ingest: {devices} devices of one company, batches of 20, {seconds} s, server {url}"),
     }
+    // The new database (its template copy, tables, people) is still in the kernel's page cache;
+    // left there, the kernel writes it back 30 s later, in the middle of the run, and every
+    // commit's WAL flush waits behind that. A server's database was created long ago.
+    let _ = std::process::Command::new("sync").status();
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let tasks: Vec<_> = clients

@@ -616,22 +616,35 @@ async fn option_upsert(
     let mut c = consultation_ref(db, pending, actor, m.consultation_id).await?;
     check_discounts(db, actor, &m.line_items).await?;
     let line_items = serde_json::to_value(&m.line_items).map_err(|e| ApplyError::rejected(e.to_string()))?;
-    if pending.hold_rows {
-        let option = HeldOption {
-            id: m.id,
-            consultation_id: m.consultation_id,
-            tier: m.tier.clone(),
-            position: m.position as i16,
-            line_items,
-            price_cents: m.price_cents.0,
-            financing_plan: m.financing_plan.clone(),
-            monthly_payment_cents: m.monthly_payment_cents.map(|c| c.0),
-            presented: m.presented,
-            scope_users: c.scope_users.clone(),
-        };
-        pending.hold(db, actor, version, Row::Option(option)).await?;
-    } else {
-        write_option(db, actor, m, &line_items, &c.scope_users, version).await?;
+    let option = HeldOption {
+        id: m.id,
+        consultation_id: m.consultation_id,
+        tier: m.tier.clone(),
+        position: m.position as i16,
+        line_items,
+        price_cents: m.price_cents.0,
+        financing_plan: m.financing_plan.clone(),
+        monthly_payment_cents: m.monthly_payment_cents.map(|c| c.0),
+        presented: m.presented,
+        scope_users: c.scope_users.clone(),
+    };
+    // A new option is inserted; a known one of this consultation, not deleted, is updated;
+    // anything else writes nothing, and the reason is looked up.
+    if let Err(refused @ ApplyError::Rejected(_)) =
+        pending.keep(db, actor, version, Row::Option(option)).await
+    {
+        let parent: Option<Uuid> =
+            sqlx::query_scalar("select consultation_id from options where company_id = $1 and id = $2")
+                .bind(actor.company_id)
+                .bind(m.id)
+                .fetch_optional(&mut *db)
+                .await?;
+        return Err(match parent {
+            Some(parent) if parent == m.consultation_id => ApplyError::rejected("the option was deleted"),
+            Some(_) => ApplyError::rejected("the option belongs to another consultation"),
+            // Another held row was refused (the optimistic attempt writes them together).
+            None => refused,
+        });
     }
     if m.presented {
         let stored = match c.presented {
@@ -661,60 +674,6 @@ async fn option_upsert(
         }
     }
     pending.consultation = Some((m.consultation_id, c));
-    Ok(())
-}
-
-/// The careful attempt's option write: at once, and if nothing was written, why.
-async fn write_option(
-    db: &mut PgConnection,
-    actor: &Actor,
-    m: &OptionUpsert,
-    line_items: &serde_json::Value,
-    scope_users: &[Uuid],
-    version: i64,
-) -> Result<(), ApplyError> {
-    // One statement: a new option is inserted; a known one of this consultation, not deleted,
-    // is updated (and locked); anything else writes nothing, and the reason is looked up.
-    let written = sqlx::query(
-        "insert into options (company_id, id, consultation_id, tier, position, line_items, price_cents,
-           financing_plan, monthly_payment_cents, presented, version, scope_users, field_versions, created_by, updated_by)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
-         on conflict (company_id, id) do update set tier = excluded.tier, position = excluded.position,
-           line_items = excluded.line_items, price_cents = excluded.price_cents,
-           financing_plan = excluded.financing_plan, monthly_payment_cents = excluded.monthly_payment_cents,
-           presented = options.presented or excluded.presented, version = excluded.version,
-           updated_by = excluded.updated_by, updated_at = now(), revision = options.revision + 1
-         where options.consultation_id = excluded.consultation_id and not options.deleted",
-    )
-    .bind(actor.company_id)
-    .bind(m.id)
-    .bind(m.consultation_id)
-    .bind(&m.tier)
-    .bind(m.position as i16)
-    .bind(line_items)
-    .bind(m.price_cents.0)
-    .bind(&m.financing_plan)
-    .bind(m.monthly_payment_cents.map(|c| c.0))
-    .bind(m.presented)
-    .bind(version)
-    .bind(scope_users)
-    .bind(fields::created(actor))
-    .bind(actor.user_id)
-    .execute(&mut *db)
-    .await?
-    .rows_affected();
-    if written == 0 {
-        let parent: Uuid =
-            sqlx::query_scalar("select consultation_id from options where company_id = $1 and id = $2")
-                .bind(actor.company_id)
-                .bind(m.id)
-                .fetch_one(&mut *db)
-                .await?;
-        return Err(ApplyError::rejected(match parent == m.consultation_id {
-            true => "the option was deleted",
-            false => "the option belongs to another consultation",
-        }));
-    }
     Ok(())
 }
 
@@ -772,11 +731,7 @@ async fn activity_log(
         note: m.note.clone(),
         scope_users: c.scope_users.clone(),
     };
-    pending.hold(db, actor, version, Row::Activity(activity)).await?;
-    if !pending.hold_rows {
-        // The careful attempt writes each at once, so a taken id rejects this mutation.
-        pending.write_rows(db, actor, version).await?;
-    }
+    pending.keep(db, actor, version, Row::Activity(activity)).await?;
     if m.kind == "note" {
         pending.consultation = Some((m.consultation_id, c));
         return Ok(());
@@ -844,38 +799,16 @@ async fn followup_schedule(
     if !scope.contains(&assignee) {
         scope.push(assignee);
     }
-    if pending.hold_rows {
-        let followup = HeldFollowup {
-            id: m.id,
-            consultation_id: m.consultation_id,
-            due_at: m.due_at,
-            assignee_id: assignee,
-            note: m.note.clone(),
-            scope_users: scope,
-            done_at: None,
-        };
-        pending.hold(db, actor, version, Row::Followup(followup)).await?;
-    } else {
-        let rows = sqlx::query(
-            "insert into followups (company_id, id, consultation_id, due_at, assignee_id, note, version, scope_users,
-               field_versions, created_by, updated_by)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) on conflict (company_id, id) do nothing",
-        )
-        .bind(actor.company_id)
-        .bind(m.id)
-        .bind(m.consultation_id)
-        .bind(m.due_at)
-        .bind(assignee)
-        .bind(&m.note)
-        .bind(version)
-        .bind(&scope)
-        .bind(fields::created(actor))
-        .bind(actor.user_id)
-        .execute(&mut *db)
-        .await?
-        .rows_affected();
-        inserted(rows, m.id)?;
-    }
+    let followup = HeldFollowup {
+        id: m.id,
+        consultation_id: m.consultation_id,
+        due_at: m.due_at,
+        assignee_id: assignee,
+        note: m.note.clone(),
+        scope_users: scope,
+        done_at: None,
+    };
+    pending.keep(db, actor, version, Row::Followup(followup)).await?;
     pending.consultation = Some((m.consultation_id, c));
     Ok(())
 }
@@ -940,6 +873,8 @@ async fn followup_reassign(
     Ok(())
 }
 
+/// A time entry may be corrected afterwards (its end, its category): an upsert by id, of one's
+/// own entries only.
 async fn time_entry_log(
     db: &mut PgConnection,
     pending: &mut Pending,
@@ -947,67 +882,31 @@ async fn time_entry_log(
     m: &TimeEntryLog,
     version: i64,
 ) -> Result<(), ApplyError> {
-    if pending.hold_rows {
-        let entry = HeldTimeEntry {
-            id: m.id,
-            category: m.category.clone(),
-            started_at: m.started_at,
-            ended_at: m.ended_at,
-        };
-        return pending.hold(db, actor, version, Row::TimeEntry(entry)).await;
+    let entry = HeldTimeEntry {
+        id: m.id,
+        category: m.category.clone(),
+        started_at: m.started_at,
+        ended_at: m.ended_at,
+    };
+    if let Err(refused @ ApplyError::Rejected(_)) =
+        pending.keep(db, actor, version, Row::TimeEntry(entry)).await
+    {
+        let owner: Option<(Uuid, bool)> =
+            sqlx::query_as("select user_id, deleted from time_entries where company_id = $1 and id = $2")
+                .bind(actor.company_id)
+                .bind(m.id)
+                .fetch_optional(&mut *db)
+                .await?;
+        return Err(match owner {
+            Some((user, _)) if user != actor.user_id => {
+                ApplyError::rejected("the time entry is someone else's")
+            }
+            Some((_, true)) => ApplyError::rejected("the time entry was deleted"),
+            // Another held row was refused (the optimistic attempt writes them together).
+            _ => refused,
+        });
     }
-    // A time entry may be corrected afterwards (its end, its category): upsert by id, own only.
-    // Most are new: insert first, and only if the id is taken read and update it.
-    let created = sqlx::query(
-        "insert into time_entries (company_id, id, user_id, category, started_at, ended_at, version, scope_users,
-           field_versions, created_by, updated_by)
-         values ($1, $2, $3, $4, $5, $6, $7, array[$3::uuid], $8, $3, $3) on conflict (company_id, id) do nothing",
-    )
-    .bind(actor.company_id)
-    .bind(m.id)
-    .bind(actor.user_id)
-    .bind(&m.category)
-    .bind(m.started_at)
-    .bind(m.ended_at)
-    .bind(version)
-    .bind(fields::created(actor))
-    .execute(&mut *db)
-    .await?
-    .rows_affected()
-        == 1;
-    if created {
-        return Ok(());
-    }
-    let owner: Option<(Uuid, bool)> = sqlx::query_as(
-        "select user_id, deleted from time_entries where company_id = $1 and id = $2 for update",
-    )
-    .bind(actor.company_id)
-    .bind(m.id)
-    .fetch_optional(&mut *db)
-    .await?;
-    match owner {
-        Some((user, _)) if user != actor.user_id => {
-            Err(ApplyError::rejected("the time entry is someone else's"))
-        }
-        Some((_, true)) => Err(ApplyError::rejected("the time entry was deleted")),
-        Some(_) => {
-            sqlx::query(
-                "update time_entries set category = $3, started_at = $4, ended_at = $5, version = $6, updated_at = now(),
-                   revision = revision + 1
-                 where company_id = $1 and id = $2",
-            )
-            .bind(actor.company_id)
-            .bind(m.id)
-            .bind(&m.category)
-            .bind(m.started_at)
-            .bind(m.ended_at)
-            .bind(version)
-            .execute(&mut *db)
-            .await?;
-            Ok(())
-        }
-        None => Err(ApplyError::rejected("the time entry does not exist")),
-    }
+    Ok(())
 }
 
 async fn attachment_add(

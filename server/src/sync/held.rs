@@ -3,12 +3,13 @@
 //! kinds together in one statement — when a mutation comes that may read or change them
 //! (`apply`), and at the end of the push together with its stage events and mutation log
 //! (`Pending::finish`). A visit of 20 mutations then costs two statements for its children
-//! instead of twelve.
+//! instead of twelve. The careful attempt writes each one at once through the same statement
+//! (`Pending::keep`), so each kind is inserted by one piece of SQL, here.
 //!
-//! Every insert keeps the rule of its mutation's own statement (`apply`): an id already taken
-//! is not written (options and time entries: unless it is the same record, which is then
-//! updated). A row not written fails the attempt and the careful attempt, which writes each
-//! mutation on its own, finds which mutation it was and why.
+//! The rules: an id already taken is not written, except that an option or a time entry is
+//! updated when the id is the same record (an option of the same consultation, not deleted; a
+//! time entry of the same person, not deleted). A row not written fails the optimistic attempt;
+//! in the careful one it rejects its mutation, whose reason `apply` then looks up.
 
 use super::{Actor, ApplyError};
 use chrono::{DateTime, Utc};

@@ -30,7 +30,7 @@ pub struct Pending {
     /// Set for the optimistic attempt only: rows nothing in the push reads back are held and
     /// written together (`held`). An id already taken then fails the whole attempt, and the
     /// careful attempt, which writes each mutation at once, names the mutation.
-    pub hold_rows: bool,
+    hold_rows: bool,
     rows: Held,
     events: Vec<HeldEvent>,
 }
@@ -109,6 +109,22 @@ impl Pending {
             self.write_rows(db, actor, version).await?;
         }
         self.rows.hold(row);
+        Ok(())
+    }
+
+    /// Holds `row` in the optimistic attempt; in the careful one writes it at once, so that a
+    /// row not written (`held`'s rules) rejects this mutation alone.
+    pub async fn keep(
+        &mut self,
+        db: &mut PgConnection,
+        actor: &Actor,
+        version: i64,
+        row: Row,
+    ) -> Result<(), ApplyError> {
+        self.hold(db, actor, version, row).await?;
+        if !self.hold_rows {
+            self.write_rows(db, actor, version).await?;
+        }
         Ok(())
     }
 
