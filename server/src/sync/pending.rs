@@ -96,9 +96,10 @@ impl Pending {
         self.rows.holds_option(id)
     }
 
-    /// Holds `row` until the held rows are written (`write_rows`, `finish`). A second write of
-    /// a held id first writes what is held.
-    pub async fn hold(
+    /// Holds `row` until the held rows are written (`write_rows`, `finish`) in the optimistic
+    /// attempt; in the careful one writes it at once, so that a row not written (`held`'s rules)
+    /// rejects this mutation alone. A second write of a held id first writes what is held.
+    pub async fn keep(
         &mut self,
         db: &mut PgConnection,
         actor: &Actor,
@@ -109,19 +110,6 @@ impl Pending {
             self.write_rows(db, actor, version).await?;
         }
         self.rows.hold(row);
-        Ok(())
-    }
-
-    /// Holds `row` in the optimistic attempt; in the careful one writes it at once, so that a
-    /// row not written (`held`'s rules) rejects this mutation alone.
-    pub async fn keep(
-        &mut self,
-        db: &mut PgConnection,
-        actor: &Actor,
-        version: i64,
-        row: Row,
-    ) -> Result<(), ApplyError> {
-        self.hold(db, actor, version, row).await?;
         if !self.hold_rows {
             self.write_rows(db, actor, version).await?;
         }
