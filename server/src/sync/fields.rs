@@ -20,14 +20,19 @@ use uuid::Uuid;
 pub struct Patch {
     pub id: Uuid,
     pub values: Map<String, Value>,
-    first: Map<String, Value>,
-    origin: std::collections::HashMap<String, (u64, i64)>,
+    /// Per field, its first write in the run: the mutation, its base and the value it wrote.
+    first: std::collections::HashMap<String, FirstWrite>,
+}
+
+struct FirstWrite {
+    mutation_id: u64,
+    base_version: i64,
+    value: Value,
 }
 
 impl Patch {
     pub fn new(mutation_id: u64, update: &FieldUpdate) -> Self {
-        let mut patch =
-            Self { id: update.id, values: Map::new(), first: Map::new(), origin: Default::default() };
+        let mut patch = Self { id: update.id, values: Map::new(), first: Default::default() };
         patch.absorb(mutation_id, update);
         patch
     }
@@ -37,10 +42,11 @@ impl Patch {
         debug_assert_eq!(update.id, self.id);
         for (field, value) in &update.fields {
             self.values.insert(field.clone(), value.clone());
-            if !self.first.contains_key(field) {
-                self.first.insert(field.clone(), value.clone());
-                self.origin.insert(field.clone(), (mutation_id, update.base_version));
-            }
+            self.first.entry(field.clone()).or_insert_with(|| FirstWrite {
+                mutation_id,
+                base_version: update.base_version,
+                value: value.clone(),
+            });
         }
     }
 }
@@ -117,15 +123,14 @@ pub async fn update(
     let created = fv.get("*");
 
     for col in &columns {
-        let new_value = &update.first[*col];
-        let (mutation_id, base_version) = update.origin[*col];
+        let FirstWrite { mutation_id, base_version, value: new_value } = &update.first[*col];
         let old_value = old.get(*col).cloned().unwrap_or(Value::Null);
         let last = fv.get(*col).or(created);
         let (last_version, last_client) = match last.and_then(Value::as_array) {
             Some(a) => (a.first().and_then(Value::as_i64).unwrap_or(0), a.get(1).and_then(Value::as_str)),
             None => (0, None),
         };
-        let concurrent = last_version > base_version && last_client != Some(me.as_str());
+        let concurrent = last_version > *base_version && last_client != Some(me.as_str());
         if concurrent && old_value != *new_value {
             sqlx::query(
                 "insert into conflicts (company_id, entity, row_id, field, overwritten_value, overwritten_version,
@@ -141,7 +146,7 @@ pub async fn update(
             .bind(last_client.and_then(|c| c.parse::<uuid::Uuid>().ok()))
             .bind(new_value)
             .bind(actor.client_id)
-            .bind(mutation_id as i64)
+            .bind(*mutation_id as i64)
             .bind(actor.user_id)
             .bind(version)
             .execute(&mut *db)

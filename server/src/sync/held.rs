@@ -269,6 +269,12 @@ fn bind_rows<'q>(
         .bind(column(t, |r| r.ended_at))
 }
 
+/// The row `COUNTS` selects: how many of each kind were written.
+fn counts(row: sqlx::postgres::PgRow) -> Result<(i64, i64, i64, i64), sqlx::Error> {
+    use sqlx::Row as _;
+    Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?))
+}
+
 fn check(held: &Held, written: (i64, i64, i64, i64)) -> Result<(), ApplyError> {
     match held.refused([written.0, written.1, written.2, written.3]) {
         Some(id) => Err(ApplyError::id_taken(id)),
@@ -287,13 +293,8 @@ pub async fn write_rows(
         return Ok(());
     }
     let rows = std::mem::take(held);
-    let written = bind_rows(sqlx::query(rows_sql()), &rows, actor, version)
-        .try_map(|row: sqlx::postgres::PgRow| {
-            use sqlx::Row as _;
-            Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?))
-        })
-        .fetch_one(db)
-        .await?;
+    let written =
+        bind_rows(sqlx::query(rows_sql()), &rows, actor, version).try_map(counts).fetch_one(db).await?;
     check(&rows, written)
 }
 
@@ -368,10 +369,7 @@ pub async fn finish(
         .bind(&log.client_ts)
         .bind(&log.statuses)
         .bind(&log.reasons)
-        .try_map(|row: sqlx::postgres::PgRow| {
-            use sqlx::Row as _;
-            Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?))
-        })
+        .try_map(counts)
         .fetch_one(db)
         .await?;
     check(&rows, written)
