@@ -154,6 +154,7 @@ impl Application {
             blobs: Arc::new(blobs),
             clock,
             push_gates: Arc::default(),
+            sessions: Arc::default(),
             analytics: Arc::default(),
             shutdown: shutdown_rx,
         };

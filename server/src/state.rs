@@ -20,6 +20,8 @@ pub struct AppState {
     /// (see `sync::clock`).
     pub clock: Arc<crate::sync::clock::VersionClock>,
     pub push_gates: Arc<crate::sync::PushGates>,
+    /// Sessions just looked up, trusted for a few seconds (see `auth::session_cache`).
+    pub sessions: Arc<crate::auth::session_cache::SessionCache>,
     /// Each company's analytics facts, kept in memory and refreshed by version.
     pub analytics: Arc<crate::analytics::load::FactsCache>,
     /// Turns true when the server starts shutting down: long-lived responses (event streams)

@@ -514,6 +514,8 @@ pub async fn put_settings(
     .bind(user.user_id())
     .execute(&state.pool)
     .await?;
+    // Every signed-in person of the company carries the cadence (`Me::cadence_days`).
+    state.sessions.forget_company(user.company_id());
     Ok(ApiJson(settings))
 }
 

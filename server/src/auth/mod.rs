@@ -4,6 +4,7 @@ pub mod password;
 pub mod rate_limit;
 pub mod routes;
 pub mod session;
+pub mod session_cache;
 
 use crate::error::ApiError;
 use app::{api::Me, domain::Role};

@@ -94,7 +94,7 @@ pub async fn login(
 
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     if let Some(token) = session::token_from(&headers) {
-        session::delete(&state.pool, &token).await?;
+        session::delete(&state, &token).await?;
     }
     let clear = [(header::SET_COOKIE, session::clear_cookie(state.config.cookie_secure))];
     // Any body kind is fine here: there is nothing to read. A form post gets a redirect.

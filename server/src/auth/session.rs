@@ -2,6 +2,7 @@
 //! SHA-256. Sessions last 60 days and slide forward with use, so a technician who works offline
 //! for weeks is still signed in when the truck reaches signal.
 
+use super::session_cache::TokenHash;
 use crate::{error::ApiError, state::AppState};
 use app::api::Me;
 use axum::{
@@ -22,8 +23,8 @@ pub const COOKIE_NAME: &str = "fc_session";
 /// hour per person, not one per request).
 const SLIDE_AFTER: Duration = Duration::from_secs(60 * 60);
 
-fn hash_token(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
+pub fn hash_token(token: &str) -> TokenHash {
+    Sha256::digest(token.as_bytes()).into()
 }
 
 /// The `Set-Cookie` value that stores `token` for `ttl`.
@@ -78,8 +79,11 @@ pub async fn create(
     Ok(token)
 }
 
-pub async fn delete(pool: &PgPool, token: &str) -> Result<(), ApiError> {
-    sqlx::query("delete from sessions where token_hash = $1").bind(hash_token(token)).execute(pool).await?;
+/// Ends the session, in Postgres and in this server's cache.
+pub async fn delete(state: &AppState, token: &str) -> Result<(), ApiError> {
+    let hash = hash_token(token);
+    sqlx::query("delete from sessions where token_hash = $1").bind(hash).execute(&state.pool).await?;
+    state.sessions.forget(&hash);
     Ok(())
 }
 
@@ -88,32 +92,45 @@ struct SessionRow {
     #[sqlx(flatten)]
     me: crate::users::MeRow,
     stale: bool,
+    seconds_left: f64,
 }
 
-/// The person behind a live session token, and whether the session is due to slide forward.
-async fn lookup(pool: &PgPool, token: &str) -> Result<Option<(Me, bool)>, ApiError> {
+/// A live session: who, whether it is due to slide forward, and how long it has left.
+struct Found {
+    me: Me,
+    stale: bool,
+    valid_for: Duration,
+}
+
+/// The person behind a live session token, from Postgres.
+async fn lookup(pool: &PgPool, token: &TokenHash) -> Result<Option<Found>, ApiError> {
     let row: Option<SessionRow> = sqlx::query_as(&format!(
         "select u.id as user_id, u.name, u.email, u.role, c.id as company_id, c.name as company_name,
-                s.last_seen_at < now() - make_interval(secs => $2) as stale, {}
+                s.last_seen_at < now() - make_interval(secs => $2) as stale,
+                extract(epoch from s.expires_at - now())::float8 as seconds_left, {}
          from sessions s
          join users u on u.company_id = s.company_id and u.id = s.user_id
          join companies c on c.id = s.company_id
          where s.token_hash = $1 and s.expires_at > now() and u.active",
         crate::users::CADENCE_SQL
     ))
-    .bind(hash_token(token))
+    .bind(token)
     .bind(SLIDE_AFTER.as_secs_f64())
     .fetch_optional(pool)
     .await?;
-    row.map(|r| Ok((r.me.into_me()?, r.stale))).transpose()
+    row.map(|r| {
+        let valid_for = Duration::try_from_secs_f64(r.seconds_left).unwrap_or_default();
+        Ok(Found { me: r.me.into_me()?, stale: r.stale, valid_for })
+    })
+    .transpose()
 }
 
-async fn slide(pool: &PgPool, token: &str, ttl: Duration) -> Result<(), ApiError> {
+async fn slide(pool: &PgPool, token: &TokenHash, ttl: Duration) -> Result<(), ApiError> {
     sqlx::query(
         "update sessions set last_seen_at = now(), expires_at = now() + make_interval(secs => $2)
          where token_hash = $1",
     )
-    .bind(hash_token(token))
+    .bind(token)
     .bind(ttl.as_secs_f64())
     .execute(pool)
     .await?;
@@ -139,18 +156,30 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
     let token = token_from(req.headers());
     let mut slid = None;
     if let Some(token) = token.as_deref() {
-        match lookup(&state.pool, token).await {
-            Ok(Some((me, stale))) => {
-                if stale {
-                    match slide(&state.pool, token, state.config.session_ttl).await {
-                        Ok(()) => slid = Some(token.to_owned()),
-                        Err(e) => tracing::warn!(error = %e, "could not extend a session"),
+        let hash = hash_token(token);
+        if let Some(me) = state.sessions.get(&hash) {
+            req.extensions_mut().insert(me);
+        } else {
+            match lookup(&state.pool, &hash).await {
+                Ok(Some(Found { me, stale, mut valid_for })) => {
+                    if stale {
+                        match slide(&state.pool, &hash, state.config.session_ttl).await {
+                            Ok(()) => {
+                                slid = Some(token.to_owned());
+                                valid_for = state.config.session_ttl;
+                            }
+                            Err(e) => tracing::warn!(error = %e, "could not extend a session"),
+                        }
                     }
+                    // A stale session not slid (the write failed) is not kept: the next request tries again.
+                    if !stale || slid.is_some() {
+                        state.sessions.put(hash, me.clone(), valid_for);
+                    }
+                    req.extensions_mut().insert(me);
                 }
-                req.extensions_mut().insert(me);
+                Ok(None) => {}
+                Err(e) => return e.into_response(),
             }
-            Ok(None) => {}
-            Err(e) => return e.into_response(),
         }
     }
 

@@ -1,0 +1,137 @@
+//! The sessions this server has just looked up, kept in memory for a few seconds.
+//!
+//! A device in use sends a request every few seconds (a push, a pull, a photo), and each would
+//! otherwise cost a query joining sessions, users, companies and the company's settings before
+//! it could start. Under the ingest bench that query was one in every dozen statements a push
+//! made. A cached session is at most [`FRESH_FOR`] old and never outlives its `expires_at`.
+//!
+//! What this process changes it forgets at once: signing out forgets the session, and a change
+//! of a company's settings (which [`Me`] carries) forgets the company's sessions. A change made
+//! outside the server (SQL by hand) is seen within [`FRESH_FOR`]. Code that later changes a
+//! person's role or deactivates them must call [`SessionCache::forget_company`] too.
+
+use app::api::Me;
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+use uuid::Uuid;
+
+/// How long a looked-up session is trusted without asking Postgres again.
+pub const FRESH_FOR: Duration = Duration::from_secs(10);
+
+/// Past this many entries the expired ones are dropped; if none are, everything is (a burst of
+/// sign-ins costs a query each once more, never unbounded memory).
+const MAX_ENTRIES: usize = 20_000;
+
+/// A session token's SHA-256, the form in which sessions are stored.
+pub type TokenHash = [u8; 32];
+
+#[derive(Default)]
+pub struct SessionCache {
+    entries: Mutex<HashMap<TokenHash, Entry>>,
+}
+
+struct Entry {
+    me: Me,
+    until: Instant,
+}
+
+impl SessionCache {
+    /// The person behind the session, if it was looked up within [`FRESH_FOR`] and has not expired.
+    pub fn get(&self, token: &TokenHash) -> Option<Me> {
+        self.get_at(token, Instant::now())
+    }
+
+    /// Keeps a session just looked up that stays valid for `valid_for` more.
+    pub fn put(&self, token: TokenHash, me: Me, valid_for: Duration) {
+        self.put_at(token, me, valid_for, Instant::now());
+    }
+
+    pub fn forget(&self, token: &TokenHash) {
+        self.lock().remove(token);
+    }
+
+    pub fn forget_company(&self, company_id: Uuid) {
+        self.lock().retain(|_, e| e.me.company_id != company_id);
+    }
+
+    fn get_at(&self, token: &TokenHash, now: Instant) -> Option<Me> {
+        let entries = self.lock();
+        entries.get(token).filter(|e| now < e.until).map(|e| e.me.clone())
+    }
+
+    fn put_at(&self, token: TokenHash, me: Me, valid_for: Duration, now: Instant) {
+        let mut entries = self.lock();
+        if entries.len() >= MAX_ENTRIES {
+            entries.retain(|_, e| now < e.until);
+            if entries.len() >= MAX_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert(token, Entry { me, until: now + valid_for.min(FRESH_FOR) });
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TokenHash, Entry>> {
+        // A panic while holding the lock leaves a map that is still whole: keep using it.
+        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::domain::Role;
+
+    fn me(company_id: Uuid) -> Me {
+        Me {
+            user_id: Uuid::now_v7(),
+            name: "Tess".into(),
+            email: "t@acme.test".into(),
+            role: Role::Technician,
+            company_id,
+            company_name: "Acme Air".into(),
+            cadence_days: vec![1, 3],
+        }
+    }
+
+    #[test]
+    fn a_session_is_trusted_for_a_few_seconds_and_never_past_its_expiry() {
+        let cache = SessionCache::default();
+        let t0 = Instant::now();
+        cache.put_at([1; 32], me(Uuid::now_v7()), Duration::from_secs(3600), t0);
+        assert!(cache.get_at(&[1; 32], t0 + FRESH_FOR - Duration::from_millis(1)).is_some());
+        assert!(cache.get_at(&[1; 32], t0 + FRESH_FOR).is_none(), "asks Postgres again");
+
+        cache.put_at([2; 32], me(Uuid::now_v7()), Duration::from_secs(2), t0);
+        assert!(cache.get_at(&[2; 32], t0 + Duration::from_secs(2)).is_none(), "the session expired");
+        assert!(cache.get_at(&[3; 32], t0).is_none());
+    }
+
+    #[test]
+    fn signing_out_and_a_settings_change_forget_at_once() {
+        let cache = SessionCache::default();
+        let (acme, other) = (Uuid::now_v7(), Uuid::now_v7());
+        cache.put([1; 32], me(acme), FRESH_FOR);
+        cache.put([2; 32], me(acme), FRESH_FOR);
+        cache.put([3; 32], me(other), FRESH_FOR);
+        cache.forget(&[1; 32]);
+        assert!(cache.get(&[1; 32]).is_none());
+        cache.forget_company(acme);
+        assert!(cache.get(&[2; 32]).is_none());
+        assert!(cache.get(&[3; 32]).is_some(), "another company's sessions stay");
+    }
+
+    #[test]
+    fn stays_bounded() {
+        let cache = SessionCache::default();
+        let t0 = Instant::now();
+        for i in 0..MAX_ENTRIES + 10 {
+            let mut token = [0; 32];
+            token[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            cache.put_at(token, me(Uuid::nil()), FRESH_FOR, t0);
+        }
+        assert!(cache.lock().len() <= MAX_ENTRIES);
+    }
+}
