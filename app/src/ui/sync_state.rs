@@ -306,14 +306,12 @@ mod browser {
         s.loaded = true;
         s.online = online();
         s.pending = state.pending.len();
-        if s.rejected.len() != state.rejected.len() {
-            s.rejected = state.rejected.clone();
-        }
+        s.rejected.clone_from(&state.rejected);
         s.last_synced_at = state.last_synced_at;
         s.syncing_tab = LEADER.with(|l| l.get());
     }
 
-    type Status = (bool, bool, bool, usize, usize, Option<DateTime<Utc>>, bool, Option<String>);
+    type Status = (bool, bool, bool, usize, Vec<u64>, Option<DateTime<Utc>>, bool, Option<String>);
 
     fn status_of(s: &SyncSnapshot) -> Status {
         (
@@ -321,7 +319,7 @@ mod browser {
             s.online,
             s.syncing,
             s.pending,
-            s.rejected.len(),
+            s.rejected.iter().map(|r| r.mutation.id).collect(),
             s.last_synced_at,
             s.syncing_tab,
             s.problem.clone(),

@@ -23,7 +23,7 @@ pub const COOKIE_NAME: &str = "fc_session";
 /// hour per person, not one per request).
 const SLIDE_AFTER: Duration = Duration::from_secs(60 * 60);
 
-pub fn hash_token(token: &str) -> TokenHash {
+fn hash_token(token: &str) -> TokenHash {
     Sha256::digest(token.as_bytes()).into()
 }
 
@@ -137,6 +137,34 @@ async fn slide(pool: &PgPool, token: &TokenHash, ttl: Duration) -> Result<(), Ap
     Ok(())
 }
 
+/// The person behind a session token, and whether the session was slid forward just now: from
+/// this server's cache when it was looked up lately, else from Postgres (sliding it when due and
+/// caching it).
+async fn signed_in(state: &AppState, token: &str) -> Result<Option<(Me, bool)>, ApiError> {
+    let hash = hash_token(token);
+    if let Some(me) = state.sessions.get(&hash) {
+        return Ok(Some((me, false)));
+    }
+    let Some(Found { me, stale, mut valid_for }) = lookup(&state.pool, &hash).await? else {
+        return Ok(None);
+    };
+    let mut slid = false;
+    if stale {
+        match slide(&state.pool, &hash, state.config.session_ttl).await {
+            Ok(()) => {
+                slid = true;
+                valid_for = state.config.session_ttl;
+            }
+            Err(e) => tracing::warn!(error = %e, "could not extend a session"),
+        }
+    }
+    // A stale session not slid (the write failed) is not kept: the next request tries again.
+    if !stale || slid {
+        state.sessions.put(hash, me.clone(), valid_for);
+    }
+    Ok(Some((me, slid)))
+}
+
 /// Paths served as files, which need no session (and must not cost a database query).
 fn is_static(path: &str) -> bool {
     path.starts_with("/pkg/")
@@ -156,30 +184,15 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
     let token = token_from(req.headers());
     let mut slid = None;
     if let Some(token) = token.as_deref() {
-        let hash = hash_token(token);
-        if let Some(me) = state.sessions.get(&hash) {
-            req.extensions_mut().insert(me);
-        } else {
-            match lookup(&state.pool, &hash).await {
-                Ok(Some(Found { me, stale, mut valid_for })) => {
-                    if stale {
-                        match slide(&state.pool, &hash, state.config.session_ttl).await {
-                            Ok(()) => {
-                                slid = Some(token.to_owned());
-                                valid_for = state.config.session_ttl;
-                            }
-                            Err(e) => tracing::warn!(error = %e, "could not extend a session"),
-                        }
-                    }
-                    // A stale session not slid (the write failed) is not kept: the next request tries again.
-                    if !stale || slid.is_some() {
-                        state.sessions.put(hash, me.clone(), valid_for);
-                    }
-                    req.extensions_mut().insert(me);
+        match signed_in(&state, token).await {
+            Ok(Some((me, slid_now))) => {
+                if slid_now {
+                    slid = Some(token.to_owned());
                 }
-                Ok(None) => {}
-                Err(e) => return e.into_response(),
+                req.extensions_mut().insert(me);
             }
+            Ok(None) => {}
+            Err(e) => return e.into_response(),
         }
     }
 
