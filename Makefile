@@ -29,7 +29,7 @@ browser:
 # --precompress writes a brotli (quality 11) and a gzip twin of every site file; the server
 # sends the brotli one to browsers that accept it (the first load: 27% smaller than gzip -9).
 build: tools
-	cargo leptos build --release --precompress
+	cargo leptos build --release --precompress --split
 
 run: build
 	@url=$$(scripts/ensure-postgres.sh); \

@@ -7,9 +7,12 @@ use wasm_bindgen::prelude::wasm_bindgen;
 #[wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
-    // Tests (and pwa.js) wait for this before they click: a click before hydration is lost.
-    if let Some(body) = leptos::prelude::document().body() {
+    // Asynchronously: most pages are lazy routes (their own wasm chunk, see `app::ui`), and a
+    // page must have its chunk before it can hydrate.
+    wasm_bindgen_futures::spawn_local(async {
+        let body = leptos::prelude::document().body().expect("the page has a body");
+        leptos::mount::hydrate_from_async(body.clone(), app::App).await.forget();
+        // Tests (and pwa.js) wait for this before they click: a click before hydration is lost.
         let _ = body.set_attribute("data-hydrated", "true");
-    }
+    });
 }

@@ -22,7 +22,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Redirect, Route, Router, Routes},
-    path,
+    lazy_route, path, Lazy, LazyRoute,
 };
 
 pub use session::current_user;
@@ -74,15 +74,15 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=Home />
                 <Route path=path!("/login") view=login::LoginPage />
                 <Route path=path!("/today") view=|| view! { <layout::RolePage roles=&[Role::Technician]><technician::Today /></layout::RolePage> } />
-                <Route path=path!("/new") view=|| view! { <layout::RolePage roles=&[Role::Technician]><technician::NewConsultation /></layout::RolePage> } />
-                <Route path=path!("/visit") view=|| view! { <layout::RolePage roles=&[Role::Technician]><visit::Visit /></layout::RolePage> } />
-                <Route path=path!("/sync") view=|| view! { <layout::RolePage roles=&Role::ALL><technician::SyncPage /></layout::RolePage> } />
-                <Route path=path!("/queue") view=|| view! { <layout::RolePage roles=&[Role::SalesRep]><rep::Queue /></layout::RolePage> } />
-                <Route path=path!("/quote") view=|| view! { <layout::RolePage roles=&[Role::SalesRep, Role::Manager]><rep::QuotePage /></layout::RolePage> } />
-                <Route path=path!("/day") view=|| view! { <layout::RolePage roles=&[Role::Technician, Role::SalesRep]><my_day::MyDay /></layout::RolePage> } />
-                <Route path=path!("/followups") view=|| view! { <layout::RolePage roles=&[Role::Manager]><manager::FollowupsBoard /></layout::RolePage> } />
-                <Route path=path!("/dashboard") view=|| view! { <layout::RolePage roles=&[Role::Manager]><manager::Dashboard /></layout::RolePage> } />
-                <Route path=path!("/team") view=|| view! { <layout::RolePage roles=&[Role::Manager]><manager::Team /></layout::RolePage> } />
+                <Route path=path!("/new") view={Lazy::<NewPage>::new()} />
+                <Route path=path!("/visit") view={Lazy::<VisitPage>::new()} />
+                <Route path=path!("/sync") view={Lazy::<SyncPage>::new()} />
+                <Route path=path!("/queue") view={Lazy::<QueuePage>::new()} />
+                <Route path=path!("/quote") view={Lazy::<QuotePage>::new()} />
+                <Route path=path!("/day") view={Lazy::<DayPage>::new()} />
+                <Route path=path!("/followups") view={Lazy::<FollowupsPage>::new()} />
+                <Route path=path!("/dashboard") view={Lazy::<DashboardPage>::new()} />
+                <Route path=path!("/team") view={Lazy::<TeamPage>::new()} />
             </Routes>
         </Router>
     }
@@ -94,3 +94,34 @@ fn Home() -> impl IntoView {
     let target = current_user().map(|me| me.role.home_path()).unwrap_or("/login");
     view! { <Redirect path=target /> }
 }
+
+/// A page whose code is its own chunk of the bundle (`cargo leptos build --split`), fetched when
+/// the page is first opened (the service worker has it cached by then: it precaches every chunk).
+/// Only a technician's first screen, `/today`, and sign-in are in the main chunk: a phone on one
+/// bar of signal downloads the rest after the first screen works.
+macro_rules! lazy_page {
+    ($route:ident, $roles:expr, $page:path) => {
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <layout::RolePage roles=$roles>{$page()}</layout::RolePage> }.into_any()
+            }
+        }
+    };
+}
+
+lazy_page!(NewPage, &[Role::Technician], technician::NewConsultation);
+lazy_page!(VisitPage, &[Role::Technician], visit::Visit);
+lazy_page!(SyncPage, &Role::ALL, technician::SyncPage);
+lazy_page!(QueuePage, &[Role::SalesRep], rep::Queue);
+lazy_page!(QuotePage, &[Role::SalesRep, Role::Manager], rep::QuotePage);
+lazy_page!(DayPage, &[Role::Technician, Role::SalesRep], my_day::MyDay);
+lazy_page!(FollowupsPage, &[Role::Manager], manager::FollowupsBoard);
+lazy_page!(DashboardPage, &[Role::Manager], manager::Dashboard);
+lazy_page!(TeamPage, &[Role::Manager], manager::Team);
