@@ -96,9 +96,9 @@ fn Home() -> impl IntoView {
 }
 
 /// A page whose code is its own chunk of the bundle (`cargo leptos build --split`), fetched when
-/// the page is first opened (the service worker has it cached by then: it precaches every chunk).
-/// Only a technician's first screen, `/today`, and sign-in are in the main chunk: a phone on one
-/// bar of signal downloads the rest after the first screen works.
+/// the page is first opened; the service worker precaches every chunk on install, so pages open
+/// offline too. Only a technician's first screen, `/today`, and sign-in are in the main chunk: a
+/// phone on one bar of signal gets a working first screen before it has the rest.
 macro_rules! lazy_page {
     ($route:ident, $roles:expr, $page:path) => {
         struct $route;
