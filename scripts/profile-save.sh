@@ -1,20 +1,19 @@
 #!/usr/bin/env bash
-# A CPU profile of `make bench-save`'s offline saves with Rust function names: the release
-# bundle's wasm-opt drops the wasm name section, so this serves the same build bound again
-# without it for one run, then puts the real bundle back. Run after `make build`:
+# A CPU profile of `make bench-save`'s offline saves with Rust function names: builds the bundle
+# once with wasm-opt keeping the name section (-g), runs the bench with BENCH_PROFILE, then
+# puts the real bundle back. Run after `make build`:
 #   scripts/profile-save.sh [out.cpuprofile]      then: node scripts/profile-top.mjs out.cpuprofile
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
 out=$(realpath -m "${1:-/tmp/save.cpuprofile}")
 target=${CARGO_TARGET_DIR:-$HOME/.cache/fieldclose/target}
+export CARGO_TARGET_DIR=$target
 work=$(mktemp -d)
-trap 'rm -rf target/site/pkg && mv "$work/pkg" target/site/pkg; rm -rf "$work"' EXIT
-wasm-bindgen --target web --out-name fieldclose --out-dir "$work/named" \
-  "$target/front/wasm32-unknown-unknown/wasm-release/frontend.wasm"
 cp -a target/site/pkg "$work/pkg"
-rm -f target/site/pkg/fieldclose.wasm.* target/site/pkg/fieldclose.js.*
-cp "$work/named/fieldclose_bg.wasm" target/site/pkg/fieldclose.wasm
-cp "$work/named/fieldclose.js" target/site/pkg/fieldclose.js
+trap 'rm -rf target/site/pkg && mv "$work/pkg" target/site/pkg; rm -rf "$work"' EXIT
+LEPTOS_WASM_OPT_FEATURES="-Oz,--enable-bulk-memory,--enable-nontrapping-float-to-int,-g" \
+  cargo leptos build --release --split
 url=$(scripts/ensure-postgres.sh)
 export DATABASE_URL=${url%/*}/fieldclose_e2e LEPTOS_SITE_ROOT=$PWD/target/site FIELDCLOSE_BIN=$target/release/server
 "$FIELDCLOSE_BIN" seed-demo

@@ -2,7 +2,7 @@
 // Summarises a .cpuprofile (from `scripts/profile-save.sh` or `BENCH_PROFILE=... make bench-save`).
 //   node scripts/profile-top.mjs FILE            the 25 functions with the most self and total time
 //   node scripts/profile-top.mjs FILE NAME       where the time under functions named NAME went
-// Rust symbols lose their `::h<hash>` suffix.
+// Demangled Rust symbols lose their `::h<hash>` suffix (profile-save.sh keeps them mangled).
 import { readFileSync } from 'node:fs';
 
 const [file, under] = process.argv.slice(2);

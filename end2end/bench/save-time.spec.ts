@@ -21,6 +21,8 @@ test('time to save a consultation step locally', async ({ browser }) => {
       const dbs = await indexedDB.databases();
       return dbs.map((d) => d.name).join(',');
     });
+    // As the Sync tab's "Offline copy: ready" tells a technician: pages and code are cached.
+    await expect(page.locator('html[data-offline-ready]')).toHaveCount(1, { timeout: 60_000 });
     await ctx.setOffline(true); // the basement: saves only, no sync in between
 
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: /New/ }).click();

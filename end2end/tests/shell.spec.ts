@@ -119,3 +119,24 @@ test('after one online visit the app opens from a cold start with no network', a
     rmSync(profile, { recursive: true, force: true });
   }
 });
+
+test("a technician's pages are in the first load's reach: their code loads after the first screen, without the service worker", async ({
+  browser,
+}) => {
+  server = await startServer();
+  // No service worker at all: the page itself must have fetched the code of the other pages.
+  const context = await browser.newContext({ serviceWorkers: 'block', viewport: { width: 360, height: 740 } });
+  const page = await context.newPage();
+  await signIn(page, server.url, DEMO.tech);
+  await expect(page).toHaveURL(/\/today$/);
+  await hydrated(page);
+  const loaded = () =>
+    page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name.split('/').pop() ?? ''));
+  // The first screen needs none of them; they come right after it.
+  await expect.poll(async () => (await loaded()).filter((n) => /^split___(new|visit|day|sync)_page/.test(n)).length)
+    .toBe(4);
+  await server.stop();
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: /New/ }).click();
+  await expect(page.getByRole('heading', { name: 'New consultation' })).toBeVisible();
+  await context.close();
+});

@@ -63,6 +63,14 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     session::provide_current_user();
     sync_state::provide_sync();
+    // Once the first screen works, fetch the code of the person's other pages: opening one later
+    // in a basement must not depend on the service worker having finished its precache.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if let Some(me) = current_user() {
+            leptos::task::spawn_local(preload_pages(me.role));
+        }
+    });
 
     view! {
         <Stylesheet id="leptos" href="/pkg/fieldclose.css" />
@@ -125,3 +133,28 @@ lazy_page!(DayPage, &[Role::Technician, Role::SalesRep], my_day::MyDay);
 lazy_page!(FollowupsPage, &[Role::Manager], manager::FollowupsBoard);
 lazy_page!(DashboardPage, &[Role::Manager], manager::Dashboard);
 lazy_page!(TeamPage, &[Role::Manager], manager::Team);
+
+/// Loads the chunks of the pages a role uses, one after another (the first screen's requests
+/// go first).
+#[cfg(feature = "hydrate")]
+async fn preload_pages(role: Role) {
+    match role {
+        Role::Technician => {
+            <NewPage as LazyRoute>::preload().await;
+            <VisitPage as LazyRoute>::preload().await;
+            <DayPage as LazyRoute>::preload().await;
+        }
+        Role::SalesRep => {
+            <QueuePage as LazyRoute>::preload().await;
+            <QuotePage as LazyRoute>::preload().await;
+            <DayPage as LazyRoute>::preload().await;
+        }
+        Role::Manager => {
+            <DashboardPage as LazyRoute>::preload().await;
+            <FollowupsPage as LazyRoute>::preload().await;
+            <QuotePage as LazyRoute>::preload().await;
+            <TeamPage as LazyRoute>::preload().await;
+        }
+    }
+    <SyncPage as LazyRoute>::preload().await;
+}
