@@ -134,27 +134,22 @@ lazy_page!(FollowupsPage, &[Role::Manager], manager::FollowupsBoard);
 lazy_page!(DashboardPage, &[Role::Manager], manager::Dashboard);
 lazy_page!(TeamPage, &[Role::Manager], manager::Team);
 
-/// Loads the chunks of the pages a role uses, one after another (the first screen's requests
-/// go first).
+/// Loads the chunks of the pages a role uses offline (the same list the service worker warms,
+/// `layout::offline_urls`), one after another (the first screen's requests go first).
 #[cfg(feature = "hydrate")]
 async fn preload_pages(role: Role) {
-    match role {
-        Role::Technician => {
-            <NewPage as LazyRoute>::preload().await;
-            <VisitPage as LazyRoute>::preload().await;
-            <DayPage as LazyRoute>::preload().await;
-        }
-        Role::SalesRep => {
-            <QueuePage as LazyRoute>::preload().await;
-            <QuotePage as LazyRoute>::preload().await;
-            <DayPage as LazyRoute>::preload().await;
-        }
-        Role::Manager => {
-            <DashboardPage as LazyRoute>::preload().await;
-            <FollowupsPage as LazyRoute>::preload().await;
-            <QuotePage as LazyRoute>::preload().await;
-            <TeamPage as LazyRoute>::preload().await;
+    for path in layout::offline_urls(role) {
+        match path {
+            "/new" => <NewPage as LazyRoute>::preload().await,
+            "/visit" => <VisitPage as LazyRoute>::preload().await,
+            "/sync" => <SyncPage as LazyRoute>::preload().await,
+            "/queue" => <QueuePage as LazyRoute>::preload().await,
+            "/quote" => <QuotePage as LazyRoute>::preload().await,
+            "/day" => <DayPage as LazyRoute>::preload().await,
+            "/followups" => <FollowupsPage as LazyRoute>::preload().await,
+            "/dashboard" => <DashboardPage as LazyRoute>::preload().await,
+            "/team" => <TeamPage as LazyRoute>::preload().await,
+            _ => {} // in the main chunk
         }
     }
-    <SyncPage as LazyRoute>::preload().await;
 }
