@@ -63,9 +63,12 @@ pub fn storage_warning(usage: f64, quota: f64) -> Option<String> {
         return None;
     }
     let free_mb = (quota - usage) / 1_000_000.0;
+    // Whole megabytes, formatted as an integer: `{:.0}` on a float would bring core's float
+    // formatting (14 KB) into the first load for this one message.
+    let shown = free_mb.max(0.0).round() as u64;
     (free_mb < 50.0 || usage / quota > 0.9).then(|| {
         format!(
-            "This device is almost out of room for offline work ({free_mb:.0} MB left). Sync, then free up space."
+            "This device is almost out of room for offline work ({shown} MB left). Sync, then free up space."
         )
     })
 }
@@ -672,5 +675,20 @@ mod browser {
         if again {
             kick();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::storage_warning;
+
+    #[test]
+    fn storage_is_low_below_50_mb_free_or_over_90_percent_used() {
+        assert_eq!(storage_warning(0.0, 0.0), None, "no quota reported: no warning");
+        assert_eq!(storage_warning(100e6, 1000e6), None);
+        let nearly_full = storage_warning(980.4e6, 1000e6).unwrap();
+        assert!(nearly_full.contains("(20 MB left)"), "{nearly_full}");
+        let over_90 = storage_warning(9.5e9, 10e9).unwrap();
+        assert!(over_90.contains("(500 MB left)"), "{over_90}");
     }
 }
