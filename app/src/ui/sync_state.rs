@@ -63,8 +63,8 @@ pub fn storage_warning(usage: f64, quota: f64) -> Option<String> {
         return None;
     }
     let free_mb = (quota - usage) / 1_000_000.0;
-    // Whole megabytes, formatted as an integer: `{:.0}` on a float would bring core's float
-    // formatting (14 KB) into the first load for this one message.
+    // Whole megabytes, rounded here: formatting the float with `{:.0}` would need core's exact
+    // float formatting in the first load for this one message.
     let shown = free_mb.max(0.0).round() as u64;
     (free_mb < 50.0 || usage / quota > 0.9).then(|| {
         format!(
