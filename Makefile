@@ -28,7 +28,7 @@ browser:
 
 # --precompress writes a brotli (quality 11) and a gzip twin of every site file; the server
 # sends the brotli one to browsers that accept it (the first load: 27% smaller than gzip -9).
-# --split puts each lazy page (app::ui::lazy_page!) into a wasm chunk of its own.
+# --split puts each lazy page (app::ui::lazy_pages!) into a wasm chunk of its own.
 build: tools
 	cargo leptos build --release --precompress --split
 

@@ -103,53 +103,83 @@ fn Home() -> impl IntoView {
     view! { <Redirect path=target /> }
 }
 
-/// A page whose code is its own chunk of the bundle (`cargo leptos build --split`), fetched when
+/// Pages whose code is their own chunk of the bundle (`cargo leptos build --split`), fetched when
 /// the page is first opened; the service worker precaches every chunk on install, so pages open
 /// offline too. Only a technician's first screen, `/today`, and sign-in are in the main chunk: a
 /// phone on one bar of signal gets a working first screen before it has the rest.
-macro_rules! lazy_page {
-    ($route:ident, $roles:expr, $page:path) => {
-        struct $route;
+///
+/// Each page is declared once, with its path: the macro also writes `LAZY_PATHS` and
+/// `preload_page`, so the preload cannot miss a page the routes have.
+macro_rules! lazy_pages {
+    ($($route:ident $path:literal $roles:expr => $page:path;)*) => {
+        $(
+            struct $route;
 
-        #[lazy_route]
-        impl LazyRoute for $route {
-            fn data() -> Self {
-                $route
+            #[lazy_route]
+            impl LazyRoute for $route {
+                fn data() -> Self {
+                    $route
+                }
+
+                fn view(_this: Self) -> AnyView {
+                    view! { <layout::RolePage roles=$roles>{$page()}</layout::RolePage> }.into_any()
+                }
             }
+        )*
 
-            fn view(_this: Self) -> AnyView {
-                view! { <layout::RolePage roles=$roles>{$page()}</layout::RolePage> }.into_any()
+        /// The paths of the lazy pages (every other page is in the main chunk).
+        #[cfg_attr(not(test), allow(dead_code))]
+        const LAZY_PATHS: &[&str] = &[$($path,)*];
+
+        /// Fetches the chunk of the page at `path`, if it is a lazy page.
+        #[cfg(feature = "hydrate")]
+        async fn preload_page(path: &str) {
+            match path {
+                $($path => <$route as LazyRoute>::preload().await,)*
+                _ => {} // in the main chunk
             }
         }
     };
 }
 
-lazy_page!(NewPage, &[Role::Technician], technician::NewConsultation);
-lazy_page!(VisitPage, &[Role::Technician], visit::Visit);
-lazy_page!(SyncPage, &Role::ALL, technician::SyncPage);
-lazy_page!(QueuePage, &[Role::SalesRep], rep::Queue);
-lazy_page!(QuotePage, &[Role::SalesRep, Role::Manager], rep::QuotePage);
-lazy_page!(DayPage, &[Role::Technician, Role::SalesRep], my_day::MyDay);
-lazy_page!(FollowupsPage, &[Role::Manager], manager::FollowupsBoard);
-lazy_page!(DashboardPage, &[Role::Manager], manager::Dashboard);
-lazy_page!(TeamPage, &[Role::Manager], manager::Team);
+lazy_pages! {
+    NewPage "/new" &[Role::Technician] => technician::NewConsultation;
+    VisitPage "/visit" &[Role::Technician] => visit::Visit;
+    SyncPage "/sync" &Role::ALL => technician::SyncPage;
+    QueuePage "/queue" &[Role::SalesRep] => rep::Queue;
+    QuotePage "/quote" &[Role::SalesRep, Role::Manager] => rep::QuotePage;
+    DayPage "/day" &[Role::Technician, Role::SalesRep] => my_day::MyDay;
+    FollowupsPage "/followups" &[Role::Manager] => manager::FollowupsBoard;
+    DashboardPage "/dashboard" &[Role::Manager] => manager::Dashboard;
+    TeamPage "/team" &[Role::Manager] => manager::Team;
+}
+
+/// The pages in the main chunk: nothing to preload.
+#[cfg_attr(not(test), allow(dead_code))]
+const EAGER_PATHS: &[&str] = &["/", "/login", "/today"];
 
 /// Loads the chunks of the pages a role uses offline (the same list the service worker warms,
 /// `layout::offline_urls`), one after another (the first screen's requests go first).
 #[cfg(feature = "hydrate")]
 async fn preload_pages(role: Role) {
     for path in layout::offline_urls(role) {
-        match path {
-            "/new" => <NewPage as LazyRoute>::preload().await,
-            "/visit" => <VisitPage as LazyRoute>::preload().await,
-            "/sync" => <SyncPage as LazyRoute>::preload().await,
-            "/queue" => <QueuePage as LazyRoute>::preload().await,
-            "/quote" => <QuotePage as LazyRoute>::preload().await,
-            "/day" => <DayPage as LazyRoute>::preload().await,
-            "/followups" => <FollowupsPage as LazyRoute>::preload().await,
-            "/dashboard" => <DashboardPage as LazyRoute>::preload().await,
-            "/team" => <TeamPage as LazyRoute>::preload().await,
-            _ => {} // in the main chunk
+        preload_page(path).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_offline_page_is_either_in_the_main_chunk_or_a_declared_lazy_page() {
+        for role in Role::ALL {
+            for path in layout::offline_urls(role) {
+                assert!(
+                    EAGER_PATHS.contains(&path) || LAZY_PATHS.contains(&path),
+                    "{path} ({role:?}) is neither eager nor declared in lazy_pages!, so it is never preloaded"
+                );
+            }
         }
     }
 }
