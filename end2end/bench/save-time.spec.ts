@@ -81,7 +81,7 @@ test('time to save a consultation step locally', async ({ browser }) => {
 
     // The same taps made from inside the page, a person's pace apart (300 ms), with no test
     // runner in between: Playwright's checks run on the page's main thread too (each
-    // \`expect\` takes an accessibility snapshot of the page), and a save waiting for them is
+    // `expect` takes an accessibility snapshot of the page), and a save waiting for them is
     // measured as slower than any technician would see it.
     const tapInPage = (n: number) =>
       page.evaluate(async (n) => {
