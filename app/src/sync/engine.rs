@@ -282,9 +282,7 @@ impl<S: Store> Engine<S> {
         let mut view: BTreeMap<(Entity, Uuid), Value> =
             self.state.rows.iter().map(|(k, r)| (*k, r.data.clone())).collect();
         for m in &self.state.pending {
-            if let Ok(mutation) = Mutation::from_parts(&m.name, &m.args) {
-                super::optimistic::apply(&mut view, &mutation, m.client_ts);
-            }
+            super::optimistic::apply(&mut view, &m.name, &m.args, m.client_ts);
         }
         view
     }

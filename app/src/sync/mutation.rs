@@ -74,26 +74,6 @@ mutations! {
 }
 
 impl Mutation {
-    /// The record this mutation writes.
-    pub fn target(&self) -> (Entity, Uuid) {
-        match self {
-            Mutation::CustomerCreate(m) => (Entity::Customer, m.id),
-            Mutation::CustomerUpdate(m) => (Entity::Customer, m.id),
-            Mutation::LeadCreate(m) => (Entity::Lead, m.id),
-            Mutation::ConsultationCreate(m) => (Entity::Consultation, m.id),
-            Mutation::ConsultationUpdate(m) => (Entity::Consultation, m.id),
-            Mutation::SetOutcome(m) => (Entity::Consultation, m.id),
-            Mutation::OptionUpsert(m) => (Entity::Option, m.id),
-            Mutation::ActivityLog(m) => (Entity::Activity, m.id),
-            Mutation::FollowupSchedule(m) => (Entity::Followup, m.id),
-            Mutation::FollowupComplete(m) => (Entity::Followup, m.id),
-            Mutation::FollowupReassign(m) => (Entity::Followup, m.id),
-            Mutation::TimeEntryLog(m) => (Entity::TimeEntry, m.id),
-            Mutation::AttachmentAdd(m) => (Entity::Attachment, m.id),
-            Mutation::Delete(m) => (m.entity, m.id),
-        }
-    }
-
     pub fn validate(&self) -> Result<(), ValidationError> {
         match self {
             Mutation::CustomerCreate(m) => m.validate(),

@@ -1,7 +1,13 @@
 //! What a pending mutation looks like on the device before the server has applied it: the same
 //! shape of row the server will send back, so the screen does not jump when it arrives.
+//!
+//! It reads a mutation in its wire form (name and JSON arguments, as the outbox holds it), not
+//! as a typed [`Mutation`](super::mutation::Mutation): the first screen lays every pending write
+//! over the records each time it opens, and parsing each argument type there would put every
+//! mutation's deserializer into the browser's first load (46 KB of wasm). The arguments were
+//! made on this device by `Mutation::args` from a validated mutation, so their fields are there.
 
-use super::{mutation::*, protocol::Entity};
+use super::protocol::Entity;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -9,107 +15,367 @@ use uuid::Uuid;
 
 type View = BTreeMap<(Entity, Uuid), Value>;
 
-fn merge(view: &mut View, key: (Entity, Uuid), fields: &Map<String, Value>) {
-    if let Some(Value::Object(row)) = view.get_mut(&key) {
-        for (k, v) in fields {
-            row.insert(k.clone(), v.clone());
-        }
+fn uuid(args: &Value, key: &str) -> Option<Uuid> {
+    args.get(key)?.as_str()?.parse().ok()
+}
+
+/// The record a pending write changes: the entity its name starts with (`record.delete` names
+/// it in its arguments), and its `id`.
+pub fn target(name: &str, args: &Value) -> Option<(Entity, Uuid)> {
+    let entity = match name.split_once('.')? {
+        ("record", "delete") => Entity::parse(args.get("entity")?.as_str()?)?,
+        (entity, _) => Entity::parse(entity)?,
+    };
+    Some((entity, uuid(args, "id")?))
+}
+
+/// The consultation a pending or refused write belongs to, for the marks on its row: an option
+/// or a photo is shown under its consultation, anything else under itself.
+pub fn shown_under(name: &str, args: &Value) -> Option<Uuid> {
+    match name {
+        "option.upsert" | "attachment.add" => uuid(args, "consultation_id"),
+        _ => target(name, args).map(|(_, id)| id),
     }
 }
 
-fn put(view: &mut View, entity: Entity, id: Uuid, row: Value) {
-    view.insert((entity, id), row);
+/// A row of the listed argument fields, plus fixed ones.
+fn row(args: &Value, fields: &[&str], extra: Value) -> Value {
+    let mut row: Map<String, Value> =
+        fields.iter().map(|f| (f.to_string(), args.get(*f).cloned().unwrap_or(Value::Null))).collect();
+    if let Value::Object(extra) = extra {
+        row.extend(extra);
+    }
+    Value::Object(row)
 }
 
-pub fn apply(view: &mut View, mutation: &Mutation, at: DateTime<Utc>) {
-    match mutation {
-        Mutation::CustomerCreate(m) => put(
+fn merge(view: &mut View, key: (Entity, Uuid), fields: Value) {
+    if let (Some(Value::Object(row)), Value::Object(fields)) = (view.get_mut(&key), fields) {
+        row.extend(fields);
+    }
+}
+
+/// Lays the pending write `name(args)`, queued at `at`, over `view`. A name this build does not
+/// know changes nothing (the server will say what it did).
+pub fn apply(view: &mut View, name: &str, args: &Value, at: DateTime<Utc>) {
+    let Some(key) = target(name, args) else { return };
+    let get = |field: &str| args.get(field).cloned().unwrap_or(Value::Null);
+    let put = |view: &mut View, row: Value| {
+        view.insert(key, row);
+    };
+    match name {
+        "customer.create" => {
+            let name = args.get("name").and_then(Value::as_str).unwrap_or("").trim();
+            put(view, row(args, &["id", "phone", "email", "address"], json!({ "name": name })))
+        }
+        "lead.create" => put(
             view,
-            Entity::Customer,
-            m.id,
-            json!({ "id": m.id, "name": m.name.trim(), "phone": m.phone, "email": m.email, "address": m.address }),
+            row(
+                args,
+                &["id", "customer_id", "source", "service_type"],
+                json!({ "lead_created_at": get("created_at"), "first_contact_at": null }),
+            ),
         ),
-        Mutation::CustomerUpdate(m) => merge(view, (Entity::Customer, m.id), &m.fields),
-        Mutation::LeadCreate(m) => put(
+        "consultation.create" => put(
             view,
-            Entity::Lead,
-            m.id,
-            json!({ "id": m.id, "customer_id": m.customer_id, "source": m.source, "service_type": m.service_type,
-                    "lead_created_at": m.created_at, "first_contact_at": null }),
+            row(
+                args,
+                &["id", "lead_id", "technician_id", "scheduled_at", "problem"],
+                json!({ "status": "open", "home": {}, "checklist": {}, "notes": "" }),
+            ),
         ),
-        Mutation::ConsultationCreate(m) => put(
-            view,
-            Entity::Consultation,
-            m.id,
-            json!({ "id": m.id, "lead_id": m.lead_id, "technician_id": m.technician_id, "scheduled_at": m.scheduled_at,
-                    "problem": m.problem, "status": "open", "home": {}, "checklist": {}, "notes": "" }),
-        ),
-        Mutation::ConsultationUpdate(m) => merge(view, (Entity::Consultation, m.id), &m.fields),
-        Mutation::SetOutcome(m) => {
-            let fields = match &m.outcome {
-                Outcome::Won { option_id, amount_cents } => {
-                    json!({ "status": "won", "sold_option_id": option_id,
-                    "sold_amount_cents": amount_cents.0, "decided_at": m.at })
-                }
-                Outcome::Lost { reason, competitor, note } => {
-                    json!({ "status": "lost", "lost_reason": reason,
-                    "competitor": competitor, "outcome_note": note, "decided_at": m.at })
-                }
-                Outcome::Reopened => json!({ "status": "open", "decided_at": null }),
+        "customer.update_fields" | "consultation.update_fields" => merge(view, key, get("fields")),
+        "consultation.set_outcome" => {
+            let outcome = get("outcome");
+            let field = |f: &str| outcome.get(f).cloned().unwrap_or(Value::Null);
+            let fields = match outcome.get("status").and_then(Value::as_str) {
+                Some("won") => json!({ "status": "won", "sold_option_id": field("option_id"),
+                    "sold_amount_cents": field("amount_cents"), "decided_at": get("at") }),
+                Some("lost") => json!({ "status": "lost", "lost_reason": field("reason"),
+                    "competitor": field("competitor"), "outcome_note": field("note"), "decided_at": get("at") }),
+                Some("reopened") => json!({ "status": "open", "decided_at": null }),
+                _ => return,
             };
-            if let Value::Object(fields) = fields {
-                merge(view, (Entity::Consultation, m.id), &fields);
-            }
+            merge(view, key, fields)
         }
-        Mutation::OptionUpsert(m) => put(
+        "option.upsert" => put(
             view,
-            Entity::Option,
-            m.id,
-            json!({ "id": m.id, "consultation_id": m.consultation_id, "tier": m.tier, "position": m.position,
-                    "line_items": m.line_items, "price_cents": m.price_cents.0, "financing_plan": m.financing_plan,
-                    "monthly_payment_cents": m.monthly_payment_cents.map(|c| c.0), "presented": m.presented }),
+            row(
+                args,
+                &[
+                    "id",
+                    "consultation_id",
+                    "tier",
+                    "position",
+                    "line_items",
+                    "price_cents",
+                    "financing_plan",
+                    "monthly_payment_cents",
+                    "presented",
+                ],
+                json!({}),
+            ),
         ),
-        Mutation::ActivityLog(m) => put(
+        "activity.log" => put(
             view,
-            Entity::Activity,
-            m.id,
-            json!({ "id": m.id, "consultation_id": m.consultation_id, "kind": m.kind, "outcome": m.outcome,
-                    "occurred_at": m.at, "note": m.note }),
+            row(
+                args,
+                &["id", "consultation_id", "kind", "outcome", "note"],
+                json!({ "occurred_at": get("at") }),
+            ),
         ),
-        Mutation::FollowupSchedule(m) => put(
+        "followup.schedule" => put(
             view,
-            Entity::Followup,
-            m.id,
-            json!({ "id": m.id, "consultation_id": m.consultation_id, "due_at": m.due_at, "assignee_id": m.assignee_id,
-                    "done_at": null, "note": m.note }),
+            row(
+                args,
+                &["id", "consultation_id", "due_at", "assignee_id", "note"],
+                json!({ "done_at": null }),
+            ),
         ),
-        Mutation::FollowupComplete(m) => {
-            let fields = json!({ "done_at": m.at });
-            if let Value::Object(fields) = fields {
-                merge(view, (Entity::Followup, m.id), &fields);
-            }
+        "followup.complete" => merge(view, key, json!({ "done_at": get("at") })),
+        "followup.reassign" => merge(view, key, json!({ "assignee_id": get("assignee_id") })),
+        "time_entry.log" => put(view, row(args, &["id", "category", "started_at", "ended_at"], json!({}))),
+        "attachment.add" => put(
+            view,
+            row(
+                args,
+                &["id", "consultation_id", "kind", "sha256", "content_type", "byte_size"],
+                json!({ "uploaded_at": at }),
+            ),
+        ),
+        "record.delete" => {
+            view.remove(&key);
         }
-        Mutation::FollowupReassign(m) => {
-            let fields = json!({ "assignee_id": m.assignee_id });
-            if let Value::Object(fields) = fields {
-                merge(view, (Entity::Followup, m.id), &fields);
-            }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{domain::Cents, sync::mutation::*};
+
+    fn id(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
+
+    fn at() -> DateTime<Utc> {
+        "2026-11-30T08:00:00Z".parse().unwrap()
+    }
+
+    /// A view holding a customer, a consultation and a follow-up, for the writes that merge.
+    fn seeded() -> View {
+        let mut view = View::new();
+        view.insert(
+            (Entity::Customer, id(1)),
+            json!({ "id": id(1), "name": "Ada", "phone": null, "revision": 4 }),
+        );
+        view.insert(
+            (Entity::Consultation, id(2)),
+            json!({ "id": id(2), "status": "open", "problem": "no heat", "revision": 7 }),
+        );
+        view.insert((Entity::Followup, id(3)), json!({ "id": id(3), "done_at": null, "assignee_id": id(8) }));
+        view
+    }
+
+    fn overlay(m: Mutation) -> View {
+        let mut view = seeded();
+        apply(&mut view, m.name(), &m.args(), at());
+        view
+    }
+
+    fn row(view: &View, entity: Entity, n: u128) -> Value {
+        view.get(&(entity, id(n))).cloned().unwrap_or(Value::Null)
+    }
+
+    #[test]
+    fn a_new_record_looks_like_the_row_the_server_will_send() {
+        let v = overlay(Mutation::CustomerCreate(CustomerCreate {
+            id: id(10),
+            name: "  Grace Hopper ".into(),
+            phone: Some("+15125550143".into()),
+            email: None,
+            address: Some("1 Main St".into()),
+        }));
+        assert_eq!(
+            row(&v, Entity::Customer, 10),
+            json!({ "id": id(10), "name": "Grace Hopper", "phone": "+15125550143", "email": null, "address": "1 Main St" })
+        );
+        let v = overlay(Mutation::LeadCreate(LeadCreate {
+            id: id(11),
+            customer_id: id(1),
+            source: "referral".into(),
+            service_type: "hvac".into(),
+            created_at: at(),
+        }));
+        assert_eq!(
+            row(&v, Entity::Lead, 11),
+            json!({ "id": id(11), "customer_id": id(1), "source": "referral", "service_type": "hvac",
+                    "lead_created_at": at(), "first_contact_at": null })
+        );
+        let v = overlay(Mutation::ConsultationCreate(ConsultationCreate {
+            id: id(12),
+            lead_id: id(11),
+            technician_id: None,
+            scheduled_at: None,
+            problem: "no heat".into(),
+        }));
+        assert_eq!(
+            row(&v, Entity::Consultation, 12),
+            json!({ "id": id(12), "lead_id": id(11), "technician_id": null, "scheduled_at": null, "problem": "no heat",
+                    "status": "open", "home": {}, "checklist": {}, "notes": "" })
+        );
+        let line = LineItem {
+            price_book_item_id: Some(id(20)),
+            description: "Furnace".into(),
+            quantity: 1,
+            unit_price_cents: Cents(450_000),
+            discount_cents: Cents(0),
+        };
+        let v = overlay(Mutation::OptionUpsert(OptionUpsert {
+            id: id(13),
+            consultation_id: id(2),
+            tier: "good".into(),
+            position: 0,
+            line_items: vec![line.clone()],
+            price_cents: Cents(450_000),
+            financing_plan: Some("60m".into()),
+            monthly_payment_cents: Some(Cents(8_900)),
+            presented: true,
+        }));
+        assert_eq!(
+            row(&v, Entity::Option, 13),
+            json!({ "id": id(13), "consultation_id": id(2), "tier": "good", "position": 0, "line_items": [line],
+                    "price_cents": 450_000, "financing_plan": "60m", "monthly_payment_cents": 8_900, "presented": true })
+        );
+        let v = overlay(Mutation::ActivityLog(ActivityLog {
+            id: id(14),
+            consultation_id: id(2),
+            kind: "call".into(),
+            outcome: None,
+            at: at(),
+            note: "left a message".into(),
+        }));
+        assert_eq!(
+            row(&v, Entity::Activity, 14),
+            json!({ "id": id(14), "consultation_id": id(2), "kind": "call", "outcome": null, "occurred_at": at(),
+                    "note": "left a message" })
+        );
+        let v = overlay(Mutation::FollowupSchedule(FollowupSchedule {
+            id: id(15),
+            consultation_id: id(2),
+            due_at: at(),
+            assignee_id: None,
+            note: String::new(),
+        }));
+        assert_eq!(
+            row(&v, Entity::Followup, 15),
+            json!({ "id": id(15), "consultation_id": id(2), "due_at": at(), "assignee_id": null, "done_at": null, "note": "" })
+        );
+        let v = overlay(Mutation::TimeEntryLog(TimeEntryLog {
+            id: id(16),
+            category: "driving".into(),
+            started_at: at(),
+            ended_at: None,
+        }));
+        assert_eq!(
+            row(&v, Entity::TimeEntry, 16),
+            json!({ "id": id(16), "category": "driving", "started_at": at(), "ended_at": null })
+        );
+        let sha = "a".repeat(64);
+        let v = overlay(Mutation::AttachmentAdd(AttachmentAdd {
+            id: id(17),
+            consultation_id: id(2),
+            kind: "photo".into(),
+            sha256: sha.clone(),
+            content_type: "image/jpeg".into(),
+            byte_size: 1234,
+        }));
+        assert_eq!(
+            row(&v, Entity::Attachment, 17),
+            json!({ "id": id(17), "consultation_id": id(2), "kind": "photo", "sha256": sha,
+                    "content_type": "image/jpeg", "byte_size": 1234, "uploaded_at": at() })
+        );
+    }
+
+    #[test]
+    fn an_edit_changes_only_its_fields_and_a_delete_removes_the_record() {
+        let mut fields = Map::new();
+        fields.insert("phone".into(), json!("+15125550143"));
+        let v = overlay(Mutation::CustomerUpdate(FieldUpdate { id: id(1), base_version: 4, fields }));
+        assert_eq!(
+            row(&v, Entity::Customer, 1),
+            json!({ "id": id(1), "name": "Ada", "phone": "+15125550143", "revision": 4 })
+        );
+        let mut fields = Map::new();
+        fields.insert("problem".into(), json!("no heat upstairs"));
+        let v = overlay(Mutation::ConsultationUpdate(FieldUpdate { id: id(2), base_version: 7, fields }));
+        assert_eq!(row(&v, Entity::Consultation, 2)["problem"], "no heat upstairs");
+        assert_eq!(row(&v, Entity::Consultation, 2)["revision"], 7);
+
+        let won = |outcome| Mutation::SetOutcome(SetOutcome { id: id(2), outcome, at: at() });
+        let v = overlay(won(Outcome::Won { option_id: Some(id(13)), amount_cents: Cents(450_000) }));
+        assert_eq!(
+            row(&v, Entity::Consultation, 2),
+            json!({ "id": id(2), "status": "won", "problem": "no heat", "revision": 7, "sold_option_id": id(13),
+                    "sold_amount_cents": 450_000, "decided_at": at() })
+        );
+        let v = overlay(won(Outcome::Lost {
+            reason: "price".into(),
+            competitor: Some("Acme".into()),
+            note: None,
+        }));
+        assert_eq!(
+            row(&v, Entity::Consultation, 2),
+            json!({ "id": id(2), "status": "lost", "problem": "no heat", "revision": 7, "lost_reason": "price",
+                    "competitor": "Acme", "outcome_note": null, "decided_at": at() })
+        );
+        let v = overlay(won(Outcome::Reopened));
+        assert_eq!(row(&v, Entity::Consultation, 2)["status"], "open");
+        assert_eq!(row(&v, Entity::Consultation, 2)["decided_at"], Value::Null);
+
+        let v = overlay(Mutation::FollowupComplete(FollowupComplete { id: id(3), at: at() }));
+        assert_eq!(
+            row(&v, Entity::Followup, 3),
+            json!({ "id": id(3), "done_at": at(), "assignee_id": id(8) })
+        );
+        let v = overlay(Mutation::FollowupReassign(FollowupReassign { id: id(3), assignee_id: id(9) }));
+        assert_eq!(row(&v, Entity::Followup, 3)["assignee_id"], json!(id(9)));
+
+        // An edit of a record this device does not hold changes nothing (and makes no record).
+        let v = overlay(Mutation::FollowupComplete(FollowupComplete { id: id(99), at: at() }));
+        assert_eq!(v, seeded());
+
+        let v = overlay(Mutation::Delete(DeleteRecord { entity: Entity::Followup, id: id(3) }));
+        assert!(!v.contains_key(&(Entity::Followup, id(3))));
+        assert_eq!(v.len(), seeded().len() - 1);
+    }
+
+    #[test]
+    fn a_write_is_found_under_its_record_and_its_consultation() {
+        let option = Mutation::OptionUpsert(OptionUpsert {
+            id: id(13),
+            consultation_id: id(2),
+            tier: "good".into(),
+            position: 0,
+            line_items: vec![],
+            price_cents: Cents(0),
+            financing_plan: None,
+            monthly_payment_cents: None,
+            presented: false,
+        });
+        assert_eq!(target(option.name(), &option.args()), Some((Entity::Option, id(13))));
+        assert_eq!(shown_under(option.name(), &option.args()), Some(id(2)));
+        let delete = Mutation::Delete(DeleteRecord { entity: Entity::Attachment, id: id(17) });
+        assert_eq!(target(delete.name(), &delete.args()), Some((Entity::Attachment, id(17))));
+        let edit =
+            Mutation::ConsultationUpdate(FieldUpdate { id: id(2), base_version: 1, fields: Map::new() });
+        assert_eq!(target(edit.name(), &edit.args()), Some((Entity::Consultation, id(2))));
+        assert_eq!(shown_under(edit.name(), &edit.args()), Some(id(2)));
+        // Every mutation name starts with the entity it writes (or is the one delete).
+        for name in NAMES {
+            let entity = name.split_once('.').unwrap().0;
+            assert!(Entity::parse(entity).is_some() || *name == "record.delete", "{name}");
         }
-        Mutation::TimeEntryLog(m) => put(
-            view,
-            Entity::TimeEntry,
-            m.id,
-            json!({ "id": m.id, "category": m.category, "started_at": m.started_at, "ended_at": m.ended_at }),
-        ),
-        Mutation::AttachmentAdd(m) => put(
-            view,
-            Entity::Attachment,
-            m.id,
-            json!({ "id": m.id, "consultation_id": m.consultation_id, "kind": m.kind, "sha256": m.sha256,
-                    "content_type": m.content_type, "byte_size": m.byte_size, "uploaded_at": at }),
-        ),
-        Mutation::Delete(m) => {
-            view.remove(&(m.entity, m.id));
-        }
+        assert_eq!(target("customer.create", &json!({ "id": "not a uuid" })), None);
     }
 }

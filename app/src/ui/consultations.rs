@@ -34,14 +34,7 @@ pub fn ConsultationList(
         let rejected: Vec<Uuid> = snap
             .rejected
             .iter()
-            .filter_map(|r| {
-                crate::sync::mutation::Mutation::from_parts(&r.mutation.name, &r.mutation.args).ok()
-            })
-            .map(|m| match &m {
-                crate::sync::mutation::Mutation::OptionUpsert(o) => o.consultation_id,
-                crate::sync::mutation::Mutation::AttachmentAdd(a) => a.consultation_id,
-                _ => m.target().1,
-            })
+            .filter_map(|r| crate::sync::optimistic::shown_under(&r.mutation.name, &r.mutation.args))
             .collect();
         let mut rows: Vec<Row> = snap
             .records(Entity::Consultation)

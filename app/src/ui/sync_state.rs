@@ -278,12 +278,8 @@ mod browser {
     fn publish(engine: &DeviceEngine, tweak: impl FnOnce(&mut SyncSnapshot)) {
         let Some(handle) = HANDLE.with(|h| *h.borrow()) else { return };
         let state = engine.state();
-        let pending_targets = state
-            .pending
-            .iter()
-            .filter_map(|m| Mutation::from_parts(&m.name, &m.args).ok())
-            .map(|m| m.target())
-            .collect();
+        let pending_targets =
+            state.pending.iter().filter_map(|m| crate::sync::optimistic::target(&m.name, &m.args)).collect();
         handle.snapshot.update(|s| {
             set_status(s, state);
             s.pending_targets = pending_targets;
@@ -335,17 +331,19 @@ mod browser {
         (engine.state().pending.len(), engine.state().rejected.len())
     }
 
-    /// After local writes only: lays the new mutations over the view already on screen instead
-    /// of rebuilding it from every record (a save must not cost a copy of the whole device).
-    fn publish_appended(engine: &DeviceEngine, appended: &[Mutation], at: chrono::DateTime<Utc>) {
+    /// After local writes only: lays the last `appended` writes of the outbox over the view
+    /// already on screen instead of rebuilding it from every record (a save must not cost a copy
+    /// of the whole device).
+    fn publish_appended(engine: &DeviceEngine, appended: usize) {
         let Some(handle) = HANDLE.with(|h| *h.borrow()) else { return };
-        let pending = engine.state().pending.len();
+        let pending = &engine.state().pending;
+        let new = &pending[pending.len().saturating_sub(appended)..];
         handle.snapshot.update(|s| {
-            s.pending = pending;
+            s.pending = pending.len();
             let view = Arc::make_mut(&mut s.view);
-            for m in appended {
-                s.pending_targets.push(m.target());
-                crate::sync::optimistic::apply(view, m, at);
+            for m in new {
+                s.pending_targets.extend(crate::sync::optimistic::target(&m.name, &m.args));
+                crate::sync::optimistic::apply(view, &m.name, &m.args, m.client_ts);
             }
         });
     }
@@ -497,11 +495,11 @@ mod browser {
             let now = Utc::now();
             for (i, m) in mutations.iter().enumerate() {
                 if let Err(e) = engine.mutate(m, now).await {
-                    publish_appended(&engine, &mutations[..i], now);
+                    publish_appended(&engine, i);
                     return Err(e.to_string());
                 }
             }
-            publish_appended(&engine, &mutations, now);
+            publish_appended(&engine, mutations.len());
         }
         // "fc:save" in the browser's User Timing: from the tap to the write being durable in
         // IndexedDB and laid over the records on screen (end2end/bench/save-time.spec.ts reads

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Where the first load goes: builds the committed app four times in a scratch worktree, each time
+# with one more part taken out of the main chunk, and prints the first load (gzip -9 of the main
+# wasm, its js and the css, as scripts/bundle-size.sh counts it) after each step. The difference
+# between two lines is what that part costs the first load; the last line is what Leptos's
+# router, the sign-in page and the HTML shell cost with nothing of Fieldclose's own work in it.
+#   1. the app as committed
+#   2. without the /today route (the technician's first screen: its list and search)
+#   3. also without the sync engine (IndexedDB, the outbox, push and pull, the sync badge's state)
+#   4. also without the lazy pages (each page's own chunk stays out of the first load, but the
+#      split itself costs the main chunk: the loader, and every chunk's read-only data)
+# The removals are text edits of app/src/ui/mod.rs; each step fails loudly if its edit no longer
+# applies. Takes about 10 minutes on 2 cores with a warm cache. Usage: scripts/bundle-floor.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/fieldclose/target}
+scratch=$(mktemp -d)
+trap 'git worktree remove --force "$scratch" >/dev/null 2>&1 || true' EXIT
+git worktree add --quiet --detach "$scratch" HEAD
+
+first_load() { # label
+  (cd "$scratch" && cargo leptos build --release --split --frontend-only >"$scratch/build.log" 2>&1) ||
+    { tail -30 "$scratch/build.log"; exit 1; }
+  local total
+  total=$(scripts/bundle-size.sh "$scratch/target/site/pkg" | awk '$1 == "total" { print $2 }')
+  printf '%-62s %8d bytes gzip-9\n' "$1" "$total"
+}
+
+# Removes the text between two markers of app/src/ui/mod.rs (start inclusive, end exclusive),
+# or one exact snippet when no end is given.
+cut() { # start [end]
+  python3 - "$scratch/app/src/ui/mod.rs" "$@" <<'EOF'
+import sys
+path, start, end = sys.argv[1], sys.argv[2], (sys.argv[3] if len(sys.argv) > 3 else None)
+s = open(path).read()
+a = s.find(start)
+if a < 0:
+    sys.exit(f"bundle-floor: app/src/ui/mod.rs no longer has {start!r}; update this script")
+b = s.find(end, a) if end else a + len(start)
+if b < 0:
+    sys.exit(f"bundle-floor: app/src/ui/mod.rs no longer has {end!r} after {start!r}")
+open(path, "w").write(s[:a] + s[b:])
+EOF
+}
+
+first_load "1. as committed"
+cut '<Route path=path!("/today")' '<Route path=path!("/new")'
+first_load "2. without the /today page"
+cut 'sync_state::provide_sync();'
+first_load "3. also without the sync engine"
+cut '<Route path=path!("/new")' '</Routes>'
+cut 'lazy_pages! {' '/// The pages in the main chunk'
+cut '/// Loads the chunks of the pages' '#[cfg(test)]'
+cut 'leptos::task::spawn_local(preload_pages(me.role));'
+first_load "4. also without the lazy pages: the framework, sign-in, shell"
