@@ -1,6 +1,90 @@
 // Registers the service worker, keeps the person's tabs cached for offline starts, offers a new
-// version when one is ready, and forgets cached pages once signed out. Plain JS: it works before the
-// wasm has loaded and even if it never does.
+// version when one is ready, forgets cached pages once signed out, and keeps a failed fetch of a
+// page's code from stopping the app. Plain JS: it works before the wasm has loaded and even if it
+// never does.
+
+// A page's code, other than the first screen's, is a wasm chunk of its own, fetched when the
+// page is first opened or preloaded (see app::ui). When that fetch fails, the chunk loader
+// reports a failed load, which the Rust side (wasm-split) answers with a panic: with no signal in
+// a basement, before the chunks were cached, that panic stopped the whole app. So a chunk fetch
+// that fails here is retried until it succeeds — at once when the network comes back, and with a
+// quiet note while anything waits — and a chunk the server no longer has (a newer version was
+// deployed) reloads the page onto that version, at most once a minute.
+(function () {
+  const CHUNK = /\/pkg\/(split_|chunk_)[^/]*\.wasm$/;
+  const realFetch = window.fetch.bind(window);
+  let waiting = 0;
+
+  function note() {
+    let el = document.getElementById('fc-code-waiting');
+    if (waiting > 0 && !el && document.body) {
+      el = document.createElement('div');
+      el.id = 'fc-code-waiting';
+      el.className = 'code-waiting';
+      el.setAttribute('role', 'status');
+      el.dataset.testid = 'code-waiting';
+      el.textContent = 'Some screens are not on this device yet. They open once there is signal.';
+      document.body.appendChild(el);
+    } else if (waiting === 0 && el) {
+      el.remove();
+    }
+  }
+
+  function nextTry(ms) {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        window.removeEventListener('online', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      window.addEventListener('online', done);
+    });
+  }
+
+  function reloadOntoNewVersion() {
+    const last = Number(sessionStorage.getItem('fc-chunk-reload') || 0);
+    if (Date.now() - last < 60_000) return false;
+    sessionStorage.setItem('fc-chunk-reload', String(Date.now()));
+    window.location.reload();
+    return true;
+  }
+
+  async function fetchChunk(input, init) {
+    let delay = 1000;
+    let counted = false;
+    try {
+      for (;;) {
+        try {
+          const resp = await realFetch(input, init);
+          if (resp.ok) return resp;
+          if (resp.status === 404 && reloadOntoNewVersion()) return new Promise(() => {});
+        } catch (_) {
+          /* no network: try again */
+        }
+        if (!counted) {
+          counted = true;
+          waiting += 1;
+          note();
+        }
+        await nextTry(delay);
+        delay = Math.min(delay * 2, 30_000);
+      }
+    } finally {
+      if (counted) {
+        waiting -= 1;
+        note();
+      }
+    }
+  }
+
+  window.fetch = function (input, init) {
+    const url = input instanceof Request ? input.url : String(input);
+    if (CHUNK.test(new URL(url, window.location.href).pathname)) return fetchChunk(input, init);
+    return realFetch(input, init);
+  };
+})();
+
 (function () {
   if (!('serviceWorker' in navigator)) return;
   const sw = navigator.serviceWorker;

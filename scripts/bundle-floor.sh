@@ -10,11 +10,15 @@
 #   4. also without the lazy pages (each page's own chunk stays out of the first load, but the
 #      split itself costs the main chunk: the loader, and every chunk's read-only data)
 # The removals are text edits of app/src/ui/mod.rs; each step fails loudly if its edit no longer
-# applies. Takes about 10 minutes on 2 cores with a warm cache. Usage: scripts/bundle-floor.sh
+# applies. Takes about 15 minutes on 2 cores (the first run also builds its own cache, about 10
+# more). Usage: scripts/bundle-floor.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/fieldclose/target}
+# A target dir of its own: cargo decides a path crate is fresh by comparing its files' mtimes
+# with the build's, by paths relative to the workspace, so a scratch copy built in the project's
+# own target dir would leave its edited build looking fresh to the real checkout.
+export CARGO_TARGET_DIR=$HOME/.cache/fieldclose/target-floor
 scratch=$(mktemp -d)
 trap 'git worktree remove --force "$scratch" >/dev/null 2>&1 || true' EXIT
 git worktree add --quiet --detach "$scratch" HEAD

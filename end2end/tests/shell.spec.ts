@@ -140,3 +140,37 @@ test("a technician's pages are in the first load's reach: their code loads after
   await expect(page.getByRole('heading', { name: 'New consultation' })).toBeVisible();
   await context.close();
 });
+
+test("a page whose code cannot be fetched waits for signal instead of breaking the app", async ({ browser }) => {
+  server = await startServer();
+  // No service worker, and every lazy page's code refused: a first visit that lost signal right
+  // after the first screen, before the other pages' code arrived.
+  const context = await browser.newContext({ serviceWorkers: 'block', viewport: { width: 360, height: 740 } });
+  let refused = 0;
+  let blocked = true;
+  await context.route(/\/pkg\/(split_|chunk_)[^/]*\.wasm$/, (route) => {
+    if (!blocked) return route.continue();
+    refused += 1;
+    return route.abort('internetdisconnected');
+  });
+  const page = await context.newPage();
+  const crashes: string[] = [];
+  page.on('pageerror', (e) => crashes.push(e.message));
+  await signIn(page, server.url, DEMO.tech);
+  await expect(page).toHaveURL(/\/today$/);
+  await hydrated(page);
+  await expect.poll(() => refused).toBeGreaterThan(0);
+  // The first screen still works: the search box filters the list.
+  await page.getByTestId('search').fill('no such customer anywhere');
+  await expect(page.getByTestId('consultation')).toHaveCount(0);
+  await page.getByTestId('search').fill('');
+  // Opening a page whose code is missing says so, and opens once the code arrives.
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: /New/ }).click();
+  await expect(page.getByTestId('code-waiting')).toBeVisible();
+  blocked = false;
+  await expect(page.getByRole('heading', { name: 'New consultation' })).toBeVisible({ timeout: 15_000 });
+  await expect(page.getByTestId('code-waiting')).toBeHidden();
+  expect(crashes).toEqual([]);
+  await context.close();
+});
+

@@ -184,13 +184,20 @@ impl<S: Store> Engine<S> {
         now: DateTime<Utc>,
     ) -> Result<u64, MutateError<S::Error>> {
         mutation.validate().map_err(MutateError::Invalid)?;
+        self.append(mutation.name(), mutation.args(), now).await.map_err(MutateError::Store)
+    }
+
+    /// Queues a write in its wire form, validated by the caller. For a caller that makes one
+    /// kind of write and must not reach every mutation's code through [`Mutation`]: the browser's
+    /// draft replay at start-up, which is in the first load (`FieldUpdate::consultation_wire`).
+    pub async fn append(&mut self, name: &str, args: Value, now: DateTime<Utc>) -> Result<u64, S::Error> {
         let envelope = MutationEnvelope {
             id: self.state.next_mutation_id,
-            name: mutation.name().to_string(),
-            args: mutation.args(),
+            name: name.to_string(),
+            args,
             client_ts: now,
         };
-        let id = self.store.append(&envelope).await.map_err(MutateError::Store)?;
+        let id = self.store.append(&envelope).await?;
         self.state.apply_append(&MutationEnvelope { id, ..envelope });
         Ok(id)
     }

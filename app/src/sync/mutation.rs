@@ -178,6 +178,15 @@ pub struct FieldUpdate {
 }
 
 impl FieldUpdate {
+    /// This update as `consultation.update_fields` in its wire form (name and args), validated:
+    /// what `Mutation::ConsultationUpdate` would queue, without reaching every other mutation's
+    /// code (the browser's draft replay runs in the first load).
+    pub fn consultation_wire(&self) -> Result<(&'static str, Value), ValidationError> {
+        self.validate(CONSULTATION_FIELDS)?;
+        let args = serde_json::to_value(self).map_err(|e| ValidationError::new("fields", e.to_string()))?;
+        Ok(("consultation.update_fields", args))
+    }
+
     pub fn validate(&self, spec: &[FieldSpec]) -> Result<(), ValidationError> {
         if self.fields.is_empty() {
             return Err(ValidationError::new("fields", "name at least one field to change"));
@@ -616,6 +625,22 @@ mod tests {
             at: Utc::now(),
         };
         assert_eq!(m.validate().unwrap_err().field, "reason");
+    }
+
+    #[test]
+    fn a_consultation_update_in_wire_form_is_what_the_mutation_queues() {
+        let mut fields = Map::new();
+        fields.insert("problem".into(), json!("no heat"));
+        let update = FieldUpdate { id: Uuid::now_v7(), base_version: 3, fields };
+        let m = Mutation::ConsultationUpdate(update.clone());
+        assert_eq!(update.consultation_wire().unwrap(), (m.name(), m.args()));
+        let mut fields = Map::new();
+        fields.insert("status".into(), json!("won"));
+        let refused = FieldUpdate { id: Uuid::now_v7(), base_version: 3, fields };
+        assert_eq!(
+            refused.consultation_wire().unwrap_err(),
+            Mutation::ConsultationUpdate(refused).validate().unwrap_err()
+        );
     }
 
     #[test]

@@ -390,9 +390,11 @@ mod browser {
         });
     }
 
-    /// Queues the field edits a killed or reloaded tab left in the draft journal.
+    /// Queues the field edits a killed or reloaded tab left in the draft journal. In wire form
+    /// (`FieldUpdate::consultation_wire`): this runs in the first load, and going through
+    /// `Engine::mutate` would bring every mutation's validation and serializer into it.
     async fn replay_drafts(engine: &mut DeviceEngine, user_id: Uuid) {
-        use crate::{sync::engine::MutateError, ui::drafts};
+        use crate::{sync::mutation::FieldUpdate, ui::drafts};
         for (key, written, draft) in drafts::left_behind(user_id) {
             let base_version = engine
                 .state()
@@ -401,15 +403,15 @@ mod browser {
                 .and_then(|r| r.data.get("revision"))
                 .and_then(Value::as_i64)
                 .unwrap_or(0);
-            let m = Mutation::ConsultationUpdate(crate::sync::mutation::FieldUpdate {
-                id: draft.consultation,
-                base_version,
-                fields: draft.fields,
-            });
-            match engine.mutate(&m, Utc::now()).await {
+            let update = FieldUpdate { id: draft.consultation, base_version, fields: draft.fields };
+            match update.consultation_wire() {
                 // Queued; or invalid, which it was when typed too: nothing to keep either way.
-                Ok(_) | Err(MutateError::Invalid(_)) => drafts::clear_if(&key, &written),
-                Err(MutateError::Store(_)) => {}
+                Ok((name, args)) => {
+                    if engine.append(name, args, Utc::now()).await.is_ok() {
+                        drafts::clear_if(&key, &written);
+                    }
+                }
+                Err(_) => drafts::clear_if(&key, &written),
             }
         }
     }
