@@ -569,6 +569,12 @@ mod browser {
     /// The engine is locked only to build a request and to apply its response, never across
     /// the network: on one bar of signal a push or pull takes seconds, and a save waiting for
     /// the engine would wait for it.
+    ///
+    /// Its own wasm chunk (`#[lazy]`, fetched at the first sync, right after the store opens):
+    /// the first screen shows and searches the device's records without it, and it brings the
+    /// push and pull requests and responses, the uploads and their errors. A failed fetch of the
+    /// chunk is retried by `pwa.js` until it arrives (no sync could run without signal anyway).
+    #[leptos::lazy]
     async fn sync_once() {
         let Some(engine) = engine() else { return };
         let Some(_running) = Running::start() else { return }; // a sync is already running
