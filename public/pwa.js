@@ -43,9 +43,13 @@
   }
 
   function reloadOntoNewVersion() {
-    const last = Number(sessionStorage.getItem('fc-chunk-reload') || 0);
-    if (Date.now() - last < 60_000) return false;
-    sessionStorage.setItem('fc-chunk-reload', String(Date.now()));
+    try {
+      const last = Number(sessionStorage.getItem('fc-chunk-reload') || 0);
+      if (Date.now() - last < 60_000) return false;
+      sessionStorage.setItem('fc-chunk-reload', String(Date.now()));
+    } catch (_) {
+      return false; // no session storage: never risk a reload loop, keep retrying instead
+    }
     window.location.reload();
     return true;
   }

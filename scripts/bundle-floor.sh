@@ -12,13 +12,20 @@
 # The removals are text edits of app/src/ui/mod.rs; each step fails loudly if its edit no longer
 # applies. Takes about 15 minutes on 2 cores (the first run also builds its own cache, about 10
 # more). Usage: scripts/bundle-floor.sh
+#
+# With --csr it instead builds the committed app once as a client-rendered Leptos app (leptos's
+# `csr` feature instead of `hydrate`, mounted instead of hydrated): what dropping server rendering
+# and hydration would save. Only a measurement: the server still renders the pages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 # A target dir of its own: cargo decides a path crate is fresh by comparing its files' mtimes
 # with the build's, by paths relative to the workspace, so a scratch copy built in the project's
 # own target dir would leave its edited build looking fresh to the real checkout.
+csr=false
+if [ "${1:-}" = --csr ]; then csr=true; fi
 export CARGO_TARGET_DIR=$HOME/.cache/fieldclose/target-floor
+if $csr; then CARGO_TARGET_DIR=$HOME/.cache/fieldclose/target-floor-csr; fi # other features
 scratch=$(mktemp -d)
 trap 'git worktree remove --force "$scratch" >/dev/null 2>&1 || true' EXIT
 git worktree add --quiet --detach "$scratch" HEAD
@@ -31,22 +38,35 @@ first_load() { # label
   printf '%-62s %8d bytes gzip-9\n' "$1" "$total"
 }
 
-# Removes the text between two markers of app/src/ui/mod.rs (start inclusive, end exclusive),
-# or one exact snippet when no end is given.
-cut() { # start [end]
-  python3 - "$scratch/app/src/ui/mod.rs" "$@" <<'EOF'
+# Replaces, in one file of the scratch copy, the text from `start` (inclusive) to `end`
+# (exclusive; just `start` itself when `end` is empty) with `with`.
+edit() { # file start end with
+  python3 - "$scratch/$1" "$2" "$3" "$4" <<'EOF'
 import sys
-path, start, end = sys.argv[1], sys.argv[2], (sys.argv[3] if len(sys.argv) > 3 else None)
+path, start, end, new = sys.argv[1:5]
 s = open(path).read()
 a = s.find(start)
 if a < 0:
-    sys.exit(f"bundle-floor: app/src/ui/mod.rs no longer has {start!r}; update this script")
+    sys.exit(f"bundle-floor: {path} no longer has {start!r}; update this script")
 b = s.find(end, a) if end else a + len(start)
 if b < 0:
-    sys.exit(f"bundle-floor: app/src/ui/mod.rs no longer has {end!r} after {start!r}")
-open(path, "w").write(s[:a] + s[b:])
+    sys.exit(f"bundle-floor: {path} no longer has {end!r} after {start!r}")
+open(path, "w").write(s[:a] + new + s[b:])
 EOF
 }
+cut() { edit app/src/ui/mod.rs "$1" "${2:-}" ''; } # start [end]
+
+if $csr; then
+  edit app/Cargo.toml '"leptos/hydrate"' '' '"leptos/csr"'
+  edit frontend/Cargo.toml 'leptos = { workspace = true, features = ["hydrate"] }' '' \
+    'leptos = { workspace = true, features = ["csr"] }'
+  edit frontend/src/lib.rs 'wasm_bindgen_futures::spawn_local(async {' $'\n}' \
+    'let body = leptos::prelude::document().body().expect("the page has a body");
+    leptos::mount::mount_to_body(app::App);
+    let _ = body.set_attribute("data-hydrated", "true");'
+  first_load "client-rendered (csr), as committed otherwise"
+  exit 0
+fi
 
 first_load "1. as committed"
 cut '<Route path=path!("/today")' '<Route path=path!("/new")'
