@@ -119,7 +119,7 @@ pub async fn seed_starter(
     pool: &PgPool,
     clock: &std::sync::Arc<crate::sync::clock::VersionClock>,
     company: Uuid,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), crate::sync::clock::ClockError> {
     let mut tx = pool.begin().await?;
     // Serialises concurrent seeders of one company (two server processes starting together).
     sqlx::query("select 1 from company_versions where company_id = $1 for update")

@@ -36,6 +36,12 @@ pub struct DemoCompany {
 #[error("seeding the demo company failed: {0}")]
 pub struct SeedError(#[from] ApiError);
 
+impl From<crate::sync::clock::ClockError> for SeedError {
+    fn from(e: crate::sync::clock::ClockError) -> Self {
+        SeedError(e.into())
+    }
+}
+
 impl From<sqlx::Error> for SeedError {
     fn from(e: sqlx::Error) -> Self {
         SeedError(e.into())

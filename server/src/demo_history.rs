@@ -276,9 +276,9 @@ pub async fn generate(
             handoff,
             Mutation::ConsultationUpdate(FieldUpdate {
                 id: k,
-                // The manager's device had pulled the consultation before handing it over: nothing
-                // it overwrites is a concurrent edit.
-                base_version: i64::MAX,
+                // The manager's device had pulled the consultation as created (revision 1); the
+                // rep is a field nobody else writes, so this is never a concurrent edit.
+                base_version: 1,
                 fields: json!({ "sales_rep_id": rep }).as_object().cloned().unwrap_or_default(),
             }),
         );

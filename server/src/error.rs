@@ -13,6 +13,9 @@ use axum::{
     Json,
 };
 
+/// What a 503 asks the client to wait before trying again.
+pub const RETRY_AFTER_SECS: u32 = 5;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// The request is malformed (bad JSON, wrong content type, missing field).
@@ -44,6 +47,9 @@ pub enum ApiError {
     TooManyRequests(String),
     #[error("the database is unavailable")]
     Unavailable(#[source] sqlx::Error),
+    /// This process is not the database's writer at the moment (see `sync::clock`).
+    #[error("This server cannot save changes at the moment (it is taking back its database lock). Nothing was saved; your changes are kept on the device and sent again shortly.")]
+    NotWriter,
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -64,7 +70,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::NotWriter => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -83,6 +89,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::TooManyRequests(_) => "rate_limited",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::NotWriter => "not_writer",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -103,13 +110,52 @@ impl ApiError {
     }
 }
 
+/// Whether `e` says the database could not be reached or dropped the connection (a restart,
+/// a terminated backend, a network cut): worth a retry in a moment, so a 503, never a 500.
+pub fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => true,
+        // 08: connection exception; 57P01-03: the server shut down or terminated this backend;
+        // 53300: too many connections.
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            code.starts_with("08") || code.starts_with("57P") || code == "53300"
+        }
+        _ => false,
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        match e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                ApiError::Unavailable(e)
+        if is_unavailable(&e) {
+            return ApiError::Unavailable(e);
+        }
+        match &e {
+            // Class 22 (data exception): a value the database cannot hold (a NUL in text, a
+            // number or date out of its range). Handlers validate first; this is the net under
+            // them, so such input is a 4xx with its reason, never a 500.
+            sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("22")) => {
+                ApiError::BadRequest(format!(
+                    "A value in the request cannot be stored ({}). Check it for invisible characters \
+                     and out-of-range numbers or dates.",
+                    db.message()
+                ))
             }
-            other => ApiError::internal(other),
+            _ => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<crate::sync::clock::ClockError> for ApiError {
+    fn from(e: crate::sync::clock::ClockError) -> Self {
+        match e {
+            crate::sync::clock::ClockError::NotWriter => ApiError::NotWriter,
+            crate::sync::clock::ClockError::Database(e) => e.into(),
         }
     }
 }
@@ -120,7 +166,12 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(error = ?self, "request failed");
         }
-        (status, Json(ErrorBody { error: self.detail() })).into_response()
+        let mut response = (status, Json(ErrorBody { error: self.detail() })).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // Devices and the sync loop back off by it; a connection drop heals in seconds.
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, RETRY_AFTER_SECS.into());
+        }
+        response
     }
 }
 

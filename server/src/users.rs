@@ -197,11 +197,16 @@ pub async fn create(
 ) -> Result<(StatusCode, ApiJson<TeamMember>), ApiError> {
     user.require(Role::Manager, "Only managers can add people.")?;
     let new_user = NewUser::try_from(req)?;
-    let ticket = state.clock.begin(user.company_id()).await?;
-    // One statement, committed when it returns.
-    let member =
-        insert(&state.pool, user.company_id(), Some(user.user_id()), new_user, ticket.version()).await?;
-    ticket.committed();
+    let (company, by) = (user.company_id(), user.user_id());
+    // Detached, like a push: the argon2 hash and the insert finish even if the client hangs up.
+    let member = crate::sync::detached(async move {
+        let mut tx = state.pool.begin().await?;
+        let ticket = state.clock.begin(company).await?;
+        let member = insert(&mut *tx, company, Some(by), new_user, ticket.version()).await?;
+        ticket.commit(tx).await?;
+        Ok(member)
+    })
+    .await?;
     tracing::info!(company_id = %user.company_id(), member = %member.id, "person added");
     Ok((StatusCode::CREATED, ApiJson(member)))
 }

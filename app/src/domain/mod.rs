@@ -13,6 +13,7 @@ mod person_name;
 mod phone;
 pub mod pricing;
 mod role;
+pub mod text;
 
 pub use email::EmailAddress;
 pub use money::Cents;

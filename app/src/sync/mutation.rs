@@ -2,6 +2,7 @@
 //! changes meaning; a new meaning gets a new name. The same `validate` runs in the browser
 //! (before the write is queued) and on the server (before it is applied).
 
+use crate::domain::text::{check as text, check_json, check_time};
 use crate::domain::{
     pricing::{option_total, FinancingPlan, Line, FINANCING_PLANS},
     Cents, EmailAddress, PersonName, PhoneNumber, ValidationError,
@@ -84,21 +85,17 @@ impl Mutation {
             Mutation::SetOutcome(m) => m.validate(),
             Mutation::OptionUpsert(m) => m.validate(),
             Mutation::ActivityLog(m) => m.validate(),
-            Mutation::FollowupSchedule(_) | Mutation::FollowupComplete(_) | Mutation::FollowupReassign(_) => {
-                Ok(())
+            Mutation::FollowupSchedule(m) => {
+                check_time("due_at", m.due_at)?;
+                text("note", &m.note, 2000)
             }
+            Mutation::FollowupComplete(m) => check_time("at", m.at),
+            Mutation::FollowupReassign(_) => Ok(()),
             Mutation::TimeEntryLog(m) => m.validate(),
             Mutation::AttachmentAdd(m) => m.validate(),
             Mutation::Delete(m) => m.validate(),
         }
     }
-}
-
-fn text(field: &'static str, value: &str, max: usize) -> Result<(), ValidationError> {
-    if value.chars().count() > max {
-        return Err(ValidationError::new(field, format!("must be at most {max} characters")));
-    }
-    Ok(())
 }
 
 fn one_of(field: &'static str, value: &str, allowed: &[&str]) -> Result<(), ValidationError> {
@@ -165,13 +162,17 @@ pub const CONSULTATION_FIELDS: &[FieldSpec] = &[
     ("sales_rep_id", FieldKind::UserRef),
 ];
 
-/// A per-field patch. `base_version` is the version of the record the device last received
-/// from the server; a field written by someone else after it is a concurrent edit, and
-/// overwriting it leaves a conflict record.
+/// A per-field patch. `base_version` is the record's **revision** (its `revision` field, bumped
+/// by every write of that row) as the device last received it, 0 for a record made on the
+/// device; not the company version of the row. A field written by someone else after it is a
+/// concurrent edit, and overwriting it leaves a conflict record. The server rejects a base
+/// above the row's revision: it cannot be one the device received. (The wire name stays
+/// `base_version`: names are versioned API.)
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct FieldUpdate {
     pub id: Uuid,
+    /// The record's revision as this device last received it (0 for one made on the device).
     pub base_version: i64,
     #[cfg_attr(feature = "ssr", schema(value_type = Object))]
     pub fields: Map<String, Value>,
@@ -188,6 +189,12 @@ impl FieldUpdate {
     }
 
     pub fn validate(&self, spec: &[FieldSpec]) -> Result<(), ValidationError> {
+        if self.base_version < 0 {
+            return Err(ValidationError::new(
+                "base_version",
+                "must be the record's revision as last received (0 for a record made on this device)",
+            ));
+        }
         if self.fields.is_empty() {
             return Err(ValidationError::new("fields", "name at least one field to change"));
         }
@@ -217,12 +224,13 @@ fn check_field(field: &'static str, kind: FieldKind, value: &Value) -> Result<()
             if value.to_string().len() > 64 * 1024 {
                 return wrong("smaller than 64 KB");
             }
-            Ok(())
+            check_json(field, value)
         }
         (FieldKind::Timestamp | FieldKind::UserRef, Value::Null) => Ok(()),
-        (FieldKind::Timestamp, Value::String(s)) => {
-            s.parse::<DateTime<Utc>>().map(|_| ()).or_else(|_| wrong("an RFC 3339 time"))
-        }
+        (FieldKind::Timestamp, Value::String(s)) => match s.parse::<DateTime<Utc>>() {
+            Ok(at) => check_time(field, at),
+            Err(_) => wrong("an RFC 3339 time"),
+        },
         (FieldKind::UserRef, Value::String(s)) => {
             s.parse::<Uuid>().map(|_| ()).or_else(|_| wrong("a person's id"))
         }
@@ -259,7 +267,8 @@ pub struct LeadCreate {
 impl LeadCreate {
     fn validate(&self) -> Result<(), ValidationError> {
         one_of("source", &self.source, LEAD_SOURCES)?;
-        one_of("service_type", &self.service_type, SERVICE_TYPES)
+        one_of("service_type", &self.service_type, SERVICE_TYPES)?;
+        check_time("created_at", self.created_at)
     }
 }
 
@@ -279,6 +288,9 @@ pub struct ConsultationCreate {
 
 impl ConsultationCreate {
     fn validate(&self) -> Result<(), ValidationError> {
+        if let Some(at) = self.scheduled_at {
+            check_time("scheduled_at", at)?;
+        }
         text("problem", &self.problem, 5000)
     }
 }
@@ -315,6 +327,7 @@ pub struct SetOutcome {
 
 impl SetOutcome {
     fn validate(&self) -> Result<(), ValidationError> {
+        check_time("at", self.at)?;
         match &self.outcome {
             Outcome::Won { amount_cents, .. } => amount_cents.check("amount_cents").map(|_| ()),
             Outcome::Lost { reason, competitor, note } => {
@@ -478,6 +491,7 @@ pub struct ActivityLog {
 impl ActivityLog {
     fn validate(&self) -> Result<(), ValidationError> {
         one_of("kind", &self.kind, ACTIVITY_KINDS)?;
+        check_time("at", self.at)?;
         text("outcome", self.outcome.as_deref().unwrap_or(""), 100)?;
         text("note", &self.note, 5000)
     }
@@ -527,6 +541,10 @@ pub struct TimeEntryLog {
 impl TimeEntryLog {
     fn validate(&self) -> Result<(), ValidationError> {
         one_of("category", &self.category, TIME_CATEGORIES)?;
+        check_time("started_at", self.started_at)?;
+        if let Some(end) = self.ended_at {
+            check_time("ended_at", end)?;
+        }
         if matches!(self.ended_at, Some(end) if end < self.started_at) {
             return Err(ValidationError::new("ended_at", "must not be before the start"));
         }

@@ -626,6 +626,8 @@ mod browser {
                 }
             }
         }
+        // Said where the sync state is shown, like a problem, without stopping anything.
+        let mut held_back = None;
         if problem.is_none() {
             loop {
                 let req = engine.lock().await.pull_request(None);
@@ -649,6 +651,11 @@ mod browser {
                             publish_status(&engine, |_| {});
                         }
                         if !resp.has_more {
+                            held_back = resp.held_back.then(|| {
+                                "The server is still confirming a colleague's change, so the newest changes \
+                                 may take up to 30 seconds to arrive."
+                                    .to_string()
+                            });
                             break;
                         }
                     }
@@ -668,7 +675,7 @@ mod browser {
         let again = problem.is_none() && engine.push_request(1).is_some();
         let finish = |s: &mut SyncSnapshot| {
             s.syncing = false;
-            s.problem = problem.or(upload_problem);
+            s.problem = problem.or(upload_problem).or(held_back);
         };
         if records_changed {
             publish(&engine, finish);

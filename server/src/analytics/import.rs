@@ -86,7 +86,7 @@ enum Outcome {
 }
 
 /// One row, parsed and checked.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Row {
     line: usize,
     external_id: String,
@@ -392,20 +392,27 @@ pub async fn import(
     if q.dry_run || fresh.is_empty() {
         return Ok(report(StatusCode::OK, out));
     }
-    let mut tx = state.pool.begin().await?;
-    // One version for the whole import.
-    let ticket = state.clock.begin(company).await?;
-    let version = ticket.version();
-    for row in fresh {
-        write_row(&mut tx, company, user.user_id(), version, row).await.map_err(|e| match e {
-            sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => ApiError::Conflict(format!(
-                "line {}: external_id {:?} was imported by another import running at the same time; try again",
-                row.line, row.external_id
-            )),
-            e => e.into(),
-        })?;
-    }
-    ticket.commit(tx).await?;
+    let fresh: Vec<Row> = fresh.into_iter().cloned().collect();
+    let manager = user.user_id();
+    // Detached, like a push: a client that hangs up does not leave the import half-way.
+    crate::sync::detached(async move {
+        let mut tx = state.pool.begin().await?;
+        // One version for the whole import.
+        let ticket = state.clock.begin(company).await?;
+        let version = ticket.version();
+        for row in &fresh {
+            write_row(&mut tx, company, manager, version, row).await.map_err(|e| match e {
+                sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => ApiError::Conflict(format!(
+                    "line {}: external_id {:?} was imported by another import running at the same time; try again",
+                    row.line, row.external_id
+                )),
+                e => e.into(),
+            })?;
+        }
+        ticket.commit(tx).await?;
+        Ok(())
+    })
+    .await?;
     tracing::info!(%company, imported = out.imported, "history imported");
     Ok(report(StatusCode::OK, out))
 }

@@ -80,16 +80,16 @@ pub async fn update(
     // Last writer wins whatever the row held, so the write needs nothing read first: one
     // statement writes it and hands back what it overwrote (the subquery reads the row as it
     // was, and locks it), from which any conflict records follow.
-    let written: Option<(Value, Value)> = sqlx::query_as(&format!(
+    let written: Option<(Value, Value, i64)> = sqlx::query_as(&format!(
         "update {table} t set {assignments},
            field_versions = t.field_versions
              || (select jsonb_object_agg(c, jsonb_build_array(t.revision + 1, $5::text)) from unnest($6::text[]) c),
            version = $7, updated_by = $8, updated_at = now(), revision = t.revision + 1
          from jsonb_populate_record(null::{table}, $9) p,
-              (select jsonb_build_object({old_values}) as values, cur.field_versions
+              (select jsonb_build_object({old_values}) as values, cur.field_versions, cur.revision
                from {table} cur where cur.company_id = $1 and cur.id = $2 for update) old
          where t.company_id = $1 and t.id = $2 and not t.deleted and ($3 or $4 = any(t.scope_users))
-         returning old.values, old.field_versions"
+         returning old.values, old.field_versions, old.revision"
     ))
     .bind(actor.company_id)
     .bind(update.id)
@@ -102,7 +102,7 @@ pub async fn update(
     .bind(Value::Object(update.values.clone()))
     .fetch_optional(&mut *db)
     .await?;
-    let Some((old, field_versions)) = written else {
+    let Some((old, field_versions, revision)) = written else {
         // Nothing written: say why.
         let deleted: Option<bool> = sqlx::query_scalar(&format!(
             "select deleted from {table} where company_id = $1 and id = $2 and ($3 or $4 = any(scope_users))"
@@ -118,6 +118,16 @@ pub async fn update(
             _ => format!("the {entity} does not exist or is not yours"),
         }));
     };
+    // A base is a revision this device received, so never above the row's: anything else (a
+    // company version sent by mistake, say) would silently skip the conflict records. Rejected,
+    // the write is rolled back with its mutation.
+    if let Some(first) = update.first.values().find(|f| f.base_version > revision) {
+        return Err(ApplyError::rejected(format!(
+            "base_version {} is not a revision of this {entity} (it is at revision {revision}); \
+             send the revision the device last received (0 for one it created)",
+            first.base_version
+        )));
+    }
     let old = old.as_object().cloned().unwrap_or_default();
     let fv = field_versions.as_object().cloned().unwrap_or_default();
     let created = fv.get("*");

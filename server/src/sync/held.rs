@@ -311,6 +311,19 @@ pub struct HeldEvent {
     pub scope_users: Vec<Uuid>,
 }
 
+/// `args` as `mutation_log` can hold them: U+0000, which `jsonb` refuses, becomes U+FFFD (the
+/// mutation that carried it was refused for it).
+pub fn storable(args: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    let clean = |s: &str| if s.contains('\0') { s.replace('\0', "\u{FFFD}") } else { s.to_string() };
+    match args {
+        Value::String(s) => Value::String(clean(s)),
+        Value::Array(items) => Value::Array(items.iter().map(storable).collect()),
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (clean(k), storable(v))).collect()),
+        other => other.clone(),
+    }
+}
+
 /// What the push did to each of its mutations, for `mutation_log`.
 #[derive(Default)]
 pub struct Log {
@@ -332,8 +345,10 @@ impl Log {
         use app::sync::protocol::MutationStatus;
         self.ids.push(m.id as i64);
         self.names.push(m.name.clone());
-        self.args.push(m.args.clone());
-        self.client_ts.push(m.client_ts);
+        self.args.push(storable(&m.args));
+        // A time outside the domain's years was refused with its mutation; keep a storable one.
+        let bounded = app::domain::text::check_time("client_ts", m.client_ts).is_ok();
+        self.client_ts.push(if bounded { m.client_ts } else { DateTime::<Utc>::UNIX_EPOCH });
         self.statuses.push(if status == MutationStatus::Applied { "applied" } else { "rejected" });
         self.reasons.push(reason);
     }

@@ -104,6 +104,7 @@ pub struct PullPage {
     has_more: bool,
     reset: bool,
     rejected: Vec<MutationResult>,
+    held_back: bool,
 }
 
 /// The wire form of [`app::sync::protocol::PatchOp`].
@@ -255,7 +256,8 @@ pub async fn read(
             Ok(PatchOut::Put { entity, id: k.id, version: k.version, data })
         })
         .collect::<Result<_, ApiError>>()?;
-    Ok(PullPage { cookie: next, last_mutation_id, patch, has_more, reset, rejected })
+    let held_back = clock.held_back(actor.company_id);
+    Ok(PullPage { cookie: next, last_mutation_id, patch, has_more, reset, rejected, held_back })
 }
 
 #[utoipa::path(post, path = "/api/sync/pull", tag = "sync", request_body = PullRequest,

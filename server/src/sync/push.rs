@@ -14,10 +14,12 @@ use crate::{auth::CurrentUser, error::ApiError, error::ApiJson, state::AppState}
 use app::sync::{
     mutation::{Mutation, NAMES},
     protocol::{
-        MutationResult, MutationStatus, PushRequest, PushResponse, MAX_PUSH_MUTATIONS, SCHEMA_VERSION,
+        MutationEnvelope, MutationResult, MutationStatus, PushRequest, PushResponse, MAX_PUSH_MUTATIONS,
+        SCHEMA_VERSION,
     },
 };
 use axum::extract::State;
+use serde_json::Value;
 use sqlx::{Acquire, PgConnection};
 use uuid::Uuid;
 
@@ -47,8 +49,11 @@ pub fn check_shape(req: &PushRequest) -> Result<Vec<Result<Mutation, String>>, A
             )));
         }
         previous = m.id;
-        match Mutation::from_parts(&m.name, &m.args) {
-            Ok(mutation) => parsed.push(Ok(mutation)),
+        let mutation = match Mutation::from_parts(&m.name, &m.args) {
+            // Validated here too (`apply` does again), so that a value the domain refuses is
+            // reported with its field's name rather than as merely unstorable.
+            Ok(mutation) => mutation.validate().map(|()| mutation).map_err(|e| e.to_string()),
+            Err(Some(reason)) => Err(reason),
             Err(None) => {
                 return Err(ApiError::BadRequest(format!(
                     "Unknown mutation {:?} (id {}). This server knows: {}.",
@@ -57,10 +62,44 @@ pub fn check_shape(req: &PushRequest) -> Result<Vec<Result<Mutation, String>>, A
                     NAMES.join(", ")
                 )))
             }
-            Err(Some(reason)) => parsed.push(Err(reason)),
-        }
+        };
+        // Checked after the name (an unknown name still refuses the push) and before anything
+        // is applied: a value Postgres cannot store, in any argument (even one this server
+        // ignores), would otherwise fail the push's last statement on every retry and block the
+        // device's later writes for good.
+        parsed.push(match (mutation, unstorable(m)) {
+            (Ok(_), Some(why)) => Err(format!("{}: {why}", m.name)),
+            (mutation, _) => mutation,
+        });
     }
     Ok(parsed)
+}
+
+/// Why a mutation's envelope cannot be stored as it came, if it cannot: a NUL character in
+/// its arguments (Postgres refuses U+0000 in `jsonb`), or a device time outside the years the
+/// domain allows. The log keeps a storable copy instead ([`super::held::Log::push`]).
+fn unstorable(m: &MutationEnvelope) -> Option<String> {
+    if let Some(path) = nul_path(&m.args, "args") {
+        return Some(format!(
+            "{path} contains a NUL character (U+0000), which cannot be stored; remove it and save again"
+        ));
+    }
+    app::domain::text::check_time("client_ts", m.client_ts).err().map(|e| e.to_string())
+}
+
+/// Where in `value` the first NUL is, as a JSON path (`args.home.notes[2]`).
+fn nul_path(value: &Value, at: &str) -> Option<String> {
+    match value {
+        Value::String(s) => s.contains('\0').then(|| at.to_string()),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| nul_path(v, &format!("{at}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            if k.contains('\0') {
+                return Some(format!("a key of {at}"));
+            }
+            nul_path(v, &format!("{at}.{k}"))
+        }),
+        Value::Null | Value::Bool(_) | Value::Number(_) => None,
+    }
 }
 
 pub async fn push(
@@ -123,7 +162,8 @@ async fn refuse_reused_ids(
     .await?;
     for (id, name, args) in stored {
         let sent = req.mutations.iter().find(|m| m.id as i64 == id);
-        if sent.is_some_and(|m| m.name != name || m.args != args) {
+        // Compared as stored: the log holds a storable copy of what was sent.
+        if sent.is_some_and(|m| m.name != name || super::held::storable(&m.args) != args) {
             return Err(ApiError::ClientIdReused);
         }
     }

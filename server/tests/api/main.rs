@@ -16,3 +16,4 @@ mod sync_invariants;
 mod sync_requests;
 mod sync_simulation;
 mod users;
+mod writer_lock;

@@ -672,3 +672,102 @@ async fn a_quote_decided_in_the_push_that_scheduled_its_follow_up_closes_it_and_
     .unwrap();
     assert_eq!((presented, sold_option), (true, Some(option_id)));
 }
+
+/// A value Postgres cannot store (a NUL anywhere, a time in no plausible year) rejects only its
+/// own mutation, with a reason that names the field; the push answers 200, a retry of it is a
+/// plain replay, and the device's later writes still sync.
+#[tokio::test]
+async fn a_nul_or_an_impossible_date_rejects_its_mutation_alone_and_never_blocks_the_device() {
+    let app = spawn_app().await;
+    let co = Company::new(&app, "Acme Air").await;
+    let mut tech = co.device(&app, "t@acme.test", Role::Technician).await;
+    let (_, _, k) = new_consultation(&mut tech).await;
+    tech.push_all().await.unwrap();
+    let kept = Uuid::now_v7();
+    let customer = |name: &str| json!({ "id": Uuid::now_v7(), "name": name });
+    let mut ignored_nul = customer("Ignored Field");
+    ignored_nul["not_a_field"] = json!({ "deep": ["fine", "has\u{0}nul"] });
+    let year = |y| chrono::NaiveDate::from_ymd_opt(y, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc();
+    let at = |ts: chrono::DateTime<Utc>| json!({ "id": Uuid::now_v7(), "consultation_id": k, "kind": "call", "at": ts });
+    let envelopes = vec![
+        envelope(4, "customer.create", customer("Nul\u{0}Name")),
+        envelope(5, "customer.create", ignored_nul),
+        envelope(
+            6,
+            "consultation.update_fields",
+            json!({ "id": k, "base_version": 1, "fields": { "notes": "bell\u{7}" } }),
+        ),
+        envelope(
+            7,
+            "consultation.update_fields",
+            json!({ "id": k, "base_version": 1, "fields": { "home": { "k\u{0}": 1 } } }),
+        ),
+        envelope(8, "activity.log", at(year(50_000))),
+        json!({ "id": 9, "name": "customer.create", "args": customer("Old Clock"), "client_ts": year(-5000) }),
+        envelope(10, "customer.create", json!({ "id": kept, "name": "Kept Fine" })),
+    ];
+    let body = json!({ "client_id": tech.engine.client_id(), "schema_version": 1, "mutations": envelopes });
+    let url = app.url("/api/sync/push");
+    for attempt in 0..2 {
+        let resp = tech.http.post(&url).json(&body).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "attempt {attempt}");
+        let resp: PushResponse = resp.json().await.unwrap();
+        assert_eq!(resp.last_mutation_id, 10);
+        if attempt == 1 {
+            assert!(resp.results.is_empty(), "a retry is a replay: {:?}", resp.results);
+            continue;
+        }
+        let errors: Vec<String> = resp.results.iter().map(|r| r.error.clone().unwrap_or_default()).collect();
+        let says = [
+            "name: must not contain control characters",
+            "args.not_a_field.deep[1] contains a NUL character",
+            "notes: must not contain control characters (found U+0007)",
+            "home: must not contain control characters (found U+0000)",
+            "at: must be a date between 1900 and 2200",
+            "client_ts: must be a date between 1900 and 2200",
+            "",
+        ];
+        for (error, says) in errors.iter().zip(says) {
+            assert!(error.contains(says), "{error:?} should say {says:?}");
+        }
+        assert_eq!(resp.results[6].status, MutationStatus::Applied);
+    }
+    // Kept with their reasons, in a form the log can hold.
+    let logged: Vec<(String, Value)> = sqlx::query_as(
+        "select status, args from mutation_log where mutation_id between 4 and 10 order by mutation_id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(logged.len(), 7);
+    assert_eq!(logged[0].1["name"], "Nul\u{FFFD}Name");
+    // The device's next write syncs.
+    let mut tech = crate::device::Device::new(&app, tech.http.clone(), tech.user_id).await;
+    let (c, m) = crate::sync_fixtures::customer("After");
+    tech.mutate(m).await;
+    tech.sync().await;
+    assert!(tech.has(Entity::Customer, c) && tech.has(Entity::Customer, kept));
+}
+
+/// `base_version` is the row's revision: a base the row never had (a company version sent by
+/// mistake) is rejected with its reason instead of silently skipping the conflict record.
+#[tokio::test]
+async fn a_base_version_that_is_not_a_revision_of_the_row_is_rejected() {
+    let app = spawn_app().await;
+    let co = Company::new(&app, "Acme Air").await;
+    let mut tech = co.device(&app, "t@acme.test", Role::Technician).await;
+    let (_, _, k) = new_consultation(&mut tech).await;
+    tech.sync().await;
+    let revision = tech.revision_of(Entity::Consultation, k);
+    let version = tech.engine.state().cookie.unwrap().version;
+    assert!(version > revision, "the company version is not the row's revision");
+    tech.mutate(update(k, version, json!({ "notes": "sent against the version" }))).await;
+    tech.mutate(update(k, revision, json!({ "problem": "sent against the revision" }))).await;
+    tech.sync().await;
+    let rejected = &tech.engine.state().rejected;
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    assert!(rejected[0].reason.contains("is not a revision of this consultation"), "{}", rejected[0].reason);
+    let row = tech.row(Entity::Consultation, k).unwrap();
+    assert_eq!(row["problem"], "sent against the revision");
+    assert_ne!(row["notes"], "sent against the version");
+}
