@@ -158,6 +158,11 @@ pub async fn get(
               (status = 415, body = app::api::ErrorBody)))]
 pub fn put_doc() {}
 
+#[utoipa::path(head, path = "/api/blobs/{sha256}", tag = "blobs", params(("sha256" = String, Path)),
+    responses((status = 200, description = "Stored, and attached to something the caller may see"),
+              (status = 404, body = app::api::ErrorBody)))]
+pub fn head_doc() {}
+
 #[utoipa::path(get, path = "/api/blobs/{sha256}", tag = "blobs", params(("sha256" = String, Path)),
     responses((status = 200, content_type = "image/jpeg"), (status = 404, body = app::api::ErrorBody)))]
 pub fn get_doc() {}

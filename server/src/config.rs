@@ -27,19 +27,26 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Where photo and signature bytes are kept (a local folder; created if missing).
     pub blob_dir: String,
+    /// Proxies whose `X-Forwarded-For` names the client (see `auth::client_ip`); none by default.
+    pub trusted_proxies: Vec<crate::auth::client_ip::IpRange>,
 }
 
-/// How many failed sign-ins are allowed in a window before further tries are refused.
+/// How many failed sign-ins in a window are free before each further try must wait (growing
+/// delays, at most the window; see `auth::rate_limit`).
 #[derive(Debug, Clone, Copy)]
 pub struct LoginLimits {
     pub window: Duration,
+    /// Failures of one client (a known device, or an address) at one account.
+    pub per_client: i64,
+    /// Failures at one account from clients that never signed into it.
     pub per_account: i64,
+    /// Failures from one address across accounts (unknown clients only).
     pub per_ip: i64,
 }
 
 impl Default for LoginLimits {
     fn default() -> Self {
-        Self { window: Duration::from_secs(15 * 60), per_account: 5, per_ip: 50 }
+        Self { window: Duration::from_secs(15 * 60), per_client: 5, per_account: 20, per_ip: 50 }
     }
 }
 
@@ -100,8 +107,22 @@ impl Config {
             }
         };
 
+        let trusted_proxies = match var("FIELDCLOSE_TRUSTED_PROXIES") {
+            None => vec![],
+            Some(raw) => raw
+                .split(',')
+                .map(|entry| crate::auth::client_ip::IpRange::parse(entry).ok_or(()))
+                .collect::<Result<Vec<_>, ()>>()
+                .map_err(|()| ConfigError {
+                    var: "FIELDCLOSE_TRUSTED_PROXIES",
+                    value: raw.clone(),
+                    expected: "addresses or CIDR ranges separated by commas, e.g. 10.0.0.0/8,::1",
+                })?,
+        };
+
         Ok(Self {
             database_url,
+            trusted_proxies,
             site_addr,
             site_root,
             log_filter,
@@ -142,5 +163,11 @@ mod tests {
         assert_eq!(cfg(&[("DATABASE_URL", "mysql://x")]).unwrap_err().var, "DATABASE_URL");
         assert_eq!(cfg(&[("FIELDCLOSE_COOKIE_SECURE", "yes")]).unwrap_err().var, "FIELDCLOSE_COOKIE_SECURE");
         assert_eq!(cfg(&[("RUST_LOG", "info,[[[")]).unwrap_err().var, "RUST_LOG");
+        let e = cfg(&[("FIELDCLOSE_TRUSTED_PROXIES", "10.0.0.0/8,proxy")]).unwrap_err();
+        assert_eq!(e.var, "FIELDCLOSE_TRUSTED_PROXIES");
+        assert_eq!(
+            cfg(&[("FIELDCLOSE_TRUSTED_PROXIES", "10.0.0.0/8, ::1")]).unwrap().trusted_proxies.len(),
+            2
+        );
     }
 }

@@ -47,6 +47,9 @@ pub enum ApiError {
     TooManyRequests(String),
     #[error("the database is unavailable")]
     Unavailable(#[source] sqlx::Error),
+    /// Saturated (too many password checks at once): come back in a few seconds.
+    #[error("{0}")]
+    Busy(String),
     /// This process is not the database's writer at the moment (see `sync::clock`).
     #[error("This server cannot save changes at the moment (it is taking back its database lock). Nothing was saved; your changes are kept on the device and sent again shortly.")]
     NotWriter,
@@ -70,7 +73,9 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) | ApiError::NotWriter => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::NotWriter | ApiError::Busy(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -90,6 +95,7 @@ impl ApiError {
             ApiError::TooManyRequests(_) => "rate_limited",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::NotWriter => "not_writer",
+            ApiError::Busy(_) => "busy",
             ApiError::Internal(_) => "internal",
         }
     }

@@ -16,6 +16,7 @@ pub mod health;
 pub mod maintenance;
 pub mod openapi;
 pub mod pwa;
+pub mod security;
 pub mod stale;
 pub mod startup;
 pub mod state;

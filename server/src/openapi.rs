@@ -24,6 +24,9 @@ use utoipa::OpenApi;
         crate::sync::events::events_doc,
         crate::blobs::put_doc,
         crate::blobs::get_doc,
+        crate::blobs::head_doc,
+        crate::sync::conflicts::list_doc,
+        openapi_doc,
         crate::analytics::routes::dashboard_doc,
         crate::analytics::routes::breakdown_doc,
         crate::analytics::routes::export_doc,
@@ -39,11 +42,14 @@ use utoipa::OpenApi;
         PullRequest, PullResponse, Cookie, RowKey, PatchOp, Entity,
         CustomerCreate, FieldUpdate, LeadCreate, ConsultationCreate, SetOutcome, Outcome, OptionUpsert, LineItem,
         ActivityLog, FollowupSchedule, FollowupComplete, TimeEntryLog, AttachmentAdd, DeleteRecord,
-        crate::analytics::routes::NewChange, crate::analytics::import::ImportReport, crate::analytics::import::RowError,
+        ConflictEntry, crate::analytics::routes::NewChange, crate::analytics::import::ImportReport, crate::analytics::import::RowError,
     )),
     tags((name = "auth"), (name = "team"), (name = "sync"), (name = "blobs"), (name = "analytics"))
 )]
 pub struct ApiDoc;
+
+#[utoipa::path(get, path = "/api/openapi.json", tag = "auth", responses((status = 200, description = "This document")))]
+pub fn openapi_doc() {}
 
 pub async fn document() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())

@@ -1,7 +1,9 @@
 //! Builds the application from a [`Config`] so that `main` and the tests start the very same
 //! thing (tests on port 0 against a database of their own).
 
-use crate::{analytics, auth, blobs, config::Config, db, health, pwa, state::AppState, sync, users};
+use crate::{
+    analytics, auth, blobs, config::Config, db, health, pwa, security, state::AppState, sync, users,
+};
 use app::{shell, App};
 use axum::{
     extract::DefaultBodyLimit,
@@ -15,7 +17,9 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use sqlx::PgPool;
 use std::{collections::HashSet, net::SocketAddr, sync::Arc};
 use tokio::net::TcpListener;
-use tower_http::{compression::CompressionLayer, timeout::TimeoutLayer, trace::TraceLayer};
+use tower_http::{
+    catch_panic::CatchPanicLayer, compression::CompressionLayer, timeout::TimeoutLayer, trace::TraceLayer,
+};
 
 pub fn leptos_options(config: &Config) -> LeptosOptions {
     LeptosOptions::builder()
@@ -78,10 +82,18 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // A panic anywhere below becomes a logged JSON 500, never a dropped connection.
+        .layer(CatchPanicLayer::custom(security::panic_response))
         .layer(middleware::from_fn_with_state(state.clone(), auth::session::middleware))
+        // Before anything else looks at a write: one from another site is refused.
+        .layer(middleware::from_fn(security::refuse_cross_site))
         // Extractors (Json, Bytes, Form) stop reading past this; the blob route allows more.
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.config.request_timeout))
+        // Outside the timeout, so that its 408 is JSON too.
+        .layer(middleware::from_fn(security::json_errors))
+        // Inside compression: it reads pages' inline scripts for the CSP before they are compressed.
+        .layer(middleware::from_fn_with_state(state.clone(), security::headers))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -46,9 +46,13 @@ pub struct Request {
     pub filter: Filter,
 }
 
-fn date(name: &str, v: &str) -> Result<NaiveDate, ApiError> {
-    NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d")
-        .map_err(|_| ApiError::BadRequest(format!("{name}: expected a date like 2026-03-01, got {v:?}")))
+/// A date at the edge: its format, and the years the domain allows (the report's arithmetic on
+/// days and time zones overflows far outside them).
+fn date(name: &'static str, v: &str) -> Result<NaiveDate, ApiError> {
+    let day = NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d")
+        .map_err(|_| ApiError::BadRequest(format!("{name}: expected a date like 2026-03-01, got {v:?}")))?;
+    app::domain::text::check_date(name, day)?;
+    Ok(day)
 }
 
 fn person(name: &str, v: &Option<String>) -> Result<Option<String>, ApiError> {
@@ -501,9 +505,18 @@ pub async fn get_settings(
 pub async fn put_settings(
     State(state): State<AppState>,
     user: CurrentUser,
-    ApiJson(settings): ApiJson<Settings>,
+    ApiJson(body): ApiJson<serde_json::Value>,
 ) -> Result<ApiJson<Settings>, ApiError> {
     user.require(Role::Manager, "Only managers can change analytics settings.")?;
+    // An object only: serde would also read a struct from an array, and `[]` would quietly
+    // reset every setting to its default.
+    if !body.is_object() {
+        return Err(ApiError::BadRequest(
+            "The settings must be a JSON object, e.g. {\"stale_days\": 30}.".into(),
+        ));
+    }
+    let settings: Settings = serde_json::from_value(body)
+        .map_err(|e| ApiError::BadRequest(format!("The settings are not valid: {e}")))?;
     settings.validate().map_err(ApiError::BadRequest)?;
     sqlx::query(
         "insert into analytics_settings (company_id, settings, updated_by) values ($1, $2, $3)
@@ -545,9 +558,10 @@ pub async fn create_change(
 ) -> Result<(StatusCode, ApiJson<ProcessChange>), ApiError> {
     user.require(Role::Manager, "Only managers can record process changes.")?;
     let name = c.name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
+    if name.is_empty() {
         return Err(ApiError::BadRequest("name: say what changed, in at most 200 characters".into()));
     }
+    app::domain::text::check("name", name, 200)?;
     let on = date("changed_on", &c.changed_on)?;
     let id = Uuid::now_v7();
     sqlx::query("insert into process_changes (company_id, id, name, changed_on, created_by) values ($1, $2, $3, $4, $5)")

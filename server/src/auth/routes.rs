@@ -3,7 +3,7 @@
 //! Login and logout accept JSON (the API) and HTML form posts (the sign-in page works before the
 //! wasm loads); form posts are answered with redirects, JSON with JSON.
 
-use super::{password, rate_limit, session, CurrentUser};
+use super::{client_ip, password, rate_limit, session, CurrentUser};
 use crate::{error::ApiError, state::AppState, users};
 use app::api::{LoginRequest, Me};
 use axum::{
@@ -57,18 +57,23 @@ pub async fn login(
     let kind = body_kind(&headers)?;
     let req = parse_login(kind, &body)?;
     let email = req.email.trim().to_lowercase();
-    let ip = peer.ip().to_string();
-
-    if let Err(e) = rate_limit::check(&state.pool, &state.config.login_limits, &email, &ip).await {
-        if kind == BodyKind::Form && matches!(e, ApiError::TooManyRequests(_)) {
-            return Ok(login_page_with("rate_limited", &email));
-        }
-        return Err(e);
+    let ip = client_ip::resolve(peer.ip(), &headers, &state.config.trusted_proxies).to_string();
+    if email.chars().count() > 254 || email.chars().any(char::is_control) {
+        return Err(ApiError::BadRequest("That is not an email address.".into()));
     }
+
+    let client = rate_limit::Client::identify(&state.pool, &headers, &email, &ip).await?;
+    let attempt = match rate_limit::begin(&state.pool, &state.config.login_limits, &email, &client).await {
+        Ok(attempt) => attempt,
+        Err(ApiError::TooManyRequests(_)) if kind == BodyKind::Form => {
+            return Ok(login_page_with("rate_limited", &email))
+        }
+        Err(e) => return Err(e),
+    };
 
     let account = users::find_login(&state.pool, &email).await?;
     let ok = password::verify(req.password, account.as_ref().map(|a| a.password_hash.clone())).await?;
-    rate_limit::record(&state.pool, &email, &ip, ok).await?;
+    let device_cookie = attempt.finish(&state.pool, &email, ok, &headers, state.config.cookie_secure).await?;
 
     let me = match (ok, account) {
         (true, Some(account)) => account.me,
@@ -89,7 +94,11 @@ pub async fn login(
         BodyKind::Form => Redirect::to(me.role.home_path()).into_response(),
         BodyKind::Json => Json(me).into_response(),
     };
-    Ok(([(header::SET_COOKIE, cookie)], response).into_response())
+    let mut response = ([(header::SET_COOKIE, cookie)], response).into_response();
+    if let Some(device) = device_cookie {
+        response.headers_mut().append(header::SET_COOKIE, device);
+    }
+    Ok(response)
 }
 
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {

@@ -167,7 +167,7 @@ async fn repeated_failures_lock_the_account_for_a_while() {
     // Even the right password is refused now: the limit is checked before the password.
     let locked = app.login(&client, "tech@acme.test", PASSWORD).await;
     assert_eq!(locked.status(), 429);
-    assert!(error_message(locked).await.contains("15 minutes"));
+    assert!(error_message(locked).await.contains("Wait 30 seconds"));
 
     // Other accounts from the same address are not locked by one account's failures.
     app.create_user(company, "other@acme.test", Role::Technician).await;
@@ -207,4 +207,94 @@ async fn one_address_trying_many_accounts_is_limited() {
     }
     let resp = app.login(&client, "guess99@acme.test", "password guess").await;
     assert_eq!(resp.status(), 429);
+}
+
+/// Parallel wrong guesses are counted before any password is checked: of 60 sent at once, only
+/// the few free ones reach the check; the rest are refused without it.
+#[tokio::test]
+async fn parallel_guesses_cannot_outrun_the_limit() {
+    let app = spawn_app().await;
+    let company = app.create_company("Acme Air").await;
+    app.create_user(company, "tech@acme.test", Role::Technician).await;
+    let guesses = (0..60).map(|i| {
+        let (app_url, client) = (app.url("/api/auth/login"), app.client());
+        async move {
+            client
+                .post(app_url)
+                .json(&json!({ "email": "tech@acme.test", "password": format!("wrong guess number {i}") }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    assert!(checked <= 5, "{checked} guesses reached the password check: {statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 401 || *s == 429), "{statuses:?}");
+}
+
+/// A stranger's failures slow down unknown clients, but the owner on a device that signed in
+/// before still gets in with the right password.
+#[tokio::test]
+async fn a_stranger_cannot_lock_the_owner_out_of_a_device_that_signed_in_before() {
+    let app = spawn_app().await;
+    let company = app.create_company("Acme Air").await;
+    app.create_user(company, "owner@acme.test", Role::Manager).await;
+    let owner = app.client();
+    assert_eq!(app.login(&owner, "owner@acme.test", PASSWORD).await.status(), 200);
+    let stranger = app.client();
+    for _ in 0..25 {
+        let status = app.login(&stranger, "owner@acme.test", "a wrong guess!!").await.status();
+        assert!(status == 401 || status == 429);
+    }
+    assert_eq!(app.login(&stranger, "owner@acme.test", PASSWORD).await.status(), 429, "the stranger waits");
+    let new_device = app.client();
+    assert_eq!(
+        app.login(&new_device, "owner@acme.test", PASSWORD).await.status(),
+        429,
+        "so does any unknown client"
+    );
+    assert_eq!(
+        app.login(&owner, "owner@acme.test", PASSWORD).await.status(),
+        200,
+        "the owner's device is not"
+    );
+}
+
+/// Behind a trusted proxy the client is the forwarded address: one address's junk does not
+/// lock out everyone else behind the same proxy; from anyone else the header is ignored.
+#[tokio::test]
+async fn the_forwarded_address_is_believed_only_from_a_trusted_proxy() {
+    let junk = |app: &crate::helpers::TestApp, from: &'static str| {
+        let (url, client) = (app.url("/api/auth/login"), app.client());
+        async move {
+            client
+                .post(url)
+                .header("x-forwarded-for", from)
+                .json(&json!({ "email": format!("nobody{}@acme.test", uuid::Uuid::now_v7().simple()), "password": "junk junk junk" }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let behind_proxy = spawn_app_with(|c| {
+        c.login_limits.per_ip = 6;
+        c.trusted_proxies = vec![server::auth::client_ip::IpRange::parse("127.0.0.1").unwrap()];
+    })
+    .await;
+    for _ in 0..6 {
+        assert_eq!(junk(&behind_proxy, "198.51.100.66").await, 401);
+    }
+    assert_eq!(junk(&behind_proxy, "198.51.100.66").await, 429, "that address waits");
+    assert_eq!(junk(&behind_proxy, "203.0.113.7").await, 401, "another address behind the proxy does not");
+
+    let direct = spawn_app_with(|c| c.login_limits.per_ip = 6).await;
+    for i in 0..6 {
+        assert_eq!(junk(&direct, ["198.51.100.1", "198.51.100.2"][i % 2]).await, 401);
+    }
+    assert_eq!(junk(&direct, "203.0.113.7").await, 429, "a forged header does not pick a new address");
 }

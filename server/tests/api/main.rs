@@ -9,6 +9,7 @@ mod device;
 mod followups;
 mod health;
 mod helpers;
+mod http_surface;
 mod pages;
 mod sync_events;
 mod sync_fixtures;
