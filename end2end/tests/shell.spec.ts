@@ -60,7 +60,7 @@ test('a manager adds a technician from the Team tab', async ({ page }) => {
   await form.getByLabel('Email').fill(`nia.${Date.now()}@demo.fieldclose.test`);
   await form.getByLabel(/First password/).fill('short');
   await form.getByRole('button', { name: 'Add person' }).click();
-  await expect(form.getByRole('alert')).toContainText('password: must be at least 10 characters');
+  await expect(form.getByRole('alert')).toContainText('password: must be at least 12 characters');
 
   await form.getByLabel(/First password/).fill('a good long password');
   await form.getByRole('button', { name: 'Add person' }).click();

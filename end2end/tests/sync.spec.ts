@@ -61,6 +61,34 @@ test('a consultation made offline survives a reload and reaches a manager after 
   await expect(managerPage).toHaveURL(/\/dashboard$/);
   await expect(managerPage.getByTestId('consultation').filter({ hasText: customer })).toBeVisible({ timeout: 30_000 });
   await expect(managerPage.getByTestId('consultation').filter({ hasText: customer })).toContainText('Water heater leaking');
+
+  // Everything sent: signing out of a shared tablet leaves none of the technician's records.
+  const rowsOnDevice = () =>
+    page.evaluate(async () => {
+      const names = (await indexedDB.databases()).map((d) => d.name!).filter((n) => n.startsWith('fieldclose-'));
+      let rows = 0;
+      for (const name of names) {
+        const db = await new Promise<IDBDatabase>((ok, no) => {
+          const r = indexedDB.open(name);
+          r.onsuccess = () => ok(r.result);
+          r.onerror = () => no(r.error);
+        });
+        if (db.objectStoreNames.contains('rows')) {
+          rows += await new Promise<number>((ok) => {
+            const r = db.transaction('rows').objectStore('rows').count();
+            r.onsuccess = () => ok(r.result);
+          });
+        }
+        db.close();
+      }
+      return { databases: names.length, rows };
+    });
+  expect((await rowsOnDevice()).rows).toBeGreaterThan(0);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(/\/login/);
+  const left = await rowsOnDevice();
+  expect(left.databases).toBeGreaterThan(0);
+  expect(left.rows).toBe(0);
   await tech.close();
   await office.close();
 });

@@ -61,6 +61,11 @@ pub async fn put(
     if body.is_empty() {
         return Err(ApiError::BadRequest("The blob is empty.".into()));
     }
+    if !looks_like(content_type, &body) {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "These bytes are not a {content_type} image. Take the photo again, or send it as what it is."
+        )));
+    }
     let actual: String = Sha256::digest(&body).iter().map(|b| format!("{b:02x}")).collect();
     if actual != sha.0 {
         return Err(ApiError::BadRequest(format!(
@@ -68,19 +73,30 @@ pub async fn put(
             sha.0
         )));
     }
-    let inserted = sqlx::query(
-        "insert into blobs (company_id, sha256, content_type, byte_size, created_by) values ($1, $2, $3, $4, $5)
-         on conflict (company_id, sha256) do nothing",
+    // The quota is checked in the insert itself; a blob stored before is fine whatever the total.
+    let inserted: Option<bool> = sqlx::query_scalar(
+        "with used as (select coalesce(sum(byte_size), 0) as bytes from blobs where company_id = $1),
+              ins as (insert into blobs (company_id, sha256, content_type, byte_size, created_by)
+                      select $1, $2, $3, $4, $5 from used where used.bytes + $4 <= $6
+                      on conflict (company_id, sha256) do nothing returning 1)
+         select case when exists(select 1 from ins) then true
+                     when exists(select 1 from blobs where company_id = $1 and sha256 = $2) then false end",
     )
     .bind(user.company_id())
     .bind(&sha.0)
     .bind(content_type)
     .bind(body.len() as i64)
     .bind(user.user_id())
-    .execute(&state.pool)
-    .await?
-    .rows_affected()
-        == 1;
+    .bind(state.config.blob_quota_bytes as i64)
+    .fetch_one(&state.pool)
+    .await?;
+    // `None`: neither inserted nor stored before, so the quota refused it.
+    let Some(inserted) = inserted else {
+        return Err(ApiError::InsufficientStorage(format!(
+            "Your company has used its {} MB of photo storage. Ask your manager to make room; the photo stays on this device.",
+            state.config.blob_quota_bytes / 1_000_000
+        )));
+    };
     // Written even when the row existed: a crash between the row and the bytes heals on retry.
     state
         .blobs
@@ -91,16 +107,28 @@ pub async fn put(
     Ok(if inserted { StatusCode::CREATED } else { StatusCode::OK })
 }
 
+/// Whether `bytes` start as a file of `content_type` does (its magic number): a declared type is
+/// a claim, and a browser shown a blob trusts it.
+fn looks_like(content_type: &str, bytes: &[u8]) -> bool {
+    match content_type {
+        "image/jpeg" => bytes.starts_with(&[0xFF, 0xD8, 0xFF]),
+        "image/png" => bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "image/webp" => bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP",
+        _ => false,
+    }
+}
+
 /// The blob's content type if the person may read it: they uploaded it, or it belongs to an
-/// attachment they can see.
+/// attachment they can see (a manager: any live attachment of the company). Knowing a hash alone
+/// reads nothing.
 async fn readable(state: &AppState, user: &CurrentUser, sha: &Sha256Hex) -> Result<String, ApiError> {
     let manager = user.role() == app::domain::Role::Manager;
     let content_type: Option<String> = sqlx::query_scalar(
         "select b.content_type from blobs b
          where b.company_id = $1 and b.sha256 = $2
-           and ($3 or b.created_by = $4 or exists (
+           and (b.created_by = $4 or exists (
                  select 1 from attachments a where a.company_id = b.company_id and a.sha256 = b.sha256
-                   and not a.deleted and $4 = any(a.scope_users)))",
+                   and not a.deleted and ($3 or $4 = any(a.scope_users))))",
     )
     .bind(user.company_id())
     .bind(&sha.0)

@@ -22,11 +22,18 @@ pub struct Config {
     /// behind TLS.
     pub cookie_secure: bool,
     pub session_ttl: Duration,
+    /// The absolute lifetime of a session, however much it is used.
+    pub session_max_age: Duration,
     pub login_limits: LoginLimits,
     pub request_timeout: Duration,
+    /// How long a connection may take to send a request's headers (also how long an idle
+    /// keep-alive connection is kept), and how many connections may be open (see `serve`).
+    pub connections: crate::serve::Limits,
     pub max_body_bytes: usize,
     /// Where photo and signature bytes are kept (a local folder; created if missing).
     pub blob_dir: String,
+    /// Photo and signature bytes one company may store (507 beyond).
+    pub blob_quota_bytes: u64,
     /// Proxies whose `X-Forwarded-For` names the client (see `auth::client_ip`); none by default.
     pub trusted_proxies: Vec<crate::auth::client_ip::IpRange>,
 }
@@ -123,13 +130,19 @@ impl Config {
         Ok(Self {
             database_url,
             trusted_proxies,
+            blob_quota_bytes: 20_000_000_000,
             site_addr,
             site_root,
             log_filter,
             cookie_secure,
             session_ttl: Duration::from_secs(60 * 24 * 60 * 60),
+            session_max_age: Duration::from_secs(90 * 24 * 60 * 60),
             login_limits: LoginLimits::default(),
             request_timeout: Duration::from_secs(30),
+            connections: crate::serve::Limits {
+                header_read_timeout: Duration::from_secs(10),
+                max_connections: 4096,
+            },
             max_body_bytes: 1024 * 1024,
             blob_dir: var("FIELDCLOSE_BLOB_DIR").unwrap_or_else(|| DEFAULT_BLOB_DIR.into()),
         })

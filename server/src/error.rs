@@ -45,6 +45,9 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("{0}")]
     TooManyRequests(String),
+    /// The company's storage quota is used up.
+    #[error("{0}")]
+    InsufficientStorage(String),
     #[error("the database is unavailable")]
     Unavailable(#[source] sqlx::Error),
     /// Saturated (too many password checks at once): come back in a few seconds.
@@ -73,6 +76,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::Unavailable(_) | ApiError::NotWriter | ApiError::Busy(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -93,6 +97,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::TooManyRequests(_) => "rate_limited",
+            ApiError::InsufficientStorage(_) => "storage_full",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::NotWriter => "not_writer",
             ApiError::Busy(_) => "busy",

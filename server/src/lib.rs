@@ -17,6 +17,7 @@ pub mod maintenance;
 pub mod openapi;
 pub mod pwa;
 pub mod security;
+pub mod serve;
 pub mod stale;
 pub mod startup;
 pub mod state;

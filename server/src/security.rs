@@ -51,12 +51,14 @@ pub async fn headers(State(state): State<AppState>, req: Request, next: Next) ->
     let path = req.uri().path().to_owned();
     let response = next.run(req).await;
     let (mut parts, body) = response.into_parts();
-    let is_html = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("text/html"));
-    let (csp, body) = if is_html && parts.headers.get(header::CONTENT_ENCODING).is_some() {
+    let content_type =
+        parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let is_html = content_type.starts_with("text/html");
+    let (csp, body) = if content_type.contains("javascript") {
+        // A worker's script brings its own policy (the service worker fetches and caches the
+        // app's files); a page's scripts run under the page's.
+        (page_policy(&[]), body)
+    } else if is_html && parts.headers.get(header::CONTENT_ENCODING).is_some() {
         // A precompressed static page (offline.html): it has no inline script.
         (page_policy(&[]), body)
     } else if is_html {
@@ -69,7 +71,7 @@ pub async fn headers(State(state): State<AppState>, req: Request, next: Next) ->
             }
         }
     } else {
-        // Anything else is never a document that runs script.
+        // Anything else (JSON, images, wasm, css) is never a document that runs script.
         ("default-src 'none'; frame-ancestors 'none'".to_string(), body)
     };
     let h = &mut parts.headers;

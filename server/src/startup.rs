@@ -112,6 +112,7 @@ pub struct Application {
     pub clock: Arc<sync::clock::VersionClock>,
     shutdown: tokio::sync::watch::Sender<bool>,
     stop: Arc<tokio::sync::Notify>,
+    limits: crate::serve::Limits,
 }
 
 /// Stops a running [`Application`] as SIGTERM would (for tests and embedding).
@@ -172,7 +173,8 @@ impl Application {
         };
         crate::analytics::load::warm(state.analytics.clone(), pool.clone(), state.clock.clone());
         let clock = state.clock.clone();
-        Ok(Self { listener, router: router(state), pool, clock, shutdown, stop: Arc::default() })
+        let limits = state.config.connections;
+        Ok(Self { listener, router: router(state), pool, clock, shutdown, stop: Arc::default(), limits })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -191,20 +193,19 @@ impl Application {
         let mut superseded = self.clock.superseded();
         let lost_writer = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = lost_writer.clone();
-        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                tokio::select! {
-                    _ = shutdown_signal() => {},
-                    _ = stop.notified() => tracing::info!("stop requested"),
-                    _ = async {
-                        if superseded.wait_for(|s| *s).await.is_err() {
-                            std::future::pending::<()>().await // the clock is gone: never
-                        }
-                    } => flag.store(true, std::sync::atomic::Ordering::SeqCst),
-                }
-                let _ = shutdown.send(true);
-            })
-            .await?;
+        let stopped = async move {
+            tokio::select! {
+                _ = shutdown_signal() => {},
+                _ = stop.notified() => tracing::info!("stop requested"),
+                _ = async {
+                    if superseded.wait_for(|s| *s).await.is_err() {
+                        std::future::pending::<()>().await // the clock is gone: never
+                    }
+                } => flag.store(true, std::sync::atomic::Ordering::SeqCst),
+            }
+            let _ = shutdown.send(true);
+        };
+        crate::serve::serve(self.listener, self.router, self.limits, stopped).await?;
         if lost_writer.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(std::io::Error::other(
                 "another Fieldclose process took the database writer lock; this one stopped",

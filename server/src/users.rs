@@ -86,13 +86,33 @@ pub struct NewUser {
 impl TryFrom<NewUserRequest> for NewUser {
     type Error = ApiError;
     fn try_from(req: NewUserRequest) -> Result<Self, ApiError> {
-        Ok(Self {
+        let user = Self {
             name: PersonName::parse(&req.name)?,
             email: EmailAddress::parse(&req.email)?,
             role: Role::parse(&req.role)?,
             password: Password::parse(&req.password)?,
-        })
+        };
+        refuse_guessable(&user)?;
+        Ok(user)
     }
+}
+
+/// Refuses a password that is among the common ones or made of the person's own name or email:
+/// what an attacker tries first, whatever its length. zxcvbn (Dropbox's estimator, with its lists
+/// of common passwords, words and names) must rate it at least "somewhat guessable" (≥ 10^8
+/// guesses). Server-side only: its lists are megabytes the phone need not download.
+pub fn refuse_guessable(user: &NewUser) -> Result<(), ApiError> {
+    let email = user.email.as_str();
+    let local = email.split('@').next().unwrap_or(email);
+    let estimate = zxcvbn::zxcvbn(user.password.expose(), &[user.name.as_str(), email, local]);
+    if estimate.score() < zxcvbn::Score::Two {
+        return Err(app::domain::ValidationError::new(
+            "password",
+            "is too easy to guess (a common password, or made of the name or email); try a few unrelated words",
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// Adds a person to `company_id`, at company version `version` (devices pull their team).

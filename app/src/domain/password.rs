@@ -3,14 +3,15 @@ use std::fmt;
 
 /// A new password as a person chose it. Never logged, never serialised back out.
 ///
-/// The policy follows NIST SP 800-63B: length over composition rules. At least 10 characters
-/// (a technician types it on a phone, once every few weeks), at most 128 so that hashing a
-/// hostile input stays cheap.
+/// The policy follows NIST SP 800-63B: length over composition rules. At least 12 characters
+/// (a few words; a technician types it on a phone once every few weeks), at most 128 so that
+/// hashing a hostile input stays cheap. The server also refuses common and guessable ones
+/// (`server::users::refuse_guessable`).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Password(String);
 
 impl Password {
-    pub const MIN_CHARS: usize = 10;
+    pub const MIN_CHARS: usize = 12;
     pub const MAX_CHARS: usize = 128;
 
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {

@@ -206,6 +206,28 @@ impl IdbStore {
         Ok(out)
     }
 
+    /// Signing out on a shared device: removes the person's records (customers, visits, quotes)
+    /// and uploaded photos from this device, keeping only what was never sent (pending and
+    /// refused writes, unsent photos) and forgetting the pull cursor, so that signing in again
+    /// pulls everything afresh. One transaction: all of it or none.
+    pub async fn forget_records(&self) -> Result<(), IdbError> {
+        let (tx, s) = self.tx(&["meta", "rows", BLOBS])?;
+        let meta = request(s[0].get(&JsValue::from_str("state"))?).await?;
+        if !meta.is_undefined() {
+            let meta: Meta = parse(&meta)?;
+            s[0].put_with_key(&json(&Meta { cookie: None, ..meta })?, &JsValue::from_str("state"))?;
+        }
+        s[1].clear()?;
+        let keys = Array::from(&request(s[2].get_all_keys()?).await?);
+        let records = Array::from(&request(s[2].get_all()?).await?);
+        for (key, record) in keys.iter().zip(records.iter()) {
+            if js_sys::Reflect::get(&record, &"uploaded".into())?.is_truthy() {
+                s[2].delete(&key)?;
+            }
+        }
+        committed(&tx).await
+    }
+
     pub async fn mark_uploaded(&self, sha256: &str) -> Result<(), IdbError> {
         let (tx, s) = self.tx(&[BLOBS])?;
         let key = JsValue::from_str(sha256);

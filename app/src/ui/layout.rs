@@ -100,31 +100,57 @@ pub fn RolePage(roles: &'static [Role], children: Children) -> impl IntoView {
     .into_any()
 }
 
-/// Signing out with unsent changes leaves them waiting on this device until the same person
-/// signs in here again: say so, and let them stay signed in instead.
+/// Signing out removes the person's records from this device (a shared tablet must not keep
+/// the last technician's customers). Unsent changes are never dropped silently: the person is
+/// offered to send them first, or to keep them here (then only they stay, until the same person
+/// signs in again), or to stay signed in.
 fn confirm_sign_out(ev: leptos::ev::SubmitEvent, sync: super::sync_state::SyncHandle) {
-    let pending = sync.snapshot.with_untracked(|s| s.pending);
-    if pending == 0 {
-        return;
+    ev.prevent_default();
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let Some(form) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlFormElement>().ok()) else {
+            return;
+        };
+        leptos::task::spawn_local(async move {
+            let unsent = || sync.snapshot.with_untracked(|s| s.pending + s.uploads_pending);
+            if unsent() > 0
+                && web_sys_confirm(&format!(
+                    "{} change(s) have not been sent yet. Send them now, then sign out?",
+                    unsent()
+                ))
+            {
+                super::sync_state::sync_now();
+                // Bounded: with no signal the person decides below instead of waiting.
+                for _ in 0..60 {
+                    if unsent() == 0 {
+                        break;
+                    }
+                    gloo_timers::future::TimeoutFuture::new(250).await;
+                }
+            }
+            if unsent() > 0
+                && !web_sys_confirm(&format!(
+                    "{} change(s) could not be sent. Sign out and keep them on this device? They are sent \
+                     when you sign in here again; everything else of yours is removed from this device.",
+                    unsent()
+                ))
+            {
+                return; // stays signed in
+            }
+            if let Err(e) = super::sync_state::forget_records().await {
+                leptos::logging::warn!("{e}");
+            }
+            let _ = form.submit();
+        });
     }
-    let message = format!(
-        "{pending} change(s) have not been sent yet. If you sign out, they wait on this device until you \
-         sign in here again. Sign out anyway?"
-    );
-    let confirmed = web_sys_confirm(&message);
-    if !confirmed {
-        ev.prevent_default();
-    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = sync;
 }
 
 #[cfg(feature = "hydrate")]
 fn web_sys_confirm(message: &str) -> bool {
     web_sys::window().and_then(|w| w.confirm_with_message(message).ok()).unwrap_or(true)
-}
-
-#[cfg(not(feature = "hydrate"))]
-fn web_sys_confirm(_: &str) -> bool {
-    true
 }
 
 #[component]

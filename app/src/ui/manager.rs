@@ -112,7 +112,7 @@ pub fn Team() -> impl IntoView {
             <select id="new-role" on:change=move |ev| role.set(event_target_value(&ev))>
                 {Role::ALL.into_iter().map(|r| view! { <option value=r.as_str()>{r.label()}</option> }).collect_view()}
             </select>
-            <label for="new-password">"First password (at least 10 characters)"</label>
+            <label for="new-password">"First password (at least 12 characters)"</label>
             <input id="new-password" type="password" autocomplete="new-password" required bind:value=password />
             <button type="submit" class="primary" disabled=move || add.pending().get()>"Add person"</button>
         </form>

@@ -108,6 +108,18 @@ pub async fn queue(mutations: Vec<Mutation>) -> Result<(), String> {
     }
 }
 
+/// Removes this person's records from the device on sign-out, keeping only what was never sent.
+pub async fn forget_records() -> Result<(), String> {
+    #[cfg(feature = "hydrate")]
+    {
+        browser::forget_records().await
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        Ok(())
+    }
+}
+
 /// Asks for a sync now (the Sync tab's button).
 pub fn sync_now() {
     #[cfg(feature = "hydrate")]
@@ -159,6 +171,11 @@ mod browser {
         announce();
         refresh_counts().await;
         Ok(())
+    }
+
+    pub async fn forget_records() -> Result<(), String> {
+        let Some(store) = blob_store() else { return Ok(()) };
+        store.forget_records().await.map_err(|e| format!("Could not clear this device: {e}"))
     }
 
     pub async fn get_blob(sha256: &str) -> Option<web_sys::Blob> {
@@ -469,7 +486,8 @@ mod browser {
                 200..=299 => {
                     let _ = store.mark_uploaded(&sha).await;
                 }
-                500.. => return Err(Failure::Offline),
+                // 507: the company's storage is full; that is for a person to read, not to retry.
+                500.. if resp.status() != 507 => return Err(Failure::Offline),
                 status => {
                     let message = resp
                         .json::<crate::api::ErrorBody>()

@@ -20,8 +20,9 @@ impl Writer {
             }
             first = false;
             let f = f.as_ref();
-            // A leading = + - @ makes spreadsheets run the cell as a formula: prefix a quote.
-            let f = if f.starts_with(['=', '+', '-', '@']) && f.parse::<f64>().is_err() {
+            // A leading = + - @ makes spreadsheets run the cell as a formula, and so can a tab or
+            // a carriage return before one: prefix a quote.
+            let f = if f.starts_with(['=', '+', '-', '@', '\t', '\r']) && f.parse::<f64>().is_err() {
                 format!("'{f}")
             } else {
                 f.to_string()
@@ -111,10 +112,12 @@ mod tests {
         let mut w = Writer::default();
         w.row(["a", "b,c", "say \"hi\"", "two\nlines"]);
         w.row(["=cmd()", "-12.5", ""]);
+        w.row(["\t=1+2", "\r@SUM(A1)", "+1"]);
         let text = w.finish();
         let rows = parse(&text).unwrap();
         assert_eq!(rows[0], (1, vec!["a".into(), "b,c".into(), "say \"hi\"".into(), "two\nlines".into()]));
         assert_eq!(rows[1], (3, vec!["'=cmd()".into(), "-12.5".into(), "".into()]));
+        assert_eq!(rows[2], (4, vec!["'\t=1+2".into(), "'\r@SUM(A1)".into(), "+1".into()]));
     }
 
     #[test]

@@ -146,7 +146,18 @@ fn parse_row(line: usize, get: &dyn Fn(&str) -> Option<String>, people: &People)
     let source_raw = need("source");
     let service_raw = need("service_type");
     let name_raw = need("customer_name");
+    // Lengths and characters as the app's own forms allow them.
+    for (col, max) in [("external_id", 100), ("address", 300)] {
+        if let Some(Err(e)) = get(col).map(|v| app::domain::text::check("text", &v, max)) {
+            errs.push(format!("{col}: {}", e.message));
+        }
+    }
     let time = |name: &str, v: &str, errs: &mut Vec<String>| match DateTime::parse_from_rfc3339(v) {
+        Ok(t) if app::domain::text::check_time("time", t.to_utc()).is_err() => {
+            let (first, last) = (app::domain::text::FIRST_YEAR, app::domain::text::LAST_YEAR);
+            errs.push(format!("{name}: {v:?} is not between {first} and {last}"));
+            None
+        }
         Ok(t) => Some(t.to_utc()),
         Err(_) => {
             errs.push(format!("{name}: {v:?} is not an RFC 3339 time like 2025-03-01T14:30:00-06:00"));
@@ -203,8 +214,14 @@ fn parse_row(line: usize, get: &dyn Fn(&str) -> Option<String>, people: &People)
             0
         }),
     };
-    let money = |col: &str, errs: &mut Vec<String>| {
-        get(col).and_then(|v| parse_money(&v).map_err(|e| errs.push(format!("{col}: {e}"))).ok())
+    // Bounded like a quote (at most $10,000,000), so the report's sums cannot overflow.
+    let money = |col: &'static str, errs: &mut Vec<String>| {
+        get(col).and_then(|v| {
+            parse_money(&v)
+                .and_then(|c| app::domain::Cents(c).check(col).map(|c| c.0).map_err(|e| e.message))
+                .map_err(|e| errs.push(format!("{col}: {e}")))
+                .ok()
+        })
     };
     let quoted_cents = money("quoted_amount", &mut errs);
     let sold_cents = money("sold_amount", &mut errs);

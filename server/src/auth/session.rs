@@ -1,6 +1,7 @@
 //! Sessions: a random 256-bit token in an HttpOnly, SameSite=Lax cookie; Postgres keeps only its
 //! SHA-256. Sessions last 60 days and slide forward with use, so a technician who works offline
-//! for weeks is still signed in when the truck reaches signal.
+//! for weeks is still signed in when the truck reaches signal; never more than 90 days after
+//! sign-in (an absolute lifetime), and signing out ends the person's open event streams too.
 
 use super::session_cache::TokenHash;
 use crate::{error::ApiError, state::AppState};
@@ -40,6 +41,11 @@ pub fn clear_cookie(secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
     HeaderValue::from_str(&format!("{COOKIE_NAME}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"))
         .expect("static cookie is a valid header value")
+}
+
+/// The stored form of a session token (its SHA-256).
+pub fn token_hash(token: &str) -> TokenHash {
+    hash_token(token)
 }
 
 /// The session token from the request's `Cookie` header, if there is one.
@@ -108,7 +114,7 @@ struct Found {
 }
 
 /// The person behind a live session token, from Postgres.
-async fn lookup(pool: &PgPool, token: &TokenHash) -> Result<Option<Found>, ApiError> {
+async fn lookup(pool: &PgPool, token: &TokenHash, max_age: Duration) -> Result<Option<Found>, ApiError> {
     let row: Option<SessionRow> = sqlx::query_as(&format!(
         "select u.id as user_id, u.name, u.email, u.role, c.id as company_id, c.name as company_name,
                 s.last_seen_at < now() - make_interval(secs => $2) as stale,
@@ -116,11 +122,13 @@ async fn lookup(pool: &PgPool, token: &TokenHash) -> Result<Option<Found>, ApiEr
          from sessions s
          join users u on u.company_id = s.company_id and u.id = s.user_id
          join companies c on c.id = s.company_id
-         where s.token_hash = $1 and s.expires_at > now() and u.active",
+         where s.token_hash = $1 and s.expires_at > now() and u.active
+           and s.created_at > now() - make_interval(secs => $3)",
         crate::users::CADENCE_SQL
     ))
     .bind(token)
     .bind(SLIDE_AFTER.as_secs_f64())
+    .bind(max_age.as_secs_f64())
     .fetch_optional(pool)
     .await?;
     row.map(|r| {
@@ -130,13 +138,17 @@ async fn lookup(pool: &PgPool, token: &TokenHash) -> Result<Option<Found>, ApiEr
     .transpose()
 }
 
-async fn slide(pool: &PgPool, token: &TokenHash, ttl: Duration) -> Result<(), ApiError> {
+/// Slides the session forward by `ttl`, but never past `max_age` after it was created: a stolen
+/// cookie in steady use does not live for ever.
+async fn slide(pool: &PgPool, token: &TokenHash, ttl: Duration, max_age: Duration) -> Result<(), ApiError> {
     sqlx::query(
-        "update sessions set last_seen_at = now(), expires_at = now() + make_interval(secs => $2)
+        "update sessions set last_seen_at = now(),
+           expires_at = least(now() + make_interval(secs => $2), created_at + make_interval(secs => $3))
          where token_hash = $1",
     )
     .bind(token)
     .bind(ttl.as_secs_f64())
+    .bind(max_age.as_secs_f64())
     .execute(pool)
     .await?;
     Ok(())
@@ -150,12 +162,14 @@ async fn signed_in(state: &AppState, token: &str) -> Result<Option<(Me, bool)>, 
     if let Some(me) = state.sessions.get(&hash) {
         return Ok(Some((me, false)));
     }
-    let Some(Found { me, stale, mut valid_for }) = lookup(&state.pool, &hash).await? else {
+    let Some(Found { me, stale, mut valid_for }) =
+        lookup(&state.pool, &hash, state.config.session_max_age).await?
+    else {
         return Ok(None);
     };
     let mut slid = false;
     if stale {
-        match slide(&state.pool, &hash, state.config.session_ttl).await {
+        match slide(&state.pool, &hash, state.config.session_ttl, state.config.session_max_age).await {
             Ok(()) => {
                 slid = true;
                 valid_for = state.config.session_ttl;

@@ -28,9 +28,16 @@ const MAX_ENTRIES: usize = 20_000;
 /// A session token's SHA-256, the form in which sessions are stored.
 pub type TokenHash = [u8; 32];
 
-#[derive(Default)]
 pub struct SessionCache {
     entries: Mutex<HashMap<TokenHash, Entry>>,
+    /// Sessions ended by signing out here: open event streams of that session end with them.
+    ended: tokio::sync::broadcast::Sender<TokenHash>,
+}
+
+impl Default for SessionCache {
+    fn default() -> Self {
+        Self { entries: Mutex::default(), ended: tokio::sync::broadcast::channel(256).0 }
+    }
 }
 
 struct Entry {
@@ -49,8 +56,15 @@ impl SessionCache {
         self.put_at(token, me, valid_for, Instant::now());
     }
 
+    /// Forgets a session that ended (signed out), and tells its open event streams.
     pub fn forget(&self, token: &TokenHash) {
         self.lock().remove(token);
+        let _ = self.ended.send(*token);
+    }
+
+    /// Sessions as they end by signing out on this server.
+    pub fn ended(&self) -> tokio::sync::broadcast::Receiver<TokenHash> {
+        self.ended.subscribe()
     }
 
     pub fn forget_company(&self, company_id: Uuid) {

@@ -21,11 +21,45 @@ pub struct Poke {
     pub version: i64,
 }
 
+/// How often an open stream checks that its session is still live (deactivated, expired, or
+/// signed out on another server); signing out on this one ends it at once.
+const RECHECK: Duration = Duration::from_secs(60);
+
 pub async fn events(
     State(state): State<AppState>,
     user: CurrentUser,
+    headers: axum::http::HeaderMap,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let company = user.company_id();
+    let token = crate::auth::session::token_from(&headers).map(|t| crate::auth::session::token_hash(&t));
+    let mut ended = state.sessions.ended();
+    let pool = state.pool.clone();
+    let session_over = async move {
+        let Some(token) = token else { return };
+        let mut tick = tokio::time::interval(RECHECK);
+        tick.tick().await; // the first tick is at once; the session was just checked
+        loop {
+            tokio::select! {
+                msg = ended.recv() => match msg {
+                    Ok(t) if t == token => return,
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
+                },
+                _ = tick.tick() => {
+                    let live: Result<bool, sqlx::Error> = sqlx::query_scalar(
+                        "select exists(select 1 from sessions s join users u on u.company_id = s.company_id and u.id = s.user_id
+                           where s.token_hash = $1 and s.expires_at > now() and u.active)",
+                    )
+                    .bind(token)
+                    .fetch_one(&pool)
+                    .await;
+                    if matches!(live, Ok(false)) {
+                        return;
+                    }
+                }
+            }
+        }
+    };
     let rx = state.clock.pokes().subscribe();
     let hello = stream::once(async { Ok(Event::default().event("poke").data("connected")) });
     let pokes = stream::unfold(rx, move |mut rx| async move {
@@ -47,8 +81,15 @@ pub async fn events(
     let stopping = async move {
         let _ = shutdown.wait_for(|stopping| *stopping).await;
     };
-    // Ends when the server shuts down; the browser's EventSource reconnects to the next one.
-    Sse::new(hello.chain(pokes).take_until(stopping))
+    // Ends when the server shuts down (the browser's EventSource reconnects to the next one) or
+    // the session ends.
+    let over = async move {
+        tokio::select! {
+            _ = stopping => {},
+            _ = session_over => {},
+        }
+    };
+    Sse::new(hello.chain(pokes).take_until(over))
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(25)))
 }
 

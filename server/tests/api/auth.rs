@@ -109,6 +109,38 @@ async fn an_expired_session_is_refused() {
     assert_eq!(client.get(app.url("/api/me")).send().await.unwrap().status(), 401);
 }
 
+/// However much it is used, a session ends 90 days after its sign-in.
+#[tokio::test]
+async fn a_session_has_an_absolute_lifetime() {
+    let app = spawn_app().await;
+    let company = app.create_company("Acme Air").await;
+    let (client, _) = app.signed_in(company, "m@acme.test", Role::Manager).await;
+    // In steady use, and slid forward, but signed in 91 days ago.
+    sqlx::query("update sessions set created_at = now() - interval '91 days', expires_at = now() + interval '59 days'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(client.get(app.url("/api/me")).send().await.unwrap().status(), 401);
+    // Sliding never carries a session past it either.
+    let (client, _) = app.signed_in(company, "t@acme.test", Role::Technician).await;
+    sqlx::query(
+        "update sessions set created_at = now() - interval '89 days', last_seen_at = now() - interval '2 days'
+         where created_at > now() - interval '1 hour'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(client.get(app.url("/api/me")).send().await.unwrap().status(), 200);
+    let left: f64 = sqlx::query_scalar(
+        "select extract(epoch from max(expires_at) - now())::float8 from sessions
+         where created_at between now() - interval '90 days' and now() - interval '88 days'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(left < 2.0 * 86_400.0, "slid to the absolute end, not 60 more days: {left}");
+}
+
 #[tokio::test]
 async fn a_session_in_use_slides_forward() {
     let app = spawn_app().await;

@@ -1,5 +1,5 @@
 use crate::{
-    helpers::{error_message, spawn_app},
+    helpers::{error_message, spawn_app, spawn_app_with},
     sync_fixtures::*,
 };
 use app::{
@@ -14,7 +14,7 @@ fn sha(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A tiny but real JPEG header plus noise: content is never inspected, only hashed.
+/// A tiny but real JPEG header plus noise: only the magic number is inspected, the rest hashed.
 fn photo(seed: u8) -> Vec<u8> {
     let mut v = vec![0xFF, 0xD8, 0xFF, 0xE0];
     v.extend((0..4000u32).map(|i| (i as u8).wrapping_mul(seed)));
@@ -104,4 +104,40 @@ async fn a_blob_is_readable_only_where_its_attachment_is() {
     let resp =
         outsider.http.put(&url).header(header::CONTENT_TYPE, "image/jpeg").body(bytes).send().await.unwrap();
     assert_eq!(resp.status(), 201);
+}
+
+/// The bytes must be the image type they claim; a company's storage has a quota, refused with a
+/// 507 a person can read; and knowing a hash reads nothing, even for a manager, until the blob is
+/// attached to something.
+#[tokio::test]
+async fn uploads_are_what_they_claim_within_the_quota_and_unattached_blobs_stay_private() {
+    let app = spawn_app_with(|c| c.blob_quota_bytes = 10_000).await;
+    let co = Company::new(&app, "Acme Air").await;
+    let tech = co.device(&app, "t@acme.test", Role::Technician).await;
+    let manager = co.device(&app, "m@acme.test", Role::Manager).await;
+    let put = |body: Vec<u8>, ct: &'static str| {
+        let (http, url) = (tech.http.clone(), app.url(&format!("/api/blobs/{}", sha(&body))));
+        async move { http.put(url).header(header::CONTENT_TYPE, ct).body(body).send().await.unwrap() }
+    };
+    let html = b"<html><script>alert(1)</script></html>".to_vec();
+    let resp = put(html, "image/jpeg").await;
+    assert_eq!(resp.status(), 415);
+    assert!(error_message(resp).await.contains("not a image/jpeg image"));
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend([1u8; 100]);
+    assert_eq!(put(png.clone(), "image/jpeg").await.status(), 415, "a PNG is not a JPEG");
+    assert_eq!(put(png, "image/png").await.status(), 201);
+
+    // Within 10,000 bytes: 4,004 + 4,004 fit, a third does not.
+    assert_eq!(put(photo(1), "image/jpeg").await.status(), 201);
+    assert_eq!(put(photo(2), "image/jpeg").await.status(), 201);
+    let full = put(photo(5), "image/jpeg").await;
+    assert_eq!(full.status(), 507);
+    assert!(error_message(full).await.contains("photo storage"));
+    assert_eq!(put(photo(1), "image/jpeg").await.status(), 200, "what is stored can be sent again");
+
+    // Unattached: its uploader may check it; the manager's knowing the hash is not enough.
+    let url = app.url(&format!("/api/blobs/{}", sha(&photo(1))));
+    assert_eq!(tech.http.head(&url).send().await.unwrap().status(), 200);
+    assert_eq!(manager.http.get(&url).send().await.unwrap().status(), 404);
 }

@@ -168,3 +168,47 @@ async fn the_openapi_document_lists_exactly_the_routes() {
         assert!(routed.contains(path), "{path} is documented but not routed");
     }
 }
+
+/// Sockets that never send a request, or send their headers a byte at a time, are closed after
+/// the header timeout instead of being kept for ever, and a normal sign-in goes through while
+/// hundreds of them are open.
+#[tokio::test]
+async fn idle_and_trickling_connections_are_closed_and_do_not_block_sign_in() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = crate::helpers::spawn_app_with(|c| {
+        c.connections.header_read_timeout = std::time::Duration::from_secs(1)
+    })
+    .await;
+    let company = app.create_company("Acme Air").await;
+    app.create_user(company, "t@acme.test", Role::Technician).await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let mut idle = vec![];
+    for _ in 0..300 {
+        idle.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    let mut trickling = vec![];
+    for _ in 0..20 {
+        let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        trickling.push(s);
+    }
+    // A guard against hanging, not a speed assertion.
+    let signed_in = tokio::time::timeout(
+        std::time::Duration::from_secs(15),
+        app.login(&app.client(), "t@acme.test", PASSWORD),
+    )
+    .await
+    .expect("sign-in is not held up by idle sockets");
+    assert_eq!(signed_in.status(), 200);
+    for s in idle.iter_mut().take(20).chain(trickling.iter_mut()) {
+        let mut buf = [0u8; 256];
+        let read = tokio::time::timeout(std::time::Duration::from_secs(15), s.read(&mut buf)).await;
+        // Closed by the server: end of stream, or a 408 then the end, or a reset.
+        match read.expect("the server closes an idle socket") {
+            Ok(0) | Err(_) => {}
+            Ok(n) => {
+                assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 408"), "{:?}", &buf[..n])
+            }
+        }
+    }
+}

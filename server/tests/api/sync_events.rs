@@ -65,6 +65,26 @@ async fn open_event_streams_do_not_hold_up_a_graceful_shutdown() {
     assert!(finished.is_ok(), "the server stopped although an event stream was open");
 }
 
+#[tokio::test]
+async fn signing_out_ends_the_sessions_open_event_streams() {
+    let app = spawn_app().await;
+    let co = Company::new(&app, "Acme Air").await;
+    let manager = co.device(&app, "m@acme.test", Role::Manager).await;
+    let mut stream = manager.http.get(app.url("/api/sync/events")).send().await.unwrap();
+    let mut buffer = String::new();
+    assert_eq!(next_poke(&mut stream, &mut buffer).await, "connected");
+    let out = manager.http.post(app.url("/api/auth/logout")).send().await.unwrap();
+    assert_eq!(out.status(), 204);
+    // A guard against hanging, not a speed assertion: the stream ends instead of waiting on.
+    let ended = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(chunk) = stream.chunk().await.unwrap() {
+            assert!(!String::from_utf8_lossy(&chunk).contains("data: 1"), "no poke after sign-out");
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the event stream outlived its session");
+}
+
 /// Pulls are exact only with one writing process per database (see `sync::clock`): a second
 /// server over the same database refuses to start, and says why.
 #[tokio::test]

@@ -83,7 +83,16 @@ async fn bad_fields_are_named_in_the_error() {
         ),
         (json!({ "name": "Al", "email": "a@acme.test", "role": "boss", "password": PASSWORD }), "role"),
         (
-            json!({ "name": "Al", "email": "a@acme.test", "role": "technician", "password": "short" }),
+            json!({ "name": "Al", "email": "a@acme.test", "role": "technician", "password": "elevenchars" }),
+            "password",
+        ),
+        // Long enough, but among the first guesses.
+        (
+            json!({ "name": "Al", "email": "a@acme.test", "role": "technician", "password": "password1234" }),
+            "password",
+        ),
+        (
+            json!({ "name": "Al Rivera", "email": "arivera@acme.test", "role": "technician", "password": "arivera@acme.test" }),
             "password",
         ),
     ];
