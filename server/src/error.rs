@@ -43,8 +43,9 @@ pub enum ApiError {
     PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// Throttled: the message says how long to wait, and so does `Retry-After` (seconds).
     #[error("{0}")]
-    TooManyRequests(String),
+    TooManyRequests(String, u64),
     /// The company's storage quota is used up.
     #[error("{0}")]
     InsufficientStorage(String),
@@ -75,7 +76,7 @@ impl ApiError {
             ApiError::Conflict(_) | ApiError::ClientIdReused => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyRequests(..) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::Unavailable(_) | ApiError::NotWriter | ApiError::Busy(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -96,7 +97,7 @@ impl ApiError {
             ApiError::ClientIdReused => "client_id_reused",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
-            ApiError::TooManyRequests(_) => "rate_limited",
+            ApiError::TooManyRequests(..) => "rate_limited",
             ApiError::InsufficientStorage(_) => "storage_full",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::NotWriter => "not_writer",
@@ -177,7 +178,14 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(error = ?self, "request failed");
         }
+        let retry_after = match &self {
+            ApiError::TooManyRequests(_, secs) => Some(*secs),
+            _ => None,
+        };
         let mut response = (status, Json(ErrorBody { error: self.detail() })).into_response();
+        if let Some(secs) = retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             // Devices and the sync loop back off by it; a connection drop heals in seconds.
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, RETRY_AFTER_SECS.into());

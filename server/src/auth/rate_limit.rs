@@ -112,7 +112,7 @@ pub async fn begin(
         None => Ok(Attempt { id }),
         Some(wait) => {
             sqlx::query("delete from login_attempts where id = $1").bind(id).execute(pool).await?;
-            Err(ApiError::TooManyRequests(too_many(wait)))
+            Err(ApiError::TooManyRequests(too_many(wait), wait.as_secs_f64().ceil() as u64))
         }
     }
 }

@@ -65,7 +65,7 @@ pub async fn login(
     let client = rate_limit::Client::identify(&state.pool, &headers, &email, &ip).await?;
     let attempt = match rate_limit::begin(&state.pool, &state.config.login_limits, &email, &client).await {
         Ok(attempt) => attempt,
-        Err(ApiError::TooManyRequests(_)) if kind == BodyKind::Form => {
+        Err(ApiError::TooManyRequests(..)) if kind == BodyKind::Form => {
             return Ok(login_page_with("rate_limited", &email))
         }
         Err(e) => return Err(e),

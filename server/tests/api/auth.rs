@@ -199,6 +199,8 @@ async fn repeated_failures_lock_the_account_for_a_while() {
     // Even the right password is refused now: the limit is checked before the password.
     let locked = app.login(&client, "tech@acme.test", PASSWORD).await;
     assert_eq!(locked.status(), 429);
+    let retry_after: u64 = locked.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=30).contains(&retry_after), "{retry_after}");
     assert!(error_message(locked).await.contains("Wait 30 seconds"));
 
     // Other accounts from the same address are not locked by one account's failures.

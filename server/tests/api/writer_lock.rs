@@ -156,3 +156,39 @@ async fn a_commit_known_to_have_failed_does_not_hold_pulls_back() {
     assert!(app.clock.watermark(co.id) >= version, "the version settled at once");
     assert!(!app.clock.held_back(co.id));
 }
+
+/// A database connection dropped under the server (its backend terminated) is never a 500: the
+/// request either succeeds on a fresh connection or is a 503 with Retry-After.
+#[tokio::test]
+async fn dropped_database_connections_are_never_a_500() {
+    let app = spawn_app().await;
+    let co = Company::new(&app, "Acme Air").await;
+    let manager = co.device(&app, "m@acme.test", Role::Manager).await;
+    let mut admin = PgConnection::connect(&app.database_url()).await.unwrap();
+    for round in 0..5 {
+        // Every backend of this database but the admin's own, the writer lock's included.
+        sqlx::query(
+            "select pg_terminate_backend(pid) from pg_stat_activity
+             where datname = current_database() and pid <> pg_backend_pid()",
+        )
+        .execute(&mut admin)
+        .await
+        .unwrap();
+        for path in ["/api/users", "/api/me", "/api/analytics/settings"] {
+            let resp = manager.http.get(app.url(path)).send().await.unwrap();
+            let status = resp.status().as_u16();
+            assert!(status == 200 || status == 503, "round {round}, {path}: {status}");
+            if status == 503 {
+                assert!(resp.headers().contains_key("retry-after"));
+            }
+        }
+        let push = manager
+            .http
+            .post(app.url("/api/sync/push"))
+            .json(&push_one(Uuid::now_v7(), 1, Uuid::now_v7()))
+            .send()
+            .await
+            .unwrap();
+        assert!(matches!(push.status().as_u16(), 200 | 503), "round {round}, push: {}", push.status());
+    }
+}
