@@ -126,6 +126,12 @@ fn too_many(wait: Duration) -> String {
 }
 
 impl Attempt {
+    /// The password was never checked (the server was saturated): the attempt does not count.
+    pub async fn abandon(self, pool: &PgPool) -> Result<(), ApiError> {
+        sqlx::query("delete from login_attempts where id = $1").bind(self.id).execute(pool).await?;
+        Ok(())
+    }
+
     /// Marks the attempt as it went. A success also makes `headers`' device (or a new one, whose
     /// cookie is returned to set) known to this account.
     pub async fn finish(

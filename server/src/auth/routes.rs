@@ -72,7 +72,14 @@ pub async fn login(
     };
 
     let account = users::find_login(&state.pool, &email).await?;
-    let ok = password::verify(req.password, account.as_ref().map(|a| a.password_hash.clone())).await?;
+    let ok = match password::verify(req.password, account.as_ref().map(|a| a.password_hash.clone())).await {
+        Ok(ok) => ok,
+        Err(e) => {
+            // Not checked (the server was too busy): not a failure of the person's either.
+            attempt.abandon(&state.pool).await?;
+            return Err(e);
+        }
+    };
     let device_cookie = attempt.finish(&state.pool, &email, ok, &headers, state.config.cookie_secure).await?;
 
     let me = match (ok, account) {

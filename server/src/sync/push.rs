@@ -79,12 +79,22 @@ pub fn check_shape(req: &PushRequest) -> Result<Vec<Result<Mutation, String>>, A
 /// its arguments (Postgres refuses U+0000 in `jsonb`), or a device time outside the years the
 /// domain allows. The log keeps a storable copy instead ([`super::held::Log::push`]).
 fn unstorable(m: &MutationEnvelope) -> Option<String> {
-    if let Some(path) = nul_path(&m.args, "args") {
+    // The path is only worked out for the rare mutation that has a NUL (it allocates per node).
+    if let Some(path) = has_nul(&m.args).then(|| nul_path(&m.args, "args")).flatten() {
         return Some(format!(
             "{path} contains a NUL character (U+0000), which cannot be stored; remove it and save again"
         ));
     }
     app::domain::text::check_time("client_ts", m.client_ts).err().map(|e| e.to_string())
+}
+
+fn has_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+    }
 }
 
 /// Where in `value` the first NUL is, as a JSON path (`args.home.notes[2]`).

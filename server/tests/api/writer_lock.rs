@@ -70,6 +70,7 @@ async fn a_terminated_lock_connection_is_taken_back_and_writes_resume() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let again = lock_holder(&mut admin).await.expect("the server holds the writer lock again");
+    assert_eq!(tech.http.get(app.url("/readyz")).send().await.unwrap().status(), 200, "ready again");
     assert_ne!(again, first, "on a new connection");
     let stored: i64 = sqlx::query_scalar("select count(*) from customers where id = $1")
         .bind(customer)
@@ -123,6 +124,16 @@ async fn once_another_process_holds_the_lock_no_write_is_acknowledged_and_the_se
             Err(_) => break, // the server has stopped listening
         }
     }
+    // Nor is it ready for a load balancer, once its watchdog has seen the loss (or it has stopped).
+    let mut ready = Some(200);
+    for _ in 0..200 {
+        ready = tech.http.get(app.url("/readyz")).send().await.ok().map(|r| r.status().as_u16());
+        if ready != Some(200) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_ne!(ready, Some(200), "not ready without the writer lock");
     let stored: i64 = sqlx::query_scalar("select count(*) from customers where id = any($1)")
         .bind(&refused)
         .fetch_one(&app.pool)
