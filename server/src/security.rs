@@ -88,7 +88,7 @@ pub async fn headers(State(state): State<AppState>, req: Request, next: Next) ->
     Response::from_parts(parts, body)
 }
 
-/// Larger than any page the app renders by far; the reports page is the largest (~200 KB).
+/// Far larger than any page the app renders (the reports page is the largest).
 const MAX_HTML_BYTES: usize = 16 * 1024 * 1024;
 
 /// The CSP of a page whose inline scripts are `scripts`. `wasm-unsafe-eval` is what compiling

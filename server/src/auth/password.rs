@@ -1,8 +1,8 @@
 //! argon2id password hashes (the crate's defaults: m=19 MiB, t=2, p=1, as OWASP recommends).
 //! Hashing is CPU-bound for tens of milliseconds, so it runs on the blocking pool, and at most
-//! [`AT_ONCE`] run together: unbounded, 150 parallel sign-ins took 2.6 GB (19 MiB each, on
-//! threads the blocking pool kept adding). The rest wait their turn for a few seconds, then get
-//! a 503 with Retry-After instead of exhausting the machine.
+//! [`AT_ONCE`] run together: unbounded, a burst of parallel sign-ins took 19 MiB each, on threads
+//! the blocking pool kept adding (docs/perf-log.md). The rest wait their turn for a few seconds,
+//! then get a 503 with Retry-After instead of exhausting the machine.
 
 use crate::error::ApiError;
 use argon2::{

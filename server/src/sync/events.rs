@@ -33,9 +33,10 @@ pub async fn events(
     let company = user.company_id();
     let token = crate::auth::session::token_from(&headers).map(|t| crate::auth::session::token_hash(&t));
     let mut ended = state.sessions.ended();
-    let pool = state.pool.clone();
+    let (pool, max_age) = (state.pool.clone(), state.config.session_max_age);
     let session_over = async move {
-        let Some(token) = token else { return };
+        // (A signed-in request always carries its token; without one there is nothing to watch.)
+        let Some(token) = token else { return std::future::pending::<()>().await };
         let mut tick = tokio::time::interval(RECHECK);
         tick.tick().await; // the first tick is at once; the session was just checked
         loop {
@@ -48,9 +49,11 @@ pub async fn events(
                 _ = tick.tick() => {
                     let live: Result<bool, sqlx::Error> = sqlx::query_scalar(
                         "select exists(select 1 from sessions s join users u on u.company_id = s.company_id and u.id = s.user_id
-                           where s.token_hash = $1 and s.expires_at > now() and u.active)",
+                           where s.token_hash = $1 and s.expires_at > now() and u.active
+                             and s.created_at > now() - make_interval(secs => $2))",
                     )
                     .bind(token)
+                    .bind(max_age.as_secs_f64())
                     .fetch_one(&pool)
                     .await;
                     if matches!(live, Ok(false)) {
