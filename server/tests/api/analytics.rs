@@ -262,6 +262,30 @@ async fn history_imports_all_or_nothing_and_only_once() {
     assert!(on_line(6)[0].contains("appears twice"), "{errors:?}");
     assert_eq!(leads().await, 0, "nothing is half-imported");
 
+    // Values the app's own forms would refuse: an id too long, a year no business has, an amount
+    // whose sum would overflow the reports.
+    let long_id = "X".repeat(101);
+    let out_of_range = format!(
+        "{HISTORY}Ed Ray,{long_id},2025-03-01T09:00:00-06:00,website,hvac,,,,,,,open,,,,\n\
+         Flo Wu,X-7,0300-03-01T09:00:00-06:00,website,hvac,,,,,,,open,,,,\n\
+         Gus Li,X-8,2025-03-01T09:00:00-06:00,website,hvac,,,2025-03-04T10:00:00-06:00,tech@acme.test,1,\
+         92233720368547758,won,2025-03-04T15:00:00-06:00,92233720368547758,,rep@acme.test\n"
+    );
+    let (status, report) = import(&app, &m, &out_of_range, true).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let errors = report["errors"].as_array().unwrap();
+    let on_line = |n: u64| {
+        errors
+            .iter()
+            .filter(|e| e["line"] == n)
+            .map(|e| e["message"].as_str().unwrap())
+            .collect::<Vec<_>>()
+            .join(" | ")
+    };
+    assert!(on_line(5).contains("external_id: must be at most 100 characters"), "{errors:?}");
+    assert!(on_line(6).contains("is not between 1900 and 2200"), "{errors:?}");
+    assert!(on_line(7).contains("quoted_amount") && on_line(7).contains("sold_amount"), "{errors:?}");
+
     let (status, done) = import(&app, &m, HISTORY, false).await;
     assert_eq!(status, StatusCode::OK, "{done}");
     assert_eq!(done["imported"], 3);
