@@ -56,14 +56,10 @@ pub const LAST_YEAR: i32 = 2200;
 
 /// A time within [`FIRST_YEAR`]..=[`LAST_YEAR`].
 pub fn check_time(field: &'static str, at: DateTime<Utc>) -> Result<(), ValidationError> {
-    if (FIRST_YEAR..=LAST_YEAR).contains(&at.year()) {
-        Ok(())
-    } else {
-        Err(ValidationError::new(field, format!("must be a date between {FIRST_YEAR} and {LAST_YEAR}")))
-    }
+    check_date(field, at.date_naive())
 }
 
-/// A calendar date within the same years.
+/// A calendar date within [`FIRST_YEAR`]..=[`LAST_YEAR`].
 pub fn check_date(field: &'static str, day: chrono::NaiveDate) -> Result<(), ValidationError> {
     if (FIRST_YEAR..=LAST_YEAR).contains(&day.year()) {
         Ok(())

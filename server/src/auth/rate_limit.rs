@@ -35,6 +35,8 @@ pub struct Client {
     key: String,
     known: bool,
     ip: String,
+    /// The SHA-256 of the request's device cookie, if it carried one (known here or not).
+    device: Option<Vec<u8>>,
 }
 
 impl Client {
@@ -46,22 +48,22 @@ impl Client {
         email: &str,
         ip: &str,
     ) -> Result<Self, ApiError> {
-        if let Some(token) = device_token(headers) {
-            let hash = Sha256::digest(token.as_bytes()).to_vec();
+        let device = device_token(headers).map(|token| Sha256::digest(token.as_bytes()).to_vec());
+        if let Some(hash) = &device {
             let known: bool = sqlx::query_scalar(
                 "update known_devices set last_seen_at = now() where token_hash = $1 and email = $2 returning true",
             )
-            .bind(&hash)
+            .bind(hash)
             .bind(email)
             .fetch_optional(pool)
             .await?
             .unwrap_or(false);
             if known {
                 let key = format!("device:{}", URL_SAFE_NO_PAD.encode(&hash[..16]));
-                return Ok(Self { key, known: true, ip: ip.to_string() });
+                return Ok(Self { key, known: true, ip: ip.to_string(), device });
             }
         }
-        Ok(Self { key: format!("ip:{ip}"), known: false, ip: ip.to_string() })
+        Ok(Self { key: format!("ip:{ip}"), known: false, ip: ip.to_string(), device })
     }
 }
 
@@ -111,7 +113,7 @@ pub async fn begin(
     match wait(limits, email, client, &past, Utc::now()) {
         None => Ok(Attempt { id }),
         Some(wait) => {
-            sqlx::query("delete from login_attempts where id = $1").bind(id).execute(pool).await?;
+            Attempt { id }.abandon(pool).await?;
             Err(ApiError::TooManyRequests(too_many(wait), wait.as_secs_f64().ceil() as u64))
         }
     }
@@ -126,20 +128,21 @@ fn too_many(wait: Duration) -> String {
 }
 
 impl Attempt {
-    /// The password was never checked (the server was saturated): the attempt does not count.
+    /// The password was never checked (refused by the throttle, or the server was saturated):
+    /// the attempt does not count.
     pub async fn abandon(self, pool: &PgPool) -> Result<(), ApiError> {
         sqlx::query("delete from login_attempts where id = $1").bind(self.id).execute(pool).await?;
         Ok(())
     }
 
-    /// Marks the attempt as it went. A success also makes `headers`' device (or a new one, whose
-    /// cookie is returned to set) known to this account.
+    /// Marks the attempt as it went. A success also makes the client's device (or a new one,
+    /// whose cookie is returned to set) known to this account.
     pub async fn finish(
         self,
         pool: &PgPool,
         email: &str,
         succeeded: bool,
-        headers: &HeaderMap,
+        client: &Client,
         secure: bool,
     ) -> Result<Option<HeaderValue>, ApiError> {
         sqlx::query("update login_attempts set succeeded = $2 where id = $1")
@@ -147,26 +150,28 @@ impl Attempt {
             .bind(succeeded)
             .execute(pool)
             .await?;
-        if !succeeded {
+        // A known device was marked seen when it was identified.
+        if !succeeded || client.known {
             return Ok(None);
         }
-        let (token, new) = match device_token(headers) {
-            Some(token) => (token, false),
+        let (hash, new_token) = match &client.device {
+            Some(hash) => (hash.clone(), None),
             None => {
                 let mut bytes = [0u8; 32];
                 rand::rngs::OsRng.fill_bytes(&mut bytes);
-                (URL_SAFE_NO_PAD.encode(bytes), true)
+                let token = URL_SAFE_NO_PAD.encode(bytes);
+                (Sha256::digest(token.as_bytes()).to_vec(), Some(token))
             }
         };
         sqlx::query(
             "insert into known_devices (token_hash, email) values ($1, $2)
              on conflict (token_hash, email) do update set last_seen_at = now()",
         )
-        .bind(Sha256::digest(token.as_bytes()).to_vec())
+        .bind(hash)
         .bind(email)
         .execute(pool)
         .await?;
-        Ok(new.then(|| device_cookie(&token, secure)))
+        Ok(new_token.map(|token| device_cookie(&token, secure)))
     }
 }
 
@@ -229,7 +234,7 @@ mod tests {
     use super::*;
 
     fn client(key: &str, known: bool) -> Client {
-        Client { key: key.into(), known, ip: "203.0.113.5".into() }
+        Client { key: key.into(), known, ip: "203.0.113.5".into(), device: None }
     }
 
     fn fail(email: &str, client: &str, secs_ago: i64, now: DateTime<Utc>) -> Past {
@@ -265,7 +270,8 @@ mod tests {
         let owner = client("device:abc", true);
         assert_eq!(wait(&limits, "owner@b.co", &owner, &stranger, now), None);
         // An unknown client at the same account is held back by them.
-        let other = Client { key: "ip:198.51.100.1".into(), known: false, ip: "198.51.100.1".into() };
+        let other =
+            Client { key: "ip:198.51.100.1".into(), known: false, ip: "198.51.100.1".into(), device: None };
         assert!(wait(&limits, "owner@b.co", &other, &stranger, now).is_some());
     }
 }

@@ -80,7 +80,7 @@ pub async fn login(
             return Err(e);
         }
     };
-    let device_cookie = attempt.finish(&state.pool, &email, ok, &headers, state.config.cookie_secure).await?;
+    let device_cookie = attempt.finish(&state.pool, &email, ok, &client, state.config.cookie_secure).await?;
 
     let me = match (ok, account) {
         (true, Some(account)) => account.me,

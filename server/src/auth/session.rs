@@ -24,7 +24,8 @@ pub const COOKIE_NAME: &str = "fc_session";
 /// hour per person, not one per request).
 const SLIDE_AFTER: Duration = Duration::from_secs(60 * 60);
 
-fn hash_token(token: &str) -> TokenHash {
+/// The stored form of a session token (its SHA-256).
+pub fn hash_token(token: &str) -> TokenHash {
     Sha256::digest(token.as_bytes()).into()
 }
 
@@ -41,11 +42,6 @@ pub fn clear_cookie(secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
     HeaderValue::from_str(&format!("{COOKIE_NAME}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"))
         .expect("static cookie is a valid header value")
-}
-
-/// The stored form of a session token (its SHA-256).
-pub fn token_hash(token: &str) -> TokenHash {
-    hash_token(token)
 }
 
 /// The session token from the request's `Cookie` header, if there is one.
@@ -136,6 +132,12 @@ async fn lookup(pool: &PgPool, token: &TokenHash, max_age: Duration) -> Result<O
         Ok(Found { me: r.me.into_me()?, stale: r.stale, valid_for })
     })
     .transpose()
+}
+
+/// Whether the session is still live (not expired, past its absolute lifetime, nor its person
+/// deactivated): the same test as signing a request in, for those that hold on (event streams).
+pub async fn is_live(pool: &PgPool, token: &TokenHash, max_age: Duration) -> Result<bool, ApiError> {
+    Ok(lookup(pool, token, max_age).await?.is_some())
 }
 
 /// Slides the session forward by `ttl`, but never past `max_age` after it was created: a stolen

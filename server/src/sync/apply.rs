@@ -17,8 +17,9 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-/// Applies one validated mutation at company version `version`; its stage events (and, in the
-/// optimistic attempt, its activities) go to `pending`, written later in one statement.
+/// Applies one mutation, validated by `push::check_shape`, at company version `version`; its
+/// stage events (and, in the optimistic attempt, its activities) go to `pending`, written later
+/// in one statement.
 pub async fn apply(
     db: &mut PgConnection,
     pending: &mut Pending,
@@ -28,7 +29,6 @@ pub async fn apply(
     client_ts: DateTime<Utc>,
     version: i64,
 ) -> Result<(), ApplyError> {
-    mutation.validate()?;
     // The consultation the previous mutations read (and locked) stays known across every
     // mutation that cannot change what was read of it; those that change it keep it up to date
     // themselves (`consultation_create`, `consultation_update`, `set_outcome`). A delete
@@ -132,9 +132,9 @@ pub fn update_run(mutations: &[&Mutation]) -> usize {
         .count()
 }
 
-/// Applies a run of field updates of one row (`update_run`) as one write. Each mutation is
-/// validated on its own, as `apply` would; a rejection rejects the run (the careful attempt
-/// then applies them one by one).
+/// Applies a run of field updates of one row (`update_run`), each validated by
+/// `push::check_shape`, as one write; a rejection rejects the run (the careful attempt then
+/// applies them one by one).
 pub async fn apply_update_run(
     db: &mut PgConnection,
     pending: &mut Pending,
@@ -145,7 +145,6 @@ pub async fn apply_update_run(
     let mut patch: Option<Patch> = None;
     let mut customer = false;
     for (mutation_id, mutation) in run {
-        mutation.validate()?;
         let update = match mutation {
             Mutation::CustomerUpdate(m) => {
                 customer = true;

@@ -31,7 +31,7 @@ pub async fn events(
     headers: axum::http::HeaderMap,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let company = user.company_id();
-    let token = crate::auth::session::token_from(&headers).map(|t| crate::auth::session::token_hash(&t));
+    let token = crate::auth::session::token_from(&headers).map(|t| crate::auth::session::hash_token(&t));
     let mut ended = state.sessions.ended();
     let (pool, max_age) = (state.pool.clone(), state.config.session_max_age);
     let session_over = async move {
@@ -47,15 +47,7 @@ pub async fn events(
                     Err(broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
                 },
                 _ = tick.tick() => {
-                    let live: Result<bool, sqlx::Error> = sqlx::query_scalar(
-                        "select exists(select 1 from sessions s join users u on u.company_id = s.company_id and u.id = s.user_id
-                           where s.token_hash = $1 and s.expires_at > now() and u.active
-                             and s.created_at > now() - make_interval(secs => $2))",
-                    )
-                    .bind(token)
-                    .bind(max_age.as_secs_f64())
-                    .fetch_one(&pool)
-                    .await;
+                    let live = crate::auth::session::is_live(&pool, &token, max_age).await;
                     if matches!(live, Ok(false)) {
                         return;
                     }

@@ -24,9 +24,10 @@ use sqlx::{Acquire, PgConnection};
 use uuid::Uuid;
 
 /// Checks what can be checked without the database; a push that fails here changes nothing.
-/// Each mutation comes back parsed, or with the reason its args do not fit its name (those are
-/// rejected one by one, in order, and kept).
-pub fn check_shape(req: &PushRequest) -> Result<Vec<Result<Mutation, String>>, ApiError> {
+/// Each mutation comes back parsed and validated, or with the reason it is refused: its args do
+/// not fit its name or the domain, or cannot be stored (those are rejected one by one, in order,
+/// and kept).
+pub fn check_shape(req: &PushRequest) -> Result<Checked, ApiError> {
     if req.schema_version != SCHEMA_VERSION {
         return Err(ApiError::Conflict(format!(
             "This app speaks sync schema {} but the server speaks {SCHEMA_VERSION}. Reload the app to update it; \
@@ -50,8 +51,8 @@ pub fn check_shape(req: &PushRequest) -> Result<Vec<Result<Mutation, String>>, A
         }
         previous = m.id;
         let mutation = match Mutation::from_parts(&m.name, &m.args) {
-            // Validated here too (`apply` does again), so that a value the domain refuses is
-            // reported with its field's name rather than as merely unstorable.
+            // Validated before the NUL check, so that a value the domain refuses is reported
+            // with its field's name rather than as merely unstorable.
             Ok(mutation) => mutation.validate().map(|()| mutation).map_err(|e| e.to_string()),
             Err(Some(reason)) => Err(reason),
             Err(None) => {
@@ -72,7 +73,19 @@ pub fn check_shape(req: &PushRequest) -> Result<Vec<Result<Mutation, String>>, A
             (mutation, _) => mutation,
         });
     }
-    Ok(parsed)
+    Ok(Checked(parsed))
+}
+
+/// A push's mutations as [`check_shape`] left them: each parsed and validated, or with the reason
+/// it is rejected. Only this type reaches `apply`, so the mutations are validated once per push,
+/// not again in each of its (up to two) attempts.
+pub struct Checked(Vec<Result<Mutation, String>>);
+
+impl std::ops::Deref for Checked {
+    type Target = [Result<Mutation, String>];
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 /// Why a mutation's envelope cannot be stored as it came, if it cannot: a NUL character in
@@ -190,7 +203,7 @@ pub async fn process(
     clock: &std::sync::Arc<VersionClock>,
     actor: &Actor,
     req: &PushRequest,
-    parsed: &[Result<Mutation, String>],
+    parsed: &Checked,
 ) -> Result<PushResponse, ApiError> {
     match attempt(pool, clock, actor, req, parsed, Savepoints::No).await? {
         Some(response) => Ok(response),
@@ -214,7 +227,7 @@ async fn attempt(
     clock: &std::sync::Arc<VersionClock>,
     actor: &Actor,
     req: &PushRequest,
-    parsed: &[Result<Mutation, String>],
+    parsed: &Checked,
     savepoints: Savepoints,
 ) -> Result<Option<PushResponse>, ApiError> {
     let mut tx = pool.begin().await?;
