@@ -13,11 +13,11 @@ SITE_ROOT := $(CURDIR)/target/site
 SERVER_BIN := $(CARGO_TARGET_DIR)/release/server
 E2E_DB ?= fieldclose_e2e
 
-.PHONY: help run test tools db build lint unit e2e browser bench-save bundle-size
+.PHONY: help run test tools db build lint unit e2e fuzz chaos browser bench-save bundle-size
 
 help:
 	@echo "make run   — build and serve the demo on http://127.0.0.1:3000"
-	@echo "make test  — run every test (unit, integration against Postgres, Playwright e2e)"
+	@echo "make test  — run every test (unit, integration against Postgres, Playwright e2e, API fuzz, chaos)"
 	@echo "make bench-save / bundle-size — the device-side figures (save time, first-load size)"
 
 tools:
@@ -56,7 +56,18 @@ e2e: build browser
 	$(SERVER_BIN) seed-demo; \
 	cd end2end && npx playwright test
 
-test: lint unit e2e
+# The bounded OpenAPI fuzz pass: schemathesis against the release server (scripts/fuzz-api.sh).
+fuzz: build
+	@url=$$(scripts/ensure-postgres.sh); \
+	DATABASE_URL=$$url FIELDCLOSE_BIN=$(SERVER_BIN) scripts/fuzz-api.sh
+
+# Fault tests: devices sync through cut connections while the release server is killed with
+# SIGKILL and restarted (server/tests/api/chaos.rs).
+chaos: build
+	@url=$$(scripts/ensure-postgres.sh); export DATABASE_URL=$$url FIELDCLOSE_BIN=$(SERVER_BIN); \
+	cargo test -p server --test api chaos -- --ignored --nocapture
+
+test: lint unit e2e fuzz chaos
 
 # Device-side figures (not part of `make test`): time to save a step locally, bundle size.
 bench-save: build browser

@@ -4,7 +4,8 @@
 //! - [`api`]: the JSON shapes of the HTTP API.
 //! - [`ui`]: the Leptos pages, one module per role and screen.
 //!
-//! Compile with exactly one of the `ssr` or `hydrate` features (never both: see docs/decisions.md).
+//! Compile with exactly one of the `ssr` or `hydrate` features: the server renders with one, the
+//! browser hydrates with the other, and the two select different code for the same items.
 
 pub mod api;
 pub mod domain;

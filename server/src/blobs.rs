@@ -179,18 +179,18 @@ pub async fn get(
         .into_response())
 }
 
-#[utoipa::path(put, path = "/api/blobs/{sha256}", tag = "blobs", params(("sha256" = String, Path)),
+#[utoipa::path(put, path = "/api/blobs/{sha256}", tag = "blobs", params(("sha256" = String, Path, pattern = "^[0-9a-f]{64}$", description = "The SHA-256 of the bytes, lower-case hex")),
     request_body(content = Vec<u8>, content_type = "image/jpeg"),
     responses((status = 201, description = "Stored"), (status = 200, description = "Already stored"),
               (status = 400, body = app::api::ErrorBody), (status = 413, body = app::api::ErrorBody),
               (status = 415, body = app::api::ErrorBody)))]
 pub fn put_doc() {}
 
-#[utoipa::path(head, path = "/api/blobs/{sha256}", tag = "blobs", params(("sha256" = String, Path)),
+#[utoipa::path(head, path = "/api/blobs/{sha256}", tag = "blobs", params(("sha256" = String, Path, pattern = "^[0-9a-f]{64}$", description = "The SHA-256 of the bytes, lower-case hex")),
     responses((status = 200, description = "Stored, and attached to something the caller may see"),
               (status = 404, body = app::api::ErrorBody)))]
 pub fn head_doc() {}
 
-#[utoipa::path(get, path = "/api/blobs/{sha256}", tag = "blobs", params(("sha256" = String, Path)),
+#[utoipa::path(get, path = "/api/blobs/{sha256}", tag = "blobs", params(("sha256" = String, Path, pattern = "^[0-9a-f]{64}$", description = "The SHA-256 of the bytes, lower-case hex")),
     responses((status = 200, content_type = "image/jpeg"), (status = 404, body = app::api::ErrorBody)))]
 pub fn get_doc() {}

@@ -7,7 +7,10 @@ use app::{
     sync::{mutation::*, protocol::*},
 };
 use axum::Json;
-use utoipa::OpenApi;
+use utoipa::{
+    openapi::{path::Operation, Ref, RefOr, Response, ResponseBuilder},
+    Modify, OpenApi,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -44,9 +47,70 @@ use utoipa::OpenApi;
         ActivityLog, FollowupSchedule, FollowupComplete, TimeEntryLog, AttachmentAdd, DeleteRecord,
         ConflictEntry, crate::analytics::routes::NewChange, crate::analytics::import::ImportReport, crate::analytics::import::RowError,
     )),
-    tags((name = "auth"), (name = "team"), (name = "sync"), (name = "blobs"), (name = "analytics"))
+    tags((name = "auth"), (name = "team"), (name = "sync"), (name = "blobs"), (name = "analytics")),
+    modifiers(&CommonErrors)
 )]
 pub struct ApiDoc;
+
+/// The answers every operation can give whatever it does, written once here rather than on each
+/// route: they come from the layers around the handlers (session, cross-site check, body limit,
+/// timeout, database), and all carry an `ErrorBody`. A route's own entry, where it has one, wins.
+struct CommonErrors;
+
+impl Modify for CommonErrors {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in doc.paths.paths.iter_mut() {
+            let public = matches!(path.as_str(), "/api/auth/login" | "/api/openapi.json");
+            let operations = [
+                (&mut item.get, false),
+                (&mut item.head, false),
+                (&mut item.post, true),
+                (&mut item.put, true),
+                (&mut item.delete, true),
+            ];
+            for (operation, writes) in operations {
+                if let Some(op) = operation.as_mut() {
+                    let has_body = writes && op.request_body.is_some();
+                    let takes_input = has_body || op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                    add_common(op, public, has_body, takes_input);
+                }
+            }
+        }
+    }
+}
+
+fn add_common(op: &mut Operation, public: bool, has_body: bool, takes_input: bool) {
+    let mut common = vec![
+        ("400", "The request is malformed; the message says what is wrong"),
+        ("403", "A write from another site, or the person's role may not do this"),
+        ("408", "The request took too long"),
+        ("503", "The server is starting, or its database is unreachable: retry after Retry-After"),
+    ];
+    if !public {
+        common.push(("401", "Not signed in, or the session ended"));
+    }
+    if takes_input {
+        common.push(("422", "A value breaks a rule of the domain; `error.field` names it"));
+    }
+    if has_body {
+        common.push(("413", "The body is larger than this route takes"));
+        common.push(("415", "The body's content type is not the one this route takes"));
+    }
+    for (status, description) in common {
+        op.responses.responses.entry(status.into()).or_insert_with(|| error_response(description));
+    }
+}
+
+fn error_response(description: &str) -> RefOr<Response> {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            utoipa::openapi::ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build(),
+        )
+        .build()
+        .into()
+}
 
 #[utoipa::path(get, path = "/api/openapi.json", tag = "auth", responses((status = 200, description = "This document")))]
 pub fn openapi_doc() {}

@@ -18,7 +18,11 @@ use sqlx::PgPool;
 use std::{collections::HashSet, net::SocketAddr, sync::Arc};
 use tokio::net::TcpListener;
 use tower_http::{
-    catch_panic::CatchPanicLayer, compression::CompressionLayer, timeout::TimeoutLayer, trace::TraceLayer,
+    catch_panic::CatchPanicLayer,
+    compression::CompressionLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    timeout::TimeoutLayer,
+    trace::TraceLayer,
 };
 
 pub fn leptos_options(config: &Config) -> LeptosOptions {
@@ -95,8 +99,15 @@ pub fn router(state: AppState) -> Router {
         // Inside compression: it reads pages' inline scripts for the CSP before they are compressed.
         .layer(middleware::from_fn_with_state(state.clone(), security::headers))
         .layer(CompressionLayer::new())
-        .layer(TraceLayer::new_for_http())
+        .layer(PropagateRequestIdLayer::new(request_id()))
+        .layer(TraceLayer::new_for_http().make_span_with(crate::telemetry::request_span))
+        // Outermost: the id exists before the span that logs it.
+        .layer(SetRequestIdLayer::new(request_id(), MakeRequestUuid))
         .with_state(state)
+}
+
+fn request_id() -> axum::http::HeaderName {
+    axum::http::HeaderName::from_static(crate::telemetry::REQUEST_ID)
 }
 
 pub fn page_paths() -> HashSet<String> {

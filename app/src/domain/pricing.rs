@@ -52,7 +52,7 @@ pub fn option_total(lines: impl IntoIterator<Item = Line>) -> Cents {
 }
 
 /// A financing plan the company offers. The list is the same on every device and the server
-/// (see docs/decisions.md: per-company plans come with the price-book editor).
+/// (see docs/adr/0027-quote-arithmetic-in-integers-and-financing-plans-as.md: per-company plans come with the price-book editor).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FinancingPlan {
     pub code: &'static str,

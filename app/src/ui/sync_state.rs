@@ -2,7 +2,8 @@
 //! count, last sync, rejected writes, the local view of records) and `queue()` to make a write.
 //!
 //! In the browser the engine runs over IndexedDB (`sync::idb`), one database per person, and a
-//! loop syncs after every write, when the network comes back, and every 30 s. On the server the
+//! loop syncs after every write, when the network comes back, every 30 s, and after a failure
+//! on the engine's backoff (1 s doubling to 5 minutes, with full jitter). On the server the
 //! snapshot stays at its default, so the first render matches the server's HTML; the real state
 //! arrives right after hydration.
 
@@ -433,8 +434,8 @@ mod browser {
         }
     }
 
-    /// The syncing tab's loop: after every write, when the network or the server says so, and
-    /// every 30 s.
+    /// The syncing tab's loop: after every write, when the network or the server says so, every
+    /// 30 s, and after a run that could not reach the server, on the engine's backoff.
     async fn lead() {
         if let Some(engine) = engine() {
             // Writes other tabs made before this one took over.
@@ -455,18 +456,44 @@ mod browser {
             let cb = Closure::<dyn Fn()>::new(kick);
             let _ = events.add_event_listener_with_callback("poke", cb.as_ref().unchecked_ref());
             cb.forget();
-            std::mem::forget(events); // lives as long as the page
+            Box::leak(Box::new(events)); // lives as long as the page
         }
         loop {
-            sync_once().await;
-            gloo_timers::future::TimeoutFuture::new(30_000).await;
+            let wait = match sync_once().await {
+                // The engine's backoff, with full jitter: 1 s doubling to 5 minutes, so devices
+                // do not all come back at the same moment to a server that was down.
+                Run::Unreachable => match engine() {
+                    Some(engine) => engine.lock().await.on_failure(random_u64()),
+                    None => IDLE,
+                },
+                Run::Finished | Run::Skipped => IDLE,
+            };
+            gloo_timers::future::TimeoutFuture::new(wait.as_millis().min(u128::from(u32::MAX)) as u32).await;
         }
+    }
+
+    /// Between syncs when nothing is wrong: writes and pokes start one sooner.
+    const IDLE: std::time::Duration = std::time::Duration::from_secs(30);
+
+    fn random_u64() -> u64 {
+        (js_sys::Math::random() * u64::MAX as f64) as u64
+    }
+
+    /// How a sync run ended, which sets the wait before the loop's next one.
+    enum Run {
+        Finished,
+        /// The network or the server was not there (no answer, or a 5xx): back off.
+        Unreachable,
+        /// Another run was going, or this device is not ready to sync.
+        Skipped,
     }
 
     /// Syncs now if this is the syncing tab; another tab hears of the write and syncs it.
     pub fn kick() {
         if LEADER.with(|l| l.get()) {
-            leptos::task::spawn_local(sync_once());
+            leptos::task::spawn_local(async {
+                sync_once().await;
+            });
         }
     }
 
@@ -593,20 +620,22 @@ mod browser {
     /// push and pull requests and responses, the uploads and their errors. A failed fetch of the
     /// chunk is retried by `pwa.js` until it arrives (no sync could run without signal anyway).
     #[leptos::lazy]
-    async fn sync_once() {
-        let Some(engine) = engine() else { return };
-        let Some(_running) = Running::start() else { return }; // a sync is already running
+    async fn sync_once() -> Run {
+        let Some(engine) = engine() else { return Run::Skipped };
+        let Some(_running) = Running::start() else { return Run::Skipped }; // one run at a time
         if !online() {
             publish_status(&*engine.lock().await, |s| s.syncing = false);
-            return;
+            return Run::Unreachable;
         }
         publish_status(&*engine.lock().await, |s| s.syncing = true);
         // Whether the records on screen are out of date: a refused write leaves the outbox.
         let mut records_changed = false;
         // A photo the server refuses is kept and reported, but does not hold up the writes.
+        let mut unreachable = false;
         let (mut problem, upload_problem) = match upload_blobs().await {
             Ok(()) => (None, None),
             Err(Failure::Offline) => {
+                unreachable = true;
                 (Some("No connection to the server; photos wait here and will be sent.".to_string()), None)
             }
             Err(Failure::Refused(m)) => (None, Some(m)),
@@ -633,6 +662,7 @@ mod browser {
                     }
                 }
                 Err(Failure::Offline) => {
+                    unreachable = true;
                     problem = Some(
                         "No connection to the server; your changes are safe here and will be sent.".into(),
                     );
@@ -678,6 +708,7 @@ mod browser {
                         }
                     }
                     Err(Failure::Offline) => {
+                        unreachable = true;
                         problem = Some("No connection to the server right now.".into());
                         break;
                     }
@@ -705,6 +736,11 @@ mod browser {
         announce(); // other tabs show what this pull brought
         if again {
             kick();
+        }
+        if unreachable {
+            Run::Unreachable
+        } else {
+            Run::Finished
         }
     }
 }

@@ -72,6 +72,7 @@ pub struct ImportReport {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ImportQuery {
     /// Check and report only; write nothing.
     #[serde(default)]

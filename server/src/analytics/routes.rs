@@ -24,6 +24,7 @@ use uuid::Uuid;
 
 /// The filters every report takes; all optional.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReportQuery {
     /// First day, company-local, YYYY-MM-DD (default: 364 days before `to`).
     pub from: Option<String>,
@@ -175,8 +176,10 @@ pub async fn get_dashboard(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DimensionQuery {
     /// technician, rep, source, service or tier
+    #[param(pattern = "^(technician|rep|source|service|tier)$")]
     pub dimension: String,
 }
 
@@ -584,7 +587,8 @@ pub fn dashboard_doc() {}
 pub fn breakdown_doc() {}
 
 #[utoipa::path(get, path = "/api/analytics/export/{table}", tag = "analytics",
-    params(("table" = String, Path, description = "headline, funnel, breakdown-{technician|rep|source|service|tier}, lost-reasons, tiers, cohorts, time-to-close, consultations, events"), ReportQuery),
+    params(("table" = String, Path, description = "headline, funnel, breakdown-{technician|rep|source|service|tier}, lost-reasons, tiers, cohorts, time-to-close, consultations, events",
+            pattern = "^(headline|funnel|breakdown-(technician|rep|source|service|tier)|lost-reasons|tiers|cohorts|time-to-close|consultations|events)$"), ReportQuery),
     responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = app::api::ErrorBody)))]
 pub fn export_doc() {}
 

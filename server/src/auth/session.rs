@@ -210,6 +210,7 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
                 if slid_now {
                     slid = Some(token.to_owned());
                 }
+                crate::telemetry::record_person(me.company_id, me.user_id);
                 req.extensions_mut().insert(me);
             }
             Ok(None) => {}

@@ -86,7 +86,7 @@ pub async fn list(
 }
 
 #[utoipa::path(get, path = "/api/conflicts", tag = "sync",
-    params(("entity" = String, Query, description = "consultation or customer"), ("id" = uuid::Uuid, Query)),
+    params(("entity" = String, Query, description = "consultation or customer", pattern = "^(consultation|customer)$"), ("id" = uuid::Uuid, Query)),
     responses((status = 200, body = Vec<ConflictEntry>),
               (status = 400, body = app::api::ErrorBody, description = "entity is not consultation or customer"),
               (status = 404, body = app::api::ErrorBody, description = "No such record in the caller's sight")))]

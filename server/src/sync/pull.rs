@@ -121,6 +121,10 @@ pub async fn pull(
     ApiJson(req): ApiJson<PullRequest>,
 ) -> Result<ApiJson<PullPage>, ApiError> {
     let limit = req.limit.unwrap_or(MAX_PULL_LIMIT).clamp(1, MAX_PULL_LIMIT);
+    // Mutation ids are stored as Postgres bigints: a larger one cannot be pending anywhere.
+    if req.pending_from.is_some_and(|from| i64::try_from(from).is_err()) {
+        return Err(ApiError::BadRequest(format!("pending_from: a mutation id is at most {}", i64::MAX)));
+    }
     let actor = Actor::new(&user, req.client_id);
     let response = super::detached(async move {
         read(&state.pool, &state.clock, &actor, req.cookie, limit, req.pending_from).await

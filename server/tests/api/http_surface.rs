@@ -52,6 +52,21 @@ async fn the_api_is_never_cached_and_never_framed() {
 }
 
 #[tokio::test]
+async fn every_answer_carries_a_request_id_a_person_can_quote() {
+    let app = spawn_app().await;
+    let client = app.client();
+    let made = client.get(app.url("/api/me")).send().await.unwrap();
+    assert_eq!(made.status(), 401);
+    let id = made.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert!(uuid::Uuid::parse_str(&id).is_ok(), "a made id is a UUID: {id}");
+    let other = client.get(app.url("/healthz")).send().await.unwrap();
+    assert_ne!(other.headers()["x-request-id"].to_str().unwrap(), id, "one id per request");
+    // A front proxy's id is kept, so its log and ours name the same request.
+    let kept = client.get(app.url("/healthz")).header("x-request-id", "lb-7f3a").send().await.unwrap();
+    assert_eq!(kept.headers()["x-request-id"], "lb-7f3a");
+}
+
+#[tokio::test]
 async fn a_write_from_another_site_is_refused_and_signs_nobody_in() {
     let app = spawn_app().await;
     let company = app.create_company("Acme Air").await;

@@ -4,6 +4,7 @@
 mod analytics;
 mod auth;
 mod blobs;
+mod chaos;
 mod demo;
 mod device;
 mod followups;

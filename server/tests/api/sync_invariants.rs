@@ -118,16 +118,20 @@ async fn invariant_4_effects_and_acknowledgement_become_visible_together() {
     let http = tech.http.clone();
     let base = tech.base.clone();
     let client_id = tech.engine.client_id();
+    // The pusher sends each batch only once the puller has seen the one before acknowledged, so
+    // the pulls are sure to meet the partial states (20 and 40 of 60) the invariant is about.
+    let (seen_tx, mut seen_rx) = tokio::sync::watch::channel(0usize);
     let pusher = tokio::spawn({
         let (http, base) = (http.clone(), base.clone());
         async move {
-            for p in pushes {
+            for (i, p) in pushes.into_iter().enumerate() {
+                seen_rx.wait_for(|acked| *acked >= i * 20).await.unwrap();
                 let _: app::sync::protocol::PushResponse =
                     crate::device::post(&http, &format!("{base}/api/sync/push"), &p).await.unwrap();
             }
         }
     });
-    let mut checks = 0;
+    let mut observed = BTreeSet::new();
     loop {
         let req =
             app::sync::protocol::PullRequest { client_id, cookie: None, limit: None, pending_from: None };
@@ -138,13 +142,14 @@ async fn invariant_4_effects_and_acknowledgement_become_visible_together() {
         for (n, id) in created.iter().enumerate() {
             assert_eq!(seen.contains(id), n < acked, "mutation {} vs last_mutation_id {acked}", n + 1);
         }
-        checks += 1;
+        observed.insert(acked);
+        seen_tx.send_replace(acked);
         if acked == 60 {
             break;
         }
     }
     pusher.await.unwrap();
-    assert!(checks >= 1);
+    assert!(observed.contains(&20) && observed.contains(&40), "partial acknowledgements seen: {observed:?}");
 }
 
 #[tokio::test]
