@@ -43,6 +43,11 @@ fn storage_error(e: object_store::Error) -> ApiError {
     ApiError::Internal(Box::new(e))
 }
 
+#[utoipa::path(put, path = "/blobs/{sha256}", tag = "blobs", params(("sha256" = String, Path, pattern = "^[0-9a-f]{64}$", description = "The SHA-256 of the bytes, lower-case hex")),
+    request_body(content = Vec<u8>, content_type = "image/jpeg"),
+    responses((status = 201, description = "Stored"), (status = 200, description = "Already stored"),
+              (status = 400, body = app::api::ErrorBody), (status = 413, body = app::api::ErrorBody),
+              (status = 415, body = app::api::ErrorBody)))]
 pub async fn put(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -139,6 +144,9 @@ async fn readable(state: &AppState, user: &CurrentUser, sha: &Sha256Hex) -> Resu
     content_type.ok_or(ApiError::NotFound("blob"))
 }
 
+#[utoipa::path(head, path = "/blobs/{sha256}", tag = "blobs", params(("sha256" = String, Path, pattern = "^[0-9a-f]{64}$", description = "The SHA-256 of the bytes, lower-case hex")),
+    responses((status = 200, description = "Stored, and attached to something the caller may see"),
+              (status = 404, body = app::api::ErrorBody)))]
 pub async fn head(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -149,6 +157,8 @@ pub async fn head(
     Ok(StatusCode::OK)
 }
 
+#[utoipa::path(get, path = "/blobs/{sha256}", tag = "blobs", params(("sha256" = String, Path, pattern = "^[0-9a-f]{64}$", description = "The SHA-256 of the bytes, lower-case hex")),
+    responses((status = 200, content_type = "image/jpeg"), (status = 404, body = app::api::ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -179,18 +189,10 @@ pub async fn get(
         .into_response())
 }
 
-#[utoipa::path(put, path = "/api/blobs/{sha256}", tag = "blobs", params(("sha256" = String, Path, pattern = "^[0-9a-f]{64}$", description = "The SHA-256 of the bytes, lower-case hex")),
-    request_body(content = Vec<u8>, content_type = "image/jpeg"),
-    responses((status = 201, description = "Stored"), (status = 200, description = "Already stored"),
-              (status = 400, body = app::api::ErrorBody), (status = 413, body = app::api::ErrorBody),
-              (status = 415, body = app::api::ErrorBody)))]
-pub fn put_doc() {}
-
-#[utoipa::path(head, path = "/api/blobs/{sha256}", tag = "blobs", params(("sha256" = String, Path, pattern = "^[0-9a-f]{64}$", description = "The SHA-256 of the bytes, lower-case hex")),
-    responses((status = 200, description = "Stored, and attached to something the caller may see"),
-              (status = 404, body = app::api::ErrorBody)))]
-pub fn head_doc() {}
-
-#[utoipa::path(get, path = "/api/blobs/{sha256}", tag = "blobs", params(("sha256" = String, Path, pattern = "^[0-9a-f]{64}$", description = "The SHA-256 of the bytes, lower-case hex")),
-    responses((status = 200, content_type = "image/jpeg"), (status = 404, body = app::api::ErrorBody)))]
-pub fn get_doc() {}
+/// `/blobs/{sha256}`, which alone takes bodies up to [`MAX_BLOB_BYTES`].
+pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    use utoipa_axum::routes;
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(routes!(get, head, put))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BLOB_BYTES))
+}

@@ -15,30 +15,6 @@ use utoipa::{
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Fieldclose API", description = "Offline-first field sales: auth, team, sync (docs/sync.md), blobs."),
-    paths(
-        crate::auth::routes::login_doc,
-        crate::auth::routes::logout_doc,
-        crate::auth::routes::me_doc,
-        crate::users::list_doc,
-        crate::users::get_doc,
-        crate::users::create_doc,
-        crate::sync::push::push_doc,
-        crate::sync::pull::pull_doc,
-        crate::sync::events::events_doc,
-        crate::blobs::put_doc,
-        crate::blobs::get_doc,
-        crate::blobs::head_doc,
-        crate::sync::conflicts::list_doc,
-        openapi_doc,
-        crate::analytics::routes::dashboard_doc,
-        crate::analytics::routes::breakdown_doc,
-        crate::analytics::routes::export_doc,
-        crate::analytics::routes::get_settings_doc,
-        crate::analytics::routes::put_settings_doc,
-        crate::analytics::routes::list_changes_doc,
-        crate::analytics::routes::create_change_doc,
-        crate::analytics::import::import_doc,
-    ),
     components(schemas(
         ErrorBody, ErrorDetail, LoginRequest, Me, NewUserRequest, TeamMember, Role, Cents,
         PushRequest, MutationEnvelope, MutationStatus, MutationResult, PushResponse,
@@ -47,13 +23,26 @@ use utoipa::{
         ActivityLog, FollowupSchedule, FollowupComplete, TimeEntryLog, AttachmentAdd, DeleteRecord,
         ConflictEntry, crate::analytics::routes::NewChange, crate::analytics::import::ImportReport, crate::analytics::import::RowError,
     )),
-    tags((name = "auth"), (name = "team"), (name = "sync"), (name = "blobs"), (name = "analytics")),
-    modifiers(&CommonErrors)
+    tags((name = "auth"), (name = "team"), (name = "sync"), (name = "blobs"), (name = "analytics"))
 )]
 pub struct ApiDoc;
 
+/// The whole document: the info and shared schemas above, every route's own entry (from the
+/// routers in [`crate::startup::api_routes`], so a route cannot exist without its entry), and the
+/// answers every route can give.
+pub fn spec() -> utoipa::openapi::OpenApi {
+    let (_, mut doc) =
+        utoipa_axum::router::OpenApiRouter::<crate::state::AppState>::with_openapi(ApiDoc::openapi())
+            .nest("/api", crate::startup::api_routes())
+            .split_for_parts();
+    CommonErrors.modify(&mut doc);
+    doc
+}
+
+static SPEC: std::sync::LazyLock<utoipa::openapi::OpenApi> = std::sync::LazyLock::new(spec);
+
 /// The answers every operation can give whatever it does, written once here rather than on each
-/// route: they come from the layers around the handlers (session, cross-site check, body limit,
+/// route (applied after the routes are merged, so not as a derive `modifiers`): they come from the layers around the handlers (session, cross-site check, body limit,
 /// timeout, database), and all carry an `ErrorBody`. A route's own entry, where it has one, wins.
 struct CommonErrors;
 
@@ -112,9 +101,12 @@ fn error_response(description: &str) -> RefOr<Response> {
         .into()
 }
 
-#[utoipa::path(get, path = "/api/openapi.json", tag = "auth", responses((status = 200, description = "This document")))]
-pub fn openapi_doc() {}
+#[utoipa::path(get, path = "/openapi.json", tag = "auth", responses((status = 200, description = "This document")))]
+pub async fn document() -> Json<&'static utoipa::openapi::OpenApi> {
+    Json(&SPEC)
+}
 
-pub async fn document() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+/// `/openapi.json`.
+pub fn router() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(document))
 }

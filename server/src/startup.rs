@@ -5,13 +5,7 @@ use crate::{
     analytics, auth, blobs, config::Config, db, health, pwa, security, state::AppState, sync, users,
 };
 use app::{shell, App};
-use axum::{
-    extract::DefaultBodyLimit,
-    http::StatusCode,
-    middleware,
-    routing::{get, post},
-    Router,
-};
+use axum::{extract::DefaultBodyLimit, http::StatusCode, middleware, routing::get, Router};
 use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use sqlx::PgPool;
@@ -40,40 +34,8 @@ pub fn router(state: AppState) -> Router {
     let leptos_options = state.leptos_options.clone();
     let routes = generate_route_list(App);
 
-    let api = Router::new()
-        .route("/auth/login", post(auth::routes::login))
-        .route("/auth/logout", post(auth::routes::logout))
-        .route("/me", get(auth::routes::me))
-        .route("/openapi.json", get(crate::openapi::document))
-        .route("/users", get(users::list).post(users::create))
-        .route("/users/{id}", get(users::get))
-        .route("/sync/push", post(sync::push::push))
-        .route("/sync/pull", post(sync::pull::pull))
-        .route("/sync/events", get(sync::events::events))
-        .route("/conflicts", get(sync::conflicts::list))
-        .route(
-            "/blobs/{sha256}",
-            get(blobs::get)
-                .head(blobs::head)
-                .put(blobs::put)
-                .layer(DefaultBodyLimit::max(blobs::MAX_BLOB_BYTES)),
-        )
-        .route("/analytics/dashboard", get(analytics::routes::get_dashboard))
-        .route("/analytics/breakdown", get(analytics::routes::get_breakdown))
-        .route("/analytics/export/{table}", get(analytics::routes::export))
-        .route(
-            "/analytics/settings",
-            get(analytics::routes::get_settings).put(analytics::routes::put_settings),
-        )
-        .route(
-            "/analytics/changes",
-            get(analytics::routes::list_changes).post(analytics::routes::create_change),
-        )
-        .route(
-            "/analytics/import",
-            post(analytics::import::import).layer(DefaultBodyLimit::max(analytics::import::MAX_BYTES)),
-        )
-        .fallback(|| async { crate::error::ApiError::NotFound("API route") });
+    let (api, _) = api_routes().split_for_parts();
+    let api = api.fallback(|| async { crate::error::ApiError::NotFound("API route") });
 
     Router::new()
         .route("/healthz", get(health::healthz))
@@ -108,6 +70,18 @@ pub fn router(state: AppState) -> Router {
 
 fn request_id() -> axum::http::HeaderName {
     axum::http::HeaderName::from_static(crate::telemetry::REQUEST_ID)
+}
+
+/// Everything under `/api`: each module's routes with their OpenAPI entries
+/// ([`crate::openapi::spec`] reads the document from the same routers).
+pub fn api_routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .merge(auth::routes::router())
+        .merge(users::router())
+        .merge(sync::router())
+        .merge(blobs::router())
+        .merge(analytics::router())
+        .merge(crate::openapi::router())
 }
 
 pub fn page_paths() -> HashSet<String> {

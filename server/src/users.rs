@@ -178,6 +178,8 @@ impl TryFrom<MemberRow> for TeamMember {
 }
 
 /// `GET /api/users`: the caller's company, managers only.
+#[utoipa::path(get, path = "/users", tag = "team",
+    responses((status = 200, body = Vec<TeamMember>), (status = 403, body = app::api::ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -194,6 +196,8 @@ pub async fn list(
 
 /// `GET /api/users/{id}`: one member of the caller's company; another company's id is a 404,
 /// exactly like an id that does not exist.
+#[utoipa::path(get, path = "/users/{id}", tag = "team", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = TeamMember), (status = 404, body = app::api::ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -210,6 +214,9 @@ pub async fn get(
 }
 
 /// `POST /api/users`: a manager adds a person to their own company.
+#[utoipa::path(post, path = "/users", tag = "team", request_body = NewUserRequest,
+    responses((status = 201, body = TeamMember), (status = 403, body = app::api::ErrorBody),
+              (status = 409, body = app::api::ErrorBody), (status = 422, body = app::api::ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -231,15 +238,8 @@ pub async fn create(
     Ok((StatusCode::CREATED, ApiJson(member)))
 }
 
-#[utoipa::path(get, path = "/api/users", tag = "team",
-    responses((status = 200, body = Vec<TeamMember>), (status = 403, body = app::api::ErrorBody)))]
-pub fn list_doc() {}
-
-#[utoipa::path(get, path = "/api/users/{id}", tag = "team", params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = TeamMember), (status = 404, body = app::api::ErrorBody)))]
-pub fn get_doc() {}
-
-#[utoipa::path(post, path = "/api/users", tag = "team", request_body = NewUserRequest,
-    responses((status = 201, body = TeamMember), (status = 403, body = app::api::ErrorBody),
-              (status = 409, body = app::api::ErrorBody), (status = 422, body = app::api::ErrorBody)))]
-pub fn create_doc() {}
+/// `/users` and `/users/{id}`.
+pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    use utoipa_axum::routes;
+    utoipa_axum::router::OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(get))
+}

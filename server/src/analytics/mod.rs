@@ -21,10 +21,27 @@ mod fixtures;
 #[cfg(test)]
 mod naive;
 
+use crate::state::AppState;
 use facts::{local_day, Outcome, Secs, DAY};
 use report::{Context, DateRange, Period};
 use serde::Serialize;
 use stats::{Rate, Sample};
+
+/// `/analytics/*`: the reports as JSON and CSV, settings, process changes, and the history
+/// import (which alone takes bodies up to [`import::MAX_BYTES`]).
+pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    use utoipa_axum::{router::OpenApiRouter, routes};
+    let import = OpenApiRouter::new()
+        .routes(routes!(import::import))
+        .layer(axum::extract::DefaultBodyLimit::max(import::MAX_BYTES));
+    OpenApiRouter::new()
+        .routes(routes!(routes::get_dashboard))
+        .routes(routes!(routes::get_breakdown))
+        .routes(routes!(routes::export))
+        .routes(routes!(routes::get_settings, routes::put_settings))
+        .routes(routes!(routes::list_changes, routes::create_change))
+        .merge(import)
+}
 
 /// One headline number against its target, with its trend and definition.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]

@@ -163,6 +163,8 @@ pub async fn with_context<T: Send + 'static>(
 
 /// `GET /api/analytics/dashboard` — with a `Server-Timing` header (refresh + compute), which the
 /// analytics bench reads.
+#[utoipa::path(get, path = "/analytics/dashboard", tag = "analytics", params(ReportQuery),
+    responses((status = 200, body = Dashboard), (status = 400, body = app::api::ErrorBody), (status = 403, body = app::api::ErrorBody)))]
 pub async fn get_dashboard(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -209,6 +211,8 @@ pub async fn named_breakdown(
 }
 
 /// `GET /api/analytics/breakdown?dimension=technician`
+#[utoipa::path(get, path = "/analytics/breakdown", tag = "analytics", params(DimensionQuery, ReportQuery),
+    responses((status = 200, body = Vec<report::BreakdownRow>), (status = 400, body = app::api::ErrorBody)))]
 pub async fn get_breakdown(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -253,6 +257,10 @@ pub const EXPORTS: &[&str] = &[
 
 /// `GET /api/analytics/export/{table}` — every dashboard table, and the raw consultations and
 /// stage events of the range, as CSV.
+#[utoipa::path(get, path = "/analytics/export/{table}", tag = "analytics",
+    params(("table" = String, Path, description = "headline, funnel, breakdown-{technician|rep|source|service|tier}, lost-reasons, tiers, cohorts, time-to-close, consultations, events",
+            pattern = "^(headline|funnel|breakdown-(technician|rep|source|service|tier)|lost-reasons|tiers|cohorts|time-to-close|consultations|events)$"), ReportQuery),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = app::api::ErrorBody)))]
 pub async fn export(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -496,6 +504,7 @@ async fn raw_export(
 }
 
 /// `GET /api/analytics/settings`
+#[utoipa::path(get, path = "/analytics/settings", tag = "analytics", responses((status = 200, body = Settings)))]
 pub async fn get_settings(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -505,6 +514,8 @@ pub async fn get_settings(
 }
 
 /// `PUT /api/analytics/settings` — the whole document; absent keys take the defaults.
+#[utoipa::path(put, path = "/analytics/settings", tag = "analytics", request_body = Settings,
+    responses((status = 200, body = Settings), (status = 400, body = app::api::ErrorBody)))]
 pub async fn put_settings(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -536,6 +547,7 @@ pub async fn put_settings(
 }
 
 /// `GET /api/analytics/changes`
+#[utoipa::path(get, path = "/analytics/changes", tag = "analytics", responses((status = 200, body = Vec<ProcessChange>)))]
 pub async fn list_changes(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -554,6 +566,8 @@ pub struct NewChange {
 }
 
 /// `POST /api/analytics/changes` — records a dated process change for before/after.
+#[utoipa::path(post, path = "/analytics/changes", tag = "analytics", request_body = NewChange,
+    responses((status = 201, body = ProcessChange), (status = 400, body = app::api::ErrorBody)))]
 pub async fn create_change(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -577,31 +591,3 @@ pub async fn create_change(
         .await?;
     Ok((StatusCode::CREATED, ApiJson(ProcessChange { id, name: name.to_string(), changed_on: on })))
 }
-
-#[utoipa::path(get, path = "/api/analytics/dashboard", tag = "analytics", params(ReportQuery),
-    responses((status = 200, body = Dashboard), (status = 400, body = app::api::ErrorBody), (status = 403, body = app::api::ErrorBody)))]
-pub fn dashboard_doc() {}
-
-#[utoipa::path(get, path = "/api/analytics/breakdown", tag = "analytics", params(DimensionQuery, ReportQuery),
-    responses((status = 200, body = Vec<report::BreakdownRow>), (status = 400, body = app::api::ErrorBody)))]
-pub fn breakdown_doc() {}
-
-#[utoipa::path(get, path = "/api/analytics/export/{table}", tag = "analytics",
-    params(("table" = String, Path, description = "headline, funnel, breakdown-{technician|rep|source|service|tier}, lost-reasons, tiers, cohorts, time-to-close, consultations, events",
-            pattern = "^(headline|funnel|breakdown-(technician|rep|source|service|tier)|lost-reasons|tiers|cohorts|time-to-close|consultations|events)$"), ReportQuery),
-    responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = app::api::ErrorBody)))]
-pub fn export_doc() {}
-
-#[utoipa::path(get, path = "/api/analytics/settings", tag = "analytics", responses((status = 200, body = Settings)))]
-pub fn get_settings_doc() {}
-
-#[utoipa::path(put, path = "/api/analytics/settings", tag = "analytics", request_body = Settings,
-    responses((status = 200, body = Settings), (status = 400, body = app::api::ErrorBody)))]
-pub fn put_settings_doc() {}
-
-#[utoipa::path(get, path = "/api/analytics/changes", tag = "analytics", responses((status = 200, body = Vec<ProcessChange>)))]
-pub fn list_changes_doc() {}
-
-#[utoipa::path(post, path = "/api/analytics/changes", tag = "analytics", request_body = NewChange,
-    responses((status = 201, body = ProcessChange), (status = 400, body = app::api::ErrorBody)))]
-pub fn create_change_doc() {}

@@ -48,6 +48,11 @@ fn login_page_with(error: &str, email: &str) -> Response {
     Redirect::to(&format!("/login?{query}")).into_response()
 }
 
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = Me, description = "Signed in; sets the HttpOnly session cookie"),
+              (status = 303, description = "Form posts are answered with a redirect"),
+              (status = 401, body = app::api::ErrorBody, description = "Email or password is incorrect"),
+              (status = 429, body = app::api::ErrorBody, description = "Too many failed sign-ins")))]
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -108,6 +113,7 @@ pub async fn login(
     Ok(response)
 }
 
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", responses((status = 204), (status = 303)))]
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     if let Some(token) = session::token_from(&headers) {
         session::delete(&state, &token).await?;
@@ -120,21 +126,18 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result
     })
 }
 
+#[utoipa::path(get, path = "/me", tag = "auth",
+    responses((status = 200, body = Me), (status = 401, body = app::api::ErrorBody)))]
 pub async fn me(CurrentUser(me): CurrentUser) -> Json<Me> {
     Json(me)
 }
 
-/// OpenAPI descriptions of this module's routes.
-#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = Me, description = "Signed in; sets the HttpOnly session cookie"),
-              (status = 303, description = "Form posts are answered with a redirect"),
-              (status = 401, body = app::api::ErrorBody, description = "Email or password is incorrect"),
-              (status = 429, body = app::api::ErrorBody, description = "Too many failed sign-ins")))]
-pub fn login_doc() {}
-
-#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", responses((status = 204), (status = 303)))]
-pub fn logout_doc() {}
-
-#[utoipa::path(get, path = "/api/me", tag = "auth",
-    responses((status = 200, body = Me), (status = 401, body = app::api::ErrorBody)))]
-pub fn me_doc() {}
+/// `/auth/login`, `/auth/logout`, `/me`: each route and its OpenAPI entry come from the
+/// handler's `#[utoipa::path]`.
+pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    use utoipa_axum::routes;
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+}

@@ -33,6 +33,11 @@ struct Row {
     at: chrono::DateTime<chrono::Utc>,
 }
 
+#[utoipa::path(get, path = "/conflicts", tag = "sync",
+    params(("entity" = String, Query, description = "consultation or customer", pattern = "^(consultation|customer)$"), ("id" = uuid::Uuid, Query)),
+    responses((status = 200, body = Vec<ConflictEntry>),
+              (status = 400, body = app::api::ErrorBody, description = "entity is not consultation or customer"),
+              (status = 404, body = app::api::ErrorBody, description = "No such record in the caller's sight")))]
 pub async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -84,10 +89,3 @@ pub async fn list(
             .collect(),
     ))
 }
-
-#[utoipa::path(get, path = "/api/conflicts", tag = "sync",
-    params(("entity" = String, Query, description = "consultation or customer", pattern = "^(consultation|customer)$"), ("id" = uuid::Uuid, Query)),
-    responses((status = 200, body = Vec<ConflictEntry>),
-              (status = 400, body = app::api::ErrorBody, description = "entity is not consultation or customer"),
-              (status = 404, body = app::api::ErrorBody, description = "No such record in the caller's sight")))]
-pub fn list_doc() {}

@@ -25,6 +25,8 @@ pub struct Poke {
 /// signed out on another server); signing out on this one ends it at once.
 const RECHECK: Duration = Duration::from_secs(60);
 
+#[utoipa::path(get, path = "/sync/events", tag = "sync",
+    responses((status = 200, content_type = "text/event-stream", description = "`poke` events: pull now")))]
 pub async fn events(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -87,7 +89,3 @@ pub async fn events(
     Sse::new(hello.chain(pokes).take_until(over))
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(25)))
 }
-
-#[utoipa::path(get, path = "/api/sync/events", tag = "sync",
-    responses((status = 200, content_type = "text/event-stream", description = "`poke` events: pull now")))]
-pub fn events_doc() {}

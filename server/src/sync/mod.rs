@@ -12,9 +12,19 @@ pub mod pull;
 pub mod push;
 mod scope;
 
-use crate::auth::CurrentUser;
+use crate::{auth::CurrentUser, state::AppState};
 use app::domain::Role;
 use uuid::Uuid;
+
+/// `/sync/push`, `/sync/pull`, `/sync/events`, `/conflicts`.
+pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    use utoipa_axum::routes;
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(routes!(push::push))
+        .routes(routes!(pull::pull))
+        .routes(routes!(events::events))
+        .routes(routes!(conflicts::list))
+}
 
 /// Who is writing or reading, as every sync query needs it.
 #[derive(Debug, Clone, Copy)]

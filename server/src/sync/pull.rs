@@ -115,6 +115,8 @@ enum PatchOut {
     Del { entity: Entity, id: Uuid, version: i64 },
 }
 
+#[utoipa::path(post, path = "/sync/pull", tag = "sync", request_body = PullRequest,
+    responses((status = 200, body = PullResponse), (status = 403, body = app::api::ErrorBody)))]
 pub async fn pull(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -263,7 +265,3 @@ pub async fn read(
     let held_back = clock.held_back(actor.company_id);
     Ok(PullPage { cookie: next, last_mutation_id, patch, has_more, reset, rejected, held_back })
 }
-
-#[utoipa::path(post, path = "/api/sync/pull", tag = "sync", request_body = PullRequest,
-    responses((status = 200, body = PullResponse), (status = 403, body = app::api::ErrorBody)))]
-pub fn pull_doc() {}

@@ -125,6 +125,12 @@ fn nul_path(value: &Value, at: &str) -> Option<String> {
     }
 }
 
+#[utoipa::path(post, path = "/sync/push", tag = "sync", request_body = PushRequest,
+    responses((status = 200, body = PushResponse),
+              (status = 400, body = app::api::ErrorBody, description = "Malformed, unknown mutation, ids not increasing"),
+              (status = 403, body = app::api::ErrorBody, description = "The client_id belongs to another person"),
+              (status = 409, body = app::api::ErrorBody, description = "Other sync schema, or client_id_reused"),
+              (status = 413, body = app::api::ErrorBody)))]
 pub async fn push(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -375,11 +381,3 @@ fn update_run<'a>(
     candidates.truncate(super::apply::update_run(&mutations));
     candidates
 }
-
-#[utoipa::path(post, path = "/api/sync/push", tag = "sync", request_body = PushRequest,
-    responses((status = 200, body = PushResponse),
-              (status = 400, body = app::api::ErrorBody, description = "Malformed, unknown mutation, ids not increasing"),
-              (status = 403, body = app::api::ErrorBody, description = "The client_id belongs to another person"),
-              (status = 409, body = app::api::ErrorBody, description = "Other sync schema, or client_id_reused"),
-              (status = 413, body = app::api::ErrorBody)))]
-pub fn push_doc() {}
