@@ -13,7 +13,7 @@ SITE_ROOT := $(CURDIR)/target/site
 SERVER_BIN := $(CARGO_TARGET_DIR)/release/server
 E2E_DB ?= fieldclose_e2e
 
-.PHONY: help run test tools db build lint unit e2e fuzz chaos browser bench-save bundle-size
+.PHONY: help run test tools db build lint sqlx-prepare unit e2e fuzz chaos browser bench-save bundle-size
 
 help:
 	@echo "make run   — build and serve the demo on http://127.0.0.1:3000"
@@ -43,6 +43,12 @@ lint: tools
 	cargo fmt --all -- --check
 	cargo clippy -p server --all-targets -- -D warnings
 	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+	@url=$$(scripts/sqlx-database.sh); cd server && DATABASE_URL=$$url cargo sqlx prepare --check
+	cargo deny --log-level error check bans licenses sources
+
+# Rewrites server/.sqlx (the checked queries' cache) after a query or a migration changed.
+sqlx-prepare: tools
+	@url=$$(scripts/sqlx-database.sh); cd server && DATABASE_URL=$$url cargo sqlx prepare
 
 unit: tools
 	@url=$$(scripts/ensure-postgres.sh); export DATABASE_URL=$$url; \

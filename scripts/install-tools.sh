@@ -27,6 +27,21 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $WB_VERSION\$"; then
   env -u CARGO_TARGET_DIR cargo install wasm-bindgen-cli --version "$WB_VERSION"
 fi
 
+# sqlx-cli: checks and rewrites the compile-time-checked queries' cache (server/.sqlx).
+SQLX_VERSION=$(awk '/^name = "sqlx"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+if ! cargo sqlx --version 2>/dev/null | grep -q " $SQLX_VERSION\$"; then
+  say "installing sqlx-cli $SQLX_VERSION (matches Cargo.lock; a few minutes, once)"
+  env -u CARGO_TARGET_DIR cargo install sqlx-cli --version "$SQLX_VERSION" --locked \
+    --no-default-features --features postgres,rustls
+fi
+
+# cargo-deny: licences, duplicate and banned crates, and sources (deny.toml).
+DENY_VERSION=0.20.2
+if ! cargo deny --version 2>/dev/null | grep -q " $DENY_VERSION\$"; then
+  say "installing cargo-deny $DENY_VERSION (a few minutes, once)"
+  env -u CARGO_TARGET_DIR cargo install cargo-deny --version "$DENY_VERSION" --locked
+fi
+
 if ! wasm-opt --version 2>/dev/null | grep -q 'version 132'; then
   say "installing wasm-opt (binaryen 132 from npm)"
   npm install -g binaryen@132

@@ -142,6 +142,22 @@ pub fn is_unavailable(e: &sqlx::Error) -> bool {
     }
 }
 
+/// A database result whose one expected failure is a named constraint (realworld-axum-sqlx's
+/// `on_constraint`): that failure becomes the error a person can act on, any other goes on as
+/// usual (503 when the database is unreachable, else a logged 500).
+pub trait ResultExt<T> {
+    fn on_constraint(self, name: &str, to: impl FnOnce() -> ApiError) -> Result<T, ApiError>;
+}
+
+impl<T> ResultExt<T> for Result<T, sqlx::Error> {
+    fn on_constraint(self, name: &str, to: impl FnOnce() -> ApiError) -> Result<T, ApiError> {
+        self.map_err(|e| match &e {
+            sqlx::Error::Database(db) if db.constraint() == Some(name) => to(),
+            _ => e.into(),
+        })
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         if is_unavailable(&e) {

@@ -1,7 +1,12 @@
 //! A company's people: the sign-in lookup, and managers listing and adding members.
 //! Every query here is scoped by the caller's `company_id` in its `WHERE` clause.
 
-use crate::{auth::password, auth::CurrentUser, error::ApiError, error::ApiJson, state::AppState};
+use crate::{
+    auth::password,
+    auth::CurrentUser,
+    error::{ApiError, ApiJson, ResultExt},
+    state::AppState,
+};
 use app::{
     api::{Me, NewUserRequest, TeamMember},
     domain::{EmailAddress, Password, PersonName, Role},
@@ -19,31 +24,25 @@ pub struct LoginAccount {
     pub password_hash: String,
 }
 
-/// The columns that make a [`Me`]: `u.id as user_id, u.name, u.email, u.role, u.company_id,
-/// c.name as company_name` from `users u join companies c`.
-#[derive(sqlx::FromRow)]
+/// The columns that make a [`Me`], as the sign-in and session queries read them.
 pub struct MeRow {
-    user_id: Uuid,
-    name: String,
-    email: String,
-    role: String,
-    company_id: Uuid,
-    company_name: String,
-    /// The company's `follow_up_cadence_days` setting, when it has one: [`CADENCE_SQL`].
-    cadence: Option<sqlx::types::Json<Vec<u32>>>,
+    pub user_id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub company_id: Uuid,
+    pub company_name: String,
+    /// The company's `follow_up_cadence_days` setting, when it has one.
+    pub cadence: Option<sqlx::types::Json<Vec<u32>>>,
 }
 
-/// The select-list item that fills [`MeRow::cadence`] (`c` is the company).
-pub const CADENCE_SQL: &str = "(select s.settings->'follow_up_cadence_days' from analytics_settings s
-   where s.company_id = c.id) as cadence";
-
 impl MeRow {
-    pub fn into_me(self) -> Result<Me, ApiError> {
-        Ok(Me {
+    pub fn into_me(self) -> Me {
+        Me {
             user_id: self.user_id,
             name: self.name,
             email: self.email,
-            role: Role::parse(&self.role).map_err(ApiError::internal)?,
+            role: self.role,
             company_id: self.company_id,
             company_name: self.company_name,
             cadence_days: self
@@ -51,28 +50,35 @@ impl MeRow {
                 .map(|c| c.0)
                 .filter(|c| !c.is_empty())
                 .unwrap_or_else(|| app::domain::cadence::DEFAULT_CADENCE_DAYS.to_vec()),
-        })
+        }
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct LoginRow {
-    #[sqlx(flatten)]
-    me: MeRow,
-    password_hash: String,
-}
-
 pub async fn find_login(pool: &PgPool, email: &str) -> Result<Option<LoginAccount>, ApiError> {
-    let row: Option<LoginRow> = sqlx::query_as(&format!(
-        "select u.id as user_id, u.name, u.email, u.role, u.company_id, c.name as company_name, u.password_hash,
-                {CADENCE_SQL}
-         from users u join companies c on c.id = u.company_id
-         where u.email = $1 and u.active"
-    ))
-    .bind(email)
+    let row = sqlx::query!(
+        r#"select u.id as user_id, u.name, u.email, u.role as "role: Role", u.company_id,
+                  c.name as company_name, u.password_hash,
+                  (select s.settings->'follow_up_cadence_days' from analytics_settings s
+                    where s.company_id = c.id) as "cadence: sqlx::types::Json<Vec<u32>>"
+           from users u join companies c on c.id = u.company_id
+           where u.email = $1 and u.active"#,
+        email
+    )
     .fetch_optional(pool)
     .await?;
-    row.map(|r| Ok(LoginAccount { me: r.me.into_me()?, password_hash: r.password_hash })).transpose()
+    Ok(row.map(|r| LoginAccount {
+        me: MeRow {
+            user_id: r.user_id,
+            name: r.name,
+            email: r.email,
+            role: r.role,
+            company_id: r.company_id,
+            company_name: r.company_name,
+            cadence: r.cadence,
+        }
+        .into_me(),
+        password_hash: r.password_hash,
+    }))
 }
 
 /// A new member, already validated.
@@ -126,55 +132,24 @@ pub async fn insert(
 ) -> Result<TeamMember, ApiError> {
     let id = Uuid::now_v7();
     let hash = password::hash(user.password.expose().to_owned()).await?;
-    let result = sqlx::query(
+    sqlx::query!(
         "insert into users (company_id, id, email, name, role, password_hash, created_by, version)
          values ($1, $2, $3, $4, $5, $6, $7, $8)",
+        company_id,
+        id,
+        user.email.as_str(),
+        user.name.as_str(),
+        user.role as Role,
+        hash,
+        created_by,
+        version,
     )
-    .bind(company_id)
-    .bind(id)
-    .bind(user.email.as_str())
-    .bind(user.name.as_str())
-    .bind(user.role.as_str())
-    .bind(&hash)
-    .bind(created_by)
-    .bind(version)
     .execute(db)
-    .await;
-    match result {
-        Ok(_) => Ok(TeamMember {
-            id,
-            name: user.name.into(),
-            email: user.email.into(),
-            role: user.role,
-            active: true,
-        }),
-        Err(sqlx::Error::Database(e)) if e.constraint() == Some("users_email_key") => Err(
-            ApiError::Conflict("This email is already in use. Use another address for this person.".into()),
-        ),
-        Err(e) => Err(e.into()),
-    }
-}
-
-#[derive(sqlx::FromRow)]
-struct MemberRow {
-    id: Uuid,
-    name: String,
-    email: String,
-    role: String,
-    active: bool,
-}
-
-impl TryFrom<MemberRow> for TeamMember {
-    type Error = ApiError;
-    fn try_from(r: MemberRow) -> Result<Self, ApiError> {
-        Ok(TeamMember {
-            id: r.id,
-            name: r.name,
-            email: r.email,
-            role: Role::parse(&r.role).map_err(ApiError::internal)?,
-            active: r.active,
-        })
-    }
+    .await
+    .on_constraint("users_email_key", || {
+        ApiError::Conflict("This email is already in use. Use another address for this person.".into())
+    })?;
+    Ok(TeamMember { id, name: user.name.into(), email: user.email.into(), role: user.role, active: true })
 }
 
 /// `GET /api/users`: the caller's company, managers only.
@@ -185,13 +160,15 @@ pub async fn list(
     user: CurrentUser,
 ) -> Result<ApiJson<Vec<TeamMember>>, ApiError> {
     user.require(Role::Manager, "Only managers can see the team list.")?;
-    let rows: Vec<MemberRow> = sqlx::query_as(
-        "select id, name, email, role, active from users where company_id = $1 order by role, name",
+    let members = sqlx::query_as!(
+        TeamMember,
+        r#"select id, name, email, role as "role: Role", active from users
+           where company_id = $1 order by role, name"#,
+        user.company_id()
     )
-    .bind(user.company_id())
     .fetch_all(&state.pool)
     .await?;
-    Ok(ApiJson(rows.into_iter().map(TeamMember::try_from).collect::<Result<_, _>>()?))
+    Ok(ApiJson(members))
 }
 
 /// `GET /api/users/{id}`: one member of the caller's company; another company's id is a 404,
@@ -204,13 +181,16 @@ pub async fn get(
     Path(id): Path<Uuid>,
 ) -> Result<ApiJson<TeamMember>, ApiError> {
     user.require(Role::Manager, "Only managers can see team members.")?;
-    let row: Option<MemberRow> =
-        sqlx::query_as("select id, name, email, role, active from users where company_id = $1 and id = $2")
-            .bind(user.company_id())
-            .bind(id)
-            .fetch_optional(&state.pool)
-            .await?;
-    Ok(ApiJson(row.ok_or(ApiError::NotFound("person"))?.try_into()?))
+    let member = sqlx::query_as!(
+        TeamMember,
+        r#"select id, name, email, role as "role: Role", active from users
+           where company_id = $1 and id = $2"#,
+        user.company_id(),
+        id
+    )
+    .fetch_optional(&state.pool)
+    .await?;
+    Ok(ApiJson(member.ok_or(ApiError::NotFound("person"))?))
 }
 
 /// `POST /api/users`: a manager adds a person to their own company.

@@ -5,7 +5,9 @@ use std::fmt;
 /// What a person does for their company; it decides their tabs and what they may see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema, sqlx::Type))]
+// A `text` column (checked by a constraint), read and written as these names.
+#[cfg_attr(feature = "ssr", sqlx(type_name = "text", rename_all = "snake_case"))]
 pub enum Role {
     Technician,
     SalesRep,

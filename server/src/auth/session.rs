@@ -5,7 +5,7 @@
 
 use super::session_cache::TokenHash;
 use crate::{error::ApiError, state::AppState};
-use app::api::Me;
+use app::{api::Me, domain::Role};
 use axum::{
     extract::{Request, State},
     http::{header, HeaderMap, HeaderValue},
@@ -94,14 +94,6 @@ pub async fn delete(state: &AppState, token: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-#[derive(sqlx::FromRow)]
-struct SessionRow {
-    #[sqlx(flatten)]
-    me: crate::users::MeRow,
-    stale: bool,
-    seconds_left: f64,
-}
-
 /// A live session: who, whether it is due to slide forward, and how long it has left.
 struct Found {
     me: Me,
@@ -111,27 +103,37 @@ struct Found {
 
 /// The person behind a live session token, from Postgres.
 async fn lookup(pool: &PgPool, token: &TokenHash, max_age: Duration) -> Result<Option<Found>, ApiError> {
-    let row: Option<SessionRow> = sqlx::query_as(&format!(
-        "select u.id as user_id, u.name, u.email, u.role, c.id as company_id, c.name as company_name,
-                s.last_seen_at < now() - make_interval(secs => $2) as stale,
-                extract(epoch from s.expires_at - now())::float8 as seconds_left, {}
-         from sessions s
-         join users u on u.company_id = s.company_id and u.id = s.user_id
-         join companies c on c.id = s.company_id
-         where s.token_hash = $1 and s.expires_at > now() and u.active
-           and s.created_at > now() - make_interval(secs => $3)",
-        crate::users::CADENCE_SQL
-    ))
-    .bind(token)
-    .bind(SLIDE_AFTER.as_secs_f64())
-    .bind(max_age.as_secs_f64())
+    let row = sqlx::query!(
+        r#"select u.id as user_id, u.name, u.email, u.role as "role: Role", c.id as company_id,
+                  c.name as company_name,
+                  s.last_seen_at < now() - make_interval(secs => $2) as "stale!",
+                  extract(epoch from s.expires_at - now())::float8 as "seconds_left!",
+                  (select a.settings->'follow_up_cadence_days' from analytics_settings a
+                    where a.company_id = c.id) as "cadence: sqlx::types::Json<Vec<u32>>"
+           from sessions s
+           join users u on u.company_id = s.company_id and u.id = s.user_id
+           join companies c on c.id = s.company_id
+           where s.token_hash = $1 and s.expires_at > now() and u.active
+             and s.created_at > now() - make_interval(secs => $3)"#,
+        &token[..],
+        SLIDE_AFTER.as_secs_f64(),
+        max_age.as_secs_f64()
+    )
     .fetch_optional(pool)
     .await?;
-    row.map(|r| {
+    Ok(row.map(|r| {
+        let me = crate::users::MeRow {
+            user_id: r.user_id,
+            name: r.name,
+            email: r.email,
+            role: r.role,
+            company_id: r.company_id,
+            company_name: r.company_name,
+            cadence: r.cadence,
+        };
         let valid_for = Duration::try_from_secs_f64(r.seconds_left).unwrap_or_default();
-        Ok(Found { me: r.me.into_me()?, stale: r.stale, valid_for })
-    })
-    .transpose()
+        Found { me: me.into_me(), stale: r.stale, valid_for }
+    }))
 }
 
 /// Whether the session is still live (not expired, past its absolute lifetime, nor its person
