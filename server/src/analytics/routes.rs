@@ -107,33 +107,28 @@ impl ReportQuery {
 }
 
 pub async fn load_settings(pool: &sqlx::PgPool, company: Uuid) -> Result<Settings, ApiError> {
-    let raw: Option<serde_json::Value> =
-        sqlx::query_scalar("select settings from analytics_settings where company_id = $1")
-            .bind(company)
-            .fetch_optional(pool)
-            .await?;
+    let raw = sqlx::query_scalar!("select settings from analytics_settings where company_id = $1", company)
+        .fetch_optional(pool)
+        .await?;
     // Stored settings were validated on the way in; a document from an older version with a key
     // since removed falls back to the defaults rather than breaking the dashboard.
     Ok(raw.and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default())
 }
 
 pub async fn load_changes(pool: &sqlx::PgPool, company: Uuid) -> Result<Vec<ProcessChange>, ApiError> {
-    let rows: Vec<(Uuid, String, NaiveDate)> = sqlx::query_as(
+    Ok(sqlx::query_as!(
+        ProcessChange,
         "select id, name, changed_on from process_changes where company_id = $1 order by changed_on, created_at",
+        company
     )
-    .bind(company)
     .fetch_all(pool)
-    .await?;
-    Ok(rows.into_iter().map(|(id, name, changed_on)| ProcessChange { id, name, changed_on }).collect())
+    .await?)
 }
 
 /// People's names by id, to label breakdowns.
 pub async fn names(pool: &sqlx::PgPool, company: Uuid) -> Result<HashMap<String, String>, ApiError> {
-    let rows: Vec<(Uuid, String)> = sqlx::query_as("select id, name from users where company_id = $1")
-        .bind(company)
-        .fetch_all(pool)
-        .await?;
-    Ok(rows.into_iter().map(|(id, name)| (id.to_string(), name)).collect())
+    let rows = sqlx::query!("select id, name from users where company_id = $1", company).fetch_all(pool).await?;
+    Ok(rows.into_iter().map(|r| (r.id.to_string(), r.name)).collect())
 }
 
 /// Runs `f` over the caller's company facts, fresh, with the request's context. The compute runs
@@ -389,27 +384,6 @@ pub async fn export(
     Ok(csv_response(table, w.finish()))
 }
 
-type Time = chrono::DateTime<Utc>;
-
-#[derive(sqlx::FromRow)]
-struct RawConsultation(
-    Uuid,
-    Uuid,
-    String,
-    String,
-    Time,
-    Uuid,
-    Option<Uuid>,
-    Option<Time>,
-    String,
-    Option<String>,
-    Option<i64>,
-    Option<Time>,
-);
-
-#[derive(sqlx::FromRow)]
-struct RawEvent(Uuid, Uuid, Option<Uuid>, String, Time, Uuid, serde_json::Value);
-
 /// Raw rows of the range (by lead created), straight from Postgres, company-scoped.
 async fn raw_export(
     state: &AppState,
@@ -419,8 +393,7 @@ async fn raw_export(
 ) -> Result<Response, ApiError> {
     user.require(Role::Manager, "Only managers can export the company's records.")?;
     let company = user.company_id();
-    let zone: String = sqlx::query_scalar("select time_zone from companies where id = $1")
-        .bind(company)
+    let zone = sqlx::query_scalar!("select time_zone from companies where id = $1", company)
         .fetch_one(&state.pool)
         .await?;
     let tz = super::settings::parse_zone(&zone);
@@ -432,16 +405,16 @@ async fn raw_export(
     );
     let mut w = Writer::default();
     if table == "consultations" {
-        let rows: Vec<RawConsultation> = sqlx::query_as(
+        let rows = sqlx::query!(
             "select c.id, c.lead_id, l.source, l.service_type, l.lead_created_at, c.technician_id, c.sales_rep_id, c.held_at,
                     c.status, c.lost_reason, c.sold_amount_cents, c.decided_at
              from consultations c join leads l on l.company_id = c.company_id and l.id = c.lead_id
              where c.company_id = $1 and not c.deleted and l.lead_created_at >= $2 and l.lead_created_at < $3
              order by l.lead_created_at",
+            company,
+            from,
+            to
         )
-        .bind(company)
-        .bind(from)
-        .bind(to)
         .fetch_all(&state.pool)
         .await?;
         w.row([
@@ -461,42 +434,42 @@ async fn raw_export(
         let t = |v: Option<chrono::DateTime<Utc>>| v.map(|v| v.to_rfc3339()).unwrap_or_default();
         for r in rows {
             w.row([
-                r.0.to_string(),
-                r.1.to_string(),
-                r.2,
-                r.3,
-                r.4.to_rfc3339(),
-                r.5.to_string(),
-                r.6.map(|v| v.to_string()).unwrap_or_default(),
-                t(r.7),
-                r.8,
-                r.9.unwrap_or_default(),
-                r.10.map(|v| v.to_string()).unwrap_or_default(),
-                t(r.11),
+                r.id.to_string(),
+                r.lead_id.to_string(),
+                r.source,
+                r.service_type,
+                r.lead_created_at.to_rfc3339(),
+                r.technician_id.to_string(),
+                r.sales_rep_id.map(|v| v.to_string()).unwrap_or_default(),
+                t(r.held_at),
+                r.status,
+                r.lost_reason.unwrap_or_default(),
+                r.sold_amount_cents.map(|v| v.to_string()).unwrap_or_default(),
+                t(r.decided_at),
             ]);
         }
     } else {
-        let rows: Vec<RawEvent> = sqlx::query_as(
+        let rows = sqlx::query!(
             "select e.id, e.lead_id, e.consultation_id, e.kind, e.occurred_at, e.actor_id, e.details
              from stage_events e join leads l on l.company_id = e.company_id and l.id = e.lead_id
              where e.company_id = $1 and not e.deleted and l.lead_created_at >= $2 and l.lead_created_at < $3
              order by e.occurred_at",
+            company,
+            from,
+            to
         )
-        .bind(company)
-        .bind(from)
-        .bind(to)
         .fetch_all(&state.pool)
         .await?;
         w.row(["event_id", "lead_id", "consultation_id", "kind", "occurred_at", "actor_id", "details"]);
         for r in rows {
             w.row([
-                r.0.to_string(),
-                r.1.to_string(),
-                r.2.map(|v| v.to_string()).unwrap_or_default(),
-                r.3,
-                r.4.to_rfc3339(),
-                r.5.to_string(),
-                r.6.to_string(),
+                r.id.to_string(),
+                r.lead_id.to_string(),
+                r.consultation_id.map(|v| v.to_string()).unwrap_or_default(),
+                r.kind,
+                r.occurred_at.to_rfc3339(),
+                r.actor_id.to_string(),
+                r.details.to_string(),
             ]);
         }
     }
@@ -532,13 +505,13 @@ pub async fn put_settings(
     let settings: Settings = serde_json::from_value(body)
         .map_err(|e| ApiError::BadRequest(format!("The settings are not valid: {e}")))?;
     settings.validate().map_err(ApiError::BadRequest)?;
-    sqlx::query(
+    sqlx::query!(
         "insert into analytics_settings (company_id, settings, updated_by) values ($1, $2, $3)
          on conflict (company_id) do update set settings = $2, updated_by = $3, updated_at = now()",
+        user.company_id(),
+        serde_json::to_value(&settings).map_err(ApiError::internal)?,
+        user.user_id()
     )
-    .bind(user.company_id())
-    .bind(serde_json::to_value(&settings).map_err(ApiError::internal)?)
-    .bind(user.user_id())
     .execute(&state.pool)
     .await?;
     // Every signed-in person of the company carries the cadence (`Me::cadence_days`).
@@ -581,13 +554,15 @@ pub async fn create_change(
     app::domain::text::check("name", name, 200)?;
     let on = date("changed_on", &c.changed_on)?;
     let id = Uuid::now_v7();
-    sqlx::query("insert into process_changes (company_id, id, name, changed_on, created_by) values ($1, $2, $3, $4, $5)")
-        .bind(user.company_id())
-        .bind(id)
-        .bind(name)
-        .bind(on)
-        .bind(user.user_id())
-        .execute(&state.pool)
-        .await?;
+    sqlx::query!(
+        "insert into process_changes (company_id, id, name, changed_on, created_by) values ($1, $2, $3, $4, $5)",
+        user.company_id(),
+        id,
+        name,
+        on,
+        user.user_id()
+    )
+    .execute(&state.pool)
+    .await?;
     Ok((StatusCode::CREATED, ApiJson(ProcessChange { id, name: name.to_string(), changed_on: on })))
 }
