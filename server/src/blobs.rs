@@ -79,20 +79,20 @@ pub async fn put(
         )));
     }
     // The quota is checked in the insert itself; a blob stored before is fine whatever the total.
-    let inserted: Option<bool> = sqlx::query_scalar(
+    let inserted = sqlx::query_scalar!(
         "with used as (select coalesce(sum(byte_size), 0) as bytes from blobs where company_id = $1),
               ins as (insert into blobs (company_id, sha256, content_type, byte_size, created_by)
-                      select $1, $2, $3, $4, $5 from used where used.bytes + $4 <= $6
+                      select $1, $2, $3, $4::bigint, $5 from used where used.bytes + $4::bigint <= $6::bigint
                       on conflict (company_id, sha256) do nothing returning 1)
          select case when exists(select 1 from ins) then true
                      when exists(select 1 from blobs where company_id = $1 and sha256 = $2) then false end",
+        user.company_id(),
+        sha.0,
+        content_type,
+        body.len() as i64,
+        user.user_id(),
+        state.config.blob_quota_bytes as i64
     )
-    .bind(user.company_id())
-    .bind(&sha.0)
-    .bind(content_type)
-    .bind(body.len() as i64)
-    .bind(user.user_id())
-    .bind(state.config.blob_quota_bytes as i64)
     .fetch_one(&state.pool)
     .await?;
     // `None`: neither inserted nor stored before, so the quota refused it.
@@ -128,17 +128,17 @@ fn looks_like(content_type: &str, bytes: &[u8]) -> bool {
 /// reads nothing.
 async fn readable(state: &AppState, user: &CurrentUser, sha: &Sha256Hex) -> Result<String, ApiError> {
     let manager = user.role() == app::domain::Role::Manager;
-    let content_type: Option<String> = sqlx::query_scalar(
+    let content_type = sqlx::query_scalar!(
         "select b.content_type from blobs b
          where b.company_id = $1 and b.sha256 = $2
            and (b.created_by = $4 or exists (
                  select 1 from attachments a where a.company_id = b.company_id and a.sha256 = b.sha256
                    and not a.deleted and ($3 or $4 = any(a.scope_users))))",
+        user.company_id(),
+        sha.0,
+        manager,
+        user.user_id()
     )
-    .bind(user.company_id())
-    .bind(&sha.0)
-    .bind(manager)
-    .bind(user.user_id())
     .fetch_optional(&state.pool)
     .await?;
     content_type.ok_or(ApiError::NotFound("blob"))

@@ -122,15 +122,15 @@ pub async fn seed_starter(
 ) -> Result<(), crate::sync::clock::ClockError> {
     let mut tx = pool.begin().await?;
     // Serialises concurrent seeders of one company (two server processes starting together).
-    sqlx::query("select 1 from company_versions where company_id = $1 for update")
-        .bind(company)
-        .execute(&mut *tx)
+    sqlx::query!("select 1 as locked from company_versions where company_id = $1 for update", company)
+        .fetch_optional(&mut *tx)
         .await?;
-    let has_catalog: bool =
-        sqlx::query_scalar("select exists(select 1 from price_book_items where company_id = $1)")
-            .bind(company)
-            .fetch_one(&mut *tx)
-            .await?;
+    let has_catalog = sqlx::query_scalar!(
+        r#"select exists(select 1 from price_book_items where company_id = $1) as "has!""#,
+        company
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     if has_catalog {
         return Ok(());
     }
@@ -150,36 +150,37 @@ pub async fn seed_starter(
         limits.push(*limit);
         descriptions.push(*description);
     }
-    sqlx::query(
+    let ids: Vec<Uuid> = STARTER_PRICE_BOOK.iter().map(|_| Uuid::now_v7()).collect();
+    sqlx::query!(
         "insert into price_book_items (company_id, id, sku, name, service_type, price_cents, max_discount_pct,
            description, version)
          select $1, id, sku, name, service, price, lim, description, $8
          from unnest($9::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::smallint[], $7::text[])
            as t(id, sku, name, service, price, lim, description)",
+        company,
+        &skus as &[&str],
+        &names as &[&str],
+        &services as &[&str],
+        &prices as &[i64],
+        &limits as &[i16],
+        &descriptions as &[&str],
+        version,
+        &ids
     )
-    .bind(company)
-    .bind(&skus)
-    .bind(&names)
-    .bind(&services)
-    .bind(&prices)
-    .bind(&limits)
-    .bind(&descriptions)
-    .bind(version)
-    .bind(STARTER_PRICE_BOOK.iter().map(|_| Uuid::now_v7()).collect::<Vec<_>>())
     .execute(&mut *tx)
     .await?;
     let steps: Vec<serde_json::Value> = STARTER_CHECKLIST
         .iter()
         .map(|(key, label, required)| serde_json::json!({ "key": key, "label": label, "required": required }))
         .collect();
-    sqlx::query(
+    sqlx::query!(
         "insert into checklist_templates (company_id, id, name, steps, version) values ($1, $2, $3, $4, $5)",
+        company,
+        Uuid::now_v7(),
+        "In-home consultation",
+        serde_json::Value::Array(steps),
+        version
     )
-    .bind(company)
-    .bind(Uuid::now_v7())
-    .bind("In-home consultation")
-    .bind(serde_json::Value::Array(steps))
-    .bind(version)
     .execute(&mut *tx)
     .await?;
     ticket.commit(tx).await

@@ -127,7 +127,8 @@ pub async fn load_changes(pool: &sqlx::PgPool, company: Uuid) -> Result<Vec<Proc
 
 /// People's names by id, to label breakdowns.
 pub async fn names(pool: &sqlx::PgPool, company: Uuid) -> Result<HashMap<String, String>, ApiError> {
-    let rows = sqlx::query!("select id, name from users where company_id = $1", company).fetch_all(pool).await?;
+    let rows =
+        sqlx::query!("select id, name from users where company_id = $1", company).fetch_all(pool).await?;
     Ok(rows.into_iter().map(|r| (r.id.to_string(), r.name)).collect())
 }
 

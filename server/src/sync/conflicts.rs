@@ -23,16 +23,6 @@ fn table(entity: Entity) -> Option<&'static str> {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct Row {
-    field: String,
-    overwritten_value: Option<serde_json::Value>,
-    overwritten_by: Option<String>,
-    new_value: Option<serde_json::Value>,
-    written_by: String,
-    at: chrono::DateTime<chrono::Utc>,
-}
-
 #[utoipa::path(get, path = "/conflicts", tag = "sync",
     params(("entity" = String, Query, description = "consultation or customer", pattern = "^(consultation|customer)$"), ("id" = uuid::Uuid, Query)),
     responses((status = 200, body = Vec<ConflictEntry>),
@@ -48,6 +38,8 @@ pub async fn list(
         .ok_or_else(|| ApiError::BadRequest("entity must be consultation or customer.".into()))?;
     let (entity, table) = entity;
     // Unknown, deleted, another company's or out of sight: the same 404.
+    // Dynamic: the table is the entity's (one of two, from `table`), and a statement cannot take a
+    // table name as a parameter.
     let visible: bool = sqlx::query_scalar(&format!(
         "select exists(select 1 from {table} where company_id = $1 and id = $2 and ($3 or $4 = any(scope_users)))"
     ))
@@ -60,20 +52,20 @@ pub async fn list(
     if !visible {
         return Err(ApiError::NotFound("record"));
     }
-    let rows: Vec<Row> = sqlx::query_as(
-        "select k.field, k.overwritten_value, prev.name as overwritten_by, k.new_value, w.name as written_by,
-                k.created_at as at
-         from conflicts k
-         join users w on w.company_id = k.company_id and w.id = k.user_id
-         left join sync_clients sc on sc.client_id = k.overwritten_client
-         left join users prev on prev.company_id = k.company_id and prev.id = sc.user_id
-         where k.company_id = $1 and k.entity = $2 and k.row_id = $3
-         order by k.id desc
-         limit 200",
+    let rows = sqlx::query!(
+        r#"select k.field, k.overwritten_value, prev.name as "overwritten_by?", k.new_value,
+                  w.name as written_by, k.created_at as at
+           from conflicts k
+           join users w on w.company_id = k.company_id and w.id = k.user_id
+           left join sync_clients sc on sc.client_id = k.overwritten_client
+           left join users prev on prev.company_id = k.company_id and prev.id = sc.user_id
+           where k.company_id = $1 and k.entity = $2 and k.row_id = $3
+           order by k.id desc
+           limit 200"#,
+        user.company_id(),
+        entity.as_str(),
+        q.id
     )
-    .bind(user.company_id())
-    .bind(entity.as_str())
-    .bind(q.id)
     .fetch_all(&state.pool)
     .await?;
     Ok(ApiJson(
