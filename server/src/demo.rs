@@ -69,8 +69,7 @@ pub async fn seed_with_history(
     days: i64,
 ) -> Result<DemoCompany, SeedError> {
     let manager_email = PEOPLE[0].0;
-    let existing: Option<Uuid> = sqlx::query_scalar("select company_id from users where email = $1")
-        .bind(manager_email)
+    let existing = sqlx::query_scalar!("select company_id from users where email = $1", manager_email)
         .fetch_optional(pool)
         .await?;
     if let Some(company_id) = existing {
@@ -82,11 +81,13 @@ pub async fn seed_with_history(
     let mut tx = pool.begin().await?;
     let company_id = Uuid::now_v7();
     let ticket = clock.begin(company_id).await?;
-    sqlx::query("insert into companies (id, name, time_zone) values ($1, $2, 'America/Chicago')")
-        .bind(company_id)
-        .bind(COMPANY_NAME)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "insert into companies (id, name, time_zone) values ($1, $2, 'America/Chicago')",
+        company_id,
+        COMPANY_NAME
+    )
+    .execute(&mut *tx)
+    .await?;
     for (email, name, role) in PEOPLE {
         let person = NewUser {
             name: PersonName::parse(name).map_err(ApiError::from)?,

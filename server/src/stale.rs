@@ -29,11 +29,10 @@ fn job_client(user: Uuid) -> Uuid {
     Uuid::from_bytes(bytes)
 }
 
-#[derive(sqlx::FromRow)]
 struct StaleQuote {
     id: Uuid,
     owner: Uuid,
-    owner_role: String,
+    owner_role: Role,
     last_activity: DateTime<Utc>,
 }
 
@@ -43,7 +42,7 @@ pub async fn run(
     clock: &std::sync::Arc<crate::sync::clock::VersionClock>,
     now: DateTime<Utc>,
 ) -> Result<usize, ApiError> {
-    let companies: Vec<Uuid> = sqlx::query_scalar("select id from companies").fetch_all(pool).await?;
+    let companies = sqlx::query_scalar!("select id from companies").fetch_all(pool).await?;
     let mut marked = 0;
     for company in companies {
         marked += run_company(pool, clock, company, now).await?;
@@ -61,8 +60,9 @@ pub async fn run_company(
 ) -> Result<usize, ApiError> {
     let settings = crate::analytics::routes::load_settings(pool, company).await?;
     let window = Duration::days(i64::from(settings.stale_days));
-    let quotes: Vec<StaleQuote> = sqlx::query_as(
-        "select c.id, u.id as owner, u.role as owner_role, q.last_activity
+    let quotes = sqlx::query_as!(
+        StaleQuote,
+        r#"select c.id, u.id as owner, u.role as "owner_role: Role", q.last_activity as "last_activity!"
          from consultations c
          cross join lateral (
            select greatest(c.held_at, c.scheduled_at, c.created_at,
@@ -82,21 +82,21 @@ pub async fn run_company(
          where c.company_id = $1 and c.status = 'open' and not c.deleted
            and exists (select 1 from options o where o.company_id = c.company_id and o.consultation_id = c.id and not o.deleted)
            and q.last_activity < $2
-         order by u.id, c.id",
+         order by u.id, c.id"#,
+        company,
+        now - window
     )
-    .bind(company)
-    .bind(now - window)
     .fetch_all(pool)
     .await?;
     let mut marked = 0;
     for chunk in quotes.chunk_by(|a, b| a.owner == b.owner) {
         let owner = chunk[0].owner;
-        let role = Role::parse(&chunk[0].owner_role).map_err(|e| ApiError::Internal(Box::new(e)))?;
+        let role = chunk[0].owner_role;
         let actor = Actor { company_id: company, user_id: owner, role, client_id: job_client(owner) };
-        let last: i64 = sqlx::query_scalar(
-            "select coalesce(max(last_mutation_id), 0) from sync_clients where client_id = $1",
+        let last = sqlx::query_scalar!(
+            r#"select coalesce(max(last_mutation_id), 0) as "last!" from sync_clients where client_id = $1"#,
+            actor.client_id
         )
-        .bind(actor.client_id)
         .fetch_one(pool)
         .await?;
         let mutations: Vec<MutationEnvelope> = chunk

@@ -445,17 +445,18 @@ pub async fn reports(
     .await?;
     // Everyone, once: breakdown rows name people who have since left; the filters offer only
     // the active ones.
-    let everyone: Vec<(uuid::Uuid, String, String, bool)> =
-        sqlx::query_as("select id, name, role, active from users where company_id = $1 order by name")
-            .bind(user.company_id())
-            .fetch_all(&state.pool)
-            .await?;
+    let everyone = sqlx::query!(
+        r#"select id, name, role as "role: Role", active from users where company_id = $1 order by name"#,
+        user.company_id()
+    )
+    .fetch_all(&state.pool)
+    .await?;
     let people_names: HashMap<String, String> =
-        everyone.iter().map(|(id, name, _, _)| (id.to_string(), name.clone())).collect();
+        everyone.iter().map(|p| (p.id.to_string(), p.name.clone())).collect();
     let people: Vec<(String, String, String)> = everyone
         .into_iter()
-        .filter(|p| p.3)
-        .map(|(id, name, role, _)| (id.to_string(), name, role))
+        .filter(|p| p.active)
+        .map(|p| (p.id.to_string(), p.name, p.role.as_str().to_string()))
         .collect();
 
     let mut out = String::with_capacity(64 * 1024);

@@ -50,11 +50,12 @@ impl Client {
     ) -> Result<Self, ApiError> {
         let device = device_token(headers).map(|token| Sha256::digest(token.as_bytes()).to_vec());
         if let Some(hash) = &device {
-            let known: bool = sqlx::query_scalar(
-                "update known_devices set last_seen_at = now() where token_hash = $1 and email = $2 returning true",
+            let known = sqlx::query_scalar!(
+                r#"update known_devices set last_seen_at = now() where token_hash = $1 and email = $2
+                   returning true as "known!""#,
+                hash,
+                email
             )
-            .bind(hash)
-            .bind(email)
             .fetch_optional(pool)
             .await?
             .unwrap_or(false);
@@ -74,7 +75,7 @@ pub struct Attempt {
 }
 
 /// A failure in the window, as the throttle weighs it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Past {
     pub email: String,
     pub client: Option<String>,
@@ -91,23 +92,24 @@ pub async fn begin(
     email: &str,
     client: &Client,
 ) -> Result<Attempt, ApiError> {
-    let id: i64 = sqlx::query_scalar(
+    let id = sqlx::query_scalar!(
         "insert into login_attempts (email, ip, client, succeeded) values ($1, $2, $3, false) returning id",
+        email,
+        client.ip,
+        client.key
     )
-    .bind(email)
-    .bind(&client.ip)
-    .bind(&client.key)
     .fetch_one(pool)
     .await?;
     // Read after the insert committed: every attempt that committed before this one is seen.
-    let past: Vec<Past> = sqlx::query_as(
+    let past = sqlx::query_as!(
+        Past,
         "select email, client, ip, succeeded, attempted_at from login_attempts
          where (email = $1 or ip = $2) and id <> $3 and attempted_at > now() - make_interval(secs => $4)",
+        email,
+        client.ip,
+        id,
+        limits.window.as_secs_f64()
     )
-    .bind(email)
-    .bind(&client.ip)
-    .bind(id)
-    .bind(limits.window.as_secs_f64())
     .fetch_all(pool)
     .await?;
     match wait(limits, email, client, &past, Utc::now()) {
@@ -131,7 +133,7 @@ impl Attempt {
     /// The password was never checked (refused by the throttle, or the server was saturated):
     /// the attempt does not count.
     pub async fn abandon(self, pool: &PgPool) -> Result<(), ApiError> {
-        sqlx::query("delete from login_attempts where id = $1").bind(self.id).execute(pool).await?;
+        sqlx::query!("delete from login_attempts where id = $1", self.id).execute(pool).await?;
         Ok(())
     }
 
@@ -145,9 +147,7 @@ impl Attempt {
         client: &Client,
         secure: bool,
     ) -> Result<Option<HeaderValue>, ApiError> {
-        sqlx::query("update login_attempts set succeeded = $2 where id = $1")
-            .bind(self.id)
-            .bind(succeeded)
+        sqlx::query!("update login_attempts set succeeded = $2 where id = $1", self.id, succeeded)
             .execute(pool)
             .await?;
         // A known device was marked seen when it was identified.
@@ -163,12 +163,12 @@ impl Attempt {
                 (Sha256::digest(token.as_bytes()).to_vec(), Some(token))
             }
         };
-        sqlx::query(
+        sqlx::query!(
             "insert into known_devices (token_hash, email) values ($1, $2)
              on conflict (token_hash, email) do update set last_seen_at = now()",
+            hash,
+            email
         )
-        .bind(hash)
-        .bind(email)
         .execute(pool)
         .await?;
         Ok(new_token.map(|token| device_cookie(&token, secure)))
