@@ -40,8 +40,7 @@ impl FactsCache {
     ) -> Result<tokio::sync::OwnedMutexGuard<Option<Slot>>, sqlx::Error> {
         let slot = self.companies.lock().expect("cache lock").entry(company).or_default().clone();
         let mut guard = slot.lock_owned().await;
-        let zone: String = sqlx::query_scalar("select time_zone from companies where id = $1")
-            .bind(company)
+        let zone = sqlx::query_scalar!("select time_zone from companies where id = $1", company)
             .fetch_one(pool)
             .await?;
         let tz = super::settings::parse_zone(&zone);
@@ -68,7 +67,7 @@ impl FactsCache {
 /// its own.
 pub fn warm(cache: Arc<FactsCache>, pool: PgPool, clock: Arc<VersionClock>) {
     tokio::spawn(async move {
-        let companies: Vec<Uuid> = match sqlx::query_scalar("select id from companies order by id")
+        let companies = match sqlx::query_scalar!("select id from companies order by id")
             .fetch_all(&pool)
             .await
         {
@@ -97,7 +96,7 @@ pub async fn refresh(
     // Read before the snapshot, as a pull does: everything up to it is in the snapshot.
     let version = clock.watermark(company);
     let mut tx = pool.begin().await?;
-    sqlx::query("set transaction isolation level repeatable read, read only").execute(&mut *tx).await?;
+    sqlx::query!("set transaction isolation level repeatable read, read only").execute(&mut *tx).await?;
     if version == facts.version && facts.version > 0 {
         return Ok(());
     }
@@ -105,24 +104,25 @@ pub async fn refresh(
     if since == 0 {
         // In the order the leads were created, whatever their ids: the facts then lie in time
         // order, and a report over a recent range skips the chunks of older history.
-        let ids: Vec<Uuid> =
-            sqlx::query_scalar("select id from leads where company_id = $1 order by lead_created_at, id")
-                .bind(company)
-                .fetch_all(&mut *tx)
-                .await?;
+        let ids = sqlx::query_scalar!(
+            "select id from leads where company_id = $1 order by lead_created_at, id",
+            company
+        )
+        .fetch_all(&mut *tx)
+        .await?;
         for page in ids.chunks(PAGE as usize) {
             refold(&mut tx, company, tz, page, facts).await?;
         }
     } else {
-        let ids: Vec<Uuid> = sqlx::query_scalar(
-            "select id from leads where company_id = $1 and version > $2
+        let ids = sqlx::query_scalar!(
+            r#"select id as "id!" from leads where company_id = $1 and version > $2
              union select lead_id from consultations where company_id = $1 and version > $2
              union select lead_id from stage_events where company_id = $1 and version > $2
              union select c.lead_id from options o join consultations c on c.company_id = o.company_id and c.id = o.consultation_id
-                   where o.company_id = $1 and o.version > $2",
+                   where o.company_id = $1 and o.version > $2"#,
+            company,
+            since
         )
-        .bind(company)
-        .bind(since)
         .fetch_all(&mut *tx)
         .await?;
         for page in ids.chunks(PAGE as usize) {
@@ -136,7 +136,6 @@ pub async fn refresh(
     Ok(())
 }
 
-#[derive(sqlx::FromRow)]
 struct LeadRec {
     id: Uuid,
     source: String,
@@ -145,7 +144,6 @@ struct LeadRec {
     deleted: bool,
 }
 
-#[derive(sqlx::FromRow)]
 struct ConsultationRec {
     id: Uuid,
     lead_id: Uuid,
@@ -153,7 +151,6 @@ struct ConsultationRec {
     deleted: bool,
 }
 
-#[derive(sqlx::FromRow)]
 struct OptionRec {
     id: Uuid,
     consultation_id: Uuid,
@@ -162,7 +159,6 @@ struct OptionRec {
     presented: bool,
 }
 
-#[derive(sqlx::FromRow)]
 struct EventRec {
     lead_id: Uuid,
     consultation_id: Option<Uuid>,
@@ -182,38 +178,42 @@ async fn refold(
     ids: &[Uuid],
     facts: &mut CompanyFacts,
 ) -> Result<(), sqlx::Error> {
-    let leads: Vec<LeadRec> = sqlx::query_as(
+    let leads = sqlx::query_as!(
+        LeadRec,
         "select id, source, service_type, lead_created_at, deleted from leads where company_id = $1 and id = any($2)",
+        company,
+        ids
     )
-    .bind(company)
-    .bind(ids)
     .fetch_all(&mut *db)
     .await?;
-    let consultations: Vec<ConsultationRec> = sqlx::query_as(
+    let consultations = sqlx::query_as!(
+        ConsultationRec,
         "select id, lead_id, technician_id, deleted from consultations where company_id = $1 and lead_id = any($2)",
+        company,
+        ids
     )
-    .bind(company)
-    .bind(ids)
     .fetch_all(&mut *db)
     .await?;
-    let options: Vec<OptionRec> = sqlx::query_as(
+    let options = sqlx::query_as!(
+        OptionRec,
         "select o.id, o.consultation_id, o.tier, o.price_cents, o.presented
          from options o join consultations c on c.company_id = o.company_id and c.id = o.consultation_id
          where o.company_id = $1 and c.lead_id = any($2) and not o.deleted",
+        company,
+        ids
     )
-    .bind(company)
-    .bind(ids)
     .fetch_all(&mut *db)
     .await?;
-    let events: Vec<EventRec> = sqlx::query_as(
+    let events = sqlx::query_as!(
+        EventRec,
         "select lead_id, consultation_id, kind, occurred_at, actor_id,
                 (details->>'amount_cents')::bigint as amount_cents,
                 (details->>'option_id')::uuid as option_id,
                 details->>'reason' as reason
          from stage_events where company_id = $1 and lead_id = any($2) and not deleted",
+        company,
+        ids
     )
-    .bind(company)
-    .bind(ids)
     .fetch_all(&mut *db)
     .await?;
 
@@ -273,7 +273,6 @@ async fn refold(
     Ok(())
 }
 
-#[derive(sqlx::FromRow)]
 struct TimeRec {
     id: Uuid,
     user_id: Uuid,
@@ -290,11 +289,12 @@ async fn load_time(
     since: i64,
     facts: &mut CompanyFacts,
 ) -> Result<(), sqlx::Error> {
-    let rows: Vec<TimeRec> = sqlx::query_as(
+    let rows = sqlx::query_as!(
+        TimeRec,
         "select id, user_id, category, started_at, ended_at, deleted from time_entries where company_id = $1 and version > $2",
+        company,
+        since
     )
-    .bind(company)
-    .bind(since)
     .fetch_all(&mut *db)
     .await?;
     for t in rows {
