@@ -148,9 +148,8 @@ impl VersionClock {
                 return Ok(()); // another task reserved meanwhile
             }
         }
-        let end: i64 =
-            sqlx::query_scalar("update sync_clock set reserved = reserved + $1 returning reserved")
-                .bind(BLOCK)
+        let end =
+            sqlx::query_scalar!("update sync_clock set reserved = reserved + $1 returning reserved", BLOCK)
                 .fetch_one(&self.pool)
                 .await?;
         let mut s = self.lock();
@@ -227,18 +226,19 @@ impl VersionClock {
 /// Takes the writer lock on `conn` and bumps the fence: `Some(epoch)` when this process is now the
 /// writer, `None` when another process holds the lock.
 async fn take_writer_lock(conn: &mut PgListener) -> Result<Option<i64>, sqlx::Error> {
-    let alone: bool =
-        sqlx::query_scalar("select pg_try_advisory_lock($1)").bind(WRITER_LOCK).fetch_one(&mut *conn).await?;
+    let alone = sqlx::query_scalar!(r#"select pg_try_advisory_lock($1) as "alone!""#, WRITER_LOCK)
+        .fetch_one(&mut *conn)
+        .await?;
     if !alone {
         return Ok(None);
     }
     // The bump waits, under the fence's exclusive lock, for every write of an earlier writer
     // that already passed its check to commit; later checks of that writer see the new epoch.
-    let epoch: i64 = sqlx::query_scalar(
+    let epoch = sqlx::query_scalar!(
         "with fence as (select pg_advisory_xact_lock($1))
          update sync_writer set epoch = epoch + 1 from fence returning epoch",
+        FENCE_LOCK
     )
-    .bind(FENCE_LOCK)
     .fetch_one(&mut *conn)
     .await?;
     Ok(Some(epoch))
@@ -306,8 +306,7 @@ impl Ticket {
     /// of a process that is no longer the writer is rolled back: [`ClockError::NotWriter`].
     pub async fn commit(self, mut tx: sqlx::Transaction<'_, sqlx::Postgres>) -> Result<(), ClockError> {
         // Shared until the commit: a starting writer's bump waits for this write to finish.
-        let epoch: i64 = sqlx::query_scalar("select fieldclose_writer_epoch($1)")
-            .bind(FENCE_LOCK)
+        let epoch = sqlx::query_scalar!(r#"select fieldclose_writer_epoch($1) as "epoch!""#, FENCE_LOCK)
             .fetch_one(&mut *tx)
             .await?;
         if epoch != self.epoch {

@@ -21,7 +21,6 @@ use app::sync::{
 use axum::extract::State;
 use serde_json::Value;
 use sqlx::{Acquire, PgConnection};
-use uuid::Uuid;
 
 /// Checks what can be checked without the database; a push that fails here changes nothing.
 /// Each mutation comes back parsed and validated, or with the reason it is refused: its args do
@@ -152,22 +151,22 @@ pub async fn push(
 /// Registers the device profile on first sight and locks it (the no-op update of a known one
 /// takes its row lock); refuses another person's profile. Returns its last mutation id.
 pub async fn lock_client(db: &mut PgConnection, actor: &Actor) -> Result<u64, ApiError> {
-    let (company, user, last): (Uuid, Uuid, i64) = sqlx::query_as(
+    let client = sqlx::query!(
         "insert into sync_clients (client_id, company_id, user_id) values ($1, $2, $3)
          on conflict (client_id) do update set client_id = excluded.client_id
          returning company_id, user_id, last_mutation_id",
+        actor.client_id,
+        actor.company_id,
+        actor.user_id
     )
-    .bind(actor.client_id)
-    .bind(actor.company_id)
-    .bind(actor.user_id)
     .fetch_one(&mut *db)
     .await?;
-    if company != actor.company_id || user != actor.user_id {
+    if client.company_id != actor.company_id || client.user_id != actor.user_id {
         return Err(ApiError::Forbidden(
             "This client_id belongs to another user. Sign in again on this device.",
         ));
     }
-    Ok(last as u64)
+    Ok(client.last_mutation_id as u64)
 }
 
 /// A replayed id must carry what was stored under it. Anything else means the device reuses
@@ -182,17 +181,17 @@ async fn refuse_reused_ids(
     if replayed.is_empty() {
         return Ok(());
     }
-    let stored: Vec<(i64, String, serde_json::Value)> = sqlx::query_as(
+    let stored = sqlx::query!(
         "select mutation_id, name, args from mutation_log where client_id = $1 and mutation_id = any($2)",
+        actor.client_id,
+        &replayed
     )
-    .bind(actor.client_id)
-    .bind(&replayed)
     .fetch_all(&mut *db)
     .await?;
-    for (id, name, args) in stored {
-        let sent = req.mutations.iter().find(|m| m.id as i64 == id);
+    for s in stored {
+        let sent = req.mutations.iter().find(|m| m.id as i64 == s.mutation_id);
         // Compared as stored: the log holds a storable copy of what was sent.
-        if sent.is_some_and(|m| m.name != name || super::held::storable(&m.args) != args) {
+        if sent.is_some_and(|m| m.name != s.name || super::held::storable(&m.args) != s.args) {
             return Err(ApiError::ClientIdReused);
         }
     }
