@@ -47,8 +47,9 @@ pub fn spawn(pool: PgPool, mut shutdown: tokio::sync::watch::Receiver<bool>) {
 
 async fn autovacuum_is_off(options: &sqlx::postgres::PgConnectOptions) -> Result<bool, sqlx::Error> {
     let mut conn = PgConnection::connect_with(options).await?;
-    let setting: String =
-        sqlx::query_scalar("select current_setting('autovacuum')").fetch_one(&mut conn).await?;
+    let setting: String = sqlx::query_scalar!(r#"select current_setting('autovacuum') as "setting!""#)
+        .fetch_one(&mut conn)
+        .await?;
     conn.close().await?;
     Ok(setting == "off")
 }

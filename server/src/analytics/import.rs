@@ -391,14 +391,16 @@ pub async fn import(
         }
     }
     let ids: Vec<String> = parsed.iter().map(|r| r.external_id.clone()).collect();
-    let existing: HashSet<String> =
-        sqlx::query_scalar("select external_id from leads where company_id = $1 and external_id = any($2)")
-            .bind(company)
-            .bind(&ids)
-            .fetch_all(&state.pool)
-            .await?
-            .into_iter()
-            .collect();
+    let existing: HashSet<String> = sqlx::query_scalar!(
+        "select external_id from leads where company_id = $1 and external_id = any($2)",
+        company,
+        &ids
+    )
+    .fetch_all(&state.pool)
+    .await?
+    .into_iter()
+    .flatten()
+    .collect();
     let fresh: Vec<&Row> = parsed.iter().filter(|r| !existing.contains(&r.external_id)).collect();
     let mut out = ImportReport {
         dry_run: q.dry_run,
@@ -448,37 +450,37 @@ async fn write_row(
 ) -> Result<(), sqlx::Error> {
     let (customer, lead) = (Uuid::now_v7(), Uuid::now_v7());
     let scope: Vec<Uuid> = r.technician.into_iter().chain(r.closed_by).collect();
-    sqlx::query(
+    sqlx::query!(
         "insert into customers (company_id, id, name, phone, email, address, version, scope_users, created_by, updated_by)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+        company,
+        customer,
+        r.customer.as_str(),
+        r.phone.as_ref().map(|p| p.as_str()),
+        r.email.as_ref().map(|e| e.as_str()),
+        r.address.as_deref(),
+        version,
+        &scope,
+        manager
     )
-    .bind(company)
-    .bind(customer)
-    .bind(r.customer.as_str())
-    .bind(r.phone.as_ref().map(|p| p.as_str()))
-    .bind(r.email.as_ref().map(|e| e.as_str()))
-    .bind(&r.address)
-    .bind(version)
-    .bind(&scope)
-    .bind(manager)
     .execute(&mut *db)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "insert into leads (company_id, id, customer_id, source, service_type, lead_created_at, first_contact_at, external_id,
             version, scope_users, created_by, updated_by)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+        company,
+        lead,
+        customer,
+        &r.source,
+        &r.service_type,
+        r.created_at,
+        r.first_contact_at,
+        &r.external_id,
+        version,
+        &scope,
+        manager
     )
-    .bind(company)
-    .bind(lead)
-    .bind(customer)
-    .bind(&r.source)
-    .bind(&r.service_type)
-    .bind(r.created_at)
-    .bind(r.first_contact_at)
-    .bind(&r.external_id)
-    .bind(version)
-    .bind(&scope)
-    .bind(manager)
     .execute(&mut *db)
     .await?;
     let event = |kind: &'static str,
@@ -510,25 +512,25 @@ async fn write_row(
             Outcome::Lost => ("lost", r.decided_at),
         };
         let closer = r.closed_by.unwrap_or(tech);
-        sqlx::query(
+        sqlx::query!(
             "insert into consultations (company_id, id, lead_id, customer_id, technician_id, scheduled_at, held_at, status,
                 lost_reason, sold_amount_cents, sold_by, decided_at, version, scope_users, created_by, updated_by)
              values ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)",
+            company,
+            consultation,
+            lead,
+            customer,
+            tech,
+            held,
+            status,
+            if r.outcome == Outcome::Lost { r.lost_reason.as_deref() } else { None },
+            if r.outcome == Outcome::Won { r.sold_cents } else { None },
+            if r.outcome == Outcome::Won { Some(closer) } else { None },
+            decided,
+            version,
+            &scope,
+            manager
         )
-        .bind(company)
-        .bind(consultation)
-        .bind(lead)
-        .bind(customer)
-        .bind(tech)
-        .bind(held)
-        .bind(status)
-        .bind(if r.outcome == Outcome::Lost { r.lost_reason.as_deref() } else { None })
-        .bind(if r.outcome == Outcome::Won { r.sold_cents } else { None })
-        .bind(if r.outcome == Outcome::Won { Some(closer) } else { None })
-        .bind(decided)
-        .bind(version)
-        .bind(&scope)
-        .bind(manager)
         .execute(&mut *db)
         .await?;
         events.push(event("consultation_held", held, Some(consultation), tech, json!({ "imported": true })));
@@ -536,19 +538,19 @@ async fn write_row(
         if let Some(price) = r.quoted_cents.or(r.sold_cents) {
             let id = Uuid::now_v7();
             option = Some(id);
-            sqlx::query(
+            sqlx::query!(
                 "insert into options (company_id, id, consultation_id, tier, position, price_cents, presented, version, scope_users,
                     created_by, updated_by)
                  values ($1, $2, $3, 'Quoted', 0, $4, $5, $6, $7, $8, $8)",
+                company,
+                id,
+                consultation,
+                price,
+                r.options_presented > 0,
+                version,
+                &scope,
+                manager
             )
-            .bind(company)
-            .bind(id)
-            .bind(consultation)
-            .bind(price)
-            .bind(r.options_presented > 0)
-            .bind(version)
-            .bind(&scope)
-            .bind(manager)
             .execute(&mut *db)
             .await?;
         }
@@ -580,22 +582,22 @@ async fn write_row(
         }
     }
     for (kind, at, consultation, actor, details) in events {
-        sqlx::query(
+        sqlx::query!(
             "insert into stage_events (company_id, id, lead_id, consultation_id, kind, occurred_at, actor_id, details, version,
                 scope_users, created_by, updated_by)
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+            company,
+            Uuid::now_v7(),
+            lead,
+            consultation,
+            kind,
+            at,
+            actor,
+            details,
+            version,
+            &scope,
+            manager
         )
-        .bind(company)
-        .bind(Uuid::now_v7())
-        .bind(lead)
-        .bind(consultation)
-        .bind(kind)
-        .bind(at)
-        .bind(actor)
-        .bind(details)
-        .bind(version)
-        .bind(&scope)
-        .bind(manager)
         .execute(&mut *db)
         .await?;
     }

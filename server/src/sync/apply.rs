@@ -211,20 +211,20 @@ async fn customer_create(
     let name = PersonName::parse(&m.name)?;
     let phone = m.phone.as_deref().filter(|p| !p.trim().is_empty()).map(PhoneNumber::parse).transpose()?;
     let email = m.email.as_deref().filter(|e| !e.trim().is_empty()).map(EmailAddress::parse).transpose()?;
-    let rows = sqlx::query(
+    let rows = sqlx::query!(
         "insert into customers (company_id, id, name, phone, email, address, version, scope_users, field_versions,
             created_by, updated_by)
          values ($1, $2, $3, $4, $5, $6, $7, array[$8::uuid], $9, $8, $8) on conflict (company_id, id) do nothing",
+        actor.company_id,
+        m.id,
+        name.as_str(),
+        phone.as_ref().map(|p| p.as_str()),
+        email.as_ref().map(|e| e.as_str()),
+        m.address.as_deref().map(str::trim).filter(|a| !a.is_empty()),
+        version,
+        actor.user_id,
+        fields::created(actor)
     )
-    .bind(actor.company_id)
-    .bind(m.id)
-    .bind(name.as_str())
-    .bind(phone.as_ref().map(|p| p.as_str()))
-    .bind(email.as_ref().map(|e| e.as_str()))
-    .bind(m.address.as_deref().map(str::trim).filter(|a| !a.is_empty()))
-    .bind(version)
-    .bind(actor.user_id)
-    .bind(fields::created(actor))
     .execute(&mut *db)
     .await?
     .rows_affected();
@@ -277,24 +277,24 @@ async fn lead_create(
 ) -> Result<(), ApplyError> {
     // One statement: inserted only under a live customer the actor sees, with its scope; when
     // nothing was written, the reason is looked up.
-    let scope: Option<Vec<Uuid>> = sqlx::query_scalar(
+    let scope: Option<Vec<Uuid>> = sqlx::query_scalar!(
         "insert into leads (company_id, id, customer_id, source, service_type, lead_created_at, version, scope_users,
             field_versions, created_by, updated_by)
          select $1, $2, $3, $4, $5, $6, $7, c.scope_users, $8, $9, $9
          from customers c where c.company_id = $1 and c.id = $3 and not c.deleted and ($10 or $9 = any(c.scope_users))
          on conflict (company_id, id) do nothing
          returning scope_users",
+        actor.company_id,
+        m.id,
+        m.customer_id,
+        &m.source,
+        &m.service_type,
+        m.created_at,
+        version,
+        fields::created(actor),
+        actor.user_id,
+        actor.sees_all()
     )
-    .bind(actor.company_id)
-    .bind(m.id)
-    .bind(m.customer_id)
-    .bind(&m.source)
-    .bind(&m.service_type)
-    .bind(m.created_at)
-    .bind(version)
-    .bind(fields::created(actor))
-    .bind(actor.user_id)
-    .bind(actor.sees_all())
     .fetch_optional(&mut *db)
     .await?;
     let Some(scope) = scope else {
@@ -310,14 +310,14 @@ async fn is_member(
     db: &mut PgConnection,
     actor: &Actor,
     user: Uuid,
-    roles: &[&str],
+    roles: &[Role],
 ) -> Result<bool, ApplyError> {
-    Ok(sqlx::query_scalar(
-        "select exists(select 1 from users where company_id = $1 and id = $2 and active and role = any($3))",
+    Ok(sqlx::query_scalar!(
+        r#"select exists(select 1 from users where company_id = $1 and id = $2 and active and role = any($3)) as "member!""#,
+        actor.company_id,
+        user,
+        roles as &[Role]
     )
-    .bind(actor.company_id)
-    .bind(user)
-    .bind(roles)
     .fetch_one(&mut *db)
     .await?)
 }
@@ -336,7 +336,7 @@ async fn consultation_create(
     // The actor's own session proved them active, with their role, at this request.
     let acting_technician =
         technician == actor.user_id && matches!(actor.role, Role::Technician | Role::Manager);
-    if !acting_technician && !is_member(db, actor, technician, &["technician", "manager"]).await? {
+    if !acting_technician && !is_member(db, actor, technician, &[Role::Technician, Role::Manager]).await? {
         return Err(ApplyError::rejected("the technician is not an active technician of this company"));
     }
     let users = scope::consultation_users(technician, None, actor.user_id);
@@ -438,7 +438,7 @@ async fn consultation_update(
         Some(v) => {
             let rep: Uuid = serde_json::from_value(v.clone())
                 .map_err(|_| ApplyError::rejected("sales_rep_id: must be a person's id"))?;
-            if !is_member(db, actor, rep, &["sales_rep", "manager"]).await? {
+            if !is_member(db, actor, rep, &[Role::SalesRep, Role::Manager]).await? {
                 return Err(ApplyError::rejected("sales_rep_id: not an active sales rep of this company"));
             }
             Some(Some(rep))
@@ -449,12 +449,14 @@ async fn consultation_update(
     let mut scope_users = before.scope_users.clone();
     if let Some(rep) = new_rep.filter(|rep| *rep != before.sales_rep_id) {
         let users = scope::consultation_users(before.technician_id, rep, before.created_by);
-        sqlx::query("update consultations set scope_users = $3 where company_id = $1 and id = $2")
-            .bind(actor.company_id)
-            .bind(m.id)
-            .bind(&users)
-            .execute(&mut *db)
-            .await?;
+        sqlx::query!(
+            "update consultations set scope_users = $3 where company_id = $1 and id = $2",
+            actor.company_id,
+            m.id,
+            &users
+        )
+        .execute(&mut *db)
+        .await?;
         scope::spread(db, pending, actor, m.id, before.lead_id, before.customer_id, &users, version).await?;
         let lost_sight: Vec<Uuid> =
             before.scope_users.iter().copied().filter(|u| !users.contains(u)).collect();
@@ -513,12 +515,12 @@ async fn set_outcome(
     let (kind, details) = match &m.outcome {
         Outcome::Won { option_id, amount_cents } => {
             if let Some(option) = option_id {
-                let belongs: bool = sqlx::query_scalar(
-                    "select exists(select 1 from options where company_id = $1 and id = $2 and consultation_id = $3 and not deleted)",
+                let belongs: bool = sqlx::query_scalar!(
+                    r#"select exists(select 1 from options where company_id = $1 and id = $2 and consultation_id = $3 and not deleted) as "belongs!""#,
+                    actor.company_id,
+                    option,
+                    m.id
                 )
-                .bind(actor.company_id)
-                .bind(option)
-                .bind(m.id)
                 .fetch_one(&mut *db)
                 .await?;
                 if !belongs {
@@ -543,14 +545,14 @@ async fn set_outcome(
             .execute(&mut *db)
             .await?;
             if let Some(option) = option_id {
-                sqlx::query(
+                sqlx::query!(
                     "update options set version = $4, updated_at = now(), presented = true, revision = revision + 1
                      where company_id = $1 and consultation_id = $2 and id = $3",
+                    actor.company_id,
+                    m.id,
+                    option,
+                    version
                 )
-                .bind(actor.company_id)
-                .bind(m.id)
-                .bind(option)
-                .bind(version)
                 .execute(&mut *db)
                 .await?;
             }
@@ -580,15 +582,15 @@ async fn set_outcome(
             ("lost", serde_json::json!({ "reason": reason, "competitor": competitor }))
         }
         Outcome::Reopened => {
-            sqlx::query(
+            sqlx::query!(
                 "update consultations set status = 'open', decided_at = null, version = $3, updated_by = $4, updated_at = now(),
                    revision = revision + 1
                  where company_id = $1 and id = $2",
+                actor.company_id,
+                m.id,
+                version,
+                actor.user_id
             )
-            .bind(actor.company_id)
-            .bind(m.id)
-            .bind(version)
-            .bind(actor.user_id)
             .execute(&mut *db)
             .await?;
             ("reopened", serde_json::json!({ "from": status.as_str() }))
@@ -632,12 +634,13 @@ async fn option_upsert(
     if let Err(refused @ ApplyError::Rejected(_)) =
         pending.keep(db, actor, version, Row::Option(option)).await
     {
-        let parent: Option<Uuid> =
-            sqlx::query_scalar("select consultation_id from options where company_id = $1 and id = $2")
-                .bind(actor.company_id)
-                .bind(m.id)
-                .fetch_optional(&mut *db)
-                .await?;
+        let parent: Option<Uuid> = sqlx::query_scalar!(
+            "select consultation_id from options where company_id = $1 and id = $2",
+            actor.company_id,
+            m.id
+        )
+        .fetch_optional(&mut *db)
+        .await?;
         return Err(match parent {
             Some(parent) if parent == m.consultation_id => ApplyError::rejected("the option was deleted"),
             Some(_) => ApplyError::rejected("the option belongs to another consultation"),
@@ -646,16 +649,18 @@ async fn option_upsert(
         });
     }
     if m.presented {
-        let stored = match c.presented {
-            Some(known) => known,
-            None => sqlx::query_scalar(
-                "select exists(select 1 from stage_events where company_id = $1 and consultation_id = $2 and kind = 'options_presented')",
-            )
-            .bind(actor.company_id)
-            .bind(m.consultation_id)
-            .fetch_one(&mut *db)
-            .await?,
-        };
+        let stored =
+            match c.presented {
+                Some(known) => known,
+                None => sqlx::query_scalar!(
+                    r#"select exists(select 1 from stage_events where company_id = $1 and consultation_id = $2
+                     and kind = 'options_presented') as "presented!""#,
+                    actor.company_id,
+                    m.consultation_id
+                )
+                .fetch_one(&mut *db)
+                .await?,
+            };
         c.presented = Some(stored);
         if !stored && !pending.has_event(m.consultation_id, "options_presented") {
             // Presented when the technician marked it so, by the device's clock.
@@ -738,14 +743,14 @@ async fn activity_log(
     // The first human contact of the lead starts nothing new but stops the speed-to-lead clock.
     // (Once it is known to have happened, the update below would find nothing: skip it.)
     let first = !c.lead_contacted
-        && sqlx::query(
+        && sqlx::query!(
             "update leads set first_contact_at = $3, version = $4, revision = revision + 1
          where company_id = $1 and id = $2 and first_contact_at is null",
+            actor.company_id,
+            c.lead_id,
+            m.at,
+            version
         )
-        .bind(actor.company_id)
-        .bind(c.lead_id)
-        .bind(m.at)
-        .bind(version)
         .execute(&mut *db)
         .await?
         .rows_affected()
@@ -789,9 +794,7 @@ async fn followup_schedule(
     let c = consultation_ref(db, pending, actor, m.consultation_id).await?;
     let assignee = m.assignee_id.unwrap_or(actor.user_id);
     // The actor's own session proved them an active member at this request.
-    if assignee != actor.user_id
-        && !is_member(db, actor, assignee, &["technician", "sales_rep", "manager"]).await?
-    {
+    if assignee != actor.user_id && !is_member(db, actor, assignee, &Role::ALL).await? {
         return Err(ApplyError::rejected("assignee_id: not an active member of this company"));
     }
     let mut scope = c.scope_users.clone();
@@ -819,16 +822,16 @@ async fn followup_complete(
     version: i64,
 ) -> Result<(), ApplyError> {
     visible(db, actor, "followups", m.id).await?;
-    sqlx::query(
+    sqlx::query!(
         "update followups set done_at = coalesce(done_at, $3), version = $4, updated_by = $5, updated_at = now(),
            revision = revision + 1
          where company_id = $1 and id = $2",
+        actor.company_id,
+        m.id,
+        m.at,
+        version,
+        actor.user_id
     )
-    .bind(actor.company_id)
-    .bind(m.id)
-    .bind(m.at)
-    .bind(version)
-    .bind(actor.user_id)
     .execute(&mut *db)
     .await?;
     Ok(())
@@ -844,29 +847,30 @@ async fn followup_reassign(
     version: i64,
 ) -> Result<(), ApplyError> {
     visible(db, actor, "followups", m.id).await?;
-    let current: Uuid =
-        sqlx::query_scalar("select assignee_id from followups where company_id = $1 and id = $2 for update")
-            .bind(actor.company_id)
-            .bind(m.id)
-            .fetch_one(&mut *db)
-            .await?;
+    let current: Uuid = sqlx::query_scalar!(
+        "select assignee_id from followups where company_id = $1 and id = $2 for update",
+        actor.company_id,
+        m.id
+    )
+    .fetch_one(&mut *db)
+    .await?;
     if !actor.sees_all() && current != actor.user_id {
         return Err(ApplyError::rejected("only a manager or its assignee can hand a follow-up on"));
     }
-    if !is_member(db, actor, m.assignee_id, &["technician", "sales_rep", "manager"]).await? {
+    if !is_member(db, actor, m.assignee_id, &Role::ALL).await? {
         return Err(ApplyError::rejected("assignee_id: not an active member of this company"));
     }
-    sqlx::query(
+    sqlx::query!(
         "update followups set assignee_id = $3,
            scope_users = case when $3 = any(scope_users) then scope_users else scope_users || $3 end,
            version = $4, updated_by = $5, updated_at = now(), revision = revision + 1
          where company_id = $1 and id = $2",
+        actor.company_id,
+        m.id,
+        m.assignee_id,
+        version,
+        actor.user_id
     )
-    .bind(actor.company_id)
-    .bind(m.id)
-    .bind(m.assignee_id)
-    .bind(version)
-    .bind(actor.user_id)
     .execute(&mut *db)
     .await?;
     Ok(())
@@ -916,22 +920,22 @@ async fn attachment_add(
     version: i64,
 ) -> Result<(), ApplyError> {
     let c = consultation_ref(db, pending, actor, m.consultation_id).await?;
-    let rows = sqlx::query(
+    let rows = sqlx::query!(
         "insert into attachments (company_id, id, consultation_id, kind, sha256, content_type, byte_size, version,
            scope_users, field_versions, created_by, updated_by)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) on conflict (company_id, id) do nothing",
+        actor.company_id,
+        m.id,
+        m.consultation_id,
+        &m.kind,
+        &m.sha256,
+        &m.content_type,
+        m.byte_size as i64,
+        version,
+        &c.scope_users,
+        fields::created(actor),
+        actor.user_id
     )
-    .bind(actor.company_id)
-    .bind(m.id)
-    .bind(m.consultation_id)
-    .bind(&m.kind)
-    .bind(&m.sha256)
-    .bind(&m.content_type)
-    .bind(m.byte_size as i64)
-    .bind(version)
-    .bind(&c.scope_users)
-    .bind(fields::created(actor))
-    .bind(actor.user_id)
     .execute(&mut *db)
     .await?
     .rows_affected();

@@ -142,23 +142,23 @@ pub async fn update(
         };
         let concurrent = last_version > *base_version && last_client != Some(me.as_str());
         if concurrent && old_value != *new_value {
-            sqlx::query(
+            sqlx::query!(
                 "insert into conflicts (company_id, entity, row_id, field, overwritten_value, overwritten_version,
                    overwritten_client, new_value, client_id, mutation_id, user_id, version)
                  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                actor.company_id,
+                entity,
+                update.id,
+                *col,
+                &old_value,
+                last_version,
+                last_client.and_then(|c| c.parse::<uuid::Uuid>().ok()),
+                new_value,
+                actor.client_id,
+                *mutation_id as i64,
+                actor.user_id,
+                version
             )
-            .bind(actor.company_id)
-            .bind(entity)
-            .bind(update.id)
-            .bind(*col)
-            .bind(&old_value)
-            .bind(last_version)
-            .bind(last_client.and_then(|c| c.parse::<uuid::Uuid>().ok()))
-            .bind(new_value)
-            .bind(actor.client_id)
-            .bind(*mutation_id as i64)
-            .bind(actor.user_id)
-            .bind(version)
             .execute(&mut *db)
             .await?;
         }

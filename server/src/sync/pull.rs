@@ -146,7 +146,7 @@ pub async fn read(
     // Before the snapshot: everything at or below it has settled, so the snapshot holds all of it.
     let head = clock.watermark(actor.company_id);
     let mut tx = pool.begin().await?;
-    sqlx::query("set transaction isolation level repeatable read, read only").execute(&mut *tx).await?;
+    sqlx::query!("set transaction isolation level repeatable read, read only").execute(&mut *tx).await?;
 
     // The client profile must be this person's (a pull may be a device's first contact).
     // Its last mutation whose push's version is within this pull: a later push of this device
@@ -173,11 +173,13 @@ pub async fn read(
         Some((_, _, last)) => last as u64,
         None => 0,
     };
-    let epoch: i64 = sqlx::query_scalar("select scope_epoch from users where company_id = $1 and id = $2")
-        .bind(actor.company_id)
-        .bind(actor.user_id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let epoch: i64 = sqlx::query_scalar!(
+        "select scope_epoch from users where company_id = $1 and id = $2",
+        actor.company_id,
+        actor.user_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
 
     // A cookie from another scope epoch, or from the future (a restored database), starts over.
     let reset = matches!(cookie, Some(c) if c.epoch != epoch || c.version > head);

@@ -173,10 +173,12 @@ pub async fn shrink(db: &mut PgConnection, actor: &Actor, users: &[Uuid]) -> Res
     if users.is_empty() {
         return Ok(());
     }
-    sqlx::query("update users set scope_epoch = scope_epoch + 1 where company_id = $1 and id = any($2)")
-        .bind(actor.company_id)
-        .bind(users)
-        .execute(&mut *db)
-        .await?;
+    sqlx::query!(
+        "update users set scope_epoch = scope_epoch + 1 where company_id = $1 and id = any($2)",
+        actor.company_id,
+        users
+    )
+    .execute(&mut *db)
+    .await?;
     Ok(())
 }
