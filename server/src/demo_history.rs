@@ -75,10 +75,10 @@ impl Outboxes {
                 role: people[&user],
                 client_id: demo_client(user),
             };
-            let mut next: u64 = sqlx::query_scalar::<_, i64>(
-                "select coalesce(max(last_mutation_id), 0) from sync_clients where client_id = $1",
+            let mut next: u64 = sqlx::query_scalar!(
+                r#"select coalesce(max(last_mutation_id), 0) as "last!" from sync_clients where client_id = $1"#,
+                actor.client_id
             )
-            .bind(actor.client_id)
             .fetch_one(pool)
             .await? as u64
                 + 1;
@@ -128,13 +128,13 @@ pub async fn generate(
     days: i64,
     leads_per_week: u32,
 ) -> Result<u64, ApiError> {
-    let rows: Vec<(Uuid, String)> =
-        sqlx::query_as("select id, role from users where company_id = $1 and active order by email")
-            .bind(company)
-            .fetch_all(pool)
-            .await?;
-    let people: BTreeMap<Uuid, Role> =
-        rows.iter().filter_map(|(id, r)| Role::parse(r).ok().map(|role| (*id, role))).collect();
+    let rows = sqlx::query!(
+        r#"select id, role as "role: Role" from users where company_id = $1 and active order by email"#,
+        company
+    )
+    .fetch_all(pool)
+    .await?;
+    let people: BTreeMap<Uuid, Role> = rows.iter().map(|r| (r.id, r.role)).collect();
     let of = |role| people.iter().filter(|(_, r)| **r == role).map(|(id, _)| *id).collect::<Vec<_>>();
     let (techs, reps, managers) = (of(Role::Technician), of(Role::SalesRep), of(Role::Manager));
     let (Some(&manager), false, false) = (managers.first(), techs.is_empty(), reps.is_empty()) else {

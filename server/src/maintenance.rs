@@ -65,19 +65,22 @@ async fn autovacuum_is_off(options: &sqlx::postgres::PgConnectOptions) -> Result
 /// table's current size.
 async fn round(options: sqlx::postgres::PgConnectOptions) -> Result<(), sqlx::Error> {
     let mut conn = PgConnection::connect_with(&options).await?;
-    let due: Vec<(String, bool)> = sqlx::query_as(
-        "select quote_ident(schemaname) || '.' || quote_ident(relname), n_dead_tup > 50 + 0.2 * n_live_tup
+    let due = sqlx::query!(
+        r#"select quote_ident(schemaname) || '.' || quote_ident(relname) as "table!",
+                  n_dead_tup > 50 + 0.2 * n_live_tup as "vacuum!"
          from pg_stat_user_tables
          where (n_mod_since_analyze > 50 + 0.1 * n_live_tup or n_dead_tup > 50 + 0.2 * n_live_tup)
            and (n_live_tup < 1000
                 or greatest(last_analyze, last_vacuum, last_autoanalyze, last_autovacuum) is null
-                or greatest(last_analyze, last_vacuum, last_autoanalyze, last_autovacuum) < now() - interval '1 minute')",
+                or greatest(last_analyze, last_vacuum, last_autoanalyze, last_autovacuum) < now() - interval '1 minute')"#
     )
     .fetch_all(&mut conn)
     .await?;
-    for (table, vacuum) in due {
+    for row in due {
+        let (table, vacuum) = (row.table, row.vacuum);
         // Names come from the catalog, quoted by quote_ident.
         let sql = if vacuum { format!("vacuum (analyze) {table}") } else { format!("analyze {table}") };
+        // Dynamic: ANALYZE and VACUUM take no parameters.
         sqlx::query(&sql).persistent(false).execute(&mut conn).await?;
     }
     conn.close().await

@@ -351,15 +351,13 @@ pub async fn import(
             rows.len()
         )));
     }
-    let people: People = sqlx::query_as::<_, (String, Uuid, String, bool)>(
-        "select email, id, role, active from users where company_id = $1",
-    )
-    .bind(company)
-    .fetch_all(&state.pool)
-    .await?
-    .into_iter()
-    .map(|(e, id, r, a)| (e, (id, r, a)))
-    .collect();
+    let people: People =
+        sqlx::query!("select email, id, role, active from users where company_id = $1", company)
+            .fetch_all(&state.pool)
+            .await?
+            .into_iter()
+            .map(|p| (p.email, (p.id, p.role, p.active)))
+            .collect();
 
     let mut errors = vec![];
     let mut parsed = vec![];

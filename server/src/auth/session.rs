@@ -72,15 +72,15 @@ pub async fn create(
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let token = URL_SAFE_NO_PAD.encode(bytes);
-    sqlx::query(
+    sqlx::query!(
         "insert into sessions (token_hash, company_id, user_id, expires_at, user_agent)
          values ($1, $2, $3, now() + make_interval(secs => $4), $5)",
+        &hash_token(&token)[..],
+        me.company_id,
+        me.user_id,
+        ttl.as_secs_f64(),
+        user_agent.map(|ua| ua.chars().take(300).collect::<String>())
     )
-    .bind(hash_token(&token))
-    .bind(me.company_id)
-    .bind(me.user_id)
-    .bind(ttl.as_secs_f64())
-    .bind(user_agent.map(|ua| ua.chars().take(300).collect::<String>()))
     .execute(pool)
     .await?;
     Ok(token)
@@ -89,7 +89,7 @@ pub async fn create(
 /// Ends the session, in Postgres and in this server's cache.
 pub async fn delete(state: &AppState, token: &str) -> Result<(), ApiError> {
     let hash = hash_token(token);
-    sqlx::query("delete from sessions where token_hash = $1").bind(hash).execute(&state.pool).await?;
+    sqlx::query!("delete from sessions where token_hash = $1", &hash[..]).execute(&state.pool).await?;
     state.sessions.forget(&hash);
     Ok(())
 }
@@ -145,14 +145,14 @@ pub async fn is_live(pool: &PgPool, token: &TokenHash, max_age: Duration) -> Res
 /// Slides the session forward by `ttl`, but never past `max_age` after it was created: a stolen
 /// cookie in steady use does not live for ever.
 async fn slide(pool: &PgPool, token: &TokenHash, ttl: Duration, max_age: Duration) -> Result<(), ApiError> {
-    sqlx::query(
+    sqlx::query!(
         "update sessions set last_seen_at = now(),
            expires_at = least(now() + make_interval(secs => $2), created_at + make_interval(secs => $3))
          where token_hash = $1",
+        token,
+        ttl.as_secs_f64(),
+        max_age.as_secs_f64()
     )
-    .bind(token)
-    .bind(ttl.as_secs_f64())
-    .bind(max_age.as_secs_f64())
     .execute(pool)
     .await?;
     Ok(())

@@ -239,6 +239,8 @@ async fn lookup(
     table: &str,
     id: Uuid,
 ) -> Result<Option<(Vec<Uuid>, bool)>, ApplyError> {
+    // Dynamic (like every `format!` statement in this file): the table is the entity's, and a
+    // statement cannot take a table name as a parameter. The integration tests run each one.
     Ok(sqlx::query_as(&format!(
         "select scope_users, deleted from {table} where company_id = $1 and id = $2 and ($3 or $4 = any(scope_users))"
     ))
@@ -350,6 +352,7 @@ async fn consultation_create(
         version: "$7",
         when: "exists (select 1 from ins)",
     });
+    // Dynamic: the lead-widening CTEs are shared text (`scope::widen_lead_ctes`).
     let created: Option<(Uuid, bool, bool)> = sqlx::query_as(&format!(
         "with lead as (
            select customer_id, first_contact_at is not null as contacted from leads
@@ -527,6 +530,7 @@ async fn set_outcome(
                     return Err(ApplyError::rejected("the chosen option is not one of this consultation's"));
                 }
             }
+            // Dynamic: shares the follow-up-closing CTE text (`CLOSE_FOLLOWUPS`) with the loss below.
             sqlx::query(&format!(
                 "with {CLOSE_FOLLOWUPS}
                  update consultations set status = 'won', sold_option_id = $3, sold_amount_cents = $4, sold_by = $5,
@@ -562,6 +566,7 @@ async fn set_outcome(
             )
         }
         Outcome::Lost { reason, competitor, note } => {
+            // Dynamic: shares `CLOSE_FOLLOWUPS` with the sale above.
             sqlx::query(&format!(
                 "with {CLOSE_FOLLOWUPS}
                  update consultations set status = 'lost', lost_reason = $3, competitor = $4, outcome_note = $5,
@@ -689,13 +694,16 @@ async fn check_discounts(db: &mut PgConnection, actor: &Actor, items: &[LineItem
     let limits: Vec<(Uuid, i16)> = if ids.is_empty() {
         vec![]
     } else {
-        sqlx::query_as(
+        sqlx::query!(
             "select id, max_discount_pct from price_book_items where company_id = $1 and id = any($2)",
+            actor.company_id,
+            &ids
         )
-        .bind(actor.company_id)
-        .bind(&ids)
         .fetch_all(&mut *db)
         .await?
+        .into_iter()
+        .map(|r| (r.id, r.max_discount_pct))
+        .collect()
     };
     for (n, item) in items.iter().enumerate() {
         let limit = match item.price_book_item_id {
@@ -894,12 +902,14 @@ async fn time_entry_log(
     if let Err(refused @ ApplyError::Rejected(_)) =
         pending.keep(db, actor, version, Row::TimeEntry(entry)).await
     {
-        let owner: Option<(Uuid, bool)> =
-            sqlx::query_as("select user_id, deleted from time_entries where company_id = $1 and id = $2")
-                .bind(actor.company_id)
-                .bind(m.id)
-                .fetch_optional(&mut *db)
-                .await?;
+        let owner = sqlx::query!(
+            "select user_id, deleted from time_entries where company_id = $1 and id = $2",
+            actor.company_id,
+            m.id
+        )
+        .fetch_optional(&mut *db)
+        .await?
+        .map(|r| (r.user_id, r.deleted));
         return Err(match owner {
             Some((user, _)) if user != actor.user_id => {
                 ApplyError::rejected("the time entry is someone else's")
@@ -974,6 +984,7 @@ async fn delete(
     .execute(&mut *db)
     .await?;
     if m.entity == Entity::Consultation {
+        // Dynamic below: one statement per child table.
         for child in ["options", "activities", "followups", "attachments"] {
             sqlx::query(&format!(
                 "update {child} set deleted = true, version = $3 where company_id = $1 and consultation_id = $2 and not deleted"

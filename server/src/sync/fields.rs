@@ -80,6 +80,7 @@ pub async fn update(
     // Last writer wins whatever the row held, so the write needs nothing read first: one
     // statement writes it and hands back what it overwrote (the subquery reads the row as it
     // was, and locks it), from which any conflict records follow.
+    // Dynamic: the table and the assignments depend on which fields the mutation sets.
     let written: Option<(Value, Value, i64)> = sqlx::query_as(&format!(
         "update {table} t set {assignments},
            field_versions = t.field_versions
@@ -104,6 +105,7 @@ pub async fn update(
     .await?;
     let Some((old, field_versions, revision)) = written else {
         // Nothing written: say why.
+        // Dynamic: the entity's table.
         let deleted: Option<bool> = sqlx::query_scalar(&format!(
             "select deleted from {table} where company_id = $1 and id = $2 and ($3 or $4 = any(scope_users))"
         ))

@@ -293,6 +293,7 @@ pub async fn write_rows(
         return Ok(());
     }
     let rows = std::mem::take(held);
+    // Dynamic: one batched statement for every held row kind, its text built once (`rows_sql`).
     let written =
         bind_rows(sqlx::query(rows_sql()), &rows, actor, version).try_map(counts).fetch_one(db).await?;
     check(&rows, written)
@@ -367,6 +368,7 @@ pub async fn finish(
 ) -> Result<(), ApplyError> {
     let rows = std::mem::take(held);
     let e = events;
+    // Dynamic: built once from the held row kinds (`finish_sql`), like `rows_sql`.
     let written = bind_rows(sqlx::query(finish_sql()), &rows, actor, version)
         .bind(column(e, |r| r.id))
         .bind(column(e, |r| r.lead_id))

@@ -153,17 +153,18 @@ pub async fn read(
     // may have committed while an earlier version of the company is still in flight, and a
     // device told its mutation is done drops it, so the pull must hold that mutation's rows.
     // (A device's pushes take increasing versions: see `push::attempt`.)
-    let owner: Option<(Uuid, Uuid, i64)> = sqlx::query_as(
-        "select c.company_id, c.user_id,
+    let owner = sqlx::query!(
+        r#"select c.company_id, c.user_id,
                 coalesce((select m.mutation_id from mutation_log m
                           where m.client_id = c.client_id and m.mutation_id <= c.last_mutation_id and m.version <= $2
-                          order by m.mutation_id desc limit 1), 0)
-         from sync_clients c where c.client_id = $1",
+                          order by m.mutation_id desc limit 1), 0) as "last!"
+         from sync_clients c where c.client_id = $1"#,
+        actor.client_id,
+        head
     )
-    .bind(actor.client_id)
-    .bind(head)
     .fetch_optional(&mut *tx)
-    .await?;
+    .await?
+    .map(|o| (o.company_id, o.user_id, o.last));
     let last_mutation_id = match owner {
         Some((company, user, _)) if company != actor.company_id || user != actor.user_id => {
             return Err(ApiError::Forbidden(
@@ -192,6 +193,7 @@ pub async fn read(
         from.after.unwrap_or(RowKey { version: from.version, entity: Entity::TeamMember, id: Uuid::max() });
     let after_rank = if from.after.is_some() { after.entity.rank() } else { i16::MAX };
 
+    // Dynamic: a `union all` branch per synced table, its text built once (`keys_query`).
     let keys: Vec<Key> = sqlx::query_as(keys_query())
         .bind(actor.company_id)
         .bind(from.version)
@@ -213,20 +215,24 @@ pub async fn read(
             continue;
         }
         let rows: Vec<(Uuid, String)> =
+// Dynamic: the entity's table and JSON columns (`data_query`).
             sqlx::query_as(data_query(entity)).bind(actor.company_id).bind(&ids).fetch_all(&mut *tx).await?;
         data.extend(rows.into_iter().map(|(id, json)| ((rank, id), json)));
     }
     let rejected: Vec<(i64, Option<String>)> = match pending_from {
         Some(from) if from as i64 <= last_mutation_id as i64 => {
-            sqlx::query_as(
+            sqlx::query!(
                 "select mutation_id, reason from mutation_log
                  where client_id = $1 and status = 'rejected' and mutation_id between $2 and $3 order by mutation_id",
+                actor.client_id,
+                from as i64,
+                last_mutation_id as i64
             )
-            .bind(actor.client_id)
-            .bind(from as i64)
-            .bind(last_mutation_id as i64)
             .fetch_all(&mut *tx)
             .await?
+            .into_iter()
+            .map(|r| (r.mutation_id, r.reason))
+            .collect()
         }
         _ => vec![],
     };

@@ -16,7 +16,7 @@ pub fn consultation_users(technician: Uuid, rep: Option<Uuid>, creator: Uuid) ->
 }
 
 /// A consultation the actor may write to, locked for the rest of the push.
-#[derive(Clone, sqlx::FromRow)]
+#[derive(Clone)]
 pub struct ConsultationRef {
     pub lead_id: Uuid,
     pub customer_id: Uuid,
@@ -31,7 +31,6 @@ pub struct ConsultationRef {
     pub lead_contacted: bool,
     /// Whether its options were presented (a stored `options_presented` event), once a
     /// mutation needed to know: `None` until then.
-    #[sqlx(skip)]
     pub presented: Option<bool>,
 }
 
@@ -40,17 +39,20 @@ pub async fn consultation_for_write(
     actor: &Actor,
     id: Uuid,
 ) -> Result<ConsultationRef, ApplyError> {
-    let row: Option<ConsultationRef> = sqlx::query_as(
-        "select c.lead_id, c.customer_id, c.scope_users, c.status, c.technician_id, c.sales_rep_id, c.created_by,
-                c.held_at, c.deleted, l.first_contact_at is not null as lead_contacted
+    // `presented` is not read here: it starts unknown and is looked up once a mutation needs it.
+    let row = sqlx::query_as!(
+        ConsultationRef,
+        r#"select c.lead_id, c.customer_id, c.scope_users, c.status, c.technician_id, c.sales_rep_id, c.created_by,
+                c.held_at, c.deleted, l.first_contact_at is not null as "lead_contacted!",
+                null::boolean as "presented?"
          from consultations c join leads l on l.company_id = c.company_id and l.id = c.lead_id
          where c.company_id = $1 and c.id = $2 and ($3 or $4 = any(c.scope_users))
-         for update of c",
+         for update of c"#,
+        actor.company_id,
+        id,
+        actor.sees_all(),
+        actor.user_id
     )
-    .bind(actor.company_id)
-    .bind(id)
-    .bind(actor.sees_all())
-    .bind(actor.user_id)
     .fetch_optional(&mut *db)
     .await?;
     match row {
@@ -90,6 +92,7 @@ async fn spread_children(
     for table in ["options", "activities", "followups", "attachments", "stage_events"] {
         // Follow-ups also stay visible to their assignee.
         let extra = if table == "followups" { " || array[assignee_id]" } else { "" };
+        // Dynamic: one statement per child table.
         sqlx::query(&format!(
             "update {table} set scope_users = array(select distinct unnest($3::uuid[]{extra})), version = $4
              where company_id = $1 and consultation_id = $2"
@@ -118,6 +121,7 @@ pub async fn spread_up(
     version: i64,
 ) -> Result<(), ApplyError> {
     // One statement: the lead, the customer and the lead's own stage events (lead_created).
+    // Dynamic: the lead-widening CTEs are shared text (`widen_lead_ctes`).
     sqlx::query(&format!(
         "with {} select 1",
         widen_lead_ctes(WidenLead {
