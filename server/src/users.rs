@@ -54,6 +54,24 @@ impl MeRow {
     }
 }
 
+/// The [`Me`] of a `query!` record holding [`MeRow`]'s columns (each `query!` makes a record
+/// type of its own, so a function could not take both the sign-in's and the session's).
+macro_rules! me_of_record {
+    ($r:expr) => {
+        $crate::users::MeRow {
+            user_id: $r.user_id,
+            name: $r.name,
+            email: $r.email,
+            role: $r.role,
+            company_id: $r.company_id,
+            company_name: $r.company_name,
+            cadence: $r.cadence,
+        }
+        .into_me()
+    };
+}
+pub(crate) use me_of_record;
+
 pub async fn find_login(pool: &PgPool, email: &str) -> Result<Option<LoginAccount>, ApiError> {
     let row = sqlx::query!(
         r#"select u.id as user_id, u.name, u.email, u.role as "role: Role", u.company_id,
@@ -66,19 +84,7 @@ pub async fn find_login(pool: &PgPool, email: &str) -> Result<Option<LoginAccoun
     )
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(|r| LoginAccount {
-        me: MeRow {
-            user_id: r.user_id,
-            name: r.name,
-            email: r.email,
-            role: r.role,
-            company_id: r.company_id,
-            company_name: r.company_name,
-            cadence: r.cadence,
-        }
-        .into_me(),
-        password_hash: r.password_hash,
-    }))
+    Ok(row.map(|r| LoginAccount { password_hash: r.password_hash, me: me_of_record!(r) }))
 }
 
 /// A new member, already validated.

@@ -122,17 +122,8 @@ async fn lookup(pool: &PgPool, token: &TokenHash, max_age: Duration) -> Result<O
     .fetch_optional(pool)
     .await?;
     Ok(row.map(|r| {
-        let me = crate::users::MeRow {
-            user_id: r.user_id,
-            name: r.name,
-            email: r.email,
-            role: r.role,
-            company_id: r.company_id,
-            company_name: r.company_name,
-            cadence: r.cadence,
-        };
         let valid_for = Duration::try_from_secs_f64(r.seconds_left).unwrap_or_default();
-        Found { me: me.into_me(), stale: r.stale, valid_for }
+        Found { stale: r.stale, valid_for, me: crate::users::me_of_record!(r) }
     }))
 }
 
