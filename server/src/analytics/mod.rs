@@ -43,6 +43,27 @@ pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .merge(import)
 }
 
+/// What a headline number counts, which decides how it is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    /// A fraction, 0 to 1 (shown as a percentage).
+    Share,
+    Minutes,
+    Days,
+}
+
+impl Unit {
+    /// The name in JSON and CSV.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::Share => "share",
+            Unit::Minutes => "minutes",
+            Unit::Days => "days",
+        }
+    }
+}
+
 /// One headline number against its target, with its trend and definition.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Kpi {
@@ -50,8 +71,7 @@ pub struct Kpi {
     pub label: &'static str,
     /// METRICS.md's definition, shown beside the number.
     pub definition: &'static str,
-    /// "share", "minutes" or "days".
-    pub unit: &'static str,
+    pub unit: Unit,
     pub value: Option<f64>,
     pub target: f64,
     /// Lower is better (speed, cycle, non-selling time).
@@ -142,7 +162,7 @@ pub fn dashboard_with_breakdowns(
     let kpi = |key,
                label,
                definition,
-               unit,
+               unit: Unit,
                value: Option<f64>,
                target: f64,
                lower: bool,
@@ -165,7 +185,7 @@ pub fn dashboard_with_breakdowns(
             "speed_to_lead",
             "Speed to lead",
             "Median minutes from lead created to first human contact, leads created in the range.",
-            "minutes",
+            Unit::Minutes,
             speed.median_seconds.map(|s| s as f64 / 60.0),
             t.speed_to_lead_minutes,
             true,
@@ -176,7 +196,7 @@ pub fn dashboard_with_breakdowns(
             "lead_to_consultation",
             "Lead → consultation",
             "Leads created in the range with a consultation held within the window ÷ those leads (open ones stay in).",
-            "share",
+            Unit::Share,
             l2c.value,
             t.lead_to_consultation,
             false,
@@ -187,7 +207,7 @@ pub fn dashboard_with_breakdowns(
             "close_rate",
             "Close rate",
             "Consultations held in the range won (at or above the sold threshold) within the window ÷ consultations held.",
-            "share",
+            Unit::Share,
             close.all.value,
             t.close_rate,
             false,
@@ -198,7 +218,7 @@ pub fn dashboard_with_breakdowns(
             "sales_cycle",
             "Sales cycle",
             "Median days from lead created to close, deals won in the range.",
-            "days",
+            Unit::Days,
             cycle.from_lead.median.map(|s| s as f64 / DAY as f64),
             t.sales_cycle_days,
             true,
@@ -209,7 +229,7 @@ pub fn dashboard_with_breakdowns(
             "win_rate",
             "Win rate",
             "Won ÷ (won + lost) of decisions dated in the range; quotes idle past the stale window count as lost.",
-            "share",
+            Unit::Share,
             win.count.value,
             t.win_rate,
             false,
@@ -220,7 +240,7 @@ pub fn dashboard_with_breakdowns(
             "non_selling",
             "Non-selling time",
             "Non-selling hours (driving, admin, waiting, other) ÷ logged hours, entries started in the range.",
-            "share",
+            Unit::Share,
             non.share,
             t.non_selling_share,
             true,

@@ -8,7 +8,7 @@ use super::{
     report::{self, BreakdownRow, Dimension},
     routes::{with_context, ReportQuery},
     stats::Rate,
-    Dashboard, Kpi,
+    Dashboard, Kpi, Unit,
 };
 use crate::{auth::CurrentUser, error::ApiError, state::AppState};
 use app::domain::Role;
@@ -46,20 +46,18 @@ fn pct(v: Option<f64>) -> String {
 fn kpi_value(k: &Kpi) -> String {
     match (k.unit, k.value) {
         (_, None) => "—".into(),
-        ("share", Some(v)) => pct(Some(v)),
-        ("minutes", Some(v)) if v >= 120.0 => format!("{:.1} h", v / 60.0),
-        ("minutes", Some(v)) => format!("{v:.0} min"),
-        ("days", Some(v)) => format!("{v:.1} days"),
-        (_, Some(v)) => format!("{v:.2}"),
+        (Unit::Share, Some(v)) => pct(Some(v)),
+        (Unit::Minutes, Some(v)) if v >= 120.0 => format!("{:.1} h", v / 60.0),
+        (Unit::Minutes, Some(v)) => format!("{v:.0} min"),
+        (Unit::Days, Some(v)) => format!("{v:.1} days"),
     }
 }
 
 fn kpi_target(k: &Kpi) -> String {
     match k.unit {
-        "share" => pct(Some(k.target)),
-        "minutes" => format!("{:.0} min", k.target),
-        "days" => format!("{:.0} days", k.target),
-        _ => k.target.to_string(),
+        Unit::Share => pct(Some(k.target)),
+        Unit::Minutes => format!("{:.0} min", k.target),
+        Unit::Days => format!("{:.0} days", k.target),
     }
 }
 

@@ -309,7 +309,7 @@ pub async fn export(
                 w.row([
                     k.key.to_string(),
                     pct(k.value),
-                    k.unit.to_string(),
+                    k.unit.as_str().to_string(),
                     k.target.to_string(),
                     k.met.map(|m| m.to_string()).unwrap_or_default(),
                     k.n.to_string(),
