@@ -393,6 +393,9 @@ impl SpeedAcc {
     }
 }
 
+/// Each report run alone over every fact. The server computes them all in one pass instead
+/// (`pass.rs`); the tests hold that pass equal to these and to a naive recomputation.
+#[cfg(test)]
 pub fn speed_to_lead(cx: &Context, range: DateRange) -> SpeedToLead {
     let mut acc = SpeedAcc::new(cx, range);
     cx.leads().for_each(|l| acc.add(l));
@@ -440,6 +443,7 @@ impl LeadToConsultationAcc {
     }
 }
 
+#[cfg(test)]
 pub fn lead_to_consultation(cx: &Context, range: DateRange) -> Rate {
     let mut acc = LeadToConsultationAcc::new(cx, range);
     cx.leads().for_each(|l| acc.add(l));
@@ -537,6 +541,7 @@ impl CloseAcc {
     }
 }
 
+#[cfg(test)]
 pub fn close_rate(cx: &Context, range: DateRange) -> CloseRate {
     let mut acc = CloseAcc::new(cx, range);
     cx.deals().for_each(|s| acc.add(&s));
@@ -610,6 +615,7 @@ impl WinAcc {
     }
 }
 
+#[cfg(test)]
 pub fn win_rate(cx: &Context, range: DateRange) -> WinRate {
     let mut acc = WinAcc::new(cx, range);
     cx.deals().for_each(|s| acc.add(&s));
@@ -686,6 +692,7 @@ impl CycleAcc {
     }
 }
 
+#[cfg(test)]
 pub fn sales_cycle(cx: &Context, range: DateRange) -> SalesCycle {
     let mut acc = CycleAcc::new(cx, range);
     cx.deals().for_each(|s| acc.add(&s));
@@ -742,6 +749,7 @@ impl NonSellingAcc {
     }
 }
 
+#[cfg(test)]
 pub fn non_selling(cx: &Context, range: DateRange) -> NonSelling {
     let mut acc = NonSellingAcc::new(cx, range);
     cx.time().for_each(|t| acc.add(t));
@@ -847,6 +855,7 @@ impl RevenueAcc {
     }
 }
 
+#[cfg(test)]
 pub fn revenue(cx: &Context, range: DateRange) -> Revenue {
     let mut acc = RevenueAcc::new(cx, range);
     cx.deals().for_each(|s| acc.add(&s));
@@ -1012,6 +1021,7 @@ impl FunnelAcc {
     }
 }
 
+#[cfg(test)]
 pub fn funnel(cx: &Context, range: DateRange) -> Funnel {
     let mut acc = FunnelAcc::new(cx, range);
     cx.leads().for_each(|l| acc.add_lead(l));
@@ -1273,6 +1283,7 @@ impl LostAcc {
     }
 }
 
+#[cfg(test)]
 pub fn lost_reasons(cx: &Context, range: DateRange) -> Vec<LostReason> {
     let mut acc = LostAcc::new(cx, range);
     cx.deals().for_each(|s| acc.add(&s));
@@ -1356,6 +1367,7 @@ impl CohortAcc {
     }
 }
 
+#[cfg(test)]
 pub fn cohorts(cx: &Context, range: DateRange) -> Vec<CohortRow> {
     let mut acc = CohortAcc::new(cx, range);
     cx.deals().for_each(|s| acc.add(&s));
@@ -1384,6 +1396,7 @@ pub fn tiers_of(rows: Vec<BreakdownRow>) -> Vec<TierRow> {
         .collect()
 }
 
+#[cfg(test)]
 pub fn tiers(cx: &Context, range: DateRange) -> Vec<TierRow> {
     tiers_of(breakdown(cx, range, Dimension::Tier))
 }
@@ -1466,6 +1479,7 @@ impl BeforeAfterAcc {
     }
 }
 
+#[cfg(test)]
 pub fn before_after(cx: &Context, change: &str, on: NaiveDate, days: u32) -> BeforeAfter {
     let mut acc = BeforeAfterAcc::new(cx, change, on, days);
     cx.leads().for_each(|l| acc.add_lead(l));
