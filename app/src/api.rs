@@ -11,6 +11,10 @@ pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
+/// The error code of a push whose mutation ids the server already holds with other content:
+/// the device must continue under a new client id. The one code a client acts on by itself.
+pub const CLIENT_ID_REUSED: &str = "client_id_reused";
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {

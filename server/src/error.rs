@@ -94,7 +94,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::Conflict(_) => "conflict",
-            ApiError::ClientIdReused => "client_id_reused",
+            ApiError::ClientIdReused => app::api::CLIENT_ID_REUSED,
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::TooManyRequests(..) => "rate_limited",

@@ -560,9 +560,28 @@ mod browser {
         Ok(())
     }
 
+    /// Why a request of the sync run did not succeed, which decides what the run does next.
     enum Failure {
+        /// No answer, or a 5xx: the writes wait here and the loop backs off.
         Offline,
+        /// The server holds mutation ids this device reuses (its storage went back in time):
+        /// continue under a new client id (`Engine::on_client_id_reused`).
+        ClientIdReused,
+        /// Refused for a reason a person can read.
         Refused(String),
+    }
+
+    impl Failure {
+        /// What the sync state shows when this stops a run.
+        fn message(self) -> String {
+            match self {
+                Failure::Offline => "No connection to the server right now.".into(),
+                Failure::ClientIdReused => {
+                    "This device's sync numbering went back in time; it continues under a new id.".into()
+                }
+                Failure::Refused(m) => m,
+            }
+        }
     }
 
     async fn post<B: serde::Serialize, T: serde::de::DeserializeOwned>(
@@ -576,21 +595,13 @@ mod browser {
             return resp.json().await.map_err(|e| Failure::Refused(e.to_string()));
         }
         let status = resp.status();
-        let message = resp
-            .json::<crate::api::ErrorBody>()
-            .await
-            .map(|b| {
-                if b.error.code == "client_id_reused" {
-                    "client_id_reused".to_string()
-                } else {
-                    b.error.message
-                }
-            })
-            .unwrap_or_else(|_| format!("The server answered {status}."));
         if status >= 500 {
-            Err(Failure::Offline)
-        } else {
-            Err(Failure::Refused(message))
+            return Err(Failure::Offline);
+        }
+        match resp.json::<crate::api::ErrorBody>().await {
+            Ok(b) if b.error.code == crate::api::CLIENT_ID_REUSED => Err(Failure::ClientIdReused),
+            Ok(b) => Err(Failure::Refused(b.error.message)),
+            Err(_) => Err(Failure::Refused(format!("The server answered {status}."))),
         }
     }
 
@@ -638,7 +649,8 @@ mod browser {
                 unreachable = true;
                 (Some("No connection to the server; photos wait here and will be sent.".to_string()), None)
             }
-            Err(Failure::Refused(m)) => (None, Some(m)),
+            // Uploads carry no mutation ids: a refusal is all that is left.
+            Err(failure) => (None, Some(failure.message())),
         };
         refresh_counts().await;
         loop {
@@ -655,7 +667,7 @@ mod browser {
                         break;
                     }
                 }
-                Err(Failure::Refused(m)) if m == "client_id_reused" => {
+                Err(Failure::ClientIdReused) => {
                     records_changed = true;
                     if engine.lock().await.on_client_id_reused().await.is_err() {
                         break;
@@ -707,13 +719,9 @@ mod browser {
                             break;
                         }
                     }
-                    Err(Failure::Offline) => {
-                        unreachable = true;
-                        problem = Some("No connection to the server right now.".into());
-                        break;
-                    }
-                    Err(Failure::Refused(m)) => {
-                        problem = Some(m);
+                    Err(failure) => {
+                        unreachable |= matches!(failure, Failure::Offline);
+                        problem = Some(failure.message());
                         break;
                     }
                 }
