@@ -42,8 +42,9 @@ pub fn spec() -> utoipa::openapi::OpenApi {
 static SPEC: std::sync::LazyLock<utoipa::openapi::OpenApi> = std::sync::LazyLock::new(spec);
 
 /// The answers every operation can give whatever it does, written once here rather than on each
-/// route (applied after the routes are merged, so not as a derive `modifiers`): they come from the layers around the handlers (session, cross-site check, body limit,
+/// route: they come from the layers around the handlers (session, cross-site check, body limit,
 /// timeout, database), and all carry an `ErrorBody`. A route's own entry, where it has one, wins.
+/// Applied in [`spec`] after the routes are merged, so not as a derive `modifiers`.
 struct CommonErrors;
 
 impl Modify for CommonErrors {
