@@ -15,7 +15,7 @@
 
 use super::{
     facts::{DealChunk, DealFact, Kind, LeadFact, Secs, TimeFact, DAY},
-    report::{self, Context, DateRange, Dimension, Period, Resolved},
+    report::{self, Context, DateRange, Dimension, Period, Report, Resolved},
     settings::Settings,
     ProcessChange, TrendAcc,
 };
@@ -33,23 +33,60 @@ pub struct Query<'q> {
     pub dims: &'q [Dimension],
 }
 
-/// Every accumulator a dashboard feeds.
-#[derive(Clone)]
-pub struct Accs {
-    pub speed: report::SpeedAcc,
-    pub l2c: report::LeadToConsultationAcc,
-    pub close: report::CloseAcc,
-    pub win: report::WinAcc,
-    pub cycle: report::CycleAcc,
-    pub revenue: report::RevenueAcc,
-    pub funnel: report::FunnelAcc,
-    pub lost: report::LostAcc,
-    pub tiers: report::BreakdownAcc,
-    pub cohorts: report::CohortAcc,
-    pub breakdowns: Vec<report::BreakdownAcc>,
-    pub trends: TrendAcc,
-    pub before_after: Vec<report::BeforeAfterAcc>,
-    pub non_selling: report::NonSellingAcc,
+/// Declares the accumulators a dashboard feeds, and feeds, merges and seals every one of them
+/// through [`Report`]: a report added here is fed every kind of fact, never forgotten in one.
+macro_rules! dashboard_reports {
+    ($($field:ident: $ty:ty,)*) => {
+        /// Every accumulator a dashboard feeds.
+        #[derive(Clone)]
+        pub struct Accs {
+            $(pub $field: $ty,)*
+        }
+
+        impl Accs {
+            fn add_lead(&mut self, lead: &LeadFact) {
+                $(Report::add_lead(&mut self.$field, lead);)*
+            }
+
+            fn add_deal(&mut self, deal: &report::Seen) {
+                $(Report::add_deal(&mut self.$field, deal);)*
+            }
+
+            fn add_time(&mut self, entry: &TimeFact) {
+                $(Report::add_time(&mut self.$field, entry);)*
+            }
+
+            fn add_skipped(&mut self, chunk: &DealChunk) {
+                $(Report::add_skipped(&mut self.$field, chunk);)*
+            }
+
+            pub fn merge(&mut self, other: &Accs) {
+                $(Report::merge(&mut self.$field, &other.$field);)*
+            }
+
+            /// Readies a chunk's part to be kept: values sorted once, lookup tables dropped.
+            fn seal(&mut self) {
+                $(Report::seal(&mut self.$field);)*
+            }
+        }
+    };
+}
+
+dashboard_reports! {
+    speed: report::SpeedAcc,
+    l2c: report::LeadToConsultationAcc,
+    close: report::CloseAcc,
+    win: report::WinAcc,
+    cycle: report::CycleAcc,
+    revenue: report::RevenueAcc,
+    funnel: report::FunnelAcc,
+    lost: report::LostAcc,
+    tiers: report::BreakdownAcc,
+    cohorts: report::CohortAcc,
+    breakdowns: Vec<report::BreakdownAcc>,
+    trends: TrendAcc,
+    before_after: Vec<report::BeforeAfterAcc>,
+    non_selling: report::NonSellingAcc,
 }
 
 impl Accs {
@@ -77,66 +114,13 @@ impl Accs {
         }
     }
 
-    fn add_lead(&mut self, l: &LeadFact) {
-        self.speed.add(l);
-        self.l2c.add(l);
-        self.funnel.add_lead(l);
-        self.trends.add_lead(l);
-        self.before_after.iter_mut().for_each(|b| b.add_lead(l));
-    }
-
-    fn add_deal(&mut self, s: &report::Seen) {
-        self.close.add(s);
-        self.win.add(s);
-        self.cycle.add(s);
-        self.revenue.add(s);
-        self.funnel.add_deal(s);
-        self.lost.add(s);
-        self.tiers.add(s);
-        self.cohorts.add(s);
-        self.breakdowns.iter_mut().for_each(|b| b.add(s));
-        self.trends.add_deal(s);
-        self.before_after.iter_mut().for_each(|b| b.add_deal(s));
-    }
-
-    fn add_time(&mut self, t: &TimeFact) {
-        self.trends.add_time(t);
-        self.non_selling.add(t);
-    }
-
     fn feed(&mut self, cx: &Context, piece: &Piece) {
         match *piece {
             Piece::Leads(leads) => cx.leads_in(leads).for_each(|l| self.add_lead(l)),
             Piece::Deals(deals) => cx.deals_in(deals).for_each(|s| self.add_deal(&s)),
-            Piece::Skip(chunk) => self.revenue.add_skipped(chunk),
+            Piece::Skip(chunk) => self.add_skipped(chunk),
             Piece::Time(time) => cx.time_in(time).for_each(|t| self.add_time(t)),
         }
-    }
-
-    pub fn merge(&mut self, o: &Accs) {
-        self.speed.merge(&o.speed);
-        self.l2c.merge(&o.l2c);
-        self.close.merge(&o.close);
-        self.win.merge(&o.win);
-        self.cycle.merge(&o.cycle);
-        self.revenue.merge(&o.revenue);
-        self.funnel.merge(&o.funnel);
-        self.lost.merge(&o.lost);
-        self.tiers.merge(&o.tiers);
-        self.cohorts.merge(&o.cohorts);
-        self.breakdowns.iter_mut().zip(&o.breakdowns).for_each(|(a, b)| a.merge(b));
-        self.trends.merge(&o.trends);
-        self.before_after.iter_mut().zip(&o.before_after).for_each(|(a, b)| a.merge(b));
-        self.non_selling.merge(&o.non_selling);
-    }
-
-    /// Readies a chunk's part to be kept: values sorted once, lookup tables dropped.
-    fn seal(&mut self) {
-        self.speed.seal();
-        self.cycle.seal();
-        self.trends.seal();
-        self.tiers.seal();
-        self.breakdowns.iter_mut().for_each(report::BreakdownAcc::seal);
     }
 
     /// The earliest instant any of its reports looks at.

@@ -318,9 +318,79 @@ pub struct SpeedToLead {
     pub thresholds_minutes: [u32; 2],
 }
 
+/// What every report's accumulator does in the dashboard's one pass (`pass.rs`): it is fed the
+/// facts of its range one at a time, merges another fed with other facts of the same range, and
+/// is sealed before a chunk's part is kept. A report ignores the kinds of facts it does not
+/// count (the defaults). Making one (`new`, for a range) and reading it (`finish`) differ per
+/// report, so they are each report's own.
+pub trait Report: Clone {
+    fn add_lead(&mut self, _lead: &LeadFact) {}
+    fn add_deal(&mut self, _deal: &Seen) {}
+    fn add_time(&mut self, _entry: &TimeFact) {}
+    /// A chunk of deals settled before anything the dashboard looks at: only its summary counts.
+    fn add_skipped(&mut self, _chunk: &DealChunk) {}
+    fn merge(&mut self, other: &Self);
+    /// Readies a kept part: values sorted once, lookup tables dropped.
+    fn seal(&mut self) {}
+}
+
+/// Several reports of one kind (a breakdown per dimension, a before/after per change), fed alike.
+impl<R: Report> Report for Vec<R> {
+    fn add_lead(&mut self, lead: &LeadFact) {
+        self.iter_mut().for_each(|r| r.add_lead(lead));
+    }
+    fn add_deal(&mut self, deal: &Seen) {
+        self.iter_mut().for_each(|r| r.add_deal(deal));
+    }
+    fn add_time(&mut self, entry: &TimeFact) {
+        self.iter_mut().for_each(|r| r.add_time(entry));
+    }
+    fn add_skipped(&mut self, chunk: &DealChunk) {
+        self.iter_mut().for_each(|r| r.add_skipped(chunk));
+    }
+    fn merge(&mut self, other: &Self) {
+        self.iter_mut().zip(other).for_each(|(a, b)| a.merge(b));
+    }
+    fn seal(&mut self) {
+        self.iter_mut().for_each(R::seal);
+    }
+}
+
+/// Implements [`Report`] for an accumulator from its own methods: which kind of fact each
+/// `add` takes, and whether it has a `seal` or an `add_skipped`.
+macro_rules! report {
+    ($acc:ty { $($kind:ident => $method:ident),* $(,)? }) => {
+        impl Report for $acc {
+            $(report!(@one $acc, $kind, $method);)*
+            fn merge(&mut self, other: &Self) {
+                <$acc>::merge(self, other)
+            }
+        }
+    };
+    (@one $acc:ty, lead, $m:ident) => { fn add_lead(&mut self, lead: &LeadFact) { <$acc>::$m(self, lead) } };
+    (@one $acc:ty, deal, $m:ident) => { fn add_deal(&mut self, deal: &Seen) { <$acc>::$m(self, deal) } };
+    (@one $acc:ty, time, $m:ident) => { fn add_time(&mut self, entry: &TimeFact) { <$acc>::$m(self, entry) } };
+    (@one $acc:ty, skipped, $m:ident) => { fn add_skipped(&mut self, chunk: &DealChunk) { <$acc>::$m(self, chunk) } };
+    (@one $acc:ty, seal, $m:ident) => { fn seal(&mut self) { <$acc>::$m(self) } };
+}
+
+report!(SpeedAcc { lead => add, seal => seal });
+report!(LeadToConsultationAcc { lead => add });
+report!(CloseAcc { deal => add });
+report!(WinAcc { deal => add });
+report!(CycleAcc { deal => add, seal => seal });
+report!(NonSellingAcc { time => add });
+report!(RevenueAcc { deal => add, skipped => add_skipped });
+report!(FunnelAcc { lead => add_lead, deal => add_deal });
+report!(BreakdownAcc { deal => add, seal => seal });
+report!(LostAcc { deal => add });
+report!(CohortAcc { deal => add });
+report!(BeforeAfterAcc { lead => add_lead, deal => add_deal });
+report!(super::TrendAcc { lead => add_lead, deal => add_deal, time => add_time, seal => seal });
+
 /// Every report below is an accumulator — `new` for a range, `add` one lead or deal at a time,
 /// `finish` — so the dashboard can feed all of them in one pass over the facts while each
-/// report on its own is the same code folded over the same facts.
+/// report on its own is the same code folded over the same facts ([`Report`]).
 #[derive(Clone)]
 pub struct SpeedAcc {
     span: Span,
