@@ -132,7 +132,7 @@ pub fn dashboard_with_breakdowns(
     // Every report is an accumulator; the pass feeds them all, chunk by chunk, and keeps each
     // settled chunk's part for the next dashboard over the same range (`pass`).
     let query = pass::Query { range, period, changes, dims };
-    let pass::Accs {
+    let pass::DashboardReports {
         speed,
         l2c,
         close,
@@ -346,7 +346,7 @@ impl TrendAcc {
         self.l2c[i].0 += l.first_held.is_some_and(|h| h - l.created <= self.l2c_window) as u64;
     }
 
-    pub fn add_deal(&mut self, s: &report::Seen) {
+    pub fn add_deal(&mut self, s: &report::DealStanding) {
         if let Some(held) = s.d.held {
             if let Some(i) = self.slots.of(held) {
                 self.close[i].1 += 1;

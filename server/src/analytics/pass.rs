@@ -39,16 +39,16 @@ macro_rules! dashboard_reports {
     ($($field:ident: $ty:ty,)*) => {
         /// Every accumulator a dashboard feeds.
         #[derive(Clone)]
-        pub struct Accs {
+        pub struct DashboardReports {
             $(pub $field: $ty,)*
         }
 
-        impl Accs {
+        impl DashboardReports {
             fn add_lead(&mut self, lead: &LeadFact) {
                 $(Report::add_lead(&mut self.$field, lead);)*
             }
 
-            fn add_deal(&mut self, deal: &report::Seen) {
+            fn add_deal(&mut self, deal: &report::DealStanding) {
                 $(Report::add_deal(&mut self.$field, deal);)*
             }
 
@@ -60,7 +60,7 @@ macro_rules! dashboard_reports {
                 $(Report::add_skipped(&mut self.$field, chunk);)*
             }
 
-            pub fn merge(&mut self, other: &Accs) {
+            pub fn merge(&mut self, other: &DashboardReports) {
                 $(Report::merge(&mut self.$field, &other.$field);)*
             }
 
@@ -89,10 +89,10 @@ dashboard_reports! {
     non_selling: report::NonSellingAcc,
 }
 
-impl Accs {
-    pub fn new(cx: &Context, q: &Query) -> Accs {
+impl DashboardReports {
+    pub fn new(cx: &Context, q: &Query) -> DashboardReports {
         let range = q.range;
-        Accs {
+        DashboardReports {
             speed: report::SpeedAcc::new(cx, range),
             l2c: report::LeadToConsultationAcc::new(cx, range),
             close: report::CloseAcc::new(cx, range),
@@ -114,12 +114,12 @@ impl Accs {
         }
     }
 
-    fn feed(&mut self, cx: &Context, piece: &Piece) {
+    fn feed(&mut self, cx: &Context, piece: &FactChunk) {
         match *piece {
-            Piece::Leads(leads) => cx.leads_in(leads).for_each(|l| self.add_lead(l)),
-            Piece::Deals(deals) => cx.deals_in(deals).for_each(|s| self.add_deal(&s)),
-            Piece::Skip(chunk) => self.add_skipped(chunk),
-            Piece::Time(time) => cx.time_in(time).for_each(|t| self.add_time(t)),
+            FactChunk::Leads(leads) => cx.leads_in(leads).for_each(|l| self.add_lead(l)),
+            FactChunk::Deals(deals) => cx.deals_in(deals).for_each(|s| self.add_deal(&s)),
+            FactChunk::Skip(chunk) => self.add_skipped(chunk),
+            FactChunk::Time(time) => cx.time_in(time).for_each(|t| self.add_time(t)),
         }
     }
 
@@ -130,7 +130,7 @@ impl Accs {
 }
 
 /// One chunk of facts as the pass meets it.
-enum Piece<'a> {
+enum FactChunk<'a> {
     Leads(&'a [LeadFact]),
     Deals(&'a [DealFact]),
     /// Deals settled before anything the dashboard looks at: only their summary counts
@@ -140,7 +140,7 @@ enum Piece<'a> {
 }
 
 struct Work<'a> {
-    piece: Piece<'a>,
+    piece: FactChunk<'a>,
     /// The chunk it is, where its part may be kept.
     chunk: Option<(Kind, usize)>,
     /// No later `now` changes its part.
@@ -162,40 +162,40 @@ fn pieces<'a>(cx: &Context<'a>, since: Secs) -> Vec<Work<'a>> {
         Some(chunks) => {
             for (k, (c, leads)) in chunks.enumerate().filter(|(_, (c, _))| c.latest_created >= since) {
                 work.push(Work {
-                    piece: Piece::Leads(leads),
+                    piece: FactChunk::Leads(leads),
                     chunk: Some((Kind::Leads, k)),
                     settled: settled(c.latest),
                 });
             }
         }
-        None => work.push(Work { piece: Piece::Leads(&facts.leads), chunk: None, settled: false }),
+        None => work.push(Work { piece: FactChunk::Leads(&facts.leads), chunk: None, settled: false }),
     }
     match facts.deal_chunks() {
         Some(chunks) => {
             for (k, (c, deals)) in chunks.enumerate() {
                 work.push(match cx.settled(c, since) {
-                    true => Work { piece: Piece::Skip(c), chunk: None, settled: false },
+                    true => Work { piece: FactChunk::Skip(c), chunk: None, settled: false },
                     false => Work {
-                        piece: Piece::Deals(deals),
+                        piece: FactChunk::Deals(deals),
                         chunk: Some((Kind::Deals, k)),
                         settled: settled(c.latest),
                     },
                 });
             }
         }
-        None => work.push(Work { piece: Piece::Deals(&facts.deals), chunk: None, settled: false }),
+        None => work.push(Work { piece: FactChunk::Deals(&facts.deals), chunk: None, settled: false }),
     }
     // Time entries never depend on `now`.
     for (k, time) in facts.time.chunks(super::facts::CHUNK).enumerate() {
-        work.push(Work { piece: Piece::Time(time), chunk: Some((Kind::Time, k)), settled: true });
+        work.push(Work { piece: FactChunk::Time(time), chunk: Some((Kind::Time, k)), settled: true });
     }
     work
 }
 
 /// Runs every accumulator of `q` over the facts: kept parts merged, the rest read on two
 /// threads, and the parts of newly settled chunks kept.
-pub fn run(cx: &Context, q: &Query) -> Accs {
-    let template = Accs::new(cx, q);
+pub fn run(cx: &Context, q: &Query) -> DashboardReports {
+    let template = DashboardReports::new(cx, q);
     let work = pieces(cx, template.since(cx, q.range));
     let key = Key::of(cx, q);
     let kept = cx.facts.partials.find(&key, cx, &work);
@@ -284,7 +284,7 @@ struct Part {
     generation: u64,
     /// The `now` it was made at: it holds for that `now` and every later one.
     made_at: Secs,
-    accs: Arc<Accs>,
+    accs: Arc<DashboardReports>,
 }
 
 impl Clone for Partials {
@@ -304,7 +304,7 @@ impl std::fmt::Debug for Partials {
 
 impl Partials {
     /// The kept part of each piece of `work` that is still good.
-    fn find(&self, key: &Key, cx: &Context, work: &[Work]) -> Vec<Option<Arc<Accs>>> {
+    fn find(&self, key: &Key, cx: &Context, work: &[Work]) -> Vec<Option<Arc<DashboardReports>>> {
         let mut kept = self.0.lock().expect("partials lock");
         kept.clock += 1;
         let clock = kept.clock;
@@ -322,7 +322,7 @@ impl Partials {
             .collect()
     }
 
-    fn keep(&self, key: Key, cx: &Context, made: Vec<((Kind, usize), Arc<Accs>)>) {
+    fn keep(&self, key: Key, cx: &Context, made: Vec<((Kind, usize), Arc<DashboardReports>)>) {
         if made.is_empty() {
             return;
         }

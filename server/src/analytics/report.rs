@@ -144,7 +144,7 @@ pub struct Context<'a> {
 /// metrics (a quote idle past the stale window is lost "no decision" at the moment it went
 /// stale, whether or not anyone recorded it) and whether a win counts as a sale.
 #[derive(Debug, Clone, Copy)]
-pub struct Seen<'a> {
+pub struct DealStanding<'a> {
     pub d: &'a DealFact,
     pub outcome: Outcome,
     /// When the current outcome was reached.
@@ -157,15 +157,15 @@ pub struct Seen<'a> {
 
 /// A half-open span of instants `[from, to)`: a date range in company time.
 #[derive(Debug, Clone, Copy)]
-pub struct Span {
+pub struct InstantRange {
     pub from: Secs,
     pub to: Secs,
 }
 
-impl Span {
-    pub fn of(cx: &Context, r: DateRange) -> Span {
+impl InstantRange {
+    pub fn of(cx: &Context, r: DateRange) -> InstantRange {
         let (from, to) = cx.bounds(r);
-        Span { from, to }
+        InstantRange { from, to }
     }
     pub fn holds(self, t: Secs) -> bool {
         t >= self.from && t < self.to
@@ -246,7 +246,7 @@ impl<'a> Context<'a> {
     }
 
     /// The deals the filter lets through, each seen once.
-    pub fn deals(&self) -> impl Iterator<Item = Seen<'a>> + '_ {
+    pub fn deals(&self) -> impl Iterator<Item = DealStanding<'a>> + '_ {
         self.deals_in(&self.facts.deals)
     }
 
@@ -260,7 +260,7 @@ impl<'a> Context<'a> {
     }
 
     /// The deals of `deals` the filter lets through, each seen once.
-    pub fn deals_in(&self, deals: &'a [DealFact]) -> impl Iterator<Item = Seen<'a>> + '_ {
+    pub fn deals_in(&self, deals: &'a [DealFact]) -> impl Iterator<Item = DealStanding<'a>> + '_ {
         deals.iter().filter(|d| self.filter.deal(d)).map(|d| self.see(d))
     }
 
@@ -286,13 +286,13 @@ impl<'a> Context<'a> {
         self.time_in(&self.facts.time)
     }
 
-    pub fn see(&self, d: &'a DealFact) -> Seen<'a> {
+    pub fn see(&self, d: &'a DealFact) -> DealStanding<'a> {
         let sale = d.amount_cents >= self.thresholds.get(d.service as usize).copied().unwrap_or(0);
         if d.outcome == Outcome::Open
             && (d.held.is_some() || d.presented.is_some())
             && self.now - d.last_activity > self.stale
         {
-            return Seen {
+            return DealStanding {
                 d,
                 outcome: Outcome::Lost,
                 at: Some(d.last_activity + self.stale),
@@ -300,7 +300,7 @@ impl<'a> Context<'a> {
                 sale,
             };
         }
-        Seen { d, outcome: d.outcome, at: d.decided, stale: false, sale }
+        DealStanding { d, outcome: d.outcome, at: d.decided, stale: false, sale }
     }
 }
 
@@ -325,7 +325,7 @@ pub struct SpeedToLead {
 /// report, so they are each report's own.
 pub trait Report: Clone {
     fn add_lead(&mut self, _lead: &LeadFact) {}
-    fn add_deal(&mut self, _deal: &Seen) {}
+    fn add_deal(&mut self, _deal: &DealStanding) {}
     fn add_time(&mut self, _entry: &TimeFact) {}
     /// A chunk of deals settled before anything the dashboard looks at: only its summary counts.
     fn add_skipped(&mut self, _chunk: &DealChunk) {}
@@ -339,7 +339,7 @@ impl<R: Report> Report for Vec<R> {
     fn add_lead(&mut self, lead: &LeadFact) {
         self.iter_mut().for_each(|r| r.add_lead(lead));
     }
-    fn add_deal(&mut self, deal: &Seen) {
+    fn add_deal(&mut self, deal: &DealStanding) {
         self.iter_mut().for_each(|r| r.add_deal(deal));
     }
     fn add_time(&mut self, entry: &TimeFact) {
@@ -368,7 +368,7 @@ macro_rules! report {
         }
     };
     (@one $acc:ty, lead, $m:ident) => { fn add_lead(&mut self, lead: &LeadFact) { <$acc>::$m(self, lead) } };
-    (@one $acc:ty, deal, $m:ident) => { fn add_deal(&mut self, deal: &Seen) { <$acc>::$m(self, deal) } };
+    (@one $acc:ty, deal, $m:ident) => { fn add_deal(&mut self, deal: &DealStanding) { <$acc>::$m(self, deal) } };
     (@one $acc:ty, time, $m:ident) => { fn add_time(&mut self, entry: &TimeFact) { <$acc>::$m(self, entry) } };
     (@one $acc:ty, skipped, $m:ident) => { fn add_skipped(&mut self, chunk: &DealChunk) { <$acc>::$m(self, chunk) } };
     (@one $acc:ty, seal, $m:ident) => { fn seal(&mut self) { <$acc>::$m(self) } };
@@ -393,7 +393,7 @@ report!(super::TrendAcc { lead => add_lead, deal => add_deal, time => add_time, 
 /// report on its own is the same code folded over the same facts ([`Report`]).
 #[derive(Clone)]
 pub struct SpeedAcc {
-    span: Span,
+    span: InstantRange,
     now: Secs,
     thresholds: [Secs; 2],
     leads: u64,
@@ -405,7 +405,7 @@ pub struct SpeedAcc {
 impl SpeedAcc {
     pub fn new(cx: &Context, range: DateRange) -> Self {
         SpeedAcc {
-            span: Span::of(cx, range),
+            span: InstantRange::of(cx, range),
             now: cx.now,
             thresholds: cx.settings.speed_thresholds_minutes.map(|m| m as Secs * 60),
             leads: 0,
@@ -476,7 +476,7 @@ pub fn speed_to_lead(cx: &Context, range: DateRange) -> SpeedToLead {
 /// still inside the window stay in the denominator and are reported as still open.
 #[derive(Clone)]
 pub struct LeadToConsultationAcc {
-    span: Span,
+    span: InstantRange,
     now: Secs,
     window: Secs,
     hits: u64,
@@ -487,7 +487,14 @@ pub struct LeadToConsultationAcc {
 impl LeadToConsultationAcc {
     pub fn new(cx: &Context, range: DateRange) -> Self {
         let window = cx.settings.lead_to_consultation_days as Secs * DAY;
-        LeadToConsultationAcc { span: Span::of(cx, range), now: cx.now, window, hits: 0, n: 0, open: 0 }
+        LeadToConsultationAcc {
+            span: InstantRange::of(cx, range),
+            now: cx.now,
+            window,
+            hits: 0,
+            n: 0,
+            open: 0,
+        }
     }
 
     pub fn add(&mut self, l: &LeadFact) {
@@ -540,7 +547,7 @@ pub struct CloseAcc {
 /// What decides a held consultation's place in the close rate.
 #[derive(Debug, Clone, Copy)]
 struct CloseRule {
-    span: Span,
+    span: InstantRange,
     now: Secs,
     window: Secs,
 }
@@ -555,11 +562,11 @@ struct CloseCounts {
 }
 
 impl CloseRule {
-    fn of(cx: &Context, span: Span) -> Self {
+    fn of(cx: &Context, span: InstantRange) -> Self {
         CloseRule { span, now: cx.now, window: cx.settings.close_window_days as Secs * DAY }
     }
 
-    fn add(&self, c: &mut CloseCounts, s: &Seen) {
+    fn add(&self, c: &mut CloseCounts, s: &DealStanding) {
         let Some(held) = s.d.held.filter(|&h| self.span.holds(h)) else { return };
         c.n += 1;
         match (s.outcome, s.at) {
@@ -595,10 +602,10 @@ impl CloseCounts {
 
 impl CloseAcc {
     pub fn new(cx: &Context, range: DateRange) -> Self {
-        CloseAcc { rule: CloseRule::of(cx, Span::of(cx, range)), counts: CloseCounts::default() }
+        CloseAcc { rule: CloseRule::of(cx, InstantRange::of(cx, range)), counts: CloseCounts::default() }
     }
 
-    pub fn add(&mut self, s: &Seen) {
+    pub fn add(&mut self, s: &DealStanding) {
         self.rule.add(&mut self.counts, s);
     }
 
@@ -634,7 +641,7 @@ pub struct WinRate {
 /// neither side.
 #[derive(Clone)]
 pub struct WinAcc {
-    span: Span,
+    span: InstantRange,
     won: u64,
     lost: u64,
     won_cents: i64,
@@ -644,10 +651,10 @@ pub struct WinAcc {
 
 impl WinAcc {
     pub fn new(cx: &Context, range: DateRange) -> Self {
-        WinAcc { span: Span::of(cx, range), won: 0, lost: 0, won_cents: 0, lost_cents: 0, stale: 0 }
+        WinAcc { span: InstantRange::of(cx, range), won: 0, lost: 0, won_cents: 0, lost_cents: 0, stale: 0 }
     }
 
-    pub fn add(&mut self, s: &Seen) {
+    pub fn add(&mut self, s: &DealStanding) {
         if !self.span.holds_some(s.at) {
             return;
         }
@@ -705,7 +712,7 @@ pub struct SalesCycle {
 
 #[derive(Clone)]
 pub struct CycleAcc {
-    span: Span,
+    span: InstantRange,
     now: Secs,
     from_lead: Sample,
     from_held: Sample,
@@ -715,7 +722,7 @@ pub struct CycleAcc {
 impl CycleAcc {
     pub fn new(cx: &Context, range: DateRange) -> Self {
         CycleAcc {
-            span: Span::of(cx, range),
+            span: InstantRange::of(cx, range),
             now: cx.now,
             from_lead: Sample::default(),
             from_held: Sample::default(),
@@ -723,7 +730,7 @@ impl CycleAcc {
         }
     }
 
-    pub fn add(&mut self, s: &Seen) {
+    pub fn add(&mut self, s: &DealStanding) {
         if let (Outcome::Won, Some(at)) = (s.outcome, s.at) {
             if self.span.holds(at) && s.sale {
                 self.from_lead.push(at - s.d.lead_created);
@@ -780,7 +787,7 @@ pub struct NonSelling {
 /// Non-selling hours ÷ logged hours of entries started in the range (breaks are neither).
 #[derive(Clone)]
 pub struct NonSellingAcc {
-    span: Span,
+    span: InstantRange,
     logged: i64,
     non: i64,
     entries: u64,
@@ -788,7 +795,7 @@ pub struct NonSellingAcc {
 
 impl NonSellingAcc {
     pub fn new(cx: &Context, range: DateRange) -> Self {
-        NonSellingAcc { span: Span::of(cx, range), logged: 0, non: 0, entries: 0 }
+        NonSellingAcc { span: InstantRange::of(cx, range), logged: 0, non: 0, entries: 0 }
     }
 
     pub fn add(&mut self, t: &TimeFact) {
@@ -839,7 +846,7 @@ pub struct Revenue {
 
 #[derive(Clone)]
 pub struct RevenueAcc {
-    span: Span,
+    span: InstantRange,
     won: u64,
     cents: i64,
     /// Base rates per service (by dictionary id) over every decision so far: the fallback the
@@ -853,7 +860,7 @@ pub struct RevenueAcc {
 impl RevenueAcc {
     pub fn new(cx: &Context, range: DateRange) -> Self {
         RevenueAcc {
-            span: Span::of(cx, range),
+            span: InstantRange::of(cx, range),
             won: 0,
             cents: 0,
             decided: vec![(0, 0); cx.facts.dict.len()],
@@ -861,7 +868,7 @@ impl RevenueAcc {
         }
     }
 
-    pub fn add(&mut self, s: &Seen) {
+    pub fn add(&mut self, s: &DealStanding) {
         let service = s.d.service as usize;
         match s.outcome {
             Outcome::Won => {
@@ -965,7 +972,7 @@ pub fn stage_targets(s: &Settings) -> [f64; 4] {
 /// lost, moved back or still in, at each stage it entered.
 #[derive(Clone)]
 pub struct FunnelAcc {
-    span: Span,
+    span: InstantRange,
     now: Secs,
     stale: Secs,
     /// Per stage: entries, advanced, lost, moved back, still in.
@@ -982,7 +989,7 @@ const STILL: usize = 4;
 impl FunnelAcc {
     pub fn new(cx: &Context, range: DateRange) -> Self {
         FunnelAcc {
-            span: Span::of(cx, range),
+            span: InstantRange::of(cx, range),
             now: cx.now,
             stale: cx.stale,
             counts: [[0; 5]; 4],
@@ -1015,7 +1022,7 @@ impl FunnelAcc {
         }
     }
 
-    pub fn add_deal(&mut self, s: &Seen) {
+    pub fn add_deal(&mut self, s: &DealStanding) {
         let d = s.d;
         if !self.span.holds(d.lead_created) || d.held.is_none() {
             return;
@@ -1167,7 +1174,7 @@ fn slot(dict_len: usize, key: u32) -> usize {
 #[derive(Clone)]
 pub struct BreakdownAcc {
     dim: Dimension,
-    span: Span,
+    span: InstantRange,
     close: CloseRule,
     dict_len: usize,
     /// The groups met so far (a slot is a dictionary id, NONE last) — a chunk meets a few of
@@ -1191,7 +1198,7 @@ struct Group {
 
 impl BreakdownAcc {
     pub fn new(cx: &Context, range: DateRange, dim: Dimension) -> Self {
-        let span = Span::of(cx, range);
+        let span = InstantRange::of(cx, range);
         BreakdownAcc {
             dim,
             span,
@@ -1218,7 +1225,7 @@ impl BreakdownAcc {
         &mut self.groups[self.index[slot] as usize]
     }
 
-    pub fn add(&mut self, s: &Seen) {
+    pub fn add(&mut self, s: &DealStanding) {
         let slot = slot(self.dict_len, self.dim.key(s.d));
         // Reps do not hold consultations: grouping held ones by who decided them would make
         // every rep's close rate 100%. Their rows carry win rate and revenue only.
@@ -1296,7 +1303,7 @@ pub struct LostReason {
 /// Losses dated in the range by structured reason; stale quotes count as "no_decision".
 #[derive(Clone)]
 pub struct LostAcc {
-    span: Span,
+    span: InstantRange,
     dict_len: usize,
     /// Where stale quotes count: the "no_decision" reason's slot, else one past NONE's.
     no_decision: usize,
@@ -1309,10 +1316,16 @@ impl LostAcc {
     pub fn new(cx: &Context, range: DateRange) -> Self {
         let dict_len = cx.facts.dict.len();
         let no_decision = cx.facts.dict.get("no_decision").map_or(dict_len + 1, |id| id as usize);
-        LostAcc { span: Span::of(cx, range), dict_len, no_decision, by: vec![(0, 0); dict_len + 2], total: 0 }
+        LostAcc {
+            span: InstantRange::of(cx, range),
+            dict_len,
+            no_decision,
+            by: vec![(0, 0); dict_len + 2],
+            total: 0,
+        }
     }
 
-    pub fn add(&mut self, s: &Seen) {
+    pub fn add(&mut self, s: &DealStanding) {
         if s.outcome != Outcome::Lost || !self.span.holds_some(s.at) {
             return;
         }
@@ -1375,7 +1388,7 @@ pub const COHORT_WEEKS: usize = 8;
 /// Month of consultation × share closed (as a sale) by week since.
 #[derive(Clone)]
 pub struct CohortAcc {
-    span: Span,
+    span: InstantRange,
     months: Vec<DateRange>,
     /// Month starts as instants: converting each consultation's time to a local date would
     /// cost a time-zone lookup per consultation.
@@ -1387,13 +1400,13 @@ pub struct CohortAcc {
 impl CohortAcc {
     pub fn new(cx: &Context, range: DateRange) -> Self {
         let months = periods(range, Period::Month);
-        let span = Span::of(cx, range);
+        let span = InstantRange::of(cx, range);
         let slots = Slots::new(months.iter().map(|m| midnight(cx.tz, m.from)).collect(), span.to).into();
         let by = vec![(0, [0; COHORT_WEEKS]); months.len()];
         CohortAcc { span, months, slots, by }
     }
 
-    pub fn add(&mut self, s: &Seen) {
+    pub fn add(&mut self, s: &DealStanding) {
         let Some(h) = s.d.held.filter(|&h| self.span.holds(h)) else { return };
         let Some(i) = self.slots.of(h) else { return };
         let e = &mut self.by[i];
@@ -1520,7 +1533,7 @@ impl BeforeAfterAcc {
         self.l2c.iter_mut().for_each(|a| a.add(l));
     }
 
-    pub fn add_deal(&mut self, s: &Seen) {
+    pub fn add_deal(&mut self, s: &DealStanding) {
         self.close.iter_mut().for_each(|a| a.add(s));
         self.win.iter_mut().for_each(|a| a.add(s));
     }
