@@ -193,21 +193,8 @@ async fn audit(db: &Database, workers: &[Worker]) {
     for w in workers {
         let client_id = w.device.engine.client_id();
         assert_eq!(w.device.engine.pending_count(), 0, "{client_id}: outbox drained");
-        let log: Vec<(i64, String, Value, String)> = sqlx::query_as(
-            "select mutation_id, name, args, status from mutation_log where client_id = $1 order by mutation_id",
-        )
-        .bind(client_id)
-        .fetch_all(&pool)
-        .await
-        .unwrap();
         // A device killed before its push lost nothing it had stored: every write is there once.
-        assert_eq!(log.len(), w.made.len(), "{client_id}: every write reached the server once");
-        for ((id, name, args, status), made) in log.iter().zip(&w.made) {
-            assert_eq!(
-                (*id as u64, name, args),
-                (made.id, &made.name, &made.args),
-                "{client_id}: log matches"
-            );
+        for (id, name, _, status) in assert_logged_once(&pool, client_id, &w.made).await {
             assert_eq!(status, "applied", "{client_id}: write {id} ({name}) was not applied");
         }
         // Each activity and time entry logged once is one row: nothing applied twice.

@@ -120,3 +120,27 @@ pub fn assign_rep(id: Uuid, base_version: i64, rep: Uuid) -> Mutation {
 pub async fn count(app: &TestApp, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(&app.pool).await.unwrap()
 }
+
+/// One mutation as the server logged it: id, name, args (as stored) and status.
+pub type Logged = (i64, String, Value, String);
+
+/// Exactly once: every mutation a client made is in the server's log once, in order, with the
+/// same name and arguments. Returns the log, for what the caller checks next.
+pub async fn assert_logged_once(
+    pool: &sqlx::PgPool,
+    client_id: Uuid,
+    made: &[app::sync::protocol::MutationEnvelope],
+) -> Vec<Logged> {
+    let log: Vec<Logged> = sqlx::query_as(
+        "select mutation_id, name, args, status from mutation_log where client_id = $1 order by mutation_id",
+    )
+    .bind(client_id)
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert_eq!(log.len(), made.len(), "{client_id}: every write reached the server once");
+    for ((id, name, args, _), made) in log.iter().zip(made) {
+        assert_eq!((*id as u64, name, args), (made.id, &made.name, &made.args), "{client_id}: log matches");
+    }
+    log
+}

@@ -279,21 +279,7 @@ async fn audit(app: &crate::helpers::TestApp, clients: &[SimClient]) {
         assert_eq!(c.device.engine.pending_count(), 0, "{client_id}: outbox drained");
 
         // Exactly once: every mutation made is in the log once, with the same content.
-        let log: Vec<(i64, String, Value, String)> = sqlx::query_as(
-            "select mutation_id, name, args, status from mutation_log where client_id = $1 order by mutation_id",
-        )
-        .bind(client_id)
-        .fetch_all(pool)
-        .await
-        .unwrap();
-        assert_eq!(log.len(), c.made.len(), "{client_id}: every write reached the server once");
-        for ((id, name, args, _), made) in log.iter().zip(&c.made) {
-            assert_eq!(
-                (*id as u64, name, args),
-                (made.id, &made.name, &made.args),
-                "{client_id}: log matches"
-            );
-        }
+        let log = assert_logged_once(pool, client_id, &c.made).await;
         // Rejected writes are kept on the device with their reasons, exactly those.
         let rejected_server: BTreeSet<u64> =
             log.iter().filter(|(_, _, _, s)| s == "rejected").map(|(id, ..)| *id as u64).collect();
