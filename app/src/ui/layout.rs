@@ -6,47 +6,6 @@ use crate::domain::Role;
 use leptos::prelude::*;
 use leptos_router::components::{Redirect, A};
 
-/// A tab in the bottom bar.
-struct Tab {
-    href: &'static str,
-    label: &'static str,
-    icon: &'static str,
-}
-
-fn tabs_for(role: Role) -> &'static [Tab] {
-    match role {
-        Role::Technician => &[
-            Tab { href: "/today", label: "Today", icon: "◷" },
-            Tab { href: "/new", label: "New", icon: "+" },
-            Tab { href: "/day", label: "My day", icon: "⏱" },
-            Tab { href: "/sync", label: "Sync", icon: "⇅" },
-        ],
-        Role::SalesRep => &[
-            Tab { href: "/queue", label: "Queue", icon: "☰" },
-            Tab { href: "/day", label: "My day", icon: "⏱" },
-            Tab { href: "/sync", label: "Sync", icon: "⇅" },
-        ],
-        Role::Manager => &[
-            Tab { href: "/dashboard", label: "Dashboard", icon: "▤" },
-            Tab { href: "/followups", label: "Follow-ups", icon: "☎" },
-            Tab { href: "/team", label: "Team", icon: "☺" },
-        ],
-    }
-}
-
-/// The URLs a role's tabs live at: the service worker keeps a copy of each for offline starts.
-pub fn offline_urls(role: Role) -> Vec<&'static str> {
-    let mut urls: Vec<&'static str> = tabs_for(role).iter().map(|t| t.href).collect();
-    // A consultation's steps and a quote open from one page each (`/visit?id=…&step=…`,
-    // `/quote?id=…`), whatever the id.
-    match role {
-        Role::Technician => urls.push("/visit"),
-        Role::SalesRep => urls.push("/quote"),
-        Role::Manager => {}
-    }
-    urls
-}
-
 /// Wraps a page meant for some roles: signed-out visitors go to the login page, and a person of
 /// another role is told where their own work is instead of seeing a blank screen.
 #[component]
@@ -66,9 +25,9 @@ pub fn RolePage(roles: &'static [Role], children: Children) -> impl IntoView {
         }
         .into_any()
     };
-    let tabs = tabs_for(me.role);
+    let tabs = super::pages::tabs(me.role);
     let sync = super::sync_state::use_sync();
-    let offline = offline_urls(me.role).join(" ");
+    let offline = super::pages::offline_urls(me.role).join(" ");
     view! {
         <div class="app" data-role=me.role.as_str() data-offline-urls=offline>
             <header class="topbar">
@@ -84,10 +43,9 @@ pub fn RolePage(roles: &'static [Role], children: Children) -> impl IntoView {
             <main class="page">{body}</main>
             <nav class="tabbar" aria-label="Main">
                 {tabs
-                    .iter()
-                    .map(|t| {
+                    .map(|(href, t)| {
                         view! {
-                            <A href=t.href attr:class="tab">
+                            <A href=href attr:class="tab">
                                 <span class="tab-icon" aria-hidden="true">{t.icon}</span>
                                 <span class="tab-label">{t.label}</span>
                             </A>

@@ -9,6 +9,7 @@ mod login;
 mod manager;
 mod media;
 mod my_day;
+pub mod pages;
 mod quotes;
 mod rep;
 mod session;
@@ -17,7 +18,6 @@ pub mod sync_state;
 mod technician;
 mod visit;
 
-use crate::domain::Role;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
 use leptos_router::{
@@ -81,7 +81,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <layout::NotFound /> }>
                 <Route path=path!("/") view=Home />
                 <Route path=path!("/login") view=login::LoginPage />
-                <Route path=path!("/today") view=|| view! { <layout::RolePage roles=&[Role::Technician]><technician::Today /></layout::RolePage> } />
+                <Route path=path!("/today") view=|| view! { <layout::RolePage roles=pages::page("/today").roles><technician::Today /></layout::RolePage> } />
                 <Route path=path!("/new") view={Lazy::<NewPage>::new()} />
                 <Route path=path!("/visit") view={Lazy::<VisitPage>::new()} />
                 <Route path=path!("/sync") view={Lazy::<SyncPage>::new()} />
@@ -111,7 +111,7 @@ fn Home() -> impl IntoView {
 /// Each page is declared once, with its path: the macro also writes `LAZY_PATHS` and
 /// `preload_page`, so the preload cannot miss a page the routes have.
 macro_rules! lazy_pages {
-    ($($route:ident $path:literal $roles:expr => $page:path;)*) => {
+    ($($route:ident $path:literal => $page:path;)*) => {
         $(
             struct $route;
 
@@ -122,7 +122,7 @@ macro_rules! lazy_pages {
                 }
 
                 fn view(_this: Self) -> AnyView {
-                    view! { <layout::RolePage roles=$roles>{$page()}</layout::RolePage> }.into_any()
+                    view! { <layout::RolePage roles=pages::page($path).roles>{$page()}</layout::RolePage> }.into_any()
                 }
             }
         )*
@@ -143,15 +143,15 @@ macro_rules! lazy_pages {
 }
 
 lazy_pages! {
-    NewPage "/new" &[Role::Technician] => technician::NewConsultation;
-    VisitPage "/visit" &[Role::Technician] => visit::Visit;
-    SyncPage "/sync" &Role::ALL => technician::SyncPage;
-    QueuePage "/queue" &[Role::SalesRep] => rep::Queue;
-    QuotePage "/quote" &[Role::SalesRep, Role::Manager] => rep::QuotePage;
-    DayPage "/day" &[Role::Technician, Role::SalesRep] => my_day::MyDay;
-    FollowupsPage "/followups" &[Role::Manager] => manager::FollowupsBoard;
-    DashboardPage "/dashboard" &[Role::Manager] => manager::Dashboard;
-    TeamPage "/team" &[Role::Manager] => manager::Team;
+    NewPage "/new" => technician::NewConsultation;
+    VisitPage "/visit" => visit::Visit;
+    SyncPage "/sync" => technician::SyncPage;
+    QueuePage "/queue" => rep::Queue;
+    QuotePage "/quote" => rep::QuotePage;
+    DayPage "/day" => my_day::MyDay;
+    FollowupsPage "/followups" => manager::FollowupsBoard;
+    DashboardPage "/dashboard" => manager::Dashboard;
+    TeamPage "/team" => manager::Team;
 }
 
 /// The pages in the main chunk: nothing to preload.
@@ -159,10 +159,10 @@ lazy_pages! {
 const EAGER_PATHS: &[&str] = &["/", "/login", "/today"];
 
 /// Loads the chunks of the pages a role uses offline (the same list the service worker warms,
-/// `layout::offline_urls`), one after another (the first screen's requests go first).
+/// `pages::offline_urls`), one after another (the first screen's requests go first).
 #[cfg(feature = "hydrate")]
-async fn preload_pages(role: Role) {
-    for path in layout::offline_urls(role) {
+async fn preload_pages(role: crate::domain::Role) {
+    for path in pages::offline_urls(role) {
         preload_page(path).await;
     }
 }
@@ -170,11 +170,19 @@ async fn preload_pages(role: Role) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Role;
+
+    #[test]
+    fn every_lazy_page_is_in_the_page_table() {
+        for path in LAZY_PATHS.iter().chain(&["/today"]) {
+            assert!(pages::PAGES.iter().any(|p| p.path == *path), "{path} has no entry in ui::pages::PAGES");
+        }
+    }
 
     #[test]
     fn every_offline_page_is_either_in_the_main_chunk_or_a_declared_lazy_page() {
         for role in Role::ALL {
-            for path in layout::offline_urls(role) {
+            for path in pages::offline_urls(role) {
                 assert!(
                     EAGER_PATHS.contains(&path) || LAZY_PATHS.contains(&path),
                     "{path} ({role:?}) is neither eager nor declared in lazy_pages!, so it is never preloaded"
