@@ -24,50 +24,28 @@ pub struct LoginAccount {
     pub password_hash: String,
 }
 
-/// The columns that make a [`Me`], as the sign-in and session queries read them.
-pub struct MeRow {
-    pub user_id: Uuid,
-    pub name: String,
-    pub email: String,
-    pub role: Role,
-    pub company_id: Uuid,
-    pub company_name: String,
-    /// The company's `follow_up_cadence_days` setting, when it has one.
-    pub cadence: Option<sqlx::types::Json<Vec<u32>>>,
+/// The company's follow-up cadence from its `follow_up_cadence_days` setting, when it has one.
+pub fn cadence_days(setting: Option<sqlx::types::Json<Vec<u32>>>) -> Vec<u32> {
+    setting
+        .map(|c| c.0)
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| app::domain::cadence::DEFAULT_CADENCE_DAYS.to_vec())
 }
 
-impl MeRow {
-    pub fn into_me(self) -> Me {
-        Me {
-            user_id: self.user_id,
-            name: self.name,
-            email: self.email,
-            role: self.role,
-            company_id: self.company_id,
-            company_name: self.company_name,
-            cadence_days: self
-                .cadence
-                .map(|c| c.0)
-                .filter(|c| !c.is_empty())
-                .unwrap_or_else(|| app::domain::cadence::DEFAULT_CADENCE_DAYS.to_vec()),
-        }
-    }
-}
-
-/// The [`Me`] of a `query!` record holding [`MeRow`]'s columns (each `query!` makes a record
-/// type of its own, so a function could not take both the sign-in's and the session's).
+/// The [`Me`] of a `query!` record with the columns `user_id, name, email, role, company_id,
+/// company_name, cadence` (each `query!` makes a record type of its own, so a function could
+/// not take both the sign-in's and the session's).
 macro_rules! me_of_record {
     ($r:expr) => {
-        $crate::users::MeRow {
+        app::api::Me {
             user_id: $r.user_id,
             name: $r.name,
             email: $r.email,
             role: $r.role,
             company_id: $r.company_id,
             company_name: $r.company_name,
-            cadence: $r.cadence,
+            cadence_days: $crate::users::cadence_days($r.cadence),
         }
-        .into_me()
     };
 }
 pub(crate) use me_of_record;

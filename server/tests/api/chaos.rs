@@ -9,9 +9,12 @@
 //! It needs the release binary (`FIELDCLOSE_BIN`), so `cargo test` skips it; `make chaos` runs it.
 //! `CHAOS_SECONDS` sets how long the faults last (20 s unless told), `CHAOS_SEED` the seed.
 
-use crate::{device::Device, sync_fixtures::*};
+use crate::{
+    device::Device,
+    helpers::{base_database_url, with_database},
+    sync_fixtures::*,
+};
 use app::sync::{
-    engine::{Engine, MemoryStore},
     mutation::*,
     protocol::{Entity, MutationEnvelope},
 };
@@ -56,10 +59,7 @@ async fn writes_sync_exactly_once_through_kill_9_and_cut_connections() {
         // Half the devices open a connection per request, so the proxy cuts requests in flight
         // often; the others keep connections alive, so cuts also hit idle pooled ones.
         let (http, user_id) = sign_in(server.port, email, i % 2 == 0).await;
-        let store = MemoryStore::default();
-        let engine = Engine::open(store.clone()).await.unwrap();
-        let base = format!("http://127.0.0.1:{proxy_port}");
-        let mut device = Device { http, base, store, engine, user_id };
+        let mut device = Device::at(format!("http://127.0.0.1:{proxy_port}"), http, user_id).await;
         device.pull_all(None).await.expect("the first pull, before any fault");
         let rng = StdRng::seed_from_u64(rng.gen());
         devices.push(Worker { device, made: vec![], consultations: vec![], rng, failures: 0 });
@@ -214,14 +214,7 @@ async fn audit(db: &Database, workers: &[Worker]) {
         }
         // Converged: a fresh device of the same person pulls exactly what this one holds, so no
         // write was acknowledged (or versioned) and then missed by a pull.
-        let store = MemoryStore::default();
-        let mut fresh = Device {
-            http: w.device.http.clone(),
-            base: w.device.base.clone(),
-            engine: Engine::open(store.clone()).await.unwrap(),
-            store,
-            user_id: w.device.user_id,
-        };
+        let mut fresh = Device::at(w.device.base.clone(), w.device.http.clone(), w.device.user_id).await;
         fresh.pull_all(None).await.unwrap();
         assert_eq!(w.device.rows(), fresh.rows(), "{client_id} converged");
     }
@@ -236,11 +229,9 @@ struct Database {
 
 impl Database {
     async fn create() -> Self {
-        let base =
-            std::env::var("DATABASE_URL").unwrap_or_else(|_| server::config::DEFAULT_DATABASE_URL.into());
-        let (head, _) = base.rsplit_once('/').expect("a database URL has a path");
+        let base = base_database_url();
         let name = format!("fc_chaos_{}", Uuid::now_v7().simple());
-        let db = Self { url: format!("{head}/{name}"), admin_url: format!("{head}/postgres"), name };
+        let db = Self { url: with_database(&base, &name), admin_url: with_database(&base, "postgres"), name };
         let mut admin = PgConnection::connect(&db.admin_url).await.unwrap();
         admin.execute(format!("create database {}", db.name).as_str()).await.unwrap();
         db

@@ -31,9 +31,14 @@ pub enum SendError {
 
 impl Device {
     pub async fn new(app: &TestApp, http: Client, user_id: Uuid) -> Self {
+        Self::at(app.base.clone(), http, user_id).await
+    }
+
+    /// A new device profile talking to the server at `base` (a proxy, say).
+    pub async fn at(base: String, http: Client, user_id: Uuid) -> Self {
         let store = MemoryStore::default();
         let engine = Engine::open(store.clone()).await.unwrap();
-        Self { http, base: app.base.clone(), store, engine, user_id }
+        Self { http, base, store, engine, user_id }
     }
 
     /// The same profile after the tab was killed: whatever reached the store is all there is.

@@ -27,12 +27,12 @@ pub struct TestApp {
     database_url: String,
 }
 
-fn base_database_url() -> String {
+pub fn base_database_url() -> String {
     std::env::var("DATABASE_URL").unwrap_or_else(|_| server::config::DEFAULT_DATABASE_URL.into())
 }
 
 /// Replaces the database name at the end of a Postgres URL.
-fn with_database(url: &str, name: &str) -> String {
+pub fn with_database(url: &str, name: &str) -> String {
     let (head, tail) = url.rsplit_once('/').expect("a database URL has a path");
     let query = tail.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
     format!("{head}/{name}{query}")
