@@ -1,5 +1,6 @@
 //! The sync protocol, shared by the server and every client (see docs/sync.md).
 
+pub mod device;
 pub mod engine;
 #[cfg(feature = "hydrate")]
 pub mod idb;

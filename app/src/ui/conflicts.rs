@@ -2,8 +2,8 @@
 //! overwritten, who had written them and who overwrote them. Read from the server when there is
 //! signal (conflicts only exist once both edits have arrived there).
 
-use super::{client::get_json, sync_state::use_sync};
 use crate::api::ConflictEntry;
+use crate::sync::device::{transport::get_json, use_sync};
 use leptos::prelude::*;
 use serde_json::Value;
 use uuid::Uuid;
@@ -20,7 +20,7 @@ fn shown(v: &Value) -> String {
 pub fn ConflictView(entity: &'static str, id: Uuid) -> impl IntoView {
     let sync = use_sync();
     // Fetched again after each sync that brought something (last sync time changes).
-    let synced = Memo::new(move |_| sync.snapshot.with(|s| s.last_synced_at));
+    let synced = Memo::new(move |_| sync.snapshot.with(|s| s.status.last_synced_at));
     let conflicts = LocalResource::new(move || {
         synced.track();
         async move { get_json::<Vec<ConflictEntry>>(&format!("/api/conflicts?entity={entity}&id={id}")).await }

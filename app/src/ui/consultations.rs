@@ -1,7 +1,8 @@
 //! The list of consultations on this device (the technician's Today, the manager's dashboard),
 //! each with its sync state: a dot while a change waits to be sent.
 
-use super::{sync_state::use_sync, visit::text};
+use super::visit::text;
+use crate::sync::device::use_sync;
 use crate::sync::protocol::Entity;
 use leptos::prelude::*;
 use serde_json::Value;
@@ -32,6 +33,7 @@ pub fn ConsultationList(
         let needle = query.map(|q| q.get().trim().to_lowercase()).unwrap_or_default();
         let digits: String = needle.chars().filter(char::is_ascii_digit).collect();
         let rejected: Vec<Uuid> = snap
+            .status
             .rejected
             .iter()
             .filter_map(|r| crate::sync::optimistic::shown_under(&r.mutation.name, &r.mutation.args))
@@ -74,7 +76,7 @@ pub fn ConsultationList(
         <Show
             when=move || !rows.get().is_empty()
             fallback=move || {
-                let text = if sync.snapshot.with(|s| s.loaded) { empty.clone() } else { "Opening this device's records…".to_string() };
+                let text = if sync.snapshot.with(|s| s.status.loaded) { empty.clone() } else { "Opening this device's records…".to_string() };
                 view! { <section class="card empty" data-testid="consultations-empty"><p>{text}</p></section> }
             }
         >

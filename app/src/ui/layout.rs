@@ -2,18 +2,20 @@
 //! tab bar within thumb reach.
 
 use super::{current_user, sync_badge::SyncBadge};
-use crate::domain::Role;
 use leptos::prelude::*;
 use leptos_router::components::{Redirect, A};
 
-/// Wraps a page meant for some roles: signed-out visitors go to the login page, and a person of
-/// another role is told where their own work is instead of seeing a blank screen.
+/// Wraps a signed-in page (the one of `ui::pages` at the current path): signed-out visitors go
+/// to the login page, and a person whose role may not open it is told where their own work is
+/// instead of seeing a blank screen.
 #[component]
-pub fn RolePage(roles: &'static [Role], children: Children) -> impl IntoView {
+pub fn RolePage(children: Children) -> impl IntoView {
     let Some(me) = current_user() else {
         return view! { <Redirect path="/login" /> }.into_any();
     };
-    let body = if roles.contains(&me.role) {
+    let path = leptos_router::hooks::use_location().pathname.get_untracked();
+    let allowed = super::pages::page(&path).is_some_and(|page| page.roles.contains(&me.role));
+    let body = if allowed {
         children().into_any()
     } else {
         view! {
@@ -26,7 +28,7 @@ pub fn RolePage(roles: &'static [Role], children: Children) -> impl IntoView {
         .into_any()
     };
     let tabs = super::pages::tabs(me.role);
-    let sync = super::sync_state::use_sync();
+    let sync = crate::sync::device::use_sync();
     let offline = super::pages::offline_urls(me.role).join(" ");
     view! {
         <div class="app" data-role=me.role.as_str() data-offline-urls=offline>
@@ -62,7 +64,7 @@ pub fn RolePage(roles: &'static [Role], children: Children) -> impl IntoView {
 /// the last technician's customers). Unsent changes are never dropped silently: the person is
 /// offered to send them first, or to keep them here (then only they stay, until the same person
 /// signs in again), or to stay signed in.
-fn confirm_sign_out(ev: leptos::ev::SubmitEvent, sync: super::sync_state::SyncHandle) {
+fn confirm_sign_out(ev: leptos::ev::SubmitEvent, sync: crate::sync::device::SyncHandle) {
     ev.prevent_default();
     #[cfg(feature = "hydrate")]
     {
@@ -71,14 +73,14 @@ fn confirm_sign_out(ev: leptos::ev::SubmitEvent, sync: super::sync_state::SyncHa
             return;
         };
         leptos::task::spawn_local(async move {
-            let unsent = || sync.snapshot.with_untracked(|s| s.pending + s.uploads_pending);
+            let unsent = || sync.snapshot.with_untracked(|s| s.status.pending + s.status.uploads_pending);
             if unsent() > 0
                 && web_sys_confirm(&format!(
                     "{} change(s) have not been sent yet. Send them now, then sign out?",
                     unsent()
                 ))
             {
-                super::sync_state::sync_now();
+                crate::sync::device::sync_now();
                 // Bounded: with no signal the person decides below instead of waiting.
                 for _ in 0..60 {
                     if unsent() == 0 {
@@ -96,7 +98,7 @@ fn confirm_sign_out(ev: leptos::ev::SubmitEvent, sync: super::sync_state::SyncHa
             {
                 return; // stays signed in
             }
-            if let Err(e) = super::sync_state::forget_records().await {
+            if let Err(e) = crate::sync::device::forget_records().await {
                 leptos::logging::warn!("{e}");
             }
             let _ = form.submit();

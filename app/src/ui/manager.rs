@@ -1,6 +1,6 @@
 //! The manager's tabs: the dashboard (recent consultations and the way to /reports) and the team.
 
-use super::client::{get_json, post_json};
+use crate::sync::device::transport::{get_json, post_json, Failure};
 use crate::{
     api::{ErrorDetail, NewUserRequest, TeamMember},
     domain::{EmailAddress, Password, PersonName, Role},
@@ -37,7 +37,9 @@ fn validate(req: &NewUserRequest) -> Result<(), ErrorDetail> {
 
 #[component]
 pub fn Team() -> impl IntoView {
-    let team = LocalResource::new(|| get_json::<Vec<TeamMember>>("/api/users"));
+    let team = LocalResource::new(|| async {
+        get_json::<Vec<TeamMember>>("/api/users").await.map_err(Failure::into_detail)
+    });
     let name = RwSignal::new(String::new());
     let email = RwSignal::new(String::new());
     let role = RwSignal::new(Role::Technician.as_str().to_string());
@@ -48,7 +50,7 @@ pub fn Team() -> impl IntoView {
         let req = req.clone();
         async move {
             validate(&req)?;
-            post_json::<_, TeamMember>("/api/users", &req).await
+            post_json::<_, TeamMember>("/api/users", &req).await.map_err(Failure::into_detail)
         }
     });
     Effect::new(move |_| {
@@ -125,9 +127,9 @@ pub fn Team() -> impl IntoView {
 pub fn FollowupsBoard() -> impl IntoView {
     use super::{
         quotes::quotes,
-        sync_state::use_sync,
         visit::{label, save::Saver, text},
     };
+    use crate::sync::device::use_sync;
     use crate::sync::{
         mutation::{FieldUpdate, FollowupReassign, Mutation},
         protocol::Entity,

@@ -125,13 +125,13 @@ mod browser {
     /// Stores `blob` on the device under its hash; the sync loop uploads it.
     pub async fn store(blob: &Blob) -> Result<StoredImage, String> {
         let sha256 = sha256_hex(blob).await?;
-        crate::ui::sync_state::put_blob(&sha256, blob).await?;
+        crate::sync::device::put_blob(&sha256, blob).await?;
         Ok(StoredImage { sha256, content_type: blob.type_(), byte_size: blob.size() as u64 })
     }
 
     /// An object URL for a stored blob, or the server's copy when this device does not hold it.
     pub async fn image_url(sha256: &str) -> String {
-        match crate::ui::sync_state::get_blob(sha256).await {
+        match crate::sync::device::get_blob(sha256).await {
             Some(blob) => web_sys::Url::create_object_url_with_blob(&blob).unwrap_or_default(),
             None => format!("/api/blobs/{sha256}"),
         }

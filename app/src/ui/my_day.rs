@@ -5,13 +5,13 @@
 
 use super::{
     current_user,
-    sync_state::use_sync,
     visit::{
         label,
         save::{SaveIndicator, Saver},
         text,
     },
 };
+use crate::sync::device::use_sync;
 use crate::sync::{
     mutation::{Mutation, TimeEntryLog},
     protocol::Entity,

@@ -1,10 +1,17 @@
 //! Every signed-in page, once: its path, who may open it, whether it is a tab (and for whom),
-//! and whether a role keeps a copy of it for offline starts. The tab bar, the offline URLs the
-//! service worker warms, the preload of each role's page code and each page's role check all
-//! read this table, so a page cannot be a tab without being kept offline, or kept for a role that
-//! may not open it.
+//! whether a role keeps a copy of it for offline starts, and its code. The router's routes, the
+//! tab bar, the offline URLs the service worker warms, the preload of each role's page code and
+//! each page's role check all read this table, so a page cannot be routed without a role check,
+//! be a tab without being kept offline, or be kept for a role that may not open it.
 
+use super::{layout::RolePage, manager, my_day, rep, technician, visit};
 use crate::domain::Role;
+use leptos::prelude::*;
+use leptos_router::{
+    any_nested_route::{AnyNestedRoute, IntoAnyNestedRoute},
+    lazy_route, Lazy, LazyRoute, NestedRoute, StaticSegment,
+};
+use std::{future::Future, pin::Pin};
 
 const TECHNICIAN: &[Role] = &[Role::Technician];
 const SALES_REP: &[Role] = &[Role::SalesRep];
@@ -27,6 +34,67 @@ pub struct Page {
     /// Who keeps a copy for offline starts besides those who have it as a tab: a consultation's
     /// steps and a quote open from one page each (`/visit?id=…`, `/quote?id=…`), whatever the id.
     pub offline: &'static [Role],
+    pub code: Code,
+}
+
+/// Where a page's code is in the bundle.
+pub enum Code {
+    /// In the main chunk: only a technician's first screen, so a phone on one bar of signal gets
+    /// a working first screen before it has the rest.
+    Main(fn() -> AnyView),
+    /// Its own wasm chunk (`cargo leptos build --split`), fetched when the page is first opened
+    /// or preloaded; the service worker precaches every chunk on install, so it opens offline.
+    Lazy { route: fn(&'static str) -> AnyNestedRoute, preload: fn() -> Pin<Box<dyn Future<Output = ()>>> },
+}
+
+impl Code {
+    const fn lazy<T: LazyRoute + Sync>() -> Code {
+        Code::Lazy { route: lazy_route_at::<T>, preload: preload_chunk::<T> }
+    }
+}
+
+fn lazy_route_at<T: LazyRoute + Sync>(path: &'static str) -> AnyNestedRoute {
+    NestedRoute::new(segment(path), Lazy::<T>::new()).into_any_nested_route()
+}
+
+/// A page's path as the router matches it.
+fn segment(path: &'static str) -> StaticSegment<&'static str> {
+    StaticSegment(path.trim_start_matches('/'))
+}
+
+fn preload_chunk<T: LazyRoute>() -> Pin<Box<dyn Future<Output = ()>>> {
+    Box::pin(T::preload())
+}
+
+/// A lazy page's route: its chunk's entry point, wrapped in the role check of the page it is
+/// routed at (`RolePage` finds it in the table by the current path).
+macro_rules! lazy_pages {
+    ($($route:ident => $page:path;)*) => {$(
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <RolePage>{$page()}</RolePage> }.into_any()
+            }
+        }
+    )*};
+}
+
+lazy_pages! {
+    NewPage => technician::NewConsultation;
+    VisitPage => visit::Visit;
+    SyncPage => technician::SyncPage;
+    QueuePage => rep::Queue;
+    QuotePage => rep::QuotePage;
+    DayPage => my_day::MyDay;
+    FollowupsPage => manager::FollowupsBoard;
+    DashboardPage => manager::Dashboard;
+    TeamPage => manager::Team;
 }
 
 /// In tab-bar order for every role.
@@ -36,57 +104,95 @@ pub const PAGES: &[Page] = &[
         roles: TECHNICIAN,
         tab: Some(Tab { label: "Today", icon: "◷", roles: TECHNICIAN }),
         offline: &[],
+        code: Code::Main(|| view! { <RolePage><technician::Today /></RolePage> }.into_any()),
     },
     Page {
         path: "/new",
         roles: TECHNICIAN,
         tab: Some(Tab { label: "New", icon: "+", roles: TECHNICIAN }),
         offline: &[],
+        code: Code::lazy::<NewPage>(),
     },
     Page {
         path: "/queue",
         roles: SALES_REP,
         tab: Some(Tab { label: "Queue", icon: "☰", roles: SALES_REP }),
         offline: &[],
+        code: Code::lazy::<QueuePage>(),
     },
     Page {
         path: "/dashboard",
         roles: MANAGER,
         tab: Some(Tab { label: "Dashboard", icon: "▤", roles: MANAGER }),
         offline: &[],
+        code: Code::lazy::<DashboardPage>(),
     },
     Page {
         path: "/followups",
         roles: MANAGER,
         tab: Some(Tab { label: "Follow-ups", icon: "☎", roles: MANAGER }),
         offline: &[],
+        code: Code::lazy::<FollowupsPage>(),
     },
     Page {
         path: "/team",
         roles: MANAGER,
         tab: Some(Tab { label: "Team", icon: "☺", roles: MANAGER }),
         offline: &[],
+        code: Code::lazy::<TeamPage>(),
     },
     Page {
         path: "/day",
         roles: FIELD,
         tab: Some(Tab { label: "My day", icon: "⏱", roles: FIELD }),
         offline: &[],
+        code: Code::lazy::<DayPage>(),
     },
     Page {
         path: "/sync",
         roles: &Role::ALL,
         tab: Some(Tab { label: "Sync", icon: "⇅", roles: FIELD }),
         offline: &[],
+        code: Code::lazy::<SyncPage>(),
     },
-    Page { path: "/visit", roles: TECHNICIAN, tab: None, offline: TECHNICIAN },
-    Page { path: "/quote", roles: &[Role::SalesRep, Role::Manager], tab: None, offline: SALES_REP },
+    Page {
+        path: "/visit",
+        roles: TECHNICIAN,
+        tab: None,
+        offline: TECHNICIAN,
+        code: Code::lazy::<VisitPage>(),
+    },
+    Page {
+        path: "/quote",
+        roles: &[Role::SalesRep, Role::Manager],
+        tab: None,
+        offline: SALES_REP,
+        code: Code::lazy::<QuotePage>(),
+    },
 ];
 
-/// The page at `path`. Every path the app routes to a signed-in page is in the table (a test
-/// holds the lazy pages to it), so a miss is a programming error.
-pub fn page(path: &str) -> &'static Page {
-    PAGES.iter().find(|p| p.path == path).unwrap_or_else(|| panic!("{path} is not in ui::pages::PAGES"))
+/// The page at `path`, if it is a signed-in page.
+pub fn page(path: &str) -> Option<&'static Page> {
+    PAGES.iter().find(|p| p.path == path)
+}
+
+/// A route for every page of the table.
+pub fn routes() -> impl Iterator<Item = AnyNestedRoute> {
+    PAGES.iter().map(|p| match p.code {
+        Code::Main(view) => NestedRoute::new(segment(p.path), view).into_any_nested_route(),
+        Code::Lazy { route, .. } => route(p.path),
+    })
+}
+
+/// Loads the chunks of the pages a role uses offline, one after another (the first screen's
+/// requests go first): opening one later in a basement must not depend on the service worker
+/// having finished its precache.
+pub async fn preload(role: Role) {
+    for path in offline_urls(role) {
+        if let Some(Page { code: Code::Lazy { preload, .. }, .. }) = page(path) {
+            preload().await;
+        }
+    }
 }
 
 /// The role's tabs, in order: (path, tab).
@@ -110,7 +216,10 @@ mod tests {
         for role in Role::ALL {
             assert_eq!(tabs(role).next().map(|(path, _)| path), Some(role.home_path()), "{role:?}'s home");
             for path in offline_urls(role) {
-                assert!(page(path).roles.contains(&role), "{role:?} keeps {path} but may not open it");
+                assert!(
+                    page(path).unwrap().roles.contains(&role),
+                    "{role:?} keeps {path} but may not open it"
+                );
             }
         }
     }

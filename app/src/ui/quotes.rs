@@ -2,10 +2,8 @@
 //! attempts, when next — read from the device's records, so the queue works in the truck with
 //! no signal.
 
-use super::{
-    sync_state::SyncSnapshot,
-    visit::{label, options::options_of, text},
-};
+use super::visit::{label, options::options_of, text};
+use crate::sync::device::SyncSnapshot;
 use crate::{domain::Cents, sync::protocol::Entity};
 use chrono::{DateTime, Utc};
 use serde_json::Value;

@@ -6,7 +6,6 @@ use super::{
     conflicts::ConflictView,
     current_user,
     quotes::{quotes, rank, Quote},
-    sync_state::use_sync,
     visit::{
         consultation_on_device, label,
         options::options_of,
@@ -14,6 +13,7 @@ use super::{
         text, Found,
     },
 };
+use crate::sync::device::use_sync;
 use crate::{
     domain::{
         cadence::{next_follow_up, ContactResult, DEFAULT_CADENCE_DAYS},
@@ -116,7 +116,7 @@ pub fn Queue() -> impl IntoView {
         rank(&mut q, now);
         q
     });
-    let loaded = Memo::new(move |_| sync.snapshot.with(|s| s.loaded));
+    let loaded = Memo::new(move |_| sync.snapshot.with(|s| s.status.loaded));
     // Row state lives here: the rows are rebuilt whenever the device's records change.
     let contacting = RwSignal::new(None::<(Uuid, &'static str)>);
     let logged = RwSignal::new(None::<(Uuid, String)>);

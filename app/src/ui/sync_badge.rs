@@ -9,7 +9,7 @@ use leptos::prelude::*;
 pub fn SyncBadge() -> impl IntoView {
     // Render "online" on the server and on first hydration; correct it after mount.
     let online = RwSignal::new(true);
-    let sync = super::sync_state::use_sync();
+    let sync = crate::sync::device::use_sync();
 
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
@@ -29,11 +29,13 @@ pub fn SyncBadge() -> impl IntoView {
             <span class="dot" aria-hidden="true"></span>
             <span class="state">{move || if online.get() { "Online" } else { "Offline" }}</span>
             <span class="pending" data-testid="badge-pending">{move || {
-                let snap = sync.snapshot.get();
+                sync.snapshot.with(|s| {
+                let snap = &s.status;
                 let rejected = if snap.rejected.is_empty() { String::new() } else { format!(" · {} rejected", snap.rejected.len()) };
                 let photos = match snap.uploads_pending { 0 => String::new(), n => format!(" · {n} photo(s)") };
                 let storage = if snap.storage_warning.is_some() { " · storage low" } else { "" };
                 format!("· {} pending{photos}{rejected}{storage}", snap.pending)
+                })
             }}</span>
         </a>
     }

@@ -2,9 +2,9 @@
 
 use super::{
     consultations::ConsultationList,
-    sync_state::{queue, sync_now, use_sync},
     visit::{href, label, text, Step},
 };
+use crate::sync::device::{queue, sync_now, use_sync};
 use crate::{
     domain::{
         duplicates::{CustomerKey, MatchReason},
@@ -224,7 +224,7 @@ pub fn NewConsultation() -> impl IntoView {
 #[component]
 pub fn SyncPage() -> impl IntoView {
     let sync = use_sync();
-    let snap = move || sync.snapshot.get();
+    let snap = move || sync.snapshot.with(|s| s.status.clone());
     view! {
         <h1>"Sync"</h1>
         <section class="card" data-testid="sync-status">
@@ -239,7 +239,7 @@ pub fn SyncPage() -> impl IntoView {
                 <dd>{move || if snap().online { "online" } else { "offline — changes are kept on this device" }}</dd>
                 <dt>"Offline copy"</dt><dd class="offline-copy" data-testid="offline-copy"></dd>
             </dl>
-            {move || snap().problem.map(|p| view! { <p class="error" role="alert">{p}</p> })}
+            {move || snap().problem.map(|p| view! { <p class="error" role="alert">{p.message()}</p> })}
             {move || snap().storage_warning.map(|w| view! { <p class="error" role="alert" data-testid="storage-warning">{w}</p> })}
             {move || (snap().loaded && !snap().syncing_tab).then(|| view! {
                 <p class="muted">"Another tab of Fieldclose is sending this device's changes."</p>

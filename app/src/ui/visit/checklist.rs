@@ -3,8 +3,8 @@
 use super::{save::Saver, NextStep, Step};
 use crate::{
     domain::checklist::{gaps, Answer, Answers, StepState, TemplateStep},
+    sync::device::{use_sync, SyncSnapshot},
     sync::protocol::Entity,
-    ui::sync_state::{use_sync, SyncSnapshot},
 };
 use leptos::prelude::*;
 use serde_json::{Map, Value};

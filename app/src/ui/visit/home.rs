@@ -2,7 +2,7 @@
 //! data plate and the old unit.
 
 use super::{save::Saver, text, NextStep, Step};
-use crate::{sync::protocol::Entity, ui::sync_state::use_sync};
+use crate::{sync::device::use_sync, sync::protocol::Entity};
 use leptos::prelude::*;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;

@@ -12,7 +12,7 @@ mod outcome;
 mod present;
 pub mod save;
 
-use super::sync_state::use_sync;
+use crate::sync::device::use_sync;
 use crate::sync::protocol::Entity;
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_query_map};
@@ -83,7 +83,7 @@ pub(crate) fn consultation_on_device(id: Memo<Option<Uuid>>) -> Memo<Found> {
     let sync = use_sync();
     Memo::new(move |_| {
         sync.snapshot.with(|s| match id.get() {
-            _ if !s.loaded => Found::Opening,
+            _ if !s.status.loaded => Found::Opening,
             Some(id) if s.get(Entity::Consultation, id).is_some() => Found::Here(id),
             _ => Found::Missing,
         })

@@ -8,11 +8,11 @@ use crate::{
         pricing::{max_discount, option_total, FinancingPlan, FINANCING_PLANS},
         Cents,
     },
+    sync::device::{use_sync, SyncSnapshot},
     sync::{
         mutation::{DeleteRecord, LineItem, Mutation, OptionUpsert},
         protocol::Entity,
     },
-    ui::sync_state::{use_sync, SyncSnapshot},
 };
 use leptos::prelude::*;
 use serde_json::Value;

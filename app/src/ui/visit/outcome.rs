@@ -11,11 +11,11 @@ use super::{
 };
 use crate::{
     domain::checklist::gaps,
+    sync::device::use_sync,
     sync::{
         mutation::{FieldUpdate, FollowupSchedule, Mutation, Outcome, SetOutcome, LOST_REASONS},
         protocol::Entity,
     },
-    ui::sync_state::use_sync,
 };
 use leptos::{html::Canvas, prelude::*};
 use leptos_router::{components::A, hooks::use_query_map};

@@ -3,7 +3,7 @@
 //! options presented (the "options presented" stage event, by this device's clock).
 
 use super::{href, options::options_of, save::Saver, Step};
-use crate::ui::sync_state::use_sync;
+use crate::sync::device::use_sync;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use uuid::Uuid;

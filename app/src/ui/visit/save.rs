@@ -3,6 +3,7 @@
 //! safe — "Saved on this device" is the promise that a killed tab loses nothing. Waiting saves
 //! also run when the page is hidden or left (switching apps, a reload, closing the tab).
 
+use crate::sync::device::{queue, use_sync, SyncHandle};
 use crate::{
     sync::{
         mutation::{FieldUpdate, Mutation},
@@ -11,7 +12,6 @@ use crate::{
     ui::{
         current_user,
         drafts::{self, Draft},
-        sync_state::{queue, use_sync, SyncHandle},
     },
 };
 use leptos::prelude::*;

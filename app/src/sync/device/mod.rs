@@ -1,0 +1,88 @@
+//! The device's side of sync as the screens use it: a snapshot signal every screen can read
+//! (pending count, last sync, refused writes, the local view of records) and [`queue`] to make
+//! a write.
+//!
+//! In the browser the engine runs over IndexedDB (`sync::idb`), one database per person, in one
+//! [`runtime`] per page; one tab per person syncs (`leader`), through the one HTTP client
+//! (`transport`), uploading photos first (`uploads`), in sync runs (`run`). On the server the
+//! snapshot stays at its default, so the first render matches the server's HTML; the real state
+//! arrives right after hydration.
+
+mod status;
+pub mod transport;
+
+#[cfg(feature = "hydrate")]
+mod leader;
+#[cfg(feature = "hydrate")]
+mod run;
+#[cfg(feature = "hydrate")]
+mod runtime;
+#[cfg(feature = "hydrate")]
+mod uploads;
+
+pub use status::{storage_warning, SyncProblem, SyncSnapshot, SyncStatus};
+
+use crate::sync::mutation::Mutation;
+use leptos::prelude::*;
+
+#[derive(Clone, Copy)]
+pub struct SyncHandle {
+    pub snapshot: RwSignal<SyncSnapshot>,
+}
+
+pub fn use_sync() -> SyncHandle {
+    use_context::<SyncHandle>()
+        .unwrap_or_else(|| SyncHandle { snapshot: RwSignal::new(SyncSnapshot::default()) })
+}
+
+/// Starts the device's runtime (in the browser) and provides the handle to every page.
+pub fn provide_sync() {
+    let handle = SyncHandle { snapshot: RwSignal::new(SyncSnapshot::default()) };
+    provide_context(handle);
+    #[cfg(feature = "hydrate")]
+    if let Some(me) = crate::ui::current_user() {
+        Effect::new(move |_| runtime::start(handle, me.user_id));
+    }
+}
+
+/// Validates and queues a local write; resolves once it is safe on the device.
+pub async fn queue(mutations: Vec<Mutation>) -> Result<(), String> {
+    for m in &mutations {
+        m.validate().map_err(|e| e.to_string())?;
+    }
+    #[cfg(feature = "hydrate")]
+    {
+        runtime::opened().await.ok_or(runtime::NOT_OPEN)?.queue(&mutations).await
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        Err("changes can only be made in the browser".into())
+    }
+}
+
+/// Removes this person's records from the device on sign-out, keeping only what was never sent.
+pub async fn forget_records() -> Result<(), String> {
+    #[cfg(feature = "hydrate")]
+    if let Some(rt) = runtime::runtime() {
+        return rt.store.forget_records().await.map_err(|e| format!("Could not clear this device: {e}"));
+    }
+    Ok(())
+}
+
+/// Asks for a sync now (the Sync tab's button).
+pub fn sync_now() {
+    #[cfg(feature = "hydrate")]
+    run::kick();
+}
+
+/// Keeps a photo or signature on the device until it is uploaded.
+#[cfg(feature = "hydrate")]
+pub async fn put_blob(sha256: &str, blob: &web_sys::Blob) -> Result<(), String> {
+    runtime::opened().await.ok_or(runtime::NOT_OPEN)?.put_blob(sha256, blob).await
+}
+
+/// A photo or signature kept on this device, if it is.
+#[cfg(feature = "hydrate")]
+pub async fn get_blob(sha256: &str) -> Option<web_sys::Blob> {
+    runtime::runtime()?.store.blob(sha256).await.ok().flatten()
+}

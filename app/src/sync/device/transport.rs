@@ -1,0 +1,149 @@
+//! The browser's one HTTP client for the JSON API: the sync run and the screens that read or
+//! send something online-only (the team, conflicts) both go through it, so "no connection", a
+//! server error and a refusal are told apart the same way everywhere. On the server these
+//! functions exist so the components type-check, and say so if ever called.
+
+use crate::api::ErrorDetail;
+use serde::{de::DeserializeOwned, Serialize};
+
+/// Why a request did not succeed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Failure {
+    /// No answer (no network, the server down, a request cut off).
+    Offline,
+    /// The server answered 5xx: it is there but cannot do it now; try again later.
+    ServerError(u16),
+    /// The server holds mutation ids this device reuses (its storage went back in time): the
+    /// device continues under a new client id (`Engine::on_client_id_reused`).
+    ClientIdReused,
+    /// Refused, for a reason a person can read (a 4xx, or a 507 when the company's storage is
+    /// full: retrying will not help until someone acts).
+    Refused(ErrorDetail),
+}
+
+impl Failure {
+    /// Whether the server could not be reached at all, so the request is worth retrying later
+    /// on its own.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, Failure::Offline | Failure::ServerError(_))
+    }
+
+    /// The error as the screens show it.
+    pub fn into_detail(self) -> ErrorDetail {
+        match self {
+            Failure::Refused(detail) => detail,
+            Failure::Offline => {
+                detail("network", "No connection to the server. Try again when you have signal.")
+            }
+            Failure::ServerError(status) => detail(
+                "server_error",
+                &format!("The server could not do this just now ({status}). Try again in a minute."),
+            ),
+            Failure::ClientIdReused => detail(
+                crate::api::CLIENT_ID_REUSED,
+                "This device's sync numbering went back in time; it continues under a new id.",
+            ),
+        }
+    }
+}
+
+fn detail(code: &str, message: &str) -> ErrorDetail {
+    ErrorDetail { code: code.into(), message: message.into(), field: None }
+}
+
+/// A failure from the answer's status and body: 5xx but 507 are the server's trouble, the rest
+/// carry the API's `{"error": {...}}`.
+#[cfg(feature = "hydrate")]
+async fn failure_of(resp: gloo_net::http::Response) -> Failure {
+    let status = resp.status();
+    if status >= 500 && status != 507 {
+        return Failure::ServerError(status);
+    }
+    match resp.json::<crate::api::ErrorBody>().await {
+        Ok(b) if b.error.code == crate::api::CLIENT_ID_REUSED => Failure::ClientIdReused,
+        Ok(b) => Failure::Refused(b.error),
+        Err(_) => Failure::Refused(detail("http", &format!("The server answered {status}."))),
+    }
+}
+
+/// The JSON of a successful answer, or why there is none.
+#[cfg(feature = "hydrate")]
+async fn answer<T: DeserializeOwned>(
+    sent: Result<gloo_net::http::Response, gloo_net::Error>,
+) -> Result<T, Failure> {
+    let resp = sent.map_err(|_| Failure::Offline)?;
+    if !resp.ok() {
+        return Err(failure_of(resp).await);
+    }
+    resp.json::<T>().await.map_err(|e| {
+        Failure::Refused(detail("unreadable", &format!("Unreadable answer from the server: {e}")))
+    })
+}
+
+#[cfg(feature = "hydrate")]
+fn unencodable(e: gloo_net::Error) -> Failure {
+    Failure::Refused(detail("encoding", &format!("Could not encode the request: {e}")))
+}
+
+pub async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, Failure> {
+    #[cfg(feature = "hydrate")]
+    {
+        answer(gloo_net::http::Request::get(url).send().await).await
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        Err(Failure::Refused(detail("browser_only", &format!("{url} can only be fetched from the browser"))))
+    }
+}
+
+pub async fn post_json<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T, Failure> {
+    #[cfg(feature = "hydrate")]
+    {
+        let req = gloo_net::http::Request::post(url).json(body).map_err(unencodable)?;
+        answer(req.send().await).await
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = body;
+        Err(Failure::Refused(detail("browser_only", &format!("{url} can only be called from the browser"))))
+    }
+}
+
+/// Uploads a photo or signature (`PUT /api/blobs/{sha256}`); the answer's body is not read.
+#[cfg(feature = "hydrate")]
+pub async fn put_blob(url: &str, content_type: &str, blob: web_sys::Blob) -> Result<(), Failure> {
+    let req = gloo_net::http::Request::put(url)
+        .header("content-type", content_type)
+        .body(wasm_bindgen::JsValue::from(blob))
+        .map_err(unencodable)?;
+    let resp = req.send().await.map_err(|_| Failure::Offline)?;
+    if resp.ok() {
+        Ok(())
+    } else {
+        Err(failure_of(resp).await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_no_answer_and_server_errors_are_worth_retrying_alone() {
+        assert!(Failure::Offline.is_unreachable());
+        assert!(Failure::ServerError(503).is_unreachable());
+        assert!(!Failure::ClientIdReused.is_unreachable());
+        assert!(!Failure::Refused(detail("invalid_input", "no")).is_unreachable());
+    }
+
+    #[test]
+    fn a_refusal_keeps_the_servers_detail() {
+        let d = ErrorDetail {
+            code: "invalid_input".into(),
+            message: "Name is empty.".into(),
+            field: Some("name".into()),
+        };
+        assert_eq!(Failure::Refused(d.clone()).into_detail(), d);
+        assert_eq!(Failure::Offline.into_detail().code, "network");
+    }
+}
