@@ -410,7 +410,7 @@ mod tests {
             has_more: false,
             reset: false,
             rejected: vec![],
-            held_back: false,
+            awaiting_commit: false,
         };
         s.apply_pull(&resp, Utc::now());
         assert_eq!(s.pending.iter().map(|m| m.id).collect::<Vec<_>>(), vec![3]);
@@ -473,7 +473,7 @@ mod tests {
             has_more: false,
             reset: true,
             rejected: vec![],
-            held_back: false,
+            awaiting_commit: false,
         };
         s.apply_pull(&resp, Utc::now());
         assert!(s.rows.is_empty());

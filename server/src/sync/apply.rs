@@ -1,11 +1,11 @@
 //! How each named mutation changes Postgres. Runs inside the push transaction (in its careful
 //! attempt, under a savepoint per mutation); every statement is scoped by company and by the
-//! actor's visibility. What a push holds back until its end is in `pending`.
+//! actor's visibility. What a push defers until its end is in `deferred`.
 
 use super::{
+    batch::{BatchedActivity, BatchedFollowup, BatchedOption, BatchedTimeEntry, Row},
+    deferred::Deferred,
     fields::{self, Patch},
-    held::{HeldActivity, HeldFollowup, HeldOption, HeldTimeEntry, Row},
-    pending::Pending,
     scope::{self, consultation_for_write},
     Actor, ApplyError,
 };
@@ -18,11 +18,11 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 /// Applies one mutation, validated by `push::check_shape`, at company version `version`; its
-/// stage events (and, in the optimistic attempt, its activities) go to `pending`, written later
+/// stage events (and, in the optimistic attempt, its activities) go to `deferred`, written later
 /// in one statement.
 pub async fn apply(
     db: &mut PgConnection,
-    pending: &mut Pending,
+    deferred: &mut Deferred,
     actor: &Actor,
     mutation_id: u64,
     mutation: &Mutation,
@@ -34,11 +34,11 @@ pub async fn apply(
     // themselves (`consultation_create`, `consultation_update`, `set_outcome`). A delete
     // forgets it.
     if matches!(mutation, Mutation::Delete(_)) {
-        pending.consultation = None;
+        deferred.consultation = None;
     }
     if !keeps_held_rows(mutation) {
-        // What is held is written first: what follows may read or change it.
-        pending.write_rows(db, actor, version).await?;
+        // What is batched is written first: what follows may read or change it.
+        deferred.write_rows(db, actor, version).await?;
     }
     match mutation {
         Mutation::CustomerCreate(m) => customer_create(db, actor, m, version).await,
@@ -47,27 +47,27 @@ pub async fn apply(
             fields::update(db, actor, &fields::CUSTOMERS, &Patch::new(mutation_id, &m), version).await?;
             Ok(())
         }
-        Mutation::LeadCreate(m) => lead_create(db, pending, actor, m, version).await,
-        Mutation::ConsultationCreate(m) => consultation_create(db, pending, actor, m, version).await,
+        Mutation::LeadCreate(m) => lead_create(db, deferred, actor, m, version).await,
+        Mutation::ConsultationCreate(m) => consultation_create(db, deferred, actor, m, version).await,
         Mutation::ConsultationUpdate(m) => {
-            consultation_update(db, pending, actor, &Patch::new(mutation_id, m), version).await
+            consultation_update(db, deferred, actor, &Patch::new(mutation_id, m), version).await
         }
-        Mutation::SetOutcome(m) => set_outcome(db, pending, actor, m, version).await,
-        Mutation::OptionUpsert(m) => option_upsert(db, pending, actor, m, client_ts, version).await,
-        Mutation::ActivityLog(m) => activity_log(db, pending, actor, m, version).await,
-        Mutation::FollowupSchedule(m) => followup_schedule(db, pending, actor, m, version).await,
+        Mutation::SetOutcome(m) => set_outcome(db, deferred, actor, m, version).await,
+        Mutation::OptionUpsert(m) => option_upsert(db, deferred, actor, m, client_ts, version).await,
+        Mutation::ActivityLog(m) => activity_log(db, deferred, actor, m, version).await,
+        Mutation::FollowupSchedule(m) => followup_schedule(db, deferred, actor, m, version).await,
         Mutation::FollowupComplete(m) => followup_complete(db, actor, m, version).await,
         Mutation::FollowupReassign(m) => followup_reassign(db, actor, m, version).await,
-        Mutation::TimeEntryLog(m) => time_entry_log(db, pending, actor, m, version).await,
-        Mutation::AttachmentAdd(m) => attachment_add(db, pending, actor, m, version).await,
+        Mutation::TimeEntryLog(m) => time_entry_log(db, deferred, actor, m, version).await,
+        Mutation::AttachmentAdd(m) => attachment_add(db, deferred, actor, m, version).await,
         Mutation::Delete(m) => delete(db, actor, m, version).await,
     }
 }
 
-/// Whether `mutation` neither reads nor changes the rows a push holds (`held`): activities,
+/// Whether `mutation` neither reads nor changes the rows a push batches (`batch`): activities,
 /// options, follow-ups and time entries. A change of sales rep re-scopes a consultation's
 /// children in SQL, so they must be stored first; deciding a quote closes its follow-ups, which
-/// `set_outcome` does to the held ones too.
+/// `set_outcome` does to the batched ones too.
 fn keeps_held_rows(mutation: &Mutation) -> bool {
     match mutation {
         Mutation::CustomerCreate(_)
@@ -86,14 +86,14 @@ fn keeps_held_rows(mutation: &Mutation) -> bool {
 }
 
 /// The consultation, read and locked by [`consultation_for_write`], or as the previous mutation
-/// of a run read it (see `apply`). Hand it back with [`Pending::consultation`] when done.
+/// of a run read it (see `apply`). Hand it back with [`Deferred::consultation`] when done.
 async fn consultation_ref(
     db: &mut PgConnection,
-    pending: &mut Pending,
+    deferred: &mut Deferred,
     actor: &Actor,
     id: Uuid,
 ) -> Result<scope::ConsultationRef, ApplyError> {
-    match pending.consultation.take() {
+    match deferred.consultation.take() {
         // The same sight check as the SQL's: a change of sales rep earlier in this push may
         // have taken the actor's sight of it away.
         Some((k, c)) if k == id && (actor.sees_all() || c.scope_users.contains(&actor.user_id)) => Ok(c),
@@ -137,7 +137,7 @@ pub fn update_run(mutations: &[&Mutation]) -> usize {
 /// applies them one by one).
 pub async fn apply_update_run(
     db: &mut PgConnection,
-    pending: &mut Pending,
+    deferred: &mut Deferred,
     actor: &Actor,
     run: &[(u64, &Mutation)],
     version: i64,
@@ -163,7 +163,7 @@ pub async fn apply_update_run(
         fields::update(db, actor, &fields::CUSTOMERS, &patch, version).await?;
         Ok(())
     } else {
-        consultation_update(db, pending, actor, &patch, version).await
+        consultation_update(db, deferred, actor, &patch, version).await
     }
 }
 
@@ -272,7 +272,7 @@ fn singular(table: &str) -> &str {
 
 async fn lead_create(
     db: &mut PgConnection,
-    pending: &mut Pending,
+    deferred: &mut Deferred,
     actor: &Actor,
     m: &LeadCreate,
     version: i64,
@@ -304,7 +304,7 @@ async fn lead_create(
         return Err(ApplyError::id_taken(m.id));
     };
     let details = serde_json::json!({ "source": m.source, "service_type": m.service_type });
-    pending.stage_event(actor.user_id, m.id, None, "lead_created", m.created_at, details, &scope);
+    deferred.stage_event(actor.user_id, m.id, None, "lead_created", m.created_at, details, &scope);
     Ok(())
 }
 
@@ -326,7 +326,7 @@ async fn is_member(
 
 async fn consultation_create(
     db: &mut PgConnection,
-    pending: &mut Pending,
+    deferred: &mut Deferred,
     actor: &Actor,
     m: &ConsultationCreate,
     version: i64,
@@ -388,10 +388,10 @@ async fn consultation_create(
             return Err(ApplyError::rejected("the lead does not exist or is not yours"));
         }
     };
-    pending.widen_lead_scope(m.lead_id, &users);
+    deferred.widen_lead_scope(m.lead_id, &users);
     if let Some(at) = m.scheduled_at {
         let details = serde_json::json!({});
-        pending.stage_event(
+        deferred.stage_event(
             actor.user_id,
             m.lead_id,
             Some(m.id),
@@ -402,7 +402,7 @@ async fn consultation_create(
         );
     }
     // What the statement wrote (and locked), for the mutations that follow on it.
-    pending.consultation = Some((
+    deferred.consultation = Some((
         m.id,
         scope::ConsultationRef {
             lead_id: m.lead_id,
@@ -423,7 +423,7 @@ async fn consultation_create(
 
 async fn consultation_update(
     db: &mut PgConnection,
-    pending: &mut Pending,
+    deferred: &mut Deferred,
     actor: &Actor,
     m: &Patch,
     version: i64,
@@ -433,7 +433,7 @@ async fn consultation_update(
         fields::update(db, actor, &fields::CONSULTATIONS, m, version).await?;
         return Ok(());
     }
-    let mut c = consultation_ref(db, pending, actor, m.id).await?;
+    let mut c = consultation_ref(db, deferred, actor, m.id).await?;
     let before = c.clone();
     let new_rep = match m.values.get("sales_rep_id") {
         None => None,
@@ -460,7 +460,7 @@ async fn consultation_update(
         )
         .execute(&mut *db)
         .await?;
-        scope::spread(db, pending, actor, m.id, before.lead_id, before.customer_id, &users, version).await?;
+        scope::spread(db, deferred, actor, m.id, before.lead_id, before.customer_id, &users, version).await?;
         let lost_sight: Vec<Uuid> =
             before.scope_users.iter().copied().filter(|u| !users.contains(u)).collect();
         scope::shrink(db, actor, &lost_sight).await?;
@@ -472,12 +472,12 @@ async fn consultation_update(
     if let Some(held_at) = held_at {
         c.held_at = held_at;
     }
-    pending.consultation = Some((m.id, c));
+    deferred.consultation = Some((m.id, c));
 
     if before.held_at.is_none() {
         if let Some(held) = held_at.flatten() {
             let details = serde_json::json!({});
-            pending.stage_event(
+            deferred.stage_event(
                 actor.user_id,
                 before.lead_id,
                 Some(m.id),
@@ -500,18 +500,18 @@ const CLOSE_FOLLOWUPS: &str = "closed as (
 
 async fn set_outcome(
     db: &mut PgConnection,
-    pending: &mut Pending,
+    deferred: &mut Deferred,
     actor: &Actor,
     m: &SetOutcome,
     version: i64,
 ) -> Result<(), ApplyError> {
     if let Outcome::Won { option_id: Some(option), .. } = &m.outcome {
         // The option is read and marked below: it must be stored.
-        if pending.holds_option(*option) {
-            pending.write_rows(db, actor, version).await?;
+        if deferred.has_option(*option) {
+            deferred.write_rows(db, actor, version).await?;
         }
     }
-    let mut c = consultation_ref(db, pending, actor, m.id).await?;
+    let mut c = consultation_ref(db, deferred, actor, m.id).await?;
     let status = Status::parse(&c.status)
         .ok_or_else(|| ApplyError::rejected("the consultation has an unknown status"))?;
     let next = status.apply(&m.outcome)?;
@@ -602,27 +602,27 @@ async fn set_outcome(
         }
     };
     if kind != "reopened" {
-        pending.close_held_followups(m.id, m.at);
+        deferred.close_batched_followups(m.id, m.at);
     }
     debug_assert_eq!(next.as_str(), if kind == "reopened" { "open" } else { kind });
-    pending.stage_event(actor.user_id, c.lead_id, Some(m.id), kind, m.at, details, &c.scope_users);
+    deferred.stage_event(actor.user_id, c.lead_id, Some(m.id), kind, m.at, details, &c.scope_users);
     c.status = next.as_str().to_string();
-    pending.consultation = Some((m.id, c));
+    deferred.consultation = Some((m.id, c));
     Ok(())
 }
 
 async fn option_upsert(
     db: &mut PgConnection,
-    pending: &mut Pending,
+    deferred: &mut Deferred,
     actor: &Actor,
     m: &OptionUpsert,
     client_ts: DateTime<Utc>,
     version: i64,
 ) -> Result<(), ApplyError> {
-    let mut c = consultation_ref(db, pending, actor, m.consultation_id).await?;
+    let mut c = consultation_ref(db, deferred, actor, m.consultation_id).await?;
     check_discounts(db, actor, &m.line_items).await?;
     let line_items = serde_json::to_value(&m.line_items).map_err(|e| ApplyError::rejected(e.to_string()))?;
-    let option = HeldOption {
+    let option = BatchedOption {
         id: m.id,
         consultation_id: m.consultation_id,
         tier: m.tier.clone(),
@@ -637,7 +637,7 @@ async fn option_upsert(
     // A new option is inserted; a known one of this consultation, not deleted, is updated;
     // anything else writes nothing, and the reason is looked up.
     if let Err(refused @ ApplyError::Rejected(_)) =
-        pending.keep(db, actor, version, Row::Option(option)).await
+        deferred.keep(db, actor, version, Row::Option(option)).await
     {
         let parent: Option<Uuid> = sqlx::query_scalar!(
             "select consultation_id from options where company_id = $1 and id = $2",
@@ -649,7 +649,7 @@ async fn option_upsert(
         return Err(match parent {
             Some(parent) if parent == m.consultation_id => ApplyError::rejected("the option was deleted"),
             Some(_) => ApplyError::rejected("the option belongs to another consultation"),
-            // Another held row was refused (the optimistic attempt writes them together).
+            // Another batched row was refused (the optimistic attempt writes them together).
             None => refused,
         });
     }
@@ -667,11 +667,11 @@ async fn option_upsert(
                 .await?,
             };
         c.presented = Some(stored);
-        if !stored && !pending.has_event(m.consultation_id, "options_presented") {
+        if !stored && !deferred.has_event(m.consultation_id, "options_presented") {
             // Presented when the technician marked it so, by the device's clock.
             let (at, details) = (client_ts, serde_json::json!({}));
             let consultation = Some(m.consultation_id);
-            pending.stage_event(
+            deferred.stage_event(
                 actor.user_id,
                 c.lead_id,
                 consultation,
@@ -682,7 +682,7 @@ async fn option_upsert(
             );
         }
     }
-    pending.consultation = Some((m.consultation_id, c));
+    deferred.consultation = Some((m.consultation_id, c));
     Ok(())
 }
 
@@ -728,13 +728,13 @@ async fn check_discounts(db: &mut PgConnection, actor: &Actor, items: &[LineItem
 
 async fn activity_log(
     db: &mut PgConnection,
-    pending: &mut Pending,
+    deferred: &mut Deferred,
     actor: &Actor,
     m: &ActivityLog,
     version: i64,
 ) -> Result<(), ApplyError> {
-    let mut c = consultation_ref(db, pending, actor, m.consultation_id).await?;
-    let activity = HeldActivity {
+    let mut c = consultation_ref(db, deferred, actor, m.consultation_id).await?;
+    let activity = BatchedActivity {
         id: m.id,
         consultation_id: m.consultation_id,
         kind: m.kind.clone(),
@@ -743,9 +743,9 @@ async fn activity_log(
         note: m.note.clone(),
         scope_users: c.scope_users.clone(),
     };
-    pending.keep(db, actor, version, Row::Activity(activity)).await?;
+    deferred.keep(db, actor, version, Row::Activity(activity)).await?;
     if m.kind == "note" {
-        pending.consultation = Some((m.consultation_id, c));
+        deferred.consultation = Some((m.consultation_id, c));
         return Ok(());
     }
     // The first human contact of the lead starts nothing new but stops the speed-to-lead clock.
@@ -766,7 +766,7 @@ async fn activity_log(
     let consultation = Some(m.consultation_id);
     if first {
         let details = serde_json::json!({ "kind": m.kind });
-        pending.stage_event(
+        deferred.stage_event(
             actor.user_id,
             c.lead_id,
             consultation,
@@ -778,7 +778,7 @@ async fn activity_log(
         c.lead_contacted = true;
     } else if c.held_at.is_some() && c.status == "open" {
         let details = serde_json::json!({ "kind": m.kind, "outcome": m.outcome });
-        pending.stage_event(
+        deferred.stage_event(
             actor.user_id,
             c.lead_id,
             consultation,
@@ -788,18 +788,18 @@ async fn activity_log(
             &c.scope_users,
         );
     }
-    pending.consultation = Some((m.consultation_id, c));
+    deferred.consultation = Some((m.consultation_id, c));
     Ok(())
 }
 
 async fn followup_schedule(
     db: &mut PgConnection,
-    pending: &mut Pending,
+    deferred: &mut Deferred,
     actor: &Actor,
     m: &FollowupSchedule,
     version: i64,
 ) -> Result<(), ApplyError> {
-    let c = consultation_ref(db, pending, actor, m.consultation_id).await?;
+    let c = consultation_ref(db, deferred, actor, m.consultation_id).await?;
     let assignee = m.assignee_id.unwrap_or(actor.user_id);
     // The actor's own session proved them an active member at this request.
     if assignee != actor.user_id && !is_member(db, actor, assignee, &Role::ALL).await? {
@@ -809,7 +809,7 @@ async fn followup_schedule(
     if !scope.contains(&assignee) {
         scope.push(assignee);
     }
-    let followup = HeldFollowup {
+    let followup = BatchedFollowup {
         id: m.id,
         consultation_id: m.consultation_id,
         due_at: m.due_at,
@@ -818,8 +818,8 @@ async fn followup_schedule(
         scope_users: scope,
         done_at: None,
     };
-    pending.keep(db, actor, version, Row::Followup(followup)).await?;
-    pending.consultation = Some((m.consultation_id, c));
+    deferred.keep(db, actor, version, Row::Followup(followup)).await?;
+    deferred.consultation = Some((m.consultation_id, c));
     Ok(())
 }
 
@@ -888,19 +888,19 @@ async fn followup_reassign(
 /// own entries only.
 async fn time_entry_log(
     db: &mut PgConnection,
-    pending: &mut Pending,
+    deferred: &mut Deferred,
     actor: &Actor,
     m: &TimeEntryLog,
     version: i64,
 ) -> Result<(), ApplyError> {
-    let entry = HeldTimeEntry {
+    let entry = BatchedTimeEntry {
         id: m.id,
         category: m.category.clone(),
         started_at: m.started_at,
         ended_at: m.ended_at,
     };
     if let Err(refused @ ApplyError::Rejected(_)) =
-        pending.keep(db, actor, version, Row::TimeEntry(entry)).await
+        deferred.keep(db, actor, version, Row::TimeEntry(entry)).await
     {
         let owner = sqlx::query!(
             "select user_id, deleted from time_entries where company_id = $1 and id = $2",
@@ -915,7 +915,7 @@ async fn time_entry_log(
                 ApplyError::rejected("the time entry is someone else's")
             }
             Some((_, true)) => ApplyError::rejected("the time entry was deleted"),
-            // Another held row was refused (the optimistic attempt writes them together).
+            // Another batched row was refused (the optimistic attempt writes them together).
             _ => refused,
         });
     }
@@ -924,12 +924,12 @@ async fn time_entry_log(
 
 async fn attachment_add(
     db: &mut PgConnection,
-    pending: &mut Pending,
+    deferred: &mut Deferred,
     actor: &Actor,
     m: &AttachmentAdd,
     version: i64,
 ) -> Result<(), ApplyError> {
-    let c = consultation_ref(db, pending, actor, m.consultation_id).await?;
+    let c = consultation_ref(db, deferred, actor, m.consultation_id).await?;
     let rows = sqlx::query!(
         "insert into attachments (company_id, id, consultation_id, kind, sha256, content_type, byte_size, version,
            scope_users, field_versions, created_by, updated_by)
@@ -950,7 +950,7 @@ async fn attachment_add(
     .await?
     .rows_affected();
     inserted(rows, m.id)?;
-    pending.consultation = Some((m.consultation_id, c));
+    deferred.consultation = Some((m.consultation_id, c));
     Ok(())
 }
 

@@ -195,7 +195,7 @@ impl VersionClock {
 
     /// Whether a write of `company` whose commit had an unknown outcome is holding its newer
     /// changes back from pulls (for up to [`DOUBTFUL_FOR`]); devices show it.
-    pub fn held_back(&self, company: Uuid) -> bool {
+    pub fn awaiting_commit(&self, company: Uuid) -> bool {
         self.lock().doubtful.contains_key(&company)
     }
 
@@ -339,7 +339,7 @@ impl Ticket {
 
     /// The commit's answer was lost (the connection dropped): it may or may not have happened,
     /// so keep the version in flight a while longer, so that no pull passes it before its rows
-    /// could be visible. Pulls say so meanwhile ([`VersionClock::held_back`]).
+    /// could be visible. Pulls say so meanwhile ([`VersionClock::awaiting_commit`]).
     fn commit_outcome_unknown(self) {
         *self.clock.lock().doubtful.entry(self.company).or_default() += 1;
         tokio::spawn(async move {

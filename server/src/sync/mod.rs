@@ -2,12 +2,12 @@
 //! order, exactly once; pull sends what changed since the device's cookie, within its scope.
 
 mod apply;
+mod batch;
 pub mod clock;
 pub mod conflicts;
+mod deferred;
 pub mod events;
 mod fields;
-mod held;
-mod pending;
 pub mod pull;
 pub mod push;
 mod scope;

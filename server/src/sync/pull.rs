@@ -104,7 +104,7 @@ pub struct PullPage {
     has_more: bool,
     reset: bool,
     rejected: Vec<MutationResult>,
-    held_back: bool,
+    awaiting_commit: bool,
 }
 
 /// The wire form of [`app::sync::protocol::PatchOp`].
@@ -270,6 +270,6 @@ pub async fn read(
             Ok(PatchOut::Put { entity, id: k.id, version: k.version, data })
         })
         .collect::<Result<_, ApiError>>()?;
-    let held_back = clock.held_back(actor.company_id);
-    Ok(PullPage { cookie: next, last_mutation_id, patch, has_more, reset, rejected, held_back })
+    let awaiting_commit = clock.awaiting_commit(actor.company_id);
+    Ok(PullPage { cookie: next, last_mutation_id, patch, has_more, reset, rejected, awaiting_commit })
 }

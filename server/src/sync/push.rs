@@ -5,9 +5,9 @@
 
 use super::{
     apply::{apply, apply_update_run},
+    batch::Log,
     clock::VersionClock,
-    held::Log,
-    pending::Pending,
+    deferred::Deferred,
     Actor, ApplyError,
 };
 use crate::{auth::CurrentUser, error::ApiError, error::ApiJson, state::AppState};
@@ -89,7 +89,7 @@ impl std::ops::Deref for Checked {
 
 /// Why a mutation's envelope cannot be stored as it came, if it cannot: a NUL character in
 /// its arguments (Postgres refuses U+0000 in `jsonb`), or a device time outside the years the
-/// domain allows. The log keeps a storable copy instead ([`super::held::Log::push`]).
+/// domain allows. The log keeps a storable copy instead ([`super::batch::Log::push`]).
 fn unstorable(m: &MutationEnvelope) -> Option<String> {
     // The path is only worked out for the rare mutation that has a NUL (it allocates per node).
     if let Some(path) = has_nul(&m.args).then(|| nul_path(&m.args, "args")).flatten() {
@@ -191,7 +191,7 @@ async fn refuse_reused_ids(
     for s in stored {
         let sent = req.mutations.iter().find(|m| m.id as i64 == s.mutation_id);
         // Compared as stored: the log holds a storable copy of what was sent.
-        if sent.is_some_and(|m| m.name != s.name || super::held::storable(&m.args) != s.args) {
+        if sent.is_some_and(|m| m.name != s.name || super::batch::storable(&m.args) != s.args) {
             return Err(ApiError::ClientIdReused);
         }
     }
@@ -256,7 +256,7 @@ async fn attempt(
     let version = ticket.version();
     let mut results = Vec::with_capacity(fresh.len());
     let mut log = Log::default();
-    let mut pending = Pending::holding(savepoints == Savepoints::No);
+    let mut deferred = Deferred::new(savepoints == Savepoints::No);
     let mut next = 0;
     while let Some(&i) = fresh.get(next) {
         let envelope = &req.mutations[i];
@@ -267,7 +267,7 @@ async fn attempt(
             // Consecutive updates of one row's fields are written as one.
             let run = update_run(req, parsed, &fresh[next..]);
             if run.len() > 1 {
-                match apply_update_run(&mut tx, &mut pending, actor, &run, version).await {
+                match apply_update_run(&mut tx, &mut deferred, actor, &run, version).await {
                     Ok(()) => {}
                     Err(ApplyError::Rejected(_)) => {
                         tx.rollback().await?;
@@ -293,7 +293,7 @@ async fn attempt(
         let outcome = match &parsed[i] {
             Err(reason) => Err(reason.clone()),
             Ok(mutation) if savepoints == Savepoints::No => {
-                match apply(&mut tx, &mut pending, actor, envelope.id, mutation, envelope.client_ts, version)
+                match apply(&mut tx, &mut deferred, actor, envelope.id, mutation, envelope.client_ts, version)
                     .await
                 {
                     Ok(()) => Ok(()),
@@ -306,10 +306,10 @@ async fn attempt(
             }
             Ok(mutation) => {
                 let mut sp = tx.begin().await?;
-                let before = pending.clone();
+                let before = deferred.clone();
                 match apply(
                     sp.acquire().await?,
-                    &mut pending,
+                    &mut deferred,
                     actor,
                     envelope.id,
                     mutation,
@@ -324,7 +324,7 @@ async fn attempt(
                     }
                     Err(ApplyError::Rejected(reason)) => {
                         sp.rollback().await?;
-                        pending = before;
+                        deferred = before;
                         Err(reason)
                     }
                     Err(ApplyError::Transient(e)) => return Err(e.into()),
@@ -342,10 +342,10 @@ async fn attempt(
         results.push(MutationResult { id: envelope.id, status, error });
         last = envelope.id;
     }
-    // What the push held back, in one statement.
-    match pending.finish(&mut tx, &log, actor, version, last).await {
+    // What the push deferred, in one statement.
+    match deferred.finish(&mut tx, &log, actor, version, last).await {
         Ok(()) => {}
-        // A held row's id was taken: the careful attempt, which holds nothing, finds which.
+        // A batched row's id was taken: the careful attempt, which batches nothing, finds which.
         Err(ApplyError::Rejected(_)) if savepoints == Savepoints::No => {
             tx.rollback().await?;
             return Ok(None);

@@ -1,7 +1,7 @@
 //! Who may see what, written into each row's `scope_users` so that every pull and every write
 //! filters in SQL (`$manager or $user = any(scope_users)`), never only in a handler.
 
-use super::{pending::Pending, Actor, ApplyError};
+use super::{deferred::Deferred, Actor, ApplyError};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -67,7 +67,7 @@ pub async fn consultation_for_write(
 #[allow(clippy::too_many_arguments)]
 pub async fn spread(
     db: &mut PgConnection,
-    pending: &mut Pending,
+    deferred: &mut Deferred,
     actor: &Actor,
     consultation_id: Uuid,
     lead_id: Uuid,
@@ -77,8 +77,8 @@ pub async fn spread(
 ) -> Result<(), ApplyError> {
     spread_children(db, actor, consultation_id, users, version).await?;
     // The push's own events, not stored yet, follow the same way.
-    pending.set_consultation_scope(consultation_id, users);
-    spread_up(db, pending, actor, lead_id, customer_id, users, version).await
+    deferred.set_consultation_scope(consultation_id, users);
+    spread_up(db, deferred, actor, lead_id, customer_id, users, version).await
 }
 
 /// A consultation's own records (options, activities, ...) follow it to exactly `users`.
@@ -113,7 +113,7 @@ async fn spread_children(
 /// nothing.
 pub async fn spread_up(
     db: &mut PgConnection,
-    pending: &mut Pending,
+    deferred: &mut Deferred,
     actor: &Actor,
     lead_id: Uuid,
     customer_id: Uuid,
@@ -139,7 +139,7 @@ pub async fn spread_up(
     .bind(version)
     .execute(&mut *db)
     .await?;
-    pending.widen_lead_scope(lead_id, users);
+    deferred.widen_lead_scope(lead_id, users);
     Ok(())
 }
 
@@ -155,7 +155,7 @@ pub struct WidenLead<'a> {
 
 /// [`spread_up`]'s three updates as CTEs, so that a statement creating a consultation can make
 /// them too (`apply::consultation_create`): the one SQL for both, whose in-memory twin is
-/// `Pending::widen_lead_scope`.
+/// `Deferred::widen_lead_scope`.
 pub fn widen_lead_ctes(w: WidenLead) -> String {
     let WidenLead { lead, customer, users, version, when } = w;
     let widened =

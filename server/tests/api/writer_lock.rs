@@ -177,7 +177,7 @@ async fn a_commit_known_to_have_failed_does_not_hold_pulls_back() {
     let failed = ticket.commit(tx).await;
     assert!(failed.is_err(), "the commit fails");
     assert!(app.clock.watermark(co.id) >= version, "the version settled at once");
-    assert!(!app.clock.held_back(co.id));
+    assert!(!app.clock.awaiting_commit(co.id));
 }
 
 /// A database connection dropped under the server (its backend terminated) is never a 500: the

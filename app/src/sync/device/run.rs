@@ -164,7 +164,7 @@ async fn sync_once() -> Run {
         }
     }
     // Said where the sync state is shown, like a problem, without stopping anything.
-    let mut held_back = None;
+    let mut awaiting_commit = None;
     while problem.is_none() {
         let req = rt.engine.lock().await.pull_request(None);
         match post_json::<_, PullResponse>("/api/sync/pull", &req).await {
@@ -184,7 +184,7 @@ async fn sync_once() -> Run {
                     rt.publish_status(&engine, |_| {});
                 }
                 if !resp.has_more {
-                    held_back = resp.held_back.then_some(SyncProblem::HeldBack);
+                    awaiting_commit = resp.awaiting_commit.then_some(SyncProblem::AwaitingCommit);
                     break;
                 }
             }
@@ -199,7 +199,7 @@ async fn sync_once() -> Run {
     let again = problem.is_none() && engine.push_request(1).is_some();
     let finish = |s: &mut SyncStatus| {
         s.syncing = false;
-        s.problem = problem.or(upload_problem).or(held_back);
+        s.problem = problem.or(upload_problem).or(awaiting_commit);
     };
     if records_changed {
         rt.publish(&engine, finish);

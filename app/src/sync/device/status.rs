@@ -43,7 +43,7 @@ pub enum SyncProblem {
     /// The device's mutation ids went back in time; it continues under a new client id.
     ClientIdReused,
     /// The server is still confirming a colleague's change and held the newest changes back.
-    HeldBack,
+    AwaitingCommit,
 }
 
 impl SyncProblem {
@@ -58,9 +58,11 @@ impl SyncProblem {
             SyncProblem::ClientIdReused => {
                 "This device's sync numbering went back in time; it continues under a new id.".into()
             }
-            SyncProblem::HeldBack => "The server is still confirming a colleague's change, so the newest \
+            SyncProblem::AwaitingCommit => {
+                "The server is still confirming a colleague's change, so the newest \
                                       changes may take up to 30 seconds to arrive."
-                .into(),
+                    .into()
+            }
         }
     }
 }

@@ -1,10 +1,10 @@
 //! Rows a push creates but nothing in it reads back before its end: activities, options,
-//! follow-ups and time entries. The optimistic attempt (`push`) holds them here and writes all
+//! follow-ups and time entries. The optimistic attempt (`push`) batches them here and writes all
 //! kinds together in one statement — when a mutation comes that may read or change them
 //! (`apply`), and at the end of the push together with its stage events and mutation log
-//! (`Pending::finish`). A visit of 20 mutations then costs two statements for its children
+//! (`Deferred::finish`). A visit of 20 mutations then costs two statements for its children
 //! instead of twelve. The careful attempt writes each one at once through the same statement
-//! (`Pending::keep`), so each kind is inserted by one piece of SQL, here.
+//! (`Deferred::keep`), so each kind is inserted by one piece of SQL, here.
 //!
 //! The rules: an id already taken is not written, except that an option or a time entry is
 //! updated when the id is the same record (an option of the same consultation, not deleted; a
@@ -17,7 +17,7 @@ use sqlx::{postgres::PgArguments, query::Query, PgConnection, Postgres};
 use uuid::Uuid;
 
 #[derive(Clone)]
-pub struct HeldActivity {
+pub struct BatchedActivity {
     pub id: Uuid,
     pub consultation_id: Uuid,
     pub kind: String,
@@ -28,7 +28,7 @@ pub struct HeldActivity {
 }
 
 #[derive(Clone)]
-pub struct HeldOption {
+pub struct BatchedOption {
     pub id: Uuid,
     pub consultation_id: Uuid,
     pub tier: String,
@@ -42,43 +42,43 @@ pub struct HeldOption {
 }
 
 #[derive(Clone)]
-pub struct HeldFollowup {
+pub struct BatchedFollowup {
     pub id: Uuid,
     pub consultation_id: Uuid,
     pub due_at: DateTime<Utc>,
     pub assignee_id: Uuid,
     pub note: String,
     pub scope_users: Vec<Uuid>,
-    /// Set when the push decides its quote after scheduling it (`Held::close_followups`).
+    /// Set when the push decides its quote after scheduling it (`Batch::close_followups`).
     pub done_at: Option<DateTime<Utc>>,
 }
 
 /// Always the actor's own (a time entry is seen by its person only).
 #[derive(Clone)]
-pub struct HeldTimeEntry {
+pub struct BatchedTimeEntry {
     pub id: Uuid,
     pub category: String,
     pub started_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
 }
 
-/// One of the held kinds, as `Held::hold` takes it.
+/// One of the batched kinds, as `Batch::add` takes it.
 pub enum Row {
-    Activity(HeldActivity),
-    Option(HeldOption),
-    Followup(HeldFollowup),
-    TimeEntry(HeldTimeEntry),
+    Activity(BatchedActivity),
+    Option(BatchedOption),
+    Followup(BatchedFollowup),
+    TimeEntry(BatchedTimeEntry),
 }
 
 #[derive(Clone, Default)]
-pub struct Held {
-    activities: Vec<HeldActivity>,
-    options: Vec<HeldOption>,
-    followups: Vec<HeldFollowup>,
-    time_entries: Vec<HeldTimeEntry>,
+pub struct Batch {
+    activities: Vec<BatchedActivity>,
+    options: Vec<BatchedOption>,
+    followups: Vec<BatchedFollowup>,
+    time_entries: Vec<BatchedTimeEntry>,
 }
 
-impl Held {
+impl Batch {
     pub fn is_empty(&self) -> bool {
         self.activities.is_empty()
             && self.options.is_empty()
@@ -86,9 +86,9 @@ impl Held {
             && self.time_entries.is_empty()
     }
 
-    /// Whether a row with this id is held already. An upsert cannot touch the same row twice
+    /// Whether a row with this id is in the batch already. An upsert cannot touch the same row twice
     /// in one statement, so a second write of one id waits for the first to be written.
-    pub fn holds(&self, row: &Row) -> bool {
+    pub fn contains(&self, row: &Row) -> bool {
         match row {
             Row::Activity(r) => self.activities.iter().any(|a| a.id == r.id),
             Row::Option(r) => self.options.iter().any(|o| o.id == r.id),
@@ -97,7 +97,7 @@ impl Held {
         }
     }
 
-    pub fn hold(&mut self, row: Row) {
+    pub fn add(&mut self, row: Row) {
         match row {
             Row::Activity(r) => self.activities.push(r),
             Row::Option(r) => self.options.push(r),
@@ -106,7 +106,7 @@ impl Held {
         }
     }
 
-    /// Twin of `apply`'s `CLOSE_FOLLOWUPS` for held follow-ups: a decided quote's open
+    /// Twin of `apply`'s `CLOSE_FOLLOWUPS` for batched follow-ups: a decided quote's open
     /// follow-ups are done as it is decided.
     pub fn close_followups(&mut self, consultation: Uuid, at: DateTime<Utc>) {
         for f in
@@ -116,12 +116,12 @@ impl Held {
         }
     }
 
-    /// Whether an option with this id is held.
-    pub fn holds_option(&self, id: Uuid) -> bool {
+    /// Whether an option with this id is in the batch.
+    pub fn has_option(&self, id: Uuid) -> bool {
         self.options.iter().any(|o| o.id == id)
     }
 
-    /// The first held id of a kind that came back short of its count: with one row held (the
+    /// The first batched id of a kind that came back short of its count: with one row batched (the
     /// careful attempt) that is exactly the one refused.
     fn refused(&self, written: [i64; 4]) -> Option<Uuid> {
         let ids: [Option<Uuid>; 4] = [
@@ -130,12 +130,13 @@ impl Held {
             self.followups.first().map(|r| r.id),
             self.time_entries.first().map(|r| r.id),
         ];
-        let held = [self.activities.len(), self.options.len(), self.followups.len(), self.time_entries.len()];
-        (0..4).find(|&k| (written[k] as usize) < held[k]).and_then(|k| ids[k])
+        let counts =
+            [self.activities.len(), self.options.len(), self.followups.len(), self.time_entries.len()];
+        (0..4).find(|&k| (written[k] as usize) < counts[k]).and_then(|k| ids[k])
     }
 }
 
-/// The inserts of the held rows, as `with` clauses (`a`, `o`, `f`, `t`), each returning a row
+/// The inserts of the batched rows, as `with` clauses (`a`, `o`, `f`, `t`), each returning a row
 /// per record written. Parameters: $1 company, $2 version, $3 actor, $4 a new row's
 /// `field_versions`, then the columns of each kind from $5 to $32 (`bind_rows`).
 const ROWS_CTES: &str = "
@@ -186,7 +187,7 @@ t as (
 const COUNTS: &str =
     "select (select count(*) from a), (select count(*) from o), (select count(*) from f), (select count(*) from t)";
 
-/// The end of a push: the held rows, its stage events ($33–$40), the client's progress ($41
+/// The end of a push: the batched rows, its stage events ($33–$40), the client's progress ($41
 /// client, $42 last mutation id) and each mutation's result ($43–$48), in one statement.
 fn finish_sql() -> &'static str {
     static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -230,11 +231,11 @@ fn column<T, U>(rows: &[T], f: impl Fn(&T) -> U) -> Vec<U> {
 
 fn bind_rows<'q>(
     q: Query<'q, Postgres, PgArguments>,
-    held: &Held,
+    batched: &Batch,
     actor: &Actor,
     version: i64,
 ) -> Query<'q, Postgres, PgArguments> {
-    let (a, o, f, t) = (&held.activities, &held.options, &held.followups, &held.time_entries);
+    let (a, o, f, t) = (&batched.activities, &batched.options, &batched.followups, &batched.time_entries);
     q.bind(actor.company_id)
         .bind(version)
         .bind(actor.user_id)
@@ -275,33 +276,33 @@ fn counts(row: sqlx::postgres::PgRow) -> Result<(i64, i64, i64, i64), sqlx::Erro
     Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?))
 }
 
-fn check(held: &Held, written: (i64, i64, i64, i64)) -> Result<(), ApplyError> {
-    match held.refused([written.0, written.1, written.2, written.3]) {
+fn check(batched: &Batch, written: (i64, i64, i64, i64)) -> Result<(), ApplyError> {
+    match batched.refused([written.0, written.1, written.2, written.3]) {
         Some(id) => Err(ApplyError::id_taken(id)),
         None => Ok(()),
     }
 }
 
-/// Writes the held rows now (one statement) and forgets them.
+/// Writes the batched rows now (one statement) and forgets them.
 pub async fn write_rows(
     db: &mut PgConnection,
-    held: &mut Held,
+    batched: &mut Batch,
     actor: &Actor,
     version: i64,
 ) -> Result<(), ApplyError> {
-    if held.is_empty() {
+    if batched.is_empty() {
         return Ok(());
     }
-    let rows = std::mem::take(held);
-    // Dynamic: one batched statement for every held row kind, its text built once (`rows_sql`).
+    let rows = std::mem::take(batched);
+    // Dynamic: one batched statement for every batched row kind, its text built once (`rows_sql`).
     let written =
         bind_rows(sqlx::query(rows_sql()), &rows, actor, version).try_map(counts).fetch_one(db).await?;
     check(&rows, written)
 }
 
-/// One stage event, as `Pending` holds it until the end of the push.
+/// One stage event, as `Deferred` keeps it until the end of the push.
 #[derive(Clone)]
-pub struct HeldEvent {
+pub struct DeferredEvent {
     pub id: Uuid,
     pub lead_id: Uuid,
     pub consultation_id: Option<Uuid>,
@@ -355,20 +356,20 @@ impl Log {
     }
 }
 
-/// The push's last statement before commit: the held rows, the stage events, the client's
+/// The push's last statement before commit: the batched rows, the stage events, the client's
 /// `last_mutation_id` = `last`, and the log.
 pub async fn finish(
     db: &mut PgConnection,
-    held: &mut Held,
-    events: &[HeldEvent],
+    batched: &mut Batch,
+    events: &[DeferredEvent],
     log: &Log,
     actor: &Actor,
     version: i64,
     last: u64,
 ) -> Result<(), ApplyError> {
-    let rows = std::mem::take(held);
+    let rows = std::mem::take(batched);
     let e = events;
-    // Dynamic: built once from the held row kinds (`finish_sql`), like `rows_sql`.
+    // Dynamic: built once from the batched row kinds (`finish_sql`), like `rows_sql`.
     let written = bind_rows(sqlx::query(finish_sql()), &rows, actor, version)
         .bind(column(e, |r| r.id))
         .bind(column(e, |r| r.lead_id))
