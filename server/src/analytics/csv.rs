@@ -1,10 +1,31 @@
-//! CSV out (RFC 4180: quote a field when it holds a comma, quote or line break) and a small
-//! reader for imports, so the exports open in any spreadsheet and the importer needs no crate.
+//! CSV in and out through the `csv` crate (RFC 4180), with what it leaves to us: the formula
+//! guard on exports, line numbers on imports, and an unclosed quote refused by line instead of
+//! swallowing the rest of the file into one field.
 
-/// Builds a CSV document row by row.
-#[derive(Default)]
+/// Builds a CSV document row by row (CRLF line ends, as spreadsheets expect).
 pub struct Writer {
-    out: String,
+    out: csv::Writer<Vec<u8>>,
+}
+
+impl Default for Writer {
+    fn default() -> Self {
+        Self {
+            out: csv::WriterBuilder::new()
+                .flexible(true)
+                .terminator(csv::Terminator::CRLF)
+                .from_writer(vec![]),
+        }
+    }
+}
+
+/// A leading = + - @ makes spreadsheets run the cell as a formula, and so can a tab or a
+/// carriage return before one: such a cell gets a leading quote, unless it is a number.
+fn guarded(field: &str) -> std::borrow::Cow<'_, str> {
+    if field.starts_with(['=', '+', '-', '@', '\t', '\r']) && field.parse::<f64>().is_err() {
+        format!("'{field}").into()
+    } else {
+        field.into()
+    }
 }
 
 impl Writer {
@@ -13,94 +34,47 @@ impl Writer {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let mut first = true;
-        for f in fields {
-            if !first {
-                self.out.push(',');
-            }
-            first = false;
-            let f = f.as_ref();
-            // A leading = + - @ makes spreadsheets run the cell as a formula, and so can a tab or
-            // a carriage return before one: prefix a quote.
-            let f = if f.starts_with(['=', '+', '-', '@', '\t', '\r']) && f.parse::<f64>().is_err() {
-                format!("'{f}")
-            } else {
-                f.to_string()
-            };
-            if f.contains([',', '"', '\n', '\r']) {
-                self.out.push('"');
-                self.out.push_str(&f.replace('"', "\"\""));
-                self.out.push('"');
-            } else {
-                self.out.push_str(&f);
-            }
-        }
-        self.out.push_str("\r\n");
+        let record: Vec<String> = fields.into_iter().map(|f| guarded(f.as_ref()).into_owned()).collect();
+        // Writing to a Vec cannot fail; a record of a different length is allowed (flexible).
+        self.out.write_record(&record).expect("writing CSV to memory");
     }
 
     pub fn finish(self) -> String {
-        self.out
+        let bytes = self.out.into_inner().expect("flushing CSV to memory");
+        // Every field went in as a `str`, so the document is UTF-8.
+        String::from_utf8(bytes).expect("CSV of UTF-8 fields")
     }
 }
 
-/// Parses CSV text into records, each with the line number it starts on (1-based).
+/// Ends the text so that the last record parsed is exactly this one when every quote was
+/// closed; an open quote swallows it into its field instead.
+const SENTINEL: &str = "\u{1}fieldclose-end\u{1}";
+
+/// Parses CSV text into records, each with the line number it starts on (1-based). Blank lines
+/// are skipped; rows may have different lengths (the importer says which row is off).
 pub fn parse(text: &str) -> Result<Vec<(usize, Vec<String>)>, String> {
+    let text = format!("{}\n{SENTINEL}\n", text.trim_start_matches('\u{feff}'));
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
     let mut records = vec![];
-    let (mut field, mut record) = (String::new(), vec![]);
-    let (mut line, mut start_line) = (1usize, 1usize);
-    let mut quoted = false;
-    let mut chars = text.trim_start_matches('\u{feff}').chars().peekable();
-    let mut at_field_start = true;
-    while let Some(c) = chars.next() {
-        if quoted {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    field.push('"');
-                }
-                '"' => quoted = false,
-                '\n' => {
-                    line += 1;
-                    field.push(c);
-                }
-                _ => field.push(c),
-            }
-            continue;
-        }
-        match c {
-            '"' if at_field_start => {
-                quoted = true;
-                at_field_start = false;
-            }
-            ',' => {
-                record.push(std::mem::take(&mut field));
-                at_field_start = true;
-            }
-            '\r' => {}
-            '\n' => {
-                record.push(std::mem::take(&mut field));
-                if !(record.len() == 1 && record[0].is_empty()) {
-                    records.push((start_line, std::mem::take(&mut record)));
-                }
-                record.clear();
-                line += 1;
-                start_line = line;
-                at_field_start = true;
-            }
-            _ => {
-                field.push(c);
-                at_field_start = false;
-            }
-        }
+    for record in reader.records() {
+        let record = record.map_err(|e| match e.position() {
+            Some(p) => format!("line {}: {e}", p.line()),
+            None => e.to_string(),
+        })?;
+        // The reader's line count leaves out blank lines, so the line is counted here, from the
+        // record's position: the end of the record before it, then any line breaks.
+        let end_of_previous = record.position().map_or(0, |p| p.byte() as usize);
+        let rest = &text[end_of_previous..];
+        let start = end_of_previous + rest.len() - rest.trim_start_matches(['\r', '\n']).len();
+        let line = 1 + text.as_bytes()[..start].iter().filter(|&&b| b == b'\n').count();
+        records.push((line, record.iter().map(str::to_string).collect::<Vec<_>>()));
     }
-    if quoted {
-        return Err(format!("line {start_line}: a quoted field is never closed"));
+    match records.pop() {
+        Some((_, last)) if last == [SENTINEL] => Ok(records),
+        // The sentinel went into an open quoted field: the record holding it is where it opened.
+        Some((line, _)) => Err(format!("line {line}: a quoted field is never closed")),
+        None => unreachable!("the sentinel is always read"),
     }
-    if !field.is_empty() || !record.is_empty() {
-        record.push(field);
-        records.push((start_line, record));
-    }
-    Ok(records)
 }
 
 #[cfg(test)]
@@ -114,14 +88,28 @@ mod tests {
         w.row(["=cmd()", "-12.5", ""]);
         w.row(["\t=1+2", "\r@SUM(A1)", "+1"]);
         let text = w.finish();
+        assert!(text.ends_with("\r\n"), "CRLF line ends: {text:?}");
         let rows = parse(&text).unwrap();
         assert_eq!(rows[0], (1, vec!["a".into(), "b,c".into(), "say \"hi\"".into(), "two\nlines".into()]));
         assert_eq!(rows[1], (3, vec!["'=cmd()".into(), "-12.5".into(), "".into()]));
         assert_eq!(rows[2], (4, vec!["'\t=1+2".into(), "'\r@SUM(A1)".into(), "+1".into()]));
+        assert_eq!(rows.len(), 3);
     }
 
     #[test]
     fn an_unclosed_quote_is_an_error_with_its_line() {
         assert_eq!(parse("a,b\n\"open,c\n").unwrap_err(), "line 2: a quoted field is never closed");
+        assert_eq!(parse("a,b\nc,\"open").unwrap_err(), "line 2: a quoted field is never closed");
+    }
+
+    #[test]
+    fn blank_lines_and_a_byte_order_mark_are_not_records() {
+        let rows = parse("\u{feff}a,b\n\n1,2\n\n").unwrap();
+        assert_eq!(rows, [(1, vec!["a".into(), "b".into()]), (3, vec!["1".into(), "2".into()])]);
+    }
+
+    #[test]
+    fn an_empty_file_has_no_records() {
+        assert_eq!(parse(""), Ok(vec![]));
     }
 }
