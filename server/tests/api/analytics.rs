@@ -204,6 +204,15 @@ async fn settings_and_process_changes_round_trip_and_validate() {
     let d = dashboard(&app, &m).await;
     assert_eq!(d["before_after"][0]["change"], "New price book");
 
+    // Whatever a person types is shown as text on the report page, never run as markup.
+    let hostile = m
+        .post(app.url("/api/analytics/changes"))
+        .json(&json!({ "name": "<script>alert('x')</script> & co", "changed_on": "2026-02-01" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hostile.status(), StatusCode::CREATED);
+
     let page = m.get(app.url("/reports")).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
@@ -211,6 +220,9 @@ async fn settings_and_process_changes_round_trip_and_validate() {
     {
         assert!(html.contains(text), "the report page shows {text}");
     }
+    assert!(html.contains("&lt;script&gt;alert('x')&lt;/script&gt; &amp; co"), "escaped: {html}");
+    assert!(!html.contains("<script>alert"), "a typed name never becomes a script");
+    assert!(html.contains(r#"<script src="/reports.js" defer></script>"#), "the page's script is a file");
 }
 
 const HISTORY: &str = "\
