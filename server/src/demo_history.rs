@@ -7,7 +7,10 @@
 
 use crate::{
     error::ApiError,
-    sync::{push, Actor},
+    sync::{
+        on_behalf::{self, Purpose},
+        push, Actor,
+    },
 };
 use app::domain::pricing::FinancingPlan;
 use app::{
@@ -73,7 +76,7 @@ impl Outboxes {
                 company_id: company,
                 user_id: user,
                 role: people[&user],
-                client_id: demo_client(user),
+                client_id: on_behalf::client_id(user, Purpose::Demo),
             };
             let mut next: u64 = sqlx::query_scalar!(
                 r#"select coalesce(max(last_mutation_id), 0) as "last!" from sync_clients where client_id = $1"#,
@@ -110,13 +113,6 @@ impl Outboxes {
         }
         Ok(())
     }
-}
-
-/// Each demo person's device profile: a stable id derived from the person.
-fn demo_client(user: Uuid) -> Uuid {
-    let mut bytes = *user.as_bytes();
-    bytes[0] ^= 0x5a;
-    Uuid::from_bytes(bytes)
 }
 
 /// Writes about `leads_per_week` leads a week for the last `days` days, ending `now`.
@@ -176,6 +172,8 @@ pub async fn generate(
                 source: weighted(&mut rng, SOURCES).into(),
                 service_type: service.into(),
                 created_at: created,
+                first_contact_at: None,
+                external_id: None,
             }),
         );
         let scheduled = created + Duration::hours(rng.gen_range(2..96));

@@ -8,7 +8,10 @@
 
 use crate::{
     error::ApiError,
-    sync::{push, Actor},
+    sync::{
+        on_behalf::{self, Purpose},
+        push, Actor,
+    },
 };
 use app::{
     domain::Role,
@@ -20,14 +23,6 @@ use uuid::Uuid;
 
 /// How often the server looks for stale quotes.
 const EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
-
-/// The job's device profile for a person: stable, and distinct from their own devices.
-fn job_client(user: Uuid) -> Uuid {
-    let mut bytes = *user.as_bytes();
-    bytes[0] ^= 0x3c;
-    bytes[15] ^= 0x3c;
-    Uuid::from_bytes(bytes)
-}
 
 struct StaleQuote {
     id: Uuid,
@@ -92,7 +87,12 @@ pub async fn run_company(
     for chunk in quotes.chunk_by(|a, b| a.owner == b.owner) {
         let owner = chunk[0].owner;
         let role = chunk[0].owner_role;
-        let actor = Actor { company_id: company, user_id: owner, role, client_id: job_client(owner) };
+        let actor = Actor {
+            company_id: company,
+            user_id: owner,
+            role,
+            client_id: on_behalf::client_id(owner, Purpose::StaleJob),
+        };
         let last = sqlx::query_scalar!(
             r#"select coalesce(max(last_mutation_id), 0) as "last!" from sync_clients where client_id = $1"#,
             actor.client_id

@@ -262,13 +262,34 @@ pub struct LeadCreate {
     pub service_type: String,
     /// When the lead came in (the device's clock; speed to lead starts here).
     pub created_at: DateTime<Utc>,
+    /// When the lead was first answered, when it came in answered (imported history, a phone
+    /// lead taken live); otherwise its first contact is a later `activity.log`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_contact_at: Option<DateTime<Utc>>,
+    /// The lead's id in the system it came from: one lead per id and company, so importing the
+    /// same history twice adds nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
 }
 
 impl LeadCreate {
     fn validate(&self) -> Result<(), ValidationError> {
         one_of("source", &self.source, LEAD_SOURCES)?;
         one_of("service_type", &self.service_type, SERVICE_TYPES)?;
-        check_time("created_at", self.created_at)
+        check_time("created_at", self.created_at)?;
+        if let Some(at) = self.first_contact_at {
+            check_time("first_contact_at", at)?;
+            if at < self.created_at {
+                return Err(ValidationError::new("first_contact_at", "is before the lead came in"));
+            }
+        }
+        if let Some(id) = &self.external_id {
+            if id.trim().is_empty() {
+                return Err(ValidationError::new("external_id", "is empty; leave it out instead"));
+            }
+            text("external_id", id, 100)?;
+        }
+        Ok(())
     }
 }
 

@@ -73,7 +73,7 @@ pub fn apply(view: &mut View, name: &str, args: &Value, at: DateTime<Utc>) {
             row(
                 args,
                 &["id", "customer_id", "source", "service_type"],
-                json!({ "lead_created_at": get("created_at"), "first_contact_at": null }),
+                json!({ "lead_created_at": get("created_at"), "first_contact_at": get("first_contact_at") }),
             ),
         ),
         "consultation.create" => put(
@@ -207,6 +207,8 @@ mod tests {
             source: "referral".into(),
             service_type: "hvac".into(),
             created_at: at(),
+            first_contact_at: None,
+            external_id: None,
         }));
         assert_eq!(
             row(&v, Entity::Lead, 11),

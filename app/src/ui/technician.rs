@@ -137,6 +137,8 @@ pub fn NewConsultation() -> impl IntoView {
                 source: source.get_untracked(),
                 service_type: service.get_untracked(),
                 created_at: now,
+                first_contact_at: None,
+                external_id: None,
             }),
             Mutation::ConsultationCreate(ConsultationCreate {
                 id: consultation,

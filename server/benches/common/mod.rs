@@ -40,6 +40,8 @@ pub fn batch(technician: Uuid) -> Vec<Mutation> {
             source: "website".into(),
             service_type: "hvac".into(),
             created_at: now,
+            first_contact_at: None,
+            external_id: None,
         }),
         Mutation::ConsultationCreate(ConsultationCreate {
             id: k,

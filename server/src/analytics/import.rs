@@ -3,15 +3,28 @@
 //! is reported by line with nothing written; `?dry_run=true` only reports. Re-importing the same
 //! file changes nothing (rows are keyed by `external_id`).
 //!
-//! Imported history is written straight to the tables with its stage events, at the times the
-//! file gives, under one company version (it is not device work, so it does not go through the
-//! mutation log).
+//! Imported history is written as the writes a device would have made, through the same apply
+//! path (`sync::on_behalf`), at the times the file gives, in one transaction under one company
+//! version: the importing manager creates each customer, lead and consultation (marks it held,
+//! adds its presented options, hands it to the rep who closed it), then each closer decides
+//! their quotes. Every write is in the mutation log under the manager's import client.
 
 use super::csv;
-use crate::{auth::CurrentUser, error::ApiError, state::AppState};
+use crate::{
+    auth::CurrentUser,
+    error::ApiError,
+    state::AppState,
+    sync::{
+        on_behalf::{self, Part, Purpose},
+        Actor,
+    },
+};
 use app::{
-    domain::{EmailAddress, PersonName, PhoneNumber, Role},
-    sync::mutation::{LEAD_SOURCES, LOST_REASONS, SERVICE_TYPES},
+    domain::{Cents, EmailAddress, PersonName, PhoneNumber, Role},
+    sync::mutation::{
+        ConsultationCreate, CustomerCreate, FieldUpdate, LeadCreate, Mutation, OptionUpsert,
+        Outcome as Decision, SetOutcome, LEAD_SOURCES, LOST_REASONS, SERVICE_TYPES,
+    },
 };
 use axum::{
     body::Bytes,
@@ -23,8 +36,7 @@ use axum::{
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sqlx::PgConnection;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use uuid::Uuid;
 
 pub const COLUMNS: &[&str] = &[
@@ -101,13 +113,13 @@ struct Row {
     first_contact_at: Option<DateTime<Utc>>,
     consultation_at: Option<DateTime<Utc>>,
     technician: Option<Uuid>,
-    options_presented: u32,
+    options_presented: u8,
     quoted_cents: Option<i64>,
     outcome: Outcome,
     decided_at: Option<DateTime<Utc>>,
     sold_cents: Option<i64>,
     lost_reason: Option<String>,
-    closed_by: Option<Uuid>,
+    closed_by: Option<(Uuid, Role)>,
 }
 
 /// Dollars as people write them ("1234.5", "$1,234.50") to cents.
@@ -131,7 +143,10 @@ pub fn parse_money(s: &str) -> Result<i64, String> {
 }
 
 /// The company's people by lower-cased email: (id, role, active).
-type People = HashMap<String, (Uuid, String, bool)>;
+type People = HashMap<String, (Uuid, Role, bool)>;
+
+/// The most options a consultation has (`option.upsert` positions 0 to 3).
+const MAX_OPTIONS: u8 = 4;
 
 fn parse_row(line: usize, get: &dyn Fn(&str) -> Option<String>, people: &People) -> Result<Row, Vec<String>> {
     let mut errs = vec![];
@@ -186,16 +201,17 @@ fn parse_row(line: usize, get: &dyn Fn(&str) -> Option<String>, people: &People)
     let first_contact_at = get("first_contact_at").and_then(|v| time("first_contact_at", &v, &mut errs));
     let consultation_at = get("consultation_at").and_then(|v| time("consultation_at", &v, &mut errs));
     let decided_at = get("decided_at").and_then(|v| time("decided_at", &v, &mut errs));
-    let person = |col: &str, roles: &[&str], errs: &mut Vec<String>| -> Option<Uuid> {
+    let person = |col: &str, roles: &[Role], errs: &mut Vec<String>| -> Option<(Uuid, Role)> {
         let email = get(col)?.to_lowercase();
         match people.get(&email) {
-            Some((id, role, true)) if roles.contains(&role.as_str()) => Some(*id),
+            Some((id, role, true)) if roles.contains(role) => Some((*id, *role)),
             Some((_, _, false)) => {
                 errs.push(format!("{col}: {email} is not active in this company"));
                 None
             }
             Some((_, role, _)) => {
-                errs.push(format!("{col}: {email} is a {role}, not a {}", roles.join(" or ")));
+                let wanted: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+                errs.push(format!("{col}: {email} is a {}, not a {}", role.as_str(), wanted.join(" or ")));
                 None
             }
             None => {
@@ -206,12 +222,23 @@ fn parse_row(line: usize, get: &dyn Fn(&str) -> Option<String>, people: &People)
             }
         }
     };
-    let technician = person("technician_email", &["technician", "manager"], &mut errs);
-    let closed_by = person("closed_by_email", &["technician", "sales_rep", "manager"], &mut errs);
+    let technician =
+        person("technician_email", &[Role::Technician, Role::Manager], &mut errs).map(|(id, _)| id);
+    let closed_by = person("closed_by_email", &Role::ALL, &mut errs);
+    // A quote is decided by its technician, the rep it was handed to, or a manager.
+    if let Some((closer, Role::Technician)) = closed_by {
+        if technician.is_some_and(|t| t != closer) {
+            errs.push(
+                "closed_by_email: a technician can close only their own consultation (technician_email); \
+                 name a sales rep or a manager instead"
+                    .into(),
+            );
+        }
+    }
     let options_presented = match get("options_presented") {
         None => 0,
-        Some(v) => v.parse::<u32>().ok().filter(|n| *n <= 10).unwrap_or_else(|| {
-            errs.push(format!("options_presented: {v:?} is not a number from 0 to 10"));
+        Some(v) => v.parse::<u8>().ok().filter(|n| *n <= MAX_OPTIONS).unwrap_or_else(|| {
+            errs.push(format!("options_presented: {v:?} is not a number from 0 to {MAX_OPTIONS}"));
             0
         }),
     };
@@ -351,13 +378,15 @@ pub async fn import(
             rows.len()
         )));
     }
-    let people: People =
-        sqlx::query!("select email, id, role, active from users where company_id = $1", company)
-            .fetch_all(&state.pool)
-            .await?
-            .into_iter()
-            .map(|p| (p.email, (p.id, p.role, p.active)))
-            .collect();
+    let people: People = sqlx::query!(
+        r#"select email, id, role as "role: Role", active from users where company_id = $1"#,
+        company
+    )
+    .fetch_all(&state.pool)
+    .await?
+    .into_iter()
+    .map(|p| (p.email, (p.id, p.role, p.active)))
+    .collect();
 
     let mut errors = vec![];
     let mut parsed = vec![];
@@ -414,193 +443,146 @@ pub async fn import(
     if q.dry_run || fresh.is_empty() {
         return Ok(report(StatusCode::OK, out));
     }
-    let fresh: Vec<Row> = fresh.into_iter().cloned().collect();
-    let manager = user.user_id();
+    let importer = Actor {
+        company_id: company,
+        user_id: user.user_id(),
+        role: Role::Manager,
+        client_id: on_behalf::client_id(user.user_id(), Purpose::Import),
+    };
+    let (parts, lines) = writes(importer, &fresh);
     // Detached, like a push: a client that hangs up does not leave the import half-way.
-    crate::sync::detached(async move {
-        let mut tx = state.pool.begin().await?;
-        // One version for the whole import.
-        let ticket = state.clock.begin(company).await?;
-        let version = ticket.version();
-        for row in &fresh {
-            write_row(&mut tx, company, manager, version, row).await.map_err(|e| match e {
-                sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => ApiError::Conflict(format!(
-                    "line {}: external_id {:?} was imported by another import running at the same time; try again",
-                    row.line, row.external_id
-                )),
-                e => e.into(),
-            })?;
-        }
-        ticket.commit(tx).await?;
-        Ok(())
+    let applied = crate::sync::detached(async move {
+        on_behalf::apply_all(&state.pool, &state.clock, company, &parts).await
     })
     .await?;
+    if let Err(refused) = applied {
+        // Checked above, so this is another import racing this one (or a rule the checks above
+        // miss): the row and the reason, with nothing written.
+        out.imported = 0;
+        out.errors.push(RowError { line: lines[refused.part][refused.index], message: refused.reason });
+        return Ok(report(StatusCode::UNPROCESSABLE_ENTITY, out));
+    }
     tracing::info!(%company, imported = out.imported, "history imported");
     Ok(report(StatusCode::OK, out))
 }
 
-async fn write_row(
-    db: &mut PgConnection,
-    company: Uuid,
-    manager: Uuid,
-    version: i64,
-    r: &Row,
-) -> Result<(), sqlx::Error> {
-    let (customer, lead) = (Uuid::now_v7(), Uuid::now_v7());
-    let scope: Vec<Uuid> = r.technician.into_iter().chain(r.closed_by).collect();
-    sqlx::query!(
-        "insert into customers (company_id, id, name, phone, email, address, version, scope_users, created_by, updated_by)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
-        company,
-        customer,
-        r.customer.as_str(),
-        r.phone.as_ref().map(|p| p.as_str()),
-        r.email.as_ref().map(|e| e.as_str()),
-        r.address.as_deref(),
-        version,
-        &scope,
-        manager
-    )
-    .execute(&mut *db)
-    .await?;
-    sqlx::query!(
-        "insert into leads (company_id, id, customer_id, source, service_type, lead_created_at, first_contact_at, external_id,
-            version, scope_users, created_by, updated_by)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
-        company,
-        lead,
-        customer,
-        &r.source,
-        &r.service_type,
-        r.created_at,
-        r.first_contact_at,
-        &r.external_id,
-        version,
-        &scope,
-        manager
-    )
-    .execute(&mut *db)
-    .await?;
-    let event = |kind: &'static str,
-                 at: DateTime<Utc>,
-                 consultation: Option<Uuid>,
-                 actor: Uuid,
-                 details: serde_json::Value| { (kind, at, consultation, actor, details) };
-    let mut events = vec![event(
-        "lead_created",
-        r.created_at,
-        None,
-        manager,
-        json!({ "source": r.source, "service_type": r.service_type, "imported": true }),
-    )];
-    if let Some(at) = r.first_contact_at {
-        events.push(event(
-            "first_contact",
-            at,
-            None,
-            r.technician.unwrap_or(manager),
-            json!({ "imported": true }),
-        ));
-    }
-    if let (Some(held), Some(tech)) = (r.consultation_at, r.technician) {
-        let consultation = Uuid::now_v7();
-        let (status, decided) = match r.outcome {
-            Outcome::Open => ("open", None),
-            Outcome::Won => ("won", r.decided_at),
-            Outcome::Lost => ("lost", r.decided_at),
+/// The rows as writes, and the line of each write: the importing manager's part first, then one
+/// part per closer (ordered by person, so a re-run writes the same).
+fn writes(importer: Actor, rows: &[&Row]) -> (Vec<Part>, Vec<Vec<usize>>) {
+    let mut created = Part { actor: importer, mutations: vec![] };
+    let mut created_lines = vec![];
+    let mut decided: BTreeMap<(Uuid, &'static str), (Part, Vec<usize>)> = BTreeMap::new();
+    for r in rows {
+        let mut add = |m: Mutation, at: DateTime<Utc>| {
+            created.mutations.push((m, at));
+            created_lines.push(r.line);
         };
-        let closer = r.closed_by.unwrap_or(tech);
-        sqlx::query!(
-            "insert into consultations (company_id, id, lead_id, customer_id, technician_id, scheduled_at, held_at, status,
-                lost_reason, sold_amount_cents, sold_by, decided_at, version, scope_users, created_by, updated_by)
-             values ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)",
-            company,
-            consultation,
-            lead,
-            customer,
-            tech,
-            held,
-            status,
-            if r.outcome == Outcome::Lost { r.lost_reason.as_deref() } else { None },
-            if r.outcome == Outcome::Won { r.sold_cents } else { None },
-            if r.outcome == Outcome::Won { Some(closer) } else { None },
-            decided,
-            version,
-            &scope,
-            manager
-        )
-        .execute(&mut *db)
-        .await?;
-        events.push(event("consultation_held", held, Some(consultation), tech, json!({ "imported": true })));
-        let mut option = None;
-        if let Some(price) = r.quoted_cents.or(r.sold_cents) {
-            let id = Uuid::now_v7();
-            option = Some(id);
-            sqlx::query!(
-                "insert into options (company_id, id, consultation_id, tier, position, price_cents, presented, version, scope_users,
-                    created_by, updated_by)
-                 values ($1, $2, $3, 'Quoted', 0, $4, $5, $6, $7, $8, $8)",
-                company,
-                id,
-                consultation,
-                price,
-                r.options_presented > 0,
-                version,
-                &scope,
-                manager
-            )
-            .execute(&mut *db)
-            .await?;
-        }
-        if r.options_presented > 0 {
-            events.push(event(
-                "options_presented",
+        let (customer, lead) = (Uuid::now_v7(), Uuid::now_v7());
+        add(
+            Mutation::CustomerCreate(CustomerCreate {
+                id: customer,
+                name: r.customer.as_str().into(),
+                phone: r.phone.as_ref().map(|p| p.as_str().into()),
+                email: r.email.as_ref().map(|e| e.as_str().into()),
+                address: r.address.clone(),
+            }),
+            r.created_at,
+        );
+        add(
+            Mutation::LeadCreate(LeadCreate {
+                id: lead,
+                customer_id: customer,
+                source: r.source.clone(),
+                service_type: r.service_type.clone(),
+                created_at: r.created_at,
+                first_contact_at: r.first_contact_at,
+                external_id: Some(r.external_id.clone()),
+            }),
+            r.created_at,
+        );
+        let (Some(held), Some(technician)) = (r.consultation_at, r.technician) else { continue };
+        let consultation = Uuid::now_v7();
+        add(
+            Mutation::ConsultationCreate(ConsultationCreate {
+                id: consultation,
+                lead_id: lead,
+                technician_id: Some(technician),
+                scheduled_at: Some(held),
+                problem: String::new(),
+            }),
+            r.created_at,
+        );
+        let held_at = set_field(consultation, "held_at", json!(held));
+        add(Mutation::ConsultationUpdate(held_at), held);
+        // The file gives how many options were presented and one amount: each presented option
+        // carries it, its tier unknown; an amount with none presented is one option not shown.
+        let price = r.quoted_cents.or(r.sold_cents);
+        let count = if r.options_presented == 0 && price.is_some() { 1 } else { r.options_presented };
+        let options: Vec<Uuid> = (0..count).map(|_| Uuid::now_v7()).collect();
+        for (position, id) in options.iter().enumerate() {
+            add(
+                Mutation::OptionUpsert(OptionUpsert {
+                    id: *id,
+                    consultation_id: consultation,
+                    tier: UNKNOWN_TIER.into(),
+                    position: position as u8,
+                    line_items: vec![],
+                    price_cents: Cents(price.unwrap_or(0)),
+                    financing_plan: None,
+                    monthly_payment_cents: None,
+                    presented: (position as u8) < r.options_presented,
+                }),
                 held,
-                Some(consultation),
-                tech,
-                json!({ "count": r.options_presented, "imported": true }),
-            ));
+            );
         }
-        match (r.outcome, r.decided_at) {
-            (Outcome::Won, Some(at)) => events.push(event(
-                "won",
-                at,
-                Some(consultation),
-                closer,
-                json!({ "amount_cents": r.sold_cents, "option_id": option, "sold_by": closer, "imported": true }),
-            )),
-            (Outcome::Lost, Some(at)) => events.push(event(
-                "lost",
-                at,
-                Some(consultation),
-                r.closed_by.unwrap_or(tech),
-                json!({ "reason": r.lost_reason, "imported": true }),
-            )),
-            _ => {}
+        let outcome = match (r.outcome, r.decided_at) {
+            (Outcome::Won, Some(_)) => Decision::Won {
+                option_id: options.first().copied(),
+                amount_cents: Cents(r.sold_cents.unwrap_or(0)),
+            },
+            (Outcome::Lost, Some(_)) => Decision::Lost {
+                reason: r.lost_reason.clone().unwrap_or_default(),
+                competitor: None,
+                note: None,
+            },
+            _ => continue,
+        };
+        let at = r.decided_at.expect("a decided row has decided_at (checked)");
+        let (closer, role) = r.closed_by.unwrap_or((technician, Role::Technician));
+        if role == Role::SalesRep {
+            // Handed to the rep who closed it, so the rep may decide it, as in the app.
+            let hand_off = set_field(consultation, "sales_rep_id", json!(closer));
+            add(Mutation::ConsultationUpdate(hand_off), at);
         }
+        let (part, lines) = decided.entry((closer, role.as_str())).or_insert_with(|| {
+            let actor = Actor {
+                company_id: importer.company_id,
+                user_id: closer,
+                role,
+                client_id: on_behalf::client_id(closer, Purpose::Import),
+            };
+            (Part { actor, mutations: vec![] }, vec![])
+        });
+        part.mutations.push((Mutation::SetOutcome(SetOutcome { id: consultation, outcome, at }), at));
+        lines.push(r.line);
     }
-    for (kind, at, consultation, actor, details) in events {
-        sqlx::query!(
-            "insert into stage_events (company_id, id, lead_id, consultation_id, kind, occurred_at, actor_id, details, version,
-                scope_users, created_by, updated_by)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
-            company,
-            Uuid::now_v7(),
-            lead,
-            consultation,
-            kind,
-            at,
-            actor,
-            details,
-            version,
-            &scope,
-            manager
-        )
-        .execute(&mut *db)
-        .await?;
+    let mut parts = vec![created];
+    let mut lines = vec![created_lines];
+    for (_, (part, part_lines)) in decided {
+        parts.push(part);
+        lines.push(part_lines);
     }
-    Ok(())
+    (parts, lines)
 }
+
+/// One field of a consultation this import just made (its revision, as a device would send it
+/// for a record made there, is 0).
+fn set_field(id: Uuid, field: &str, value: serde_json::Value) -> FieldUpdate {
+    FieldUpdate { id, base_version: 0, fields: [(field.to_string(), value)].into_iter().collect() }
+}
+
+/// The tier of an imported option: the file does not say which it was.
+pub const UNKNOWN_TIER: &str = "Unknown";
 
 #[cfg(test)]
 mod tests {

@@ -280,9 +280,9 @@ async fn lead_create(
     // One statement: inserted only under a live customer the actor sees, with its scope; when
     // nothing was written, the reason is looked up.
     let scope: Option<Vec<Uuid>> = sqlx::query_scalar!(
-        "insert into leads (company_id, id, customer_id, source, service_type, lead_created_at, version, scope_users,
-            field_versions, created_by, updated_by)
-         select $1, $2, $3, $4, $5, $6, $7, c.scope_users, $8, $9, $9
+        "insert into leads (company_id, id, customer_id, source, service_type, lead_created_at, first_contact_at,
+            external_id, version, scope_users, field_versions, created_by, updated_by)
+         select $1, $2, $3, $4, $5, $6, $11, $12, $7, c.scope_users, $8, $9, $9
          from customers c where c.company_id = $1 and c.id = $3 and not c.deleted and ($10 or $9 = any(c.scope_users))
          on conflict (company_id, id) do nothing
          returning scope_users",
@@ -295,16 +295,30 @@ async fn lead_create(
         version,
         fields::created(actor),
         actor.user_id,
-        actor.sees_all()
+        actor.sees_all(),
+        m.first_contact_at,
+        m.external_id.as_deref()
     )
     .fetch_optional(&mut *db)
-    .await?;
+    .await
+    .map_err(|e| match &e {
+        sqlx::Error::Database(d) if d.constraint() == Some("leads_external_id_key") => ApplyError::rejected(format!(
+            "external_id {:?}: this company already has a lead with that id",
+            m.external_id.as_deref().unwrap_or_default()
+        )),
+        _ => e.into(),
+    })?;
     let Some(scope) = scope else {
         visible(db, actor, "customers", m.customer_id).await?;
         return Err(ApplyError::id_taken(m.id));
     };
     let details = serde_json::json!({ "source": m.source, "service_type": m.service_type });
     deferred.stage_event(actor.user_id, m.id, None, "lead_created", m.created_at, details, &scope);
+    if let Some(at) = m.first_contact_at {
+        // Answered as it came in: the speed-to-lead clock stops here, as a logged contact would.
+        let details = serde_json::json!({ "kind": "on_creation" });
+        deferred.stage_event(actor.user_id, m.id, None, "first_contact", at, details, &scope);
+    }
     Ok(())
 }
 

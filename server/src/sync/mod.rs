@@ -8,6 +8,7 @@ pub mod conflicts;
 mod deferred;
 pub mod events;
 mod fields;
+pub mod on_behalf;
 pub mod pull;
 pub mod push;
 mod scope;

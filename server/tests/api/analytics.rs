@@ -250,6 +250,7 @@ async fn history_imports_all_or_nothing_and_only_once() {
     let (m, _) = app.signed_in(co.id, "boss@acme.test", Role::Manager).await;
     app.create_user(co.id, "tech@acme.test", Role::Technician).await;
     app.create_user(co.id, "rep@acme.test", Role::SalesRep).await;
+    app.create_user(co.id, "other@acme.test", Role::Technician).await;
     let leads = || crate::sync_fixtures::count(&app, "select count(*) from leads");
 
     let (status, dry) = import(&app, &m, HISTORY, true).await;
@@ -281,7 +282,9 @@ async fn history_imports_all_or_nothing_and_only_once() {
         "{HISTORY}Ed Ray,{long_id},2025-03-01T09:00:00-06:00,website,hvac,,,,,,,open,,,,\n\
          Flo Wu,X-7,0300-03-01T09:00:00-06:00,website,hvac,,,,,,,open,,,,\n\
          Gus Li,X-8,2025-03-01T09:00:00-06:00,website,hvac,,,2025-03-04T10:00:00-06:00,tech@acme.test,1,\
-         92233720368547758,won,2025-03-04T15:00:00-06:00,92233720368547758,,rep@acme.test\n"
+         92233720368547758,won,2025-03-04T15:00:00-06:00,92233720368547758,,rep@acme.test\n\
+         Hal Oz,X-9,2025-03-01T09:00:00-06:00,website,hvac,,,2025-03-04T10:00:00-06:00,tech@acme.test,5,\
+         100,won,2025-03-04T15:00:00-06:00,100,,other@acme.test\n"
     );
     let (status, report) = import(&app, &m, &out_of_range, true).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -297,6 +300,8 @@ async fn history_imports_all_or_nothing_and_only_once() {
     assert!(on_line(5).contains("external_id: must be at most 100 characters"), "{errors:?}");
     assert!(on_line(6).contains("is not between 1900 and 2200"), "{errors:?}");
     assert!(on_line(7).contains("quoted_amount") && on_line(7).contains("sold_amount"), "{errors:?}");
+    assert!(on_line(8).contains("options_presented: \"5\" is not a number from 0 to 4"), "{errors:?}");
+    assert!(on_line(8).contains("a technician can close only their own consultation"), "{errors:?}");
 
     let (status, done) = import(&app, &m, HISTORY, false).await;
     assert_eq!(status, StatusCode::OK, "{done}");
@@ -305,6 +310,18 @@ async fn history_imports_all_or_nothing_and_only_once() {
     let (_, again) = import(&app, &m, HISTORY, false).await;
     assert_eq!((again["imported"].as_u64(), again["already_imported"].as_u64()), (Some(0), Some(3)));
     assert_eq!(leads().await, 3, "re-importing changes nothing");
+
+    // Written as devices write: each presented option kept (its tier unknown), and every write
+    // in the mutation log, from the manager's import client and each closer's.
+    let count = |sql: &'static str| crate::sync_fixtures::count(&app, sql);
+    assert_eq!(count("select count(*) from options where presented and tier = 'Unknown'").await, 5);
+    assert_eq!(
+        count("select count(*) from consultations where sales_rep_id is not null").await,
+        1,
+        "handed to the rep"
+    );
+    assert_eq!(count("select count(*) from mutation_log where status <> 'applied'").await, 0);
+    assert_eq!(count("select count(distinct client_id) from mutation_log").await, 3);
 
     // The baseline counts: March 2025 — one won (the day it was held), one lost.
     let d = get_json(&app, &m, "/api/analytics/dashboard?from=2025-03-01&to=2025-03-31").await;

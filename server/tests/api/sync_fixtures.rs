@@ -49,6 +49,8 @@ pub fn lead(customer_id: Uuid) -> (Uuid, Mutation) {
             source: "website".into(),
             service_type: "hvac".into(),
             created_at: Utc::now(),
+            first_contact_at: None,
+            external_id: None,
         }),
     )
 }
