@@ -65,6 +65,25 @@ pub struct NewUserRequest {
     pub password: String,
 }
 
+/// `POST /api/signup`: a company signs itself up, with its first manager.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SignUpRequest {
+    pub company_name: String,
+    /// Any of `hvac`, `plumbing`, `electrical`; at least one.
+    #[serde(default)]
+    pub trades: Vec<String>,
+    /// An IANA zone (`America/Chicago`); the browser offers its own.
+    pub time_zone: String,
+    /// The first manager.
+    pub name: String,
+    pub email: String,
+    pub password: String,
+    /// Load the starter price book and checklist to edit, instead of starting empty.
+    #[serde(default)]
+    pub starter: bool,
+}
+
 /// A member of the company as managers see them.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

@@ -1,7 +1,8 @@
 //! A company's price book and in-home checklist: reference data every device receives by sync
 //! and only managers change. A new company starts with a sensible catalogue it can edit.
 
-use sqlx::PgPool;
+use app::domain::Trade;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 /// (sku, name, service type, price in cents, max discount %, description)
@@ -135,14 +136,36 @@ pub async fn seed_starter(
         return Ok(());
     }
     let ticket = clock.begin(company).await?;
-    let version = ticket.version();
+    write_starter(&mut tx, company, ticket.version(), &Trade::ALL).await?;
+    ticket.commit(tx).await
+}
+
+/// Whether a company of `trade` sells `service` (water heaters are the plumbers').
+pub fn serves(trade: Trade, service: &str) -> bool {
+    match trade {
+        Trade::Hvac => service == "hvac",
+        Trade::Plumbing => matches!(service, "plumbing" | "water_heater"),
+        Trade::Electrical => service == "electrical",
+    }
+}
+
+/// The starter price book (the items of the company's `trades`) and checklist, written at
+/// `version` inside the caller's transaction (sign-up writes them with the company).
+pub async fn write_starter(
+    db: &mut PgConnection,
+    company: Uuid,
+    version: i64,
+    trades: &[Trade],
+) -> Result<(), sqlx::Error> {
     let mut skus = vec![];
     let mut names = vec![];
     let mut services = vec![];
     let mut prices = vec![];
     let mut limits = vec![];
     let mut descriptions = vec![];
-    for (sku, name, service, price, limit, description) in STARTER_PRICE_BOOK {
+    let offered = |service: &str| trades.iter().any(|t| serves(*t, service));
+    let items: Vec<_> = STARTER_PRICE_BOOK.iter().filter(|item| offered(item.2)).collect();
+    for (sku, name, service, price, limit, description) in items.iter().copied() {
         skus.push(*sku);
         names.push(*name);
         services.push(*service);
@@ -150,7 +173,7 @@ pub async fn seed_starter(
         limits.push(*limit);
         descriptions.push(*description);
     }
-    let ids: Vec<Uuid> = STARTER_PRICE_BOOK.iter().map(|_| Uuid::now_v7()).collect();
+    let ids: Vec<Uuid> = items.iter().map(|_| Uuid::now_v7()).collect();
     sqlx::query!(
         "insert into price_book_items (company_id, id, sku, name, service_type, price_cents, max_discount_pct,
            description, version)
@@ -167,7 +190,7 @@ pub async fn seed_starter(
         version,
         &ids
     )
-    .execute(&mut *tx)
+    .execute(&mut *db)
     .await?;
     let steps: Vec<serde_json::Value> = STARTER_CHECKLIST
         .iter()
@@ -181,7 +204,7 @@ pub async fn seed_starter(
         serde_json::Value::Array(steps),
         version
     )
-    .execute(&mut *tx)
+    .execute(&mut *db)
     .await?;
-    ticket.commit(tx).await
+    Ok(())
 }

@@ -18,6 +18,7 @@ pub mod openapi;
 pub mod pwa;
 pub mod security;
 pub mod serve;
+pub mod signup;
 pub mod stale;
 pub mod startup;
 pub mod state;

@@ -78,6 +78,7 @@ pub fn api_routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
     utoipa_axum::router::OpenApiRouter::new()
         .merge(auth::routes::router())
         .merge(users::router())
+        .merge(crate::signup::router())
         .merge(sync::router())
         .merge(blobs::router())
         .merge(analytics::router())

@@ -5,6 +5,7 @@
 
 pub mod cadence;
 pub mod checklist;
+mod company;
 pub mod duplicates;
 mod email;
 mod money;
@@ -15,6 +16,7 @@ pub mod pricing;
 mod role;
 pub mod text;
 
+pub use company::{CompanyName, Trade};
 pub use email::EmailAddress;
 pub use money::Cents;
 pub use password::Password;

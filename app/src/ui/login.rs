@@ -36,6 +36,7 @@ pub fn LoginPage() -> impl IntoView {
                 <button type="submit" class="primary">"Sign in"</button>
             </form>
             <p class="hint">"You stay signed in on this device for 60 days, online or not."</p>
+            <p class="hint">"New to Fieldclose? "<a href="/signup">"Sign up your company"</a></p>
         </main>
     }
     .into_any()

@@ -12,6 +12,8 @@ pub mod pages;
 mod quotes;
 mod rep;
 mod session;
+mod signup;
+mod start;
 mod sync_badge;
 mod technician;
 mod visit;
@@ -22,7 +24,7 @@ use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title}
 use leptos_router::{
     any_nested_route::{AnyNestedRoute, IntoAnyNestedRoute},
     components::{Redirect, Router, Routes, RoutesProps},
-    path, NestedRoute,
+    lazy_route, path, Lazy, LazyRoute, NestedRoute,
 };
 
 pub use session::current_user;
@@ -93,9 +95,24 @@ fn routes() -> StaticVec<AnyNestedRoute> {
     let mut routes = vec![
         NestedRoute::new(path!("/"), Home).into_any_nested_route(),
         NestedRoute::new(path!("/login"), login::LoginPage).into_any_nested_route(),
+        NestedRoute::new(path!("/signup"), Lazy::<SignUpRoute>::new()).into_any_nested_route(),
     ];
     routes.extend(pages::routes());
     routes.into()
+}
+
+/// The sign-up page: its own chunk, so sign-up costs a technician's first load nothing.
+struct SignUpRoute;
+
+#[lazy_route]
+impl LazyRoute for SignUpRoute {
+    fn data() -> Self {
+        SignUpRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        signup::SignUpPage().into_any()
+    }
 }
 
 /// `/` sends each person to their role's first tab (the server also redirects before render).

@@ -4,7 +4,7 @@
 //! each page's role check all read this table, so a page cannot be routed without a role check,
 //! be a tab without being kept offline, or be kept for a role that may not open it.
 
-use super::{layout::RolePage, manager, my_day, rep, technician, visit};
+use super::{layout::RolePage, manager, my_day, rep, start, technician, visit};
 use crate::domain::Role;
 use leptos::prelude::*;
 use leptos_router::{
@@ -95,7 +95,11 @@ lazy_pages! {
     FollowupsPage => manager::FollowupsBoard;
     DashboardPage => manager::Dashboard;
     TeamPage => manager::Team;
+    StartPage => start::GetStarted;
 }
+
+/// The pages anyone may open signed out (every other page sends them to `/login`).
+pub const PUBLIC_PATHS: &[&str] = &["/login", "/signup"];
 
 /// In tab-bar order for every role.
 pub const PAGES: &[Page] = &[
@@ -155,6 +159,7 @@ pub const PAGES: &[Page] = &[
         offline: &[],
         code: Code::lazy::<SyncPage>(),
     },
+    Page { path: "/start", roles: MANAGER, tab: None, offline: &[], code: Code::lazy::<StartPage>() },
     Page {
         path: "/visit",
         roles: TECHNICIAN,

@@ -215,7 +215,7 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
     let is_page = state.page_paths.contains(&path);
     if is_page {
         match (&me, path.as_str()) {
-            (None, "/login") => {}
+            (None, p) if app::ui::pages::PUBLIC_PATHS.contains(&p) => {}
             (None, _) => return Redirect::to("/login").into_response(),
             (Some(me), "/") => return Redirect::to(me.role.home_path()).into_response(),
             _ => {}

@@ -12,6 +12,7 @@ mod health;
 mod helpers;
 mod http_surface;
 mod pages;
+mod signup;
 mod sync_events;
 mod sync_fixtures;
 mod sync_invariants;

@@ -1,0 +1,44 @@
+import { test, expect } from '@playwright/test';
+import { startServer, hydrated, RunningServer } from './server';
+
+let server: RunningServer;
+test.afterEach(async () => server && (await server.stop()));
+
+test('a stranger signs a company up, fixes a refused password, and lands on the get-started list', async ({
+  page,
+}) => {
+  server = await startServer();
+  await page.goto(`${server.url}/login`);
+  await page.getByRole('link', { name: 'Sign up your company' }).click();
+  await expect(page).toHaveURL(/\/signup$/);
+  await hydrated(page);
+  // The time zone is the browser's own (Playwright's default, from the machine).
+  await expect(page.getByLabel('Time zone')).not.toHaveValue('');
+
+  const form = page.getByTestId('signup-form');
+  const email = `owner.${Date.now()}@polar.test`;
+  await form.getByLabel('Company name').fill('Polar Air');
+  await form.getByLabel('HVAC').check();
+  await form.getByLabel('Plumbing').check();
+  await form.getByLabel('Time zone').fill('America/Denver');
+  await form.getByLabel('Your name').fill('Pat Owner');
+  await form.getByLabel('Your email').fill(email);
+  await form.getByLabel('Password').fill('password1234');
+  await form.getByRole('button', { name: 'Sign up' }).click();
+
+  // Refused with its reason; what was typed is still there (not the password).
+  await expect(page.getByRole('alert')).toContainText('password');
+  await expect(form.getByLabel('Company name')).toHaveValue('Polar Air');
+  await expect(form.getByLabel('Your email')).toHaveValue(email);
+  await expect(form.getByLabel('HVAC')).toBeChecked();
+  await expect(form.getByLabel('Electrical')).not.toBeChecked();
+
+  await form.getByLabel('Password').fill('cold basements need warm quotes');
+  await form.getByRole('button', { name: 'Sign up' }).click();
+  await expect(page).toHaveURL(/\/start$/);
+  const steps = page.getByTestId('get-started');
+  await expect(steps).toContainText('nobody yet');
+  await expect(steps).toContainText(/Your price book: \d+ items/);
+  await expect(steps).toContainText(/checklist: \d+ steps/);
+  await expect(page.locator('header')).toContainText('Polar Air');
+});
