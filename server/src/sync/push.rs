@@ -136,6 +136,12 @@ pub async fn push(
     ApiJson(req): ApiJson<PushRequest>,
 ) -> Result<ApiJson<PushResponse>, ApiError> {
     let parsed = check_shape(&req)?;
+    // A process that has lost the writer lock answers no push, not even "nothing to do": a
+    // device sees one clear refusal and keeps its writes. (One that has not noticed yet is
+    // stopped at its commit by the fence.)
+    if !state.clock.is_writer() {
+        return Err(ApiError::NotWriter);
+    }
     let actor = Actor::new(&user, req.client_id);
     // A company's pushes wait here, in memory, beyond a few at a time, instead of each holding a
     // database connection (200 devices of one company would exhaust the pool).
