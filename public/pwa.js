@@ -159,3 +159,42 @@
     if (e.target.closest && e.target.closest('#fc-update button')) window.__fcUpdateAccepted = true;
   }, true);
 })();
+
+// The offer to install the app, right after someone joins from an invite link (`?welcome=1`):
+// a technician's phone then opens Fieldclose from the home screen, offline too. Chromium asks
+// through `beforeinstallprompt`; Safari has no prompt, so it is told where the menu item is.
+(function () {
+  let deferred = null;
+  window.addEventListener('beforeinstallprompt', (e) => {
+    e.preventDefault();
+    deferred = e;
+    const button = document.querySelector('#fc-install button');
+    if (button) button.hidden = false;
+  });
+  if (!/[?&]welcome=1\b/.test(window.location.search)) return;
+  if (window.matchMedia('(display-mode: standalone)').matches) return;
+  const show = () => {
+    if (!document.body || document.getElementById('fc-install')) return;
+    const bar = document.createElement('div');
+    bar.id = 'fc-install';
+    bar.className = 'update-bar';
+    bar.setAttribute('role', 'status');
+    const ios = /iPhone|iPad|iPod/.test(navigator.userAgent);
+    bar.innerHTML = ios
+      ? '<span>Welcome! Add Fieldclose to your home screen: tap Share, then “Add to Home Screen”. It works with no signal.</span>'
+      : '<span>Welcome! Install Fieldclose on this device: it opens from your home screen and works with no signal.</span> <button type="button" hidden>Install</button>';
+    const button = bar.querySelector('button');
+    if (button) {
+      button.hidden = !deferred;
+      button.addEventListener('click', () => {
+        if (!deferred) return;
+        deferred.prompt();
+        deferred.userChoice.finally(() => bar.remove());
+        deferred = null;
+      });
+    }
+    document.body.appendChild(bar);
+  };
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', show);
+  else show();
+})();

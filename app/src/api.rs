@@ -84,6 +84,48 @@ pub struct SignUpRequest {
     pub starter: bool,
 }
 
+/// `POST /api/invites`: a link for one person to join the manager's company in `role`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct NewInviteRequest {
+    pub role: String,
+}
+
+/// An invite as its manager sees it. The link (and its QR code) exist only in the answer that
+/// made it: the server keeps a hash of the token, so a lost link is revoked and made again.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Invite {
+    pub id: Uuid,
+    pub role: Role,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The link as a QR code, an SVG document, for a technician to scan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qr_svg: Option<String>,
+}
+
+/// `GET /api/invites/preview`: what an invite link offers, for the page that accepts it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct InvitePreview {
+    pub company_name: String,
+    pub role: Role,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// `POST /api/invites/accept`: the invited person's account.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AcceptInviteRequest {
+    pub token: String,
+    pub name: String,
+    pub email: String,
+    pub password: String,
+}
+
 /// A member of the company as managers see them.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

@@ -10,6 +10,7 @@
 use crate::{
     auth::{client_ip, rate_limit, session},
     error::ApiError,
+    form::{self, BodyKind},
     state::AppState,
     users::{self, NewUser},
 };
@@ -67,41 +68,23 @@ impl TryFrom<SignUpRequest> for SignUp {
 const EMAIL_TAKEN: &str =
     "This email already has a Fieldclose account. Sign in with it, or sign up with another email.";
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum BodyKind {
-    Json,
-    Form,
-}
-
 fn parse(headers: &HeaderMap, body: &[u8]) -> Result<(BodyKind, SignUpRequest), ApiError> {
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    match ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase().as_str() {
-        "application/json" => serde_json::from_slice(body)
-            .map(|r| (BodyKind::Json, r))
-            .map_err(|e| ApiError::BadRequest(format!("The JSON body is not valid: {e}"))),
-        "application/x-www-form-urlencoded" => {
-            // Pairs, not a struct: a form sends one `trades` pair per ticked box.
-            let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
-                .map_err(|e| ApiError::BadRequest(format!("The form could not be read: {e}")))?;
-            let get = |name: &str| {
-                pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
-            };
-            let req = SignUpRequest {
-                company_name: get("company_name"),
-                trades: pairs.iter().filter(|(k, _)| k == "trades").map(|(_, v)| v.clone()).collect(),
-                time_zone: get("time_zone"),
-                name: get("name"),
-                email: get("email"),
-                password: get("password"),
-                starter: matches!(get("starter").as_str(), "on" | "true" | "1"),
-            };
-            Ok((BodyKind::Form, req))
-        }
-        _ => Err(ApiError::UnsupportedMediaType(
-            "Send the sign-up as JSON (application/json) or as a form (application/x-www-form-urlencoded)."
-                .into(),
-        )),
+    let kind = form::body_kind(headers, "sign-up")?;
+    if kind == BodyKind::Json {
+        return Ok((kind, form::parse(kind, body)?));
     }
+    let pairs = form::pairs(body)?;
+    let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
+    let req = SignUpRequest {
+        company_name: get("company_name"),
+        trades: pairs.iter().filter(|(k, _)| k == "trades").map(|(_, v)| v.clone()).collect(),
+        time_zone: get("time_zone"),
+        name: get("name"),
+        email: get("email"),
+        password: get("password"),
+        starter: matches!(get("starter").as_str(), "on" | "true" | "1"),
+    };
+    Ok((kind, req))
 }
 
 /// Back to the form with the problem, the field it is about, and what was typed (not the

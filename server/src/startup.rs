@@ -79,6 +79,7 @@ pub fn api_routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .merge(auth::routes::router())
         .merge(users::router())
         .merge(crate::signup::router())
+        .merge(crate::invites::router())
         .merge(sync::router())
         .merge(blobs::router())
         .merge(analytics::router())

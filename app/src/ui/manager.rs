@@ -100,8 +100,9 @@ pub fn Team() -> impl IntoView {
                 }}
             </Suspense>
         </section>
+        <super::invites::InviteByLink />
         <form class="card stack" on:submit=on_submit data-testid="add-user-form">
-            <h2>"Add a person"</h2>
+            <h2>"Or add a person yourself"</h2>
             {move || message.get().map(|m| match m {
                 Ok(text) => view! { <p class="ok" role="status">{text}</p> }.into_any(),
                 Err(text) => view! { <p class="error" role="alert">{text}</p> }.into_any(),

@@ -3,6 +3,8 @@
 mod conflicts;
 mod consultations;
 pub mod drafts;
+mod invites;
+mod join;
 mod layout;
 mod login;
 mod manager;
@@ -96,6 +98,7 @@ fn routes() -> StaticVec<AnyNestedRoute> {
         NestedRoute::new(path!("/"), Home).into_any_nested_route(),
         NestedRoute::new(path!("/login"), login::LoginPage).into_any_nested_route(),
         NestedRoute::new(path!("/signup"), Lazy::<SignUpRoute>::new()).into_any_nested_route(),
+        NestedRoute::new(path!("/join"), Lazy::<JoinRoute>::new()).into_any_nested_route(),
     ];
     routes.extend(pages::routes());
     routes.into()
@@ -112,6 +115,20 @@ impl LazyRoute for SignUpRoute {
 
     fn view(_this: Self) -> AnyView {
         signup::SignUpPage().into_any()
+    }
+}
+
+/// The page an invite link opens: its own chunk too.
+struct JoinRoute;
+
+#[lazy_route]
+impl LazyRoute for JoinRoute {
+    fn data() -> Self {
+        JoinRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        join::JoinPage().into_any()
     }
 }
 

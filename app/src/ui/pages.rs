@@ -99,7 +99,7 @@ lazy_pages! {
 }
 
 /// The pages anyone may open signed out (every other page sends them to `/login`).
-pub const PUBLIC_PATHS: &[&str] = &["/login", "/signup"];
+pub const PUBLIC_PATHS: &[&str] = &["/login", "/signup", "/join"];
 
 /// In tab-bar order for every role.
 pub const PAGES: &[Page] = &[

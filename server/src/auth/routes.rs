@@ -4,7 +4,12 @@
 //! wasm loads); form posts are answered with redirects, JSON with JSON.
 
 use super::{client_ip, password, rate_limit, session, CurrentUser};
-use crate::{error::ApiError, state::AppState, users};
+use crate::{
+    error::ApiError,
+    form::{self, BodyKind},
+    state::AppState,
+    users,
+};
 use app::api::{LoginRequest, Me};
 use axum::{
     body::Bytes,
@@ -14,34 +19,6 @@ use axum::{
     Json,
 };
 use std::net::SocketAddr;
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum BodyKind {
-    Json,
-    Form,
-}
-
-fn body_kind(headers: &HeaderMap) -> Result<BodyKind, ApiError> {
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    match mime.as_str() {
-        "application/json" => Ok(BodyKind::Json),
-        "application/x-www-form-urlencoded" => Ok(BodyKind::Form),
-        _ => Err(ApiError::UnsupportedMediaType(
-            "Send the sign-in as JSON (application/json) or as a form (application/x-www-form-urlencoded)."
-                .into(),
-        )),
-    }
-}
-
-fn parse_login(kind: BodyKind, body: &[u8]) -> Result<LoginRequest, ApiError> {
-    match kind {
-        BodyKind::Json => serde_json::from_slice(body)
-            .map_err(|e| ApiError::BadRequest(format!("The JSON body is not valid: {e}"))),
-        BodyKind::Form => serde_urlencoded::from_bytes(body)
-            .map_err(|e| ApiError::BadRequest(format!("The form is missing a field: {e}"))),
-    }
-}
 
 fn login_page_with(error: &str, email: &str) -> Response {
     let query = serde_urlencoded::to_string([("error", error), ("email", email)]).unwrap_or_default();
@@ -59,8 +36,8 @@ pub async fn login(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let kind = body_kind(&headers)?;
-    let req = parse_login(kind, &body)?;
+    let kind = form::body_kind(&headers, "sign-in")?;
+    let req: LoginRequest = form::parse(kind, &body)?;
     let email = req.email.trim().to_lowercase();
     let ip = client_ip::resolve(peer.ip(), &headers, &state.config.trusted_proxies).to_string();
     if email.chars().count() > 254 || email.chars().any(char::is_control) {
@@ -120,7 +97,7 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result
     }
     let clear = [(header::SET_COOKIE, session::clear_cookie(state.config.cookie_secure))];
     // Any body kind is fine here: there is nothing to read. A form post gets a redirect.
-    Ok(match body_kind(&headers) {
+    Ok(match form::body_kind(&headers, "sign-out") {
         Ok(BodyKind::Form) => (clear, Redirect::to("/login")).into_response(),
         _ => (clear, StatusCode::NO_CONTENT).into_response(),
     })

@@ -11,6 +11,7 @@ mod followups;
 mod health;
 mod helpers;
 mod http_surface;
+mod invites;
 mod pages;
 mod signup;
 mod sync_events;

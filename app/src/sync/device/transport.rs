@@ -109,6 +109,23 @@ pub async fn post_json<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -
     }
 }
 
+/// `DELETE url`; the answer's body, if any, is not read.
+pub async fn delete(url: &str) -> Result<(), Failure> {
+    #[cfg(feature = "hydrate")]
+    {
+        let resp = gloo_net::http::Request::delete(url).send().await.map_err(|_| Failure::Offline)?;
+        if resp.ok() {
+            Ok(())
+        } else {
+            Err(failure_of(resp).await)
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        Err(Failure::Refused(detail("browser_only", &format!("{url} can only be called from the browser"))))
+    }
+}
+
 /// Uploads a photo or signature (`PUT /api/blobs/{sha256}`); the answer's body is not read.
 #[cfg(feature = "hydrate")]
 pub async fn put_blob(url: &str, content_type: &str, blob: web_sys::Blob) -> Result<(), Failure> {
