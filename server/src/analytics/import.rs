@@ -122,6 +122,49 @@ struct Row {
     closed_by: Option<(Uuid, Role)>,
 }
 
+/// Lost reasons as other systems and people spell them, to the reason they mean. Matched after
+/// lower-casing and turning spaces, hyphens and dashes into underscores; each reason's own name
+/// is accepted too. (docs/metrics.md lists them.)
+pub const LOST_REASON_ALIASES: &[(&str, &[&str])] = &[
+    ("price", &["too_expensive", "price_too_high", "cost", "budget", "too_high"]),
+    (
+        "financing_declined",
+        &["financing", "financing_denied", "credit_declined", "not_approved", "declined_financing"],
+    ),
+    (
+        "competitor",
+        &[
+            "went_with_competitor",
+            "went_with_a_competitor",
+            "lost_to_competitor",
+            "chose_competitor",
+            "competition",
+        ],
+    ),
+    ("no_decision", &["lost_no_decision", "no_response", "ghosted", "undecided", "no_answer"]),
+    ("timing", &["bad_timing", "not_now", "later", "postponed"]),
+    ("repair_instead", &["repair", "repaired", "chose_repair", "repair_only"]),
+    ("other", &[]),
+];
+
+/// The reason `raw` means, if it is a reason or a known spelling of one.
+pub fn lost_reason(raw: &str) -> Option<&'static str> {
+    let key: String = raw
+        .trim()
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_whitespace() || matches!(c, '-' | '–' | '—') { '_' } else { c })
+        .collect::<String>()
+        .split('_')
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join("_");
+    LOST_REASON_ALIASES
+        .iter()
+        .find(|(reason, aliases)| *reason == key || aliases.contains(&key.as_str()))
+        .map(|(r, _)| *r)
+}
+
 /// Dollars as people write them ("1234.5", "$1,234.50") to cents.
 pub fn parse_money(s: &str) -> Result<i64, String> {
     let clean: String = s.trim().trim_start_matches('$').chars().filter(|c| *c != ',').collect();
@@ -262,12 +305,19 @@ fn parse_row(line: usize, get: &dyn Fn(&str) -> Option<String>, people: &People)
             Outcome::Open
         }
     };
-    let lost_reason = get("lost_reason").map(|r| r.to_lowercase());
-    if let Some(r) = &lost_reason {
-        if !LOST_REASONS.contains(&r.as_str()) {
-            errs.push(format!("lost_reason: {r:?} is not one of {}", LOST_REASONS.join(", ")));
-        }
-    }
+    let lost_reason = match get("lost_reason") {
+        None => None,
+        Some(raw) => match lost_reason(&raw) {
+            Some(reason) => Some(reason.to_string()),
+            None => {
+                errs.push(format!(
+                    "lost_reason: {raw:?} is not one of {} (or a common spelling of one, see docs/metrics.md)",
+                    LOST_REASONS.join(", ")
+                ));
+                None
+            }
+        },
+    };
     match outcome {
         Outcome::Won => {
             if consultation_at.is_none() {
@@ -586,7 +636,26 @@ pub const UNKNOWN_TIER: &str = "Unknown";
 
 #[cfg(test)]
 mod tests {
-    use super::parse_money;
+    use super::{lost_reason, parse_money, LOST_REASON_ALIASES};
+    use app::sync::mutation::LOST_REASONS;
+
+    #[test]
+    fn lost_reasons_are_read_under_their_common_spellings() {
+        for (raw, reason) in [
+            ("went with competitor", "competitor"),
+            ("went_with_competitor", "competitor"),
+            ("Competitor", "competitor"),
+            ("Financing Declined", "financing_declined"),
+            ("lost – no decision", "no_decision"),
+            ("  too-expensive ", "price"),
+            ("repair_instead", "repair_instead"),
+        ] {
+            assert_eq!(lost_reason(raw), Some(reason), "{raw}");
+        }
+        assert_eq!(lost_reason("the dog ate it"), None);
+        let listed: Vec<&str> = LOST_REASON_ALIASES.iter().map(|(r, _)| *r).collect();
+        assert_eq!(listed, LOST_REASONS, "every reason, and only reasons, has its aliases listed");
+    }
 
     #[test]
     fn money_as_people_write_it() {
