@@ -218,6 +218,11 @@ test('two tabs of the app share one outbox and only one of them pushes', async (
   const first = await ctx.newPage();
   await signIn(first, server.url, DEMO.tech);
   await hydrated(first);
+  // The first tab takes the sync lock once its store has opened; only then open the second, or
+  // the second may open its store first and become the syncing tab.
+  await expect
+    .poll(() => first.evaluate(async () => (await navigator.locks.query()).held?.length ?? 0), { timeout: 30_000 })
+    .toBeGreaterThan(0);
   const second = await ctx.newPage();
   await second.goto(`${server.url}/today`);
   await hydrated(second);
