@@ -168,7 +168,7 @@
   window.addEventListener('beforeinstallprompt', (e) => {
     e.preventDefault();
     deferred = e;
-    const button = document.querySelector('#fc-install button');
+    const button = document.querySelector('#fc-install [data-install]');
     if (button) button.hidden = false;
   });
   if (!/[?&]welcome=1\b/.test(window.location.search)) return;
@@ -180,10 +180,12 @@
     bar.className = 'update-bar';
     bar.setAttribute('role', 'status');
     const ios = /iPhone|iPad|iPod/.test(navigator.userAgent);
-    bar.innerHTML = ios
+    bar.innerHTML = (ios
       ? '<span>Welcome! Add Fieldclose to your home screen: tap Share, then “Add to Home Screen”. It works with no signal.</span>'
-      : '<span>Welcome! Install Fieldclose on this device: it opens from your home screen and works with no signal.</span> <button type="button" hidden>Install</button>';
-    const button = bar.querySelector('button');
+      : '<span>Welcome! Install Fieldclose on this device: it opens from your home screen and works with no signal.</span> <button type="button" data-install hidden>Install</button>')
+      + ' <button type="button" data-dismiss>Not now</button>';
+    bar.querySelector('[data-dismiss]').addEventListener('click', () => bar.remove());
+    const button = bar.querySelector('[data-install]');
     if (button) {
       button.hidden = !deferred;
       button.addEventListener('click', () => {

@@ -126,6 +126,53 @@ pub struct AcceptInviteRequest {
     pub password: String,
 }
 
+/// `PATCH /api/users/{id}`: deactivate or reactivate a person, or change their role.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct MemberChange {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+}
+
+/// What a change to a person did.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct MemberChanged {
+    pub member: TeamMember,
+    /// Their sessions ended by the change: deactivated people and people whose role changed
+    /// sign in again (or cannot, once deactivated).
+    pub sessions_ended: u64,
+    /// Follow-ups still assigned to them, for the manager to hand on (Follow-ups tab).
+    pub open_followups: i64,
+}
+
+/// `POST /api/me/password`: change your own password.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// `POST /api/users/{id}/password-reset`: a one-time link for the person to set a new password,
+/// shown to the manager once.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PasswordResetLink {
+    pub url: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// `POST /api/password-reset`: the new password, with the link's token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PasswordReset {
+    pub token: String,
+    pub password: String,
+}
+
 /// A member of the company as managers see them.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

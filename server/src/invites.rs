@@ -8,7 +8,7 @@
 //! account, and an email already taken leaves the invite unused.
 
 use crate::{
-    auth::{client_ip, rate_limit, session, CurrentUser},
+    auth::{client_ip, link_token, rate_limit, session, CurrentUser},
     error::{ApiError, ApiJson},
     form::{self, BodyKind},
     state::AppState,
@@ -25,29 +25,13 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
     Json,
 };
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::Utc;
-use rand::RngCore;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
 use uuid::Uuid;
 
 /// How long a link is good for.
 const VALID_FOR: chrono::Duration = chrono::Duration::days(7);
-
-fn hash(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
-}
-
-/// Where the link points: the site the manager is using (behind a proxy, its `Host`).
-fn site_origin(headers: &HeaderMap, secure: bool) -> String {
-    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        return origin.trim_end_matches('/').to_string();
-    }
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("localhost");
-    format!("{}://{host}", if secure { "https" } else { "http" })
-}
 
 /// The link as a QR code: an SVG that scales to its box.
 fn qr_svg(url: &str) -> Result<String, ApiError> {
@@ -66,9 +50,7 @@ pub async fn create(
 ) -> Result<(StatusCode, ApiJson<Invite>), ApiError> {
     user.require(Role::Manager, "Only managers can invite people.")?;
     let role = Role::parse(&req.role)?;
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let (token, token_hash) = link_token::new();
     let (id, now) = (Uuid::now_v7(), Utc::now());
     let expires_at = now + VALID_FOR;
     sqlx::query!(
@@ -76,7 +58,7 @@ pub async fn create(
          values ($1, $2, $3, $4, $5, $6, $7)",
         user.company_id(),
         id,
-        hash(&token),
+        token_hash,
         role as Role,
         user.user_id(),
         now,
@@ -84,7 +66,7 @@ pub async fn create(
     )
     .execute(&state.pool)
     .await?;
-    let url = format!("{}/join?token={token}", site_origin(&headers, state.config.cookie_secure));
+    let url = format!("{}/join?token={token}", link_token::site_origin(&headers, state.config.cookie_secure));
     let qr_svg = qr_svg(&url)?;
     tracing::info!(invite = %id, role = role.as_str(), "invite made");
     Ok((
@@ -159,7 +141,7 @@ pub struct PreviewQuery {
 async fn why_not(pool: &sqlx::PgPool, token: &str) -> Result<ApiError, ApiError> {
     let row = sqlx::query!(
         "select used_at, revoked_at, expires_at from invites where token_hash = $1",
-        hash(token)
+        link_token::hash(token)
     )
     .fetch_optional(pool)
     .await?;
@@ -188,7 +170,7 @@ pub async fn preview(
         r#"select c.name as company_name, i.role as "role: Role", i.expires_at
            from invites i join companies c on c.id = i.company_id
            where i.token_hash = $1 and i.used_at is null and i.revoked_at is null and i.expires_at > now()"#,
-        hash(&q.token)
+        link_token::hash(&q.token)
     )
     .fetch_optional(&state.pool)
     .await?;
@@ -292,7 +274,7 @@ async fn join(state: &AppState, token: &str, mut person: NewUser) -> Result<Me, 
                where i.token_hash = $1 and c.id = i.company_id
                  and i.used_at is null and i.revoked_at is null and i.expires_at > now()
                returning i.company_id, i.id, i.role as "role: Role", c.name as company_name"#,
-            hash(&token)
+            link_token::hash(&token)
         )
         .fetch_optional(&mut *tx)
         .await?;

@@ -17,6 +17,7 @@ pub mod health;
 pub mod invites;
 pub mod maintenance;
 pub mod openapi;
+pub mod passwords;
 pub mod pwa;
 pub mod security;
 pub mod serve;

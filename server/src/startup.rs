@@ -80,6 +80,7 @@ pub fn api_routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .merge(users::router())
         .merge(crate::signup::router())
         .merge(crate::invites::router())
+        .merge(crate::passwords::router())
         .merge(sync::router())
         .merge(blobs::router())
         .merge(analytics::router())

@@ -8,7 +8,7 @@ use crate::{
     state::AppState,
 };
 use app::{
-    api::{Me, NewUserRequest, TeamMember},
+    api::{Me, MemberChange, MemberChanged, NewUserRequest, TeamMember},
     domain::{EmailAddress, Password, PersonName, Role},
 };
 use axum::{
@@ -202,8 +202,106 @@ pub async fn create(
     Ok((StatusCode::CREATED, ApiJson(member)))
 }
 
+/// `PATCH /api/users/{id}`: a manager deactivates or reactivates a person of their company, or
+/// changes their role. Deactivating or changing a role ends the person's sessions at once, so
+/// their devices are refused from their next request (their unsent work stays on the device);
+/// their history and credit stay in every report. A company always keeps an active manager.
+#[utoipa::path(patch, path = "/users/{id}", tag = "team", params(("id" = uuid::Uuid, Path)), request_body = MemberChange,
+    responses((status = 200, body = MemberChanged), (status = 403, body = app::api::ErrorBody),
+              (status = 404, body = app::api::ErrorBody),
+              (status = 409, body = app::api::ErrorBody, description = "It would leave the company without an active manager"),
+              (status = 422, body = app::api::ErrorBody)))]
+pub async fn change(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+    ApiJson(req): ApiJson<MemberChange>,
+) -> Result<ApiJson<MemberChanged>, ApiError> {
+    user.require(Role::Manager, "Only managers can change the team.")?;
+    let role = req.role.as_deref().map(Role::parse).transpose()?;
+    if req.active.is_none() && role.is_none() {
+        return Err(
+            app::domain::ValidationError::new("active", "say what changes: active, role or both").into()
+        );
+    }
+    let company = user.company_id();
+    let state2 = state.clone();
+    let (member, ended) = crate::sync::detached(async move {
+        let state = state2;
+        let mut tx = state.pool.begin().await?;
+        let current = sqlx::query!(
+            r#"select role as "role: Role", active from users where company_id = $1 and id = $2 for update"#,
+            company,
+            id
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(ApiError::NotFound("person"))?;
+        let (active, role) = (req.active.unwrap_or(current.active), role.unwrap_or(current.role));
+        let manages_no_more = current.active && current.role == Role::Manager && !(active && role == Role::Manager);
+        if manages_no_more {
+            // Locked in id order by every such change, so two managers demoting each other at
+            // once cannot both pass this count.
+            let others: i64 = sqlx::query_scalar!(
+                r#"select count(*) as "n!" from (select id from users where company_id = $1 and role = 'manager'
+                     and active and id <> $2 order by id for update) m"#,
+                company,
+                id
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            if others == 0 {
+                return Err(ApiError::Conflict(
+                    "This is the company's only active manager. Make someone else a manager first.".into(),
+                ));
+            }
+        }
+        let ticket = state.clock.begin(company).await?;
+        let member = sqlx::query_as!(
+            TeamMember,
+            r#"update users set active = $3, role = $4, version = $5 where company_id = $1 and id = $2
+               returning id, name, email, role as "role: Role", active"#,
+            company,
+            id,
+            active,
+            role as Role,
+            ticket.version()
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let ended: Vec<Vec<u8>> = if !active || role != current.role {
+            sqlx::query_scalar!(
+                "delete from sessions where company_id = $1 and user_id = $2 returning token_hash",
+                company,
+                id
+            )
+            .fetch_all(&mut *tx)
+            .await?
+        } else {
+            vec![]
+        };
+        ticket.commit(tx).await?;
+        Ok((member, ended))
+    })
+    .await?;
+    for token in &ended {
+        if let Ok(token) = <[u8; 32]>::try_from(token.as_slice()) {
+            state.sessions.forget(&token);
+        }
+    }
+    let open_followups = sqlx::query_scalar!(
+        r#"select count(*) as "n!" from followups where company_id = $1 and assignee_id = $2 and done_at is null and not deleted"#,
+        company,
+        id
+    )
+    .fetch_one(&state.pool)
+    .await?;
+    tracing::info!(%company, member = %id, active = member.active, role = member.role.as_str(), "team member changed");
+    Ok(ApiJson(MemberChanged { member, sessions_ended: ended.len() as u64, open_followups }))
+}
+
 /// `/users` and `/users/{id}`.
 pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
     use utoipa_axum::routes;
-    utoipa_axum::router::OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(get))
+    utoipa_axum::router::OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(get, change))
 }

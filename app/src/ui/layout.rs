@@ -35,7 +35,7 @@ pub fn RolePage(children: Children) -> impl IntoView {
             <header class="topbar">
                 <div class="brand">
                     <span class="company">{me.company_name.clone()}</span>
-                    <span class="who">{format!("{} · {}", me.name, me.role.label())}</span>
+                    <a class="who" href="/account" title="Your account">{format!("{} · {}", me.name, me.role.label())}</a>
                 </div>
                 <SyncBadge />
                 <form method="post" action="/api/auth/logout" data-logout="" on:submit=move |ev| confirm_sign_out(ev, sync)>

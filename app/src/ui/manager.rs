@@ -1,8 +1,8 @@
 //! The manager's tabs: the dashboard (recent consultations and the way to /reports) and the team.
 
-use crate::sync::device::transport::{get_json, post_json, Failure};
+use crate::sync::device::transport::{self, get_json, post_json, Failure};
 use crate::{
-    api::{ErrorDetail, NewUserRequest, TeamMember},
+    api::{ErrorDetail, MemberChange, MemberChanged, NewUserRequest, PasswordResetLink, TeamMember},
     domain::{EmailAddress, Password, PersonName, Role},
 };
 use leptos::prelude::*;
@@ -46,6 +46,47 @@ pub fn Team() -> impl IntoView {
     let password = RwSignal::new(String::new());
     let message = RwSignal::new(None::<Result<String, String>>);
 
+    let reset = Action::new_local(move |id: &uuid::Uuid| {
+        let url = format!("/api/users/{id}/password-reset");
+        async move {
+            transport::post_json::<_, PasswordResetLink>(&url, &serde_json::json!({}))
+                .await
+                .map_err(|f| f.into_detail().message)
+        }
+    });
+    // Deactivate, reactivate or change a role; says what happened to their sessions and work.
+    let change = Action::new_local(move |(id, req): &(uuid::Uuid, MemberChange)| {
+        let (url, req) = (format!("/api/users/{id}"), req.clone());
+        async move {
+            let done = transport::patch_json::<_, MemberChanged>(&url, &req)
+                .await
+                .map_err(|f| f.into_detail().message)?;
+            let m = &done.member;
+            let mut text = if m.active {
+                format!("{} is a {}.", m.name, m.role.label().to_lowercase())
+            } else {
+                format!("{} is deactivated; their history stays in every report.", m.name)
+            };
+            if done.sessions_ended > 0 {
+                text.push_str(&format!(
+                    " Signed out on {} device(s); anything unsent stays on them.",
+                    done.sessions_ended
+                ));
+            }
+            if done.open_followups > 0 {
+                text.push_str(&format!(
+                    " {} open follow-up(s) to hand on from the Follow-ups tab.",
+                    done.open_followups
+                ));
+            }
+            Ok::<_, String>(text)
+        }
+    });
+    Effect::new(move |_| {
+        if change.value().get().is_some() {
+            team.refetch();
+        }
+    });
     let add = Action::new_local(move |req: &NewUserRequest| {
         let req = req.clone();
         async move {
@@ -87,13 +128,46 @@ pub fn Team() -> impl IntoView {
                     team.get().map(|result| match result {
                         Ok(members) => view! {
                             <ul class="list" data-testid="team-list">
-                                {members.into_iter().map(|m| view! {
-                                    <li>
-                                        <strong>{m.name}</strong>
-                                        <span class="muted">{format!(" · {} · {}", m.role.label(), m.email)}</span>
-                                    </li>
+                                {members.into_iter().map(|m| {
+                                    let (id, active, name) = (m.id, m.active, m.name.clone());
+                                    view! {
+                                        <li class:inactive=!active data-testid="member">
+                                            <strong>{m.name}</strong>
+                                            <span class="muted">{format!(" · {} · {}{}", m.role.label(), m.email, if active { "" } else { " · deactivated" })}</span>
+                                            <span class="member-actions">
+                                                <select aria-label=format!("Role of {name}")
+                                                    on:change=move |ev| { change.dispatch((id, MemberChange { role: Some(event_target_value(&ev)), active: None })); }>
+                                                    {Role::ALL.into_iter().map(|r| view! {
+                                                        <option value=r.as_str() selected=r == m.role>{r.label()}</option>
+                                                    }).collect_view()}
+                                                </select>
+                                                <button type="button" class="link-button"
+                                                    on:click=move |_| { change.dispatch((id, MemberChange { active: Some(!active), role: None })); }>
+                                                    {if active { "Deactivate" } else { "Reactivate" }}
+                                                </button>
+                                                {active.then(|| view! {
+                                                    <button type="button" class="link-button" on:click=move |_| { reset.dispatch(id); }>
+                                                        "Password reset link"
+                                                    </button>
+                                                })}
+                                            </span>
+                                        </li>
+                                    }
                                 }).collect_view()}
                             </ul>
+                            {move || reset.value().get().map(|r| match r {
+                                Ok(link) => view! {
+                                    <div class="stack" role="status">
+                                        <p class="ok">{format!("A one-time link to set a new password, until {}:", link.expires_at.format("%b %-d, %H:%M UTC"))}</p>
+                                        <input readonly value=link.url aria-label="Password reset link" data-testid="reset-link" />
+                                    </div>
+                                }.into_any(),
+                                Err(text) => view! { <p class="error" role="alert">{text}</p> }.into_any(),
+                            })}
+                            {move || change.value().get().map(|r| match r {
+                                Ok(text) => view! { <p class="ok" role="status">{text}</p> }.into_any(),
+                                Err(text) => view! { <p class="error" role="alert">{text}</p> }.into_any(),
+                            })}
                         }.into_any(),
                         Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
                     })

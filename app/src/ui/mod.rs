@@ -1,5 +1,6 @@
 //! The Leptos UI: the HTML shell, the router and one module per screen.
 
+mod account;
 mod conflicts;
 mod consultations;
 pub mod drafts;
@@ -13,6 +14,7 @@ mod my_day;
 pub mod pages;
 mod quotes;
 mod rep;
+mod reset;
 mod session;
 mod signup;
 mod start;
@@ -99,6 +101,7 @@ fn routes() -> StaticVec<AnyNestedRoute> {
         NestedRoute::new(path!("/login"), login::LoginPage).into_any_nested_route(),
         NestedRoute::new(path!("/signup"), Lazy::<SignUpRoute>::new()).into_any_nested_route(),
         NestedRoute::new(path!("/join"), Lazy::<JoinRoute>::new()).into_any_nested_route(),
+        NestedRoute::new(path!("/reset"), Lazy::<ResetRoute>::new()).into_any_nested_route(),
     ];
     routes.extend(pages::routes());
     routes.into()
@@ -129,6 +132,20 @@ impl LazyRoute for JoinRoute {
 
     fn view(_this: Self) -> AnyView {
         join::JoinPage().into_any()
+    }
+}
+
+/// The page a password-reset link opens: its own chunk too.
+struct ResetRoute;
+
+#[lazy_route]
+impl LazyRoute for ResetRoute {
+    fn data() -> Self {
+        ResetRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        reset::ResetPage().into_any()
     }
 }
 

@@ -4,7 +4,7 @@
 //! each page's role check all read this table, so a page cannot be routed without a role check,
 //! be a tab without being kept offline, or be kept for a role that may not open it.
 
-use super::{layout::RolePage, manager, my_day, rep, start, technician, visit};
+use super::{account, layout::RolePage, manager, my_day, rep, start, technician, visit};
 use crate::domain::Role;
 use leptos::prelude::*;
 use leptos_router::{
@@ -96,10 +96,11 @@ lazy_pages! {
     DashboardPage => manager::Dashboard;
     TeamPage => manager::Team;
     StartPage => start::GetStarted;
+    AccountPage => account::Account;
 }
 
 /// The pages anyone may open signed out (every other page sends them to `/login`).
-pub const PUBLIC_PATHS: &[&str] = &["/login", "/signup", "/join"];
+pub const PUBLIC_PATHS: &[&str] = &["/login", "/signup", "/join", "/reset"];
 
 /// In tab-bar order for every role.
 pub const PAGES: &[Page] = &[
@@ -160,6 +161,7 @@ pub const PAGES: &[Page] = &[
         code: Code::lazy::<SyncPage>(),
     },
     Page { path: "/start", roles: MANAGER, tab: None, offline: &[], code: Code::lazy::<StartPage>() },
+    Page { path: "/account", roles: &Role::ALL, tab: None, offline: &[], code: Code::lazy::<AccountPage>() },
     Page {
         path: "/visit",
         roles: TECHNICIAN,

@@ -31,7 +31,7 @@ pub fn GetStarted() -> impl IntoView {
         <h1>"Get started"</h1>
         <p>{format!("{company} is set up. Three things before your team's first consultation:")}</p>
         <Show when=move || loaded.get() fallback=|| view! { <p class="muted">"Opening this device's records…"</p> }>
-            <ol class="steps card" data-testid="get-started">
+            <ol class="get-started card" data-testid="get-started">
                 <li class=move || step(counts.get().0 > 0)>
                     <a href="/team">"Add your technicians and reps"</a>
                     {move || match counts.get().0 {

@@ -264,5 +264,14 @@ pub fn SyncPage() -> impl IntoView {
                 </ul>
             </Show>
         </section>
+        <Show when=move || { let s = snap(); s.pending > 0 || !s.rejected.is_empty() }>
+            <section class="card">
+                <h2>"Keep a copy"</h2>
+                <p class="muted">"Everything not yet accepted by the server, as a file: for a manager or support if this device cannot sync (a sign-in that no longer works, a phone being replaced)."</p>
+                <button type="button" data-testid="export-unsent" on:click=move |_| crate::sync::device::download_unsent()>
+                    "Download unsent changes"
+                </button>
+            </section>
+        </Show>
     }
 }

@@ -1,6 +1,7 @@
 //! Who is calling: passwords, sessions, the sign-in rate limit and the role guard.
 
 pub mod client_ip;
+pub mod link_token;
 pub mod password;
 pub mod rate_limit;
 pub mod routes;

@@ -7,8 +7,8 @@
 //!
 //! What this process changes it forgets at once: signing out forgets the session, and a change
 //! of a company's settings (which [`Me`] carries) forgets the company's sessions. A change made
-//! outside the server (SQL by hand) is seen within [`FRESH_FOR`]. Code that later changes a
-//! person's role or deactivates them must call [`SessionCache::forget_company`] too.
+//! outside the server (SQL by hand) is seen within [`FRESH_FOR`]. Deactivating a person or
+//! changing their role deletes their sessions and forgets each one here (`users::change`).
 
 use app::api::Me;
 use std::{

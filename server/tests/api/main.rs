@@ -13,6 +13,7 @@ mod helpers;
 mod http_surface;
 mod invites;
 mod pages;
+mod passwords;
 mod signup;
 mod sync_events;
 mod sync_fixtures;

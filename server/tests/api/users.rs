@@ -1,5 +1,6 @@
 use crate::helpers::{error_message, spawn_app, PASSWORD};
 use app::domain::Role;
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 fn new_person(email: &str, role: &str) -> Value {
@@ -154,4 +155,101 @@ async fn one_company_cannot_read_anothers_people() {
     // The owner still sees their person.
     let resp = acme_manager.get(app.url(&format!("/api/users/{acme_tech}"))).send().await.unwrap();
     assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test]
+async fn a_deactivated_person_is_signed_out_at_once_and_can_come_back() {
+    let app = spawn_app().await;
+    let company = app.create_company("Acme").await;
+    let (manager, _) = app.signed_in(company, "boss@acme.test", Role::Manager).await;
+    let (tech, tech_id) = app.signed_in(company, "tech@acme.test", Role::Technician).await;
+    let patch =
+        |body: serde_json::Value| manager.patch(app.url(&format!("/api/users/{tech_id}"))).json(&body).send();
+
+    let resp = patch(json!({ "active": false })).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let changed: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(changed["member"]["active"], false);
+    assert_eq!(changed["sessions_ended"], 1);
+    assert_eq!(changed["open_followups"], 0);
+    // Their device is refused from its next request, and they cannot sign in again.
+    assert_eq!(tech.get(app.url("/api/me")).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    let push = tech
+        .post(app.url("/api/sync/push"))
+        .json(&json!({ "client_id": uuid::Uuid::now_v7(), "schema_version": app::sync::protocol::SCHEMA_VERSION, "mutations": [] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(push.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.login(&app.client(), "tech@acme.test", PASSWORD).await.status(), StatusCode::UNAUTHORIZED);
+
+    let resp = patch(json!({ "active": true })).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(app.login(&app.client(), "tech@acme.test", PASSWORD).await.status(), StatusCode::OK);
+
+    // A new role applies at their next sign-in.
+    let again = app.client();
+    app.login(&again, "tech@acme.test", PASSWORD).await;
+    let resp = patch(json!({ "role": "sales_rep" })).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(again.get(app.url("/api/me")).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    let me: serde_json::Value = app.login(&again, "tech@acme.test", PASSWORD).await.json().await.unwrap();
+    assert_eq!(me["role"], "sales_rep");
+}
+
+#[tokio::test]
+async fn a_company_keeps_an_active_manager_and_changes_stay_inside_it() {
+    let app = spawn_app().await;
+    let company = app.create_company("Acme").await;
+    let other = app.create_company("Other").await;
+    let (manager, boss) = app.signed_in(company, "boss@acme.test", Role::Manager).await;
+    let (tech, tech_id) = app.signed_in(company, "tech@acme.test", Role::Technician).await;
+    let (stranger, _) = app.signed_in(other, "boss@other.test", Role::Manager).await;
+
+    for body in [json!({ "active": false }), json!({ "role": "technician" })] {
+        let resp = manager.patch(app.url(&format!("/api/users/{boss}"))).json(&body).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::CONFLICT, "{body}");
+        assert!(error_message(resp).await.contains("only active manager"));
+    }
+    let resp =
+        manager.patch(app.url(&format!("/api/users/{tech_id}"))).json(&json!({})).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let resp = manager
+        .patch(app.url(&format!("/api/users/{tech_id}")))
+        .json(&json!({ "role": "boss" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let resp = tech
+        .patch(app.url(&format!("/api/users/{tech_id}")))
+        .json(&json!({ "role": "manager" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let resp = stranger
+        .patch(app.url(&format!("/api/users/{tech_id}")))
+        .json(&json!({ "active": false }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND, "another company's person is not there");
+    assert_eq!(tech.get(app.url("/api/me")).send().await.unwrap().status(), StatusCode::OK, "untouched");
+
+    // With a second manager, the first may step down.
+    let resp = manager
+        .patch(app.url(&format!("/api/users/{tech_id}")))
+        .json(&json!({ "role": "manager" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let resp = manager
+        .patch(app.url(&format!("/api/users/{boss}")))
+        .json(&json!({ "role": "sales_rep" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
 }

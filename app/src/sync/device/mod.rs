@@ -75,6 +75,18 @@ pub fn sync_now() {
     run::kick();
 }
 
+/// Saves the writes the server has not accepted (pending and refused) as a JSON file: they stay on
+/// the device whatever happens to the account, and this gets them off it.
+pub fn download_unsent() {
+    #[cfg(feature = "hydrate")]
+    leptos::task::spawn_local(async {
+        if let Some(rt) = runtime::runtime() {
+            let json = rt.unsent_json().await;
+            runtime::download("fieldclose-unsent-changes.json", &json);
+        }
+    });
+}
+
 /// Keeps a photo or signature on the device until it is uploaded.
 #[cfg(feature = "hydrate")]
 pub async fn put_blob(sha256: &str, blob: &web_sys::Blob) -> Result<(), String> {

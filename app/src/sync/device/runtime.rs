@@ -289,6 +289,19 @@ impl Runtime {
         Ok(())
     }
 
+    /// The outbox and the refused writes, with this device's client id, as pretty JSON.
+    pub async fn unsent_json(&self) -> String {
+        let engine = self.engine.lock().await;
+        let state = engine.state();
+        let unsent = serde_json::json!({
+            "client_id": state.client_id,
+            "exported_at": Utc::now(),
+            "pending": state.pending,
+            "rejected": state.rejected,
+        });
+        serde_json::to_string_pretty(&unsent).unwrap_or_default()
+    }
+
     pub async fn put_blob(&self, sha256: &str, blob: &web_sys::Blob) -> Result<(), String> {
         self.store
             .put_blob(sha256, blob)
@@ -298,4 +311,26 @@ impl Runtime {
         self.refresh_counts().await;
         Ok(())
     }
+}
+
+/// Offers `text` as a file download (a Blob URL behind a clicked link).
+pub(super) fn download(name: &str, text: &str) {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
+    let parts = js_sys::Array::of1(&JsValue::from_str(text));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("application/json");
+    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else { return };
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else { return };
+    if let Ok(link) = document.create_element("a") {
+        let _ = link.set_attribute("href", &url);
+        let _ = link.set_attribute("download", name);
+        if let Some(link) = link.dyn_ref::<web_sys::HtmlElement>() {
+            link.click();
+        }
+    }
+    // Revoked once the browser has surely started the download.
+    gloo_timers::callback::Timeout::new(60_000, move || {
+        let _ = web_sys::Url::revoke_object_url(&url);
+    })
+    .forget();
 }

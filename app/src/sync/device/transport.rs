@@ -109,6 +109,38 @@ pub async fn post_json<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -
     }
 }
 
+/// A POST whose success has no body to read (204).
+pub async fn post_for_no_content<B: Serialize>(url: &str, body: &B) -> Result<(), Failure> {
+    #[cfg(feature = "hydrate")]
+    {
+        let req = gloo_net::http::Request::post(url).json(body).map_err(unencodable)?;
+        let resp = req.send().await.map_err(|_| Failure::Offline)?;
+        if resp.ok() {
+            Ok(())
+        } else {
+            Err(failure_of(resp).await)
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = body;
+        Err(Failure::Refused(detail("browser_only", &format!("{url} can only be called from the browser"))))
+    }
+}
+
+pub async fn patch_json<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T, Failure> {
+    #[cfg(feature = "hydrate")]
+    {
+        let req = gloo_net::http::Request::patch(url).json(body).map_err(unencodable)?;
+        answer(req.send().await).await
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = body;
+        Err(Failure::Refused(detail("browser_only", &format!("{url} can only be called from the browser"))))
+    }
+}
+
 /// `DELETE url`; the answer's body, if any, is not read.
 pub async fn delete(url: &str) -> Result<(), Failure> {
     #[cfg(feature = "hydrate")]
