@@ -21,7 +21,7 @@ use app::{
 use axum::{
     body::Bytes,
     extract::{ConnectInfo, Path, Query, State},
-    http::{header, HeaderMap, StatusCode},
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
     Json,
 };
@@ -234,20 +234,13 @@ pub async fn accept(
         Ok(me) => me,
         Err(e) => return answer(e),
     };
-    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
-    let token = session::create(&state.pool, &me, state.config.session_ttl, user_agent).await?;
-    let cookie = session::cookie(&token, state.config.session_ttl, state.config.cookie_secure);
     tracing::info!(company_id = %me.company_id, user_id = %me.user_id, "invite accepted");
     let response = match kind {
         // Their first tab, with the offer to install the app.
         BodyKind::Form => Redirect::to(&format!("{}?welcome=1", me.role.home_path())).into_response(),
-        BodyKind::Json => (StatusCode::CREATED, Json(me)).into_response(),
+        BodyKind::Json => (StatusCode::CREATED, Json(me.clone())).into_response(),
     };
-    let mut response = ([(header::SET_COOKIE, cookie)], response).into_response();
-    if let Some(device) = device_cookie {
-        response.headers_mut().append(header::SET_COOKIE, device);
-    }
-    Ok(response)
+    session::sign_in(&state, &headers, &me, response, device_cookie).await
 }
 
 /// The person as the invite will make them (their role comes from the invite).

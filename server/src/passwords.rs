@@ -17,7 +17,7 @@ use app::{
 use axum::{
     body::Bytes,
     extract::{ConnectInfo, Path, State},
-    http::{header, HeaderMap, StatusCode},
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
     Json,
 };
@@ -248,15 +248,12 @@ pub async fn reset(
     // As sign-in reads a person, with the company's cadence.
     let me =
         users::find_login(&state.pool, &me.email).await?.map(|a| a.me).ok_or(ApiError::NotFound("person"))?;
-    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
-    let token = session::create(&state.pool, &me, state.config.session_ttl, user_agent).await?;
-    let cookie = session::cookie(&token, state.config.session_ttl, state.config.cookie_secure);
     tracing::info!(user_id = %me.user_id, "password reset");
     let response = match kind {
         BodyKind::Form => Redirect::to(me.role.home_path()).into_response(),
-        BodyKind::Json => Json(me).into_response(),
+        BodyKind::Json => Json(me.clone()).into_response(),
     };
-    Ok(([(header::SET_COOKIE, cookie)], response).into_response())
+    session::sign_in(&state, &headers, &me, response, None).await
 }
 
 /// `/me/password`, `/users/{id}/password-reset`, `/password-reset`.

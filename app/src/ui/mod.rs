@@ -28,7 +28,7 @@ use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title}
 use leptos_router::{
     any_nested_route::{AnyNestedRoute, IntoAnyNestedRoute},
     components::{Redirect, Router, Routes, RoutesProps},
-    lazy_route, path, Lazy, LazyRoute, NestedRoute,
+    lazy_route, path, Lazy, LazyRoute, NestedRoute, StaticSegment,
 };
 
 pub use session::current_user;
@@ -99,54 +99,45 @@ fn routes() -> StaticVec<AnyNestedRoute> {
     let mut routes = vec![
         NestedRoute::new(path!("/"), Home).into_any_nested_route(),
         NestedRoute::new(path!("/login"), login::LoginPage).into_any_nested_route(),
-        NestedRoute::new(path!("/signup"), Lazy::<SignUpRoute>::new()).into_any_nested_route(),
-        NestedRoute::new(path!("/join"), Lazy::<JoinRoute>::new()).into_any_nested_route(),
-        NestedRoute::new(path!("/reset"), Lazy::<ResetRoute>::new()).into_any_nested_route(),
     ];
+    routes.extend(public_lazy_routes());
     routes.extend(pages::routes());
     routes.into()
 }
 
-/// The sign-up page: its own chunk, so sign-up costs a technician's first load nothing.
-struct SignUpRoute;
+/// The signed-out pages a link opens (sign-up, an invite, a password reset): each its own chunk,
+/// so they cost a technician's first load nothing. (`pages::PUBLIC_PATHS` lets them through
+/// the sign-in check; a test holds the two lists together.)
+macro_rules! public_lazy_pages {
+    ($($route:ident $path:literal => $page:path;)*) => {
+        $(
+            struct $route;
 
-#[lazy_route]
-impl LazyRoute for SignUpRoute {
-    fn data() -> Self {
-        SignUpRoute
-    }
+            #[lazy_route]
+            impl LazyRoute for $route {
+                fn data() -> Self {
+                    $route
+                }
 
-    fn view(_this: Self) -> AnyView {
-        signup::SignUpPage().into_any()
-    }
+                fn view(_this: Self) -> AnyView {
+                    $page().into_any()
+                }
+            }
+        )*
+
+        fn public_lazy_routes() -> Vec<AnyNestedRoute> {
+            vec![$(NestedRoute::new(StaticSegment(&$path[1..]), Lazy::<$route>::new()).into_any_nested_route(),)*]
+        }
+
+        #[cfg(test)]
+        const PUBLIC_LAZY_PATHS: &[&str] = &[$($path,)*];
+    };
 }
 
-/// The page an invite link opens: its own chunk too.
-struct JoinRoute;
-
-#[lazy_route]
-impl LazyRoute for JoinRoute {
-    fn data() -> Self {
-        JoinRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        join::JoinPage().into_any()
-    }
-}
-
-/// The page a password-reset link opens: its own chunk too.
-struct ResetRoute;
-
-#[lazy_route]
-impl LazyRoute for ResetRoute {
-    fn data() -> Self {
-        ResetRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        reset::ResetPage().into_any()
-    }
+public_lazy_pages! {
+    SignUpRoute "/signup" => signup::SignUpPage;
+    JoinRoute "/join" => join::JoinPage;
+    ResetRoute "/reset" => reset::ResetPage;
 }
 
 /// `/` sends each person to their role's first tab (the server also redirects before render).
@@ -168,5 +159,12 @@ mod tests {
             ["/today"],
             "every other page is fetched when first opened, to keep the first load small"
         );
+    }
+
+    #[test]
+    fn every_public_page_is_routed_and_let_through_signed_out() {
+        let mut routed = vec!["/login"];
+        routed.extend(super::PUBLIC_LAZY_PATHS);
+        assert_eq!(routed, super::pages::PUBLIC_PATHS);
     }
 }

@@ -75,19 +75,12 @@ pub async fn login(
         }
     };
 
-    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
-    let token = session::create(&state.pool, &me, state.config.session_ttl, user_agent).await?;
-    let cookie = session::cookie(&token, state.config.session_ttl, state.config.cookie_secure);
     tracing::info!(user_id = %me.user_id, company_id = %me.company_id, "signed in");
     let response = match kind {
         BodyKind::Form => Redirect::to(me.role.home_path()).into_response(),
-        BodyKind::Json => Json(me).into_response(),
+        BodyKind::Json => Json(me.clone()).into_response(),
     };
-    let mut response = ([(header::SET_COOKIE, cookie)], response).into_response();
-    if let Some(device) = device_cookie {
-        response.headers_mut().append(header::SET_COOKIE, device);
-    }
-    Ok(response)
+    session::sign_in(&state, &headers, &me, response, device_cookie).await
 }
 
 #[utoipa::path(post, path = "/auth/logout", tag = "auth", responses((status = 204), (status = 303)))]

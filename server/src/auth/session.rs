@@ -86,6 +86,26 @@ pub async fn create(
     Ok(token)
 }
 
+/// Signs `me` in on the device that sent `headers`: a new session, whose cookie (and the
+/// known-device cookie, when the sign-in throttle issued one) goes on `response`. Sign-in,
+/// sign-up, joining from an invite and a password reset all end this way.
+pub async fn sign_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    me: &Me,
+    mut response: Response,
+    device_cookie: Option<HeaderValue>,
+) -> Result<Response, ApiError> {
+    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
+    let token = create(&state.pool, me, state.config.session_ttl, user_agent).await?;
+    let cookies = response.headers_mut();
+    cookies.append(header::SET_COOKIE, cookie(&token, state.config.session_ttl, state.config.cookie_secure));
+    if let Some(device) = device_cookie {
+        cookies.append(header::SET_COOKIE, device);
+    }
+    Ok(response)
+}
+
 /// Ends the session, in Postgres and in this server's cache.
 pub async fn delete(state: &AppState, token: &str) -> Result<(), ApiError> {
     let hash = hash_token(token);
