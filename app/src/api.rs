@@ -173,6 +173,32 @@ pub struct PasswordReset {
     pub password: String,
 }
 
+/// A price book item as the editor reads and writes it. Money in cents.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PriceBookItem {
+    /// Absent when creating one.
+    #[serde(default)]
+    pub id: Option<Uuid>,
+    pub sku: String,
+    pub name: String,
+    pub service_type: String,
+    pub price_cents: i64,
+    #[serde(default)]
+    pub cost_cents: Option<i64>,
+    /// How far below the price a technician may go on their own (0–100).
+    #[serde(default)]
+    pub max_discount_pct: i16,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
 /// A member of the company as managers see them.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

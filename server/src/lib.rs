@@ -18,6 +18,7 @@ pub mod invites;
 pub mod maintenance;
 pub mod openapi;
 pub mod passwords;
+pub mod price_book;
 pub mod pwa;
 pub mod security;
 pub mod serve;

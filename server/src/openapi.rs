@@ -50,13 +50,22 @@ struct CommonErrors;
 impl Modify for CommonErrors {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
         for (path, item) in doc.paths.paths.iter_mut() {
-            let public = matches!(path.as_str(), "/api/auth/login" | "/api/openapi.json");
+            let public = matches!(
+                path.as_str(),
+                "/api/auth/login"
+                    | "/api/openapi.json"
+                    | "/api/signup"
+                    | "/api/invites/preview"
+                    | "/api/invites/accept"
+                    | "/api/password-reset"
+            );
             let operations = [
                 (&mut item.get, false),
                 (&mut item.head, false),
                 (&mut item.post, true),
                 (&mut item.put, true),
                 (&mut item.delete, true),
+                (&mut item.patch, true),
             ];
             for (operation, writes) in operations {
                 if let Some(op) = operation.as_mut() {

@@ -81,6 +81,7 @@ pub fn api_routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .merge(crate::signup::router())
         .merge(crate::invites::router())
         .merge(crate::passwords::router())
+        .merge(crate::price_book::router())
         .merge(sync::router())
         .merge(blobs::router())
         .merge(analytics::router())

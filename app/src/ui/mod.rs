@@ -12,6 +12,7 @@ mod manager;
 mod media;
 mod my_day;
 pub mod pages;
+mod price_book;
 mod quotes;
 mod rep;
 mod reset;

@@ -4,7 +4,7 @@
 //! each page's role check all read this table, so a page cannot be routed without a role check,
 //! be a tab without being kept offline, or be kept for a role that may not open it.
 
-use super::{account, layout::RolePage, manager, my_day, rep, start, technician, visit};
+use super::{account, layout::RolePage, manager, my_day, price_book, rep, start, technician, visit};
 use crate::domain::Role;
 use leptos::prelude::*;
 use leptos_router::{
@@ -97,6 +97,7 @@ lazy_pages! {
     TeamPage => manager::Team;
     StartPage => start::GetStarted;
     AccountPage => account::Account;
+    PriceBookPage => price_book::PriceBook;
 }
 
 /// The pages anyone may open signed out (every other page sends them to `/login`).
@@ -145,6 +146,13 @@ pub const PAGES: &[Page] = &[
         tab: Some(Tab { label: "Team", icon: "☺", roles: MANAGER }),
         offline: &[],
         code: Code::lazy::<TeamPage>(),
+    },
+    Page {
+        path: "/price-book",
+        roles: MANAGER,
+        tab: Some(Tab { label: "Prices", icon: "$", roles: MANAGER }),
+        offline: &[],
+        code: Code::lazy::<PriceBookPage>(),
     },
     Page {
         path: "/day",
@@ -236,7 +244,7 @@ mod tests {
         let paths = |role| tabs(role).map(|(p, _)| p).collect::<Vec<_>>();
         assert_eq!(paths(Role::Technician), ["/today", "/new", "/day", "/sync"]);
         assert_eq!(paths(Role::SalesRep), ["/queue", "/day", "/sync"]);
-        assert_eq!(paths(Role::Manager), ["/dashboard", "/followups", "/team"]);
+        assert_eq!(paths(Role::Manager), ["/dashboard", "/followups", "/team", "/price-book"]);
         assert_eq!(offline_urls(Role::Technician), ["/today", "/new", "/day", "/sync", "/visit"]);
         assert_eq!(offline_urls(Role::SalesRep), ["/queue", "/day", "/sync", "/quote"]);
     }

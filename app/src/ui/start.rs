@@ -40,7 +40,7 @@ pub fn GetStarted() -> impl IntoView {
                     }}
                 </li>
                 <li class=move || step(counts.get().1 > 0)>
-                    "Your price book: "
+                    <a href="/price-book">"Your price book"</a>": "
                     {move || match counts.get().1 {
                         0 => "empty; options are priced by hand until it has items.".to_string(),
                         n => format!("{n} items, on every technician's device, offline too. ✓"),

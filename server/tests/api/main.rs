@@ -14,6 +14,7 @@ mod http_surface;
 mod invites;
 mod pages;
 mod passwords;
+mod price_book;
 mod signup;
 mod sync_events;
 mod sync_fixtures;

@@ -128,6 +128,51 @@ pub async fn post_for_no_content<B: Serialize>(url: &str, body: &B) -> Result<()
     }
 }
 
+pub async fn put_json<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T, Failure> {
+    #[cfg(feature = "hydrate")]
+    {
+        let req = gloo_net::http::Request::put(url).json(body).map_err(unencodable)?;
+        answer(req.send().await).await
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = body;
+        Err(Failure::Refused(detail("browser_only", &format!("{url} can only be called from the browser"))))
+    }
+}
+
+/// Sends a file's text (a CSV import) and reads the report the server answers, which is a
+/// report too when it refused rows (422 with `errors`).
+pub async fn post_text(url: &str, content_type: &str, body: String) -> Result<serde_json::Value, Failure> {
+    #[cfg(feature = "hydrate")]
+    {
+        let req = gloo_net::http::Request::post(url)
+            .header("content-type", content_type)
+            .body(body)
+            .map_err(unencodable)?;
+        let resp = req.send().await.map_err(|_| Failure::Offline)?;
+        let status = resp.status();
+        if status >= 500 && status != 507 {
+            return Err(Failure::ServerError(status));
+        }
+        let value: serde_json::Value = resp.json().await.map_err(|e| {
+            Failure::Refused(detail("unreadable", &format!("Unreadable answer from the server: {e}")))
+        })?;
+        if resp.ok() || value.get("errors").is_some_and(serde_json::Value::is_array) {
+            return Ok(value);
+        }
+        match serde_json::from_value::<crate::api::ErrorBody>(value) {
+            Ok(b) => Err(Failure::Refused(b.error)),
+            Err(_) => Err(Failure::Refused(detail("http", &format!("The server answered {status}.")))),
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (content_type, body);
+        Err(Failure::Refused(detail("browser_only", &format!("{url} can only be called from the browser"))))
+    }
+}
+
 pub async fn patch_json<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T, Failure> {
     #[cfg(feature = "hydrate")]
     {
