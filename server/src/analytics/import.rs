@@ -585,19 +585,24 @@ fn writes(importer: Actor, rows: &[&Row]) -> (Vec<Part>, Vec<Vec<usize>>) {
                 held,
             );
         }
-        let outcome = match (r.outcome, r.decided_at) {
-            (Outcome::Won, Some(_)) => Decision::Won {
-                option_id: options.first().copied(),
-                amount_cents: Cents(r.sold_cents.unwrap_or(0)),
-            },
-            (Outcome::Lost, Some(_)) => Decision::Lost {
-                reason: r.lost_reason.clone().unwrap_or_default(),
-                competitor: None,
-                note: None,
-            },
+        let (outcome, at) = match (r.outcome, r.decided_at) {
+            (Outcome::Won, Some(at)) => (
+                Decision::Won {
+                    option_id: options.first().copied(),
+                    amount_cents: Cents(r.sold_cents.unwrap_or(0)),
+                },
+                at,
+            ),
+            (Outcome::Lost, Some(at)) => (
+                Decision::Lost {
+                    reason: r.lost_reason.clone().unwrap_or_default(),
+                    competitor: None,
+                    note: None,
+                },
+                at,
+            ),
             _ => continue,
         };
-        let at = r.decided_at.expect("a decided row has decided_at (checked)");
         let (closer, role) = r.closed_by.unwrap_or((technician, Role::Technician));
         if role == Role::SalesRep {
             // Handed to the rep who closed it, so the rep may decide it, as in the app.
