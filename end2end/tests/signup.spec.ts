@@ -41,4 +41,16 @@ test('a stranger signs a company up, fixes a refused password, and lands on the 
   await expect(steps).toContainText(/Your price book: \d+ items/);
   await expect(steps).toContainText(/checklist: \d+ steps/);
   await expect(page.locator('header')).toContainText('Polar Air');
+
+  // Their targets: a close-rate goal of their own.
+  await page.getByRole('link', { name: 'Set your targets' }).click();
+  const settings = page.getByTestId('settings-form');
+  await expect(settings.getByLabel('Close rate target (%)')).toHaveValue('60');
+  await settings.getByLabel('Close rate target (%)').fill('65');
+  await settings.getByLabel('Follow up after the visit on days').fill('1, 2, 5');
+  await settings.getByRole('button', { name: 'Save' }).click();
+  await expect(settings.getByRole('status')).toContainText('Saved');
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByTestId('settings-form').getByLabel('Close rate target (%)')).toHaveValue('65');
 });

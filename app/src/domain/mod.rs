@@ -14,6 +14,7 @@ mod person_name;
 mod phone;
 pub mod pricing;
 mod role;
+pub mod settings;
 pub mod text;
 
 pub use company::{CompanyName, Trade};

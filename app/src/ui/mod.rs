@@ -17,6 +17,7 @@ mod quotes;
 mod rep;
 mod reset;
 mod session;
+mod settings;
 mod signup;
 mod start;
 mod sync_badge;

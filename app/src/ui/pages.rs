@@ -4,7 +4,9 @@
 //! each page's role check all read this table, so a page cannot be routed without a role check,
 //! be a tab without being kept offline, or be kept for a role that may not open it.
 
-use super::{account, layout::RolePage, manager, my_day, price_book, rep, start, technician, visit};
+use super::{
+    account, layout::RolePage, manager, my_day, price_book, rep, settings, start, technician, visit,
+};
 use crate::domain::Role;
 use leptos::prelude::*;
 use leptos_router::{
@@ -98,6 +100,7 @@ lazy_pages! {
     StartPage => start::GetStarted;
     AccountPage => account::Account;
     PriceBookPage => price_book::PriceBook;
+    SettingsPage => settings::SettingsPage;
 }
 
 /// The pages anyone may open signed out (every other page sends them to `/login`).
@@ -169,6 +172,7 @@ pub const PAGES: &[Page] = &[
         code: Code::lazy::<SyncPage>(),
     },
     Page { path: "/start", roles: MANAGER, tab: None, offline: &[], code: Code::lazy::<StartPage>() },
+    Page { path: "/settings", roles: MANAGER, tab: None, offline: &[], code: Code::lazy::<SettingsPage>() },
     Page { path: "/account", roles: &Role::ALL, tab: None, offline: &[], code: Code::lazy::<AccountPage>() },
     Page {
         path: "/visit",

@@ -55,6 +55,6 @@ pub fn GetStarted() -> impl IntoView {
                 </li>
             </ol>
         </Show>
-        <p><a href="/dashboard">"Go to your dashboard"</a>" · "<a href="/reports">"Reports and targets"</a></p>
+        <p><a href="/settings">"Set your targets"</a>" · "<a href="/dashboard">"Go to your dashboard"</a>" · "<a href="/reports">"Reports"</a></p>
     }
 }
