@@ -279,27 +279,7 @@ pub async fn import(
 ) -> Result<Response, ApiError> {
     manager(&user)?;
     let company = user.company_id();
-    let text = std::str::from_utf8(&body)
-        .map_err(|_| ApiError::BadRequest("the file is not UTF-8 text; save it as CSV UTF-8".into()))?;
-    let records = csv::parse(text).map_err(ApiError::BadRequest)?;
-    let Some(((_, header), rows)) = records.split_first() else {
-        return Err(ApiError::BadRequest(format!(
-            "the file is empty; the first line names the columns: {}",
-            COLUMNS.join(", ")
-        )));
-    };
-    let header: Vec<String> = header.iter().map(|h| h.trim().to_lowercase()).collect();
-    if let Some(unknown) = header.iter().find(|h| !COLUMNS.contains(&h.as_str())) {
-        return Err(ApiError::BadRequest(format!(
-            "unknown column {unknown:?}; the columns are: {}",
-            COLUMNS.join(", ")
-        )));
-    }
-    if let Some(missing) = COLUMNS[..4].iter().find(|c| !header.iter().any(|h| h == *c)) {
-        return Err(ApiError::BadRequest(format!(
-            "the header has no {missing} column (required: sku, name, service_type, price)"
-        )));
-    }
+    let table = csv::Table::read(&body, COLUMNS, &COLUMNS[..4]).map_err(ApiError::BadRequest)?;
     let existing: std::collections::HashMap<String, Uuid> =
         sqlx::query!("select sku, id from price_book_items where company_id = $1 and not deleted", company)
             .fetch_all(&state.pool)
@@ -310,19 +290,12 @@ pub async fn import(
     let mut errors = vec![];
     let mut parsed = vec![];
     let mut seen = std::collections::HashSet::new();
-    for (line, fields) in rows {
-        let get = |name: &str| {
-            header
-                .iter()
-                .position(|h| h == name)
-                .and_then(|i| fields.get(i))
-                .map(|v| v.trim().to_string())
-                .unwrap_or_default()
-        };
+    for (line, fields) in &table.rows {
+        let get = |name: &str| table.get(fields, name).unwrap_or_default();
         let mut error =
             |message: String| errors.push(crate::analytics::import::RowError { line: *line, message });
-        if fields.len() != header.len() {
-            error(format!("{} fields, but the header names {}", fields.len(), header.len()));
+        if fields.len() != table.header.len() {
+            error(format!("{} fields, but the header names {}", fields.len(), table.header.len()));
             continue;
         }
         let money = |col: &str| -> Result<Option<i64>, String> {

@@ -77,6 +77,45 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Vec<String>)>, String> {
     }
 }
 
+/// An uploaded CSV file whose first line names its columns: what both imports read.
+pub struct Table {
+    /// The header's names, trimmed and lower-cased.
+    pub header: Vec<String>,
+    /// Each data row with the line it starts on.
+    pub rows: Vec<(usize, Vec<String>)>,
+}
+
+impl Table {
+    /// Reads `body` as a CSV file of `columns` (any order, any subset holding `required`). The
+    /// error says what to fix, in words for the person who made the file.
+    pub fn read(body: &[u8], columns: &[&str], required: &[&str]) -> Result<Table, String> {
+        let text = std::str::from_utf8(body)
+            .map_err(|_| "the file is not UTF-8 text; save it as CSV UTF-8".to_string())?;
+        let mut records = parse(text)?.into_iter();
+        let Some((_, header)) = records.next() else {
+            return Err(format!(
+                "the file is empty; the first line names the columns: {}",
+                columns.join(", ")
+            ));
+        };
+        let header: Vec<String> = header.iter().map(|h| h.trim().to_lowercase()).collect();
+        if let Some(unknown) = header.iter().find(|h| !columns.contains(&h.as_str())) {
+            return Err(format!("unknown column {unknown:?}; the columns are: {}", columns.join(", ")));
+        }
+        if let Some(missing) = required.iter().find(|r| !header.iter().any(|h| h == *r)) {
+            return Err(format!("the header has no {missing} column (required: {})", required.join(", ")));
+        }
+        Ok(Table { header, rows: records.collect() })
+    }
+
+    /// The value of `column` in `fields` (a row of this table), trimmed; `None` when the file has
+    /// no such column or the cell is empty.
+    pub fn get(&self, fields: &[String], column: &str) -> Option<String> {
+        let i = self.header.iter().position(|h| h == column)?;
+        fields.get(i).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

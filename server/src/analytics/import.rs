@@ -400,28 +400,8 @@ pub async fn import(
 ) -> Result<Response, ApiError> {
     user.require(Role::Manager, "Only managers can import history.")?;
     let company = user.company_id();
-    let text = std::str::from_utf8(&body)
-        .map_err(|_| ApiError::BadRequest("the file is not UTF-8 text; save it as CSV UTF-8".into()))?;
-    let records = csv::parse(text).map_err(ApiError::BadRequest)?;
-    let Some(((_, header), rows)) = records.split_first() else {
-        return Err(ApiError::BadRequest(format!(
-            "the file is empty; the first line names the columns: {}",
-            COLUMNS.join(", ")
-        )));
-    };
-    let header: Vec<String> = header.iter().map(|h| h.trim().to_lowercase()).collect();
-    if let Some(unknown) = header.iter().find(|h| !COLUMNS.contains(&h.as_str())) {
-        return Err(ApiError::BadRequest(format!(
-            "unknown column {unknown:?}; the columns are: {}",
-            COLUMNS.join(", ")
-        )));
-    }
-    if let Some(missing) = REQUIRED.iter().find(|r| !header.iter().any(|h| h == *r)) {
-        return Err(ApiError::BadRequest(format!(
-            "the header has no {missing} column (required: {})",
-            REQUIRED.join(", ")
-        )));
-    }
+    let table = csv::Table::read(&body, COLUMNS, REQUIRED).map_err(ApiError::BadRequest)?;
+    let rows = &table.rows;
     if rows.len() > MAX_ROWS {
         return Err(ApiError::PayloadTooLarge(format!(
             "{} rows; import at most {MAX_ROWS} per file",
@@ -442,20 +422,14 @@ pub async fn import(
     let mut parsed = vec![];
     let mut seen = HashSet::new();
     for (line, fields) in rows {
-        if fields.len() != header.len() {
+        if fields.len() != table.header.len() {
             errors.push(RowError {
                 line: *line,
-                message: format!("{} fields, but the header names {}", fields.len(), header.len()),
+                message: format!("{} fields, but the header names {}", fields.len(), table.header.len()),
             });
             continue;
         }
-        let get = |name: &str| {
-            header
-                .iter()
-                .position(|h| h == name)
-                .map(|i| fields[i].trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |name: &str| table.get(fields, name);
         match parse_row(*line, &get, &people) {
             Ok(row) if !seen.insert(row.external_id.clone()) => errors.push(RowError {
                 line: *line,
