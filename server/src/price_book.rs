@@ -5,7 +5,7 @@
 //! were made with (`options.line_items`).
 
 use crate::{
-    analytics::csv,
+    analytics::{csv, import::ImportQuery},
     auth::CurrentUser,
     error::{ApiError, ApiJson, ResultExt},
     state::AppState,
@@ -22,7 +22,7 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -215,10 +215,6 @@ pub async fn remove(
 pub const COLUMNS: &[&str] =
     &["sku", "name", "service_type", "price", "cost", "max_discount_pct", "description", "active"];
 
-fn dollars(cents: i64) -> String {
-    format!("{}.{:02}", cents / 100, cents % 100)
-}
-
 #[utoipa::path(get, path = "/price-book/export", tag = "price book",
     responses((status = 200, content_type = "text/csv", body = String, description = "sku,name,service_type,price,cost,max_discount_pct,description,active"),
               (status = 403, body = app::api::ErrorBody)))]
@@ -231,8 +227,8 @@ pub async fn export(State(state): State<AppState>, user: CurrentUser) -> Result<
             i.sku,
             i.name,
             i.service_type,
-            dollars(i.price_cents),
-            i.cost_cents.map(dollars).unwrap_or_default(),
+            Cents(i.price_cents).decimal(),
+            i.cost_cents.map(|c| Cents(c).decimal()).unwrap_or_default(),
             i.max_discount_pct.to_string(),
             i.description,
             i.active.to_string(),
@@ -246,14 +242,6 @@ pub async fn export(State(state): State<AppState>, user: CurrentUser) -> Result<
         w.finish(),
     )
         .into_response())
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ImportQuery {
-    /// Check and report only; write nothing.
-    #[serde(default)]
-    pub dry_run: bool,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -298,12 +286,12 @@ pub async fn import(
             error(format!("{} fields, but the header names {}", fields.len(), table.header.len()));
             continue;
         }
-        let money = |col: &str| -> Result<Option<i64>, String> {
+        let money = |col: &'static str| -> Result<Option<i64>, String> {
             let v = get(col);
             if v.is_empty() {
                 return Ok(None);
             }
-            crate::analytics::import::parse_money(&v).map(Some).map_err(|e| format!("{col}: {e}"))
+            Cents::parse(col, &v).map(|c| Some(c.0)).map_err(|e| e.to_string())
         };
         let item = (|| -> Result<PriceBookItem, String> {
             let price = money("price")?.ok_or("price is required")?;

@@ -225,10 +225,9 @@ pub async fn change(
         );
     }
     let company = user.company_id();
-    let state2 = state.clone();
+    let (pool, clock) = (state.pool.clone(), state.clock.clone());
     let (member, ended) = crate::sync::detached(async move {
-        let state = state2;
-        let mut tx = state.pool.begin().await?;
+        let mut tx = pool.begin().await?;
         let current = sqlx::query!(
             r#"select role as "role: Role", active from users where company_id = $1 and id = $2 for update"#,
             company,
@@ -256,7 +255,7 @@ pub async fn change(
                 ));
             }
         }
-        let ticket = state.clock.begin(company).await?;
+        let ticket = clock.begin(company).await?;
         let member = sqlx::query_as!(
             TeamMember,
             r#"update users set active = $3, role = $4, version = $5 where company_id = $1 and id = $2

@@ -36,6 +36,12 @@ impl Cents {
         Cents(cents).check(field)
     }
 
+    /// The amount as a spreadsheet or a form field takes it: `1234.50`, no sign, symbol or
+    /// grouping (what [`Cents::parse`] reads back).
+    pub fn decimal(self) -> String {
+        format!("{}.{:02}", self.0 / 100, self.0 % 100)
+    }
+
     /// Checks a value that arrived as a number (JSON) against the same bounds.
     pub fn check(self, field: &'static str) -> Result<Self, ValidationError> {
         if self.0 < 0 {

@@ -11,26 +11,6 @@ use crate::{
 use leptos::prelude::*;
 use serde_json::Value;
 
-/// Dollars as typed ("1,234.50", "$99") to cents.
-fn cents(typed: &str) -> Result<i64, String> {
-    let clean: String = typed.trim().trim_start_matches('$').chars().filter(|c| *c != ',').collect();
-    let (whole, frac) = clean.split_once('.').unwrap_or((&clean, ""));
-    if whole.is_empty()
-        || !whole.chars().all(|c| c.is_ascii_digit())
-        || frac.len() > 2
-        || !frac.chars().all(|c| c.is_ascii_digit())
-    {
-        return Err(format!("{typed:?} is not an amount like 1234.50"));
-    }
-    let whole: i64 = whole.parse().map_err(|_| format!("{typed:?} is too large"))?;
-    let frac: i64 = format!("{frac:0<2}").parse().unwrap_or(0);
-    whole.checked_mul(100).and_then(|w| w.checked_add(frac)).ok_or_else(|| format!("{typed:?} is too large"))
-}
-
-fn dollars(c: i64) -> String {
-    format!("{}.{:02}", c / 100, c % 100)
-}
-
 #[component]
 pub fn PriceBook() -> impl IntoView {
     let book = LocalResource::new(|| async {
@@ -109,8 +89,8 @@ fn ItemForm(
         sku.set(i.sku);
         name.set(i.name);
         service.set(i.service_type);
-        price.set(if item.is_some() { dollars(i.price_cents) } else { String::new() });
-        cost.set(i.cost_cents.map(dollars).unwrap_or_default());
+        price.set(if item.is_some() { Cents(i.price_cents).decimal() } else { String::new() });
+        cost.set(i.cost_cents.map(|c| Cents(c).decimal()).unwrap_or_default());
         discount.set(i.max_discount_pct.to_string());
         description.set(i.description);
         active.set(i.active);
@@ -147,15 +127,15 @@ fn ItemForm(
     });
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let price_cents = match cents(&price.get_untracked()) {
-            Ok(c) => c,
-            Err(e) => return saved.set(Some(Err(format!("price: {e}")))),
+        let price_cents = match Cents::parse("price", &price.get_untracked()) {
+            Ok(c) => c.0,
+            Err(e) => return saved.set(Some(Err(e.to_string()))),
         };
         let cost_cents = match cost.get_untracked().trim() {
             "" => None,
-            typed => match cents(typed) {
-                Ok(c) => Some(c),
-                Err(e) => return saved.set(Some(Err(format!("cost: {e}")))),
+            typed => match Cents::parse("cost", typed) {
+                Ok(c) => Some(c.0),
+                Err(e) => return saved.set(Some(Err(e.to_string()))),
             },
         };
         let Ok(max_discount_pct) = discount.get_untracked().trim().trim_end_matches('%').parse::<i16>()

@@ -66,79 +66,104 @@ async fn failure_of(resp: gloo_net::http::Response) -> Failure {
     }
 }
 
-/// The JSON of a successful answer, or why there is none.
-#[cfg(feature = "hydrate")]
-async fn answer<T: DeserializeOwned>(
-    sent: Result<gloo_net::http::Response, gloo_net::Error>,
-) -> Result<T, Failure> {
-    let resp = sent.map_err(|_| Failure::Offline)?;
-    if !resp.ok() {
-        return Err(failure_of(resp).await);
-    }
-    resp.json::<T>().await.map_err(|e| {
-        Failure::Refused(detail("unreadable", &format!("Unreadable answer from the server: {e}")))
-    })
-}
-
 #[cfg(feature = "hydrate")]
 fn unencodable(e: gloo_net::Error) -> Failure {
     Failure::Refused(detail("encoding", &format!("Could not encode the request: {e}")))
 }
 
-pub async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, Failure> {
+#[cfg(not(feature = "hydrate"))]
+fn browser_only(url: &str) -> Failure {
+    Failure::Refused(detail("browser_only", &format!("{url} can only be called from the browser")))
+}
+
+/// A 2xx answer (nothing, on the server, where no request is ever sent).
+#[cfg(feature = "hydrate")]
+type Answer = gloo_net::http::Response;
+#[cfg(not(feature = "hydrate"))]
+type Answer = std::convert::Infallible;
+
+#[derive(Clone, Copy)]
+enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+/// Sends `body`, if any, as JSON: the 2xx answer, or why there is none.
+async fn send<B: Serialize>(method: Method, url: &str, body: Option<&B>) -> Result<Answer, Failure> {
     #[cfg(feature = "hydrate")]
     {
-        answer(gloo_net::http::Request::get(url).send().await).await
+        use gloo_net::http::Request;
+        let builder = match method {
+            Method::Get => Request::get(url),
+            Method::Post => Request::post(url),
+            Method::Put => Request::put(url),
+            Method::Patch => Request::patch(url),
+            Method::Delete => Request::delete(url),
+        };
+        let req = match body {
+            Some(body) => builder.json(body),
+            None => builder.build(),
+        }
+        .map_err(unencodable)?;
+        answer(req).await
     }
     #[cfg(not(feature = "hydrate"))]
     {
-        Err(Failure::Refused(detail("browser_only", &format!("{url} can only be fetched from the browser"))))
+        let _ = (method, body);
+        Err(browser_only(url))
     }
 }
 
-pub async fn post_json<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T, Failure> {
+/// Sends a built request: its 2xx answer, or why there is none.
+#[cfg(feature = "hydrate")]
+async fn answer(req: gloo_net::http::Request) -> Result<Answer, Failure> {
+    let resp = req.send().await.map_err(|_| Failure::Offline)?;
+    if resp.ok() {
+        Ok(resp)
+    } else {
+        Err(failure_of(resp).await)
+    }
+}
+
+/// The JSON of an answer.
+async fn json<T: DeserializeOwned>(answer: Answer) -> Result<T, Failure> {
     #[cfg(feature = "hydrate")]
     {
-        let req = gloo_net::http::Request::post(url).json(body).map_err(unencodable)?;
-        answer(req.send().await).await
+        answer.json::<T>().await.map_err(|e| {
+            Failure::Refused(detail("unreadable", &format!("Unreadable answer from the server: {e}")))
+        })
     }
     #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = body;
-        Err(Failure::Refused(detail("browser_only", &format!("{url} can only be called from the browser"))))
-    }
+    match answer {}
+}
+
+pub async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, Failure> {
+    json(send::<()>(Method::Get, url, None).await?).await
+}
+
+pub async fn post_json<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T, Failure> {
+    json(send(Method::Post, url, Some(body)).await?).await
 }
 
 /// A POST whose success has no body to read (204).
 pub async fn post_for_no_content<B: Serialize>(url: &str, body: &B) -> Result<(), Failure> {
-    #[cfg(feature = "hydrate")]
-    {
-        let req = gloo_net::http::Request::post(url).json(body).map_err(unencodable)?;
-        let resp = req.send().await.map_err(|_| Failure::Offline)?;
-        if resp.ok() {
-            Ok(())
-        } else {
-            Err(failure_of(resp).await)
-        }
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = body;
-        Err(Failure::Refused(detail("browser_only", &format!("{url} can only be called from the browser"))))
-    }
+    send(Method::Post, url, Some(body)).await.map(|_| ())
 }
 
 pub async fn put_json<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T, Failure> {
-    #[cfg(feature = "hydrate")]
-    {
-        let req = gloo_net::http::Request::put(url).json(body).map_err(unencodable)?;
-        answer(req.send().await).await
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = body;
-        Err(Failure::Refused(detail("browser_only", &format!("{url} can only be called from the browser"))))
-    }
+    json(send(Method::Put, url, Some(body)).await?).await
+}
+
+pub async fn patch_json<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T, Failure> {
+    json(send(Method::Patch, url, Some(body)).await?).await
+}
+
+/// `DELETE url`; the answer's body, if any, is not read.
+pub async fn delete(url: &str) -> Result<(), Failure> {
+    send::<()>(Method::Delete, url, None).await.map(|_| ())
 }
 
 /// Sends a file's text (a CSV import) and reads the report the server answers, which is a
@@ -169,37 +194,7 @@ pub async fn post_text(url: &str, content_type: &str, body: String) -> Result<se
     #[cfg(not(feature = "hydrate"))]
     {
         let _ = (content_type, body);
-        Err(Failure::Refused(detail("browser_only", &format!("{url} can only be called from the browser"))))
-    }
-}
-
-pub async fn patch_json<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T, Failure> {
-    #[cfg(feature = "hydrate")]
-    {
-        let req = gloo_net::http::Request::patch(url).json(body).map_err(unencodable)?;
-        answer(req.send().await).await
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = body;
-        Err(Failure::Refused(detail("browser_only", &format!("{url} can only be called from the browser"))))
-    }
-}
-
-/// `DELETE url`; the answer's body, if any, is not read.
-pub async fn delete(url: &str) -> Result<(), Failure> {
-    #[cfg(feature = "hydrate")]
-    {
-        let resp = gloo_net::http::Request::delete(url).send().await.map_err(|_| Failure::Offline)?;
-        if resp.ok() {
-            Ok(())
-        } else {
-            Err(failure_of(resp).await)
-        }
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        Err(Failure::Refused(detail("browser_only", &format!("{url} can only be called from the browser"))))
+        Err(browser_only(url))
     }
 }
 
@@ -210,12 +205,7 @@ pub async fn put_blob(url: &str, content_type: &str, blob: web_sys::Blob) -> Res
         .header("content-type", content_type)
         .body(wasm_bindgen::JsValue::from(blob))
         .map_err(unencodable)?;
-    let resp = req.send().await.map_err(|_| Failure::Offline)?;
-    if resp.ok() {
-        Ok(())
-    } else {
-        Err(failure_of(resp).await)
-    }
+    answer(req).await.map(|_| ())
 }
 
 #[cfg(test)]
