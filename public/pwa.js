@@ -98,6 +98,16 @@
     return el ? el.dataset.offlineUrls.split(' ').filter(Boolean) : [];
   }
 
+  // The company's logo, for the presentation offline (the service worker keeps images apart).
+  function logoUrl() {
+    try {
+      const me = JSON.parse(document.querySelector('meta[name="fc-user"]').content || 'null');
+      return me && me.company_logo ? ['/api/blobs/' + me.company_logo] : [];
+    } catch (_) {
+      return [];
+    }
+  }
+
   function whenHydrated(fn) {
     if (document.body && document.body.dataset.hydrated) return fn();
     setTimeout(() => whenHydrated(fn), 300);
@@ -144,7 +154,7 @@
       if (reg.installing) watch(reg.installing);
       reg.addEventListener('updatefound', () => reg.installing && watch(reg.installing));
       const ready = await sw.ready;
-      const urls = offlineUrls();
+      const urls = offlineUrls().concat(logoUrl());
       if (urls.length && ready.active) ready.active.postMessage({ type: 'warm', urls });
       // Signed out (the page names nobody): forget the cached pages, which carry the last
       // person's name. Done here rather than on the sign-out click, which may still be cancelled.

@@ -4,6 +4,8 @@ const BUILD = '__BUILD_ID__';
 const PRECACHE = __PRECACHE__;
 const SHELL = `fc-shell-${BUILD}`; // the bundle and static files of this build
 const PAGES = `fc-pages-${BUILD}`; // server-rendered pages, kept for offline starts
+// The company's images by SHA-256 (its logo): a name never changes content, so they outlive builds.
+const BLOBS = 'fc-blobs';
 const HOME_KEY = '/__fieldclose_home'; // where "/" goes when offline (the person's first tab)
 const NAV_TIMEOUT_MS = 4000; // one bar of signal: past this, answer from the cache
 
@@ -15,7 +17,7 @@ self.addEventListener('install', (event) => {
 self.addEventListener('activate', (event) => {
   event.waitUntil(
     (async () => {
-      const keep = new Set([SHELL, PAGES]);
+      const keep = new Set([SHELL, PAGES, BLOBS]);
       for (const key of await caches.keys()) if (!keep.has(key)) await caches.delete(key);
       await self.clients.claim();
     })(),
@@ -25,12 +27,20 @@ self.addEventListener('activate', (event) => {
 self.addEventListener('message', (event) => {
   const msg = event.data || {};
   if (msg.type === 'skip-waiting') self.skipWaiting();
-  if (msg.type === 'logout') event.waitUntil(caches.delete(PAGES));
+  if (msg.type === 'logout') event.waitUntil(Promise.all([caches.delete(PAGES), caches.delete(BLOBS)]));
   if (msg.type === 'warm') event.waitUntil(warm(msg.urls || [], event.source));
 });
 
 // Keeps a fresh copy of each of the person's tabs so the app opens from a cold start offline.
-async function warm(urls, client) {
+async function warm(all, client) {
+  const urls = all.filter((u) => !u.startsWith('/api/blobs/'));
+  for (const url of all.filter((u) => u.startsWith('/api/blobs/'))) {
+    try {
+      await blob(new Request(new URL(url, self.location.origin), { credentials: 'same-origin' }));
+    } catch (_) {
+      /* offline: fetched the next time it is shown online */
+    }
+  }
   const cache = await caches.open(PAGES);
   let ok = 0;
   for (const url of urls) {
@@ -54,6 +64,10 @@ self.addEventListener('fetch', (event) => {
   if (req.method !== 'GET') return;
   const url = new URL(req.url);
   if (url.origin !== self.location.origin) return;
+  if (url.pathname.startsWith('/api/blobs/')) {
+    event.respondWith(blob(req));
+    return;
+  }
   if (url.pathname.startsWith('/api/') || url.pathname === '/sw.js') return;
   if (req.mode === 'navigate') {
     event.respondWith(navigate(req, url));
@@ -86,4 +100,14 @@ async function navigate(req, url) {
     }
     return (await caches.match('/offline.html', { cacheName: SHELL })) || Response.error();
   }
+}
+
+// An image by its hash: the copy kept here, else the network's (kept for next time, offline).
+async function blob(req) {
+  const cache = await caches.open(BLOBS);
+  const hit = await cache.match(req.url);
+  if (hit) return hit;
+  const resp = await fetch(req);
+  if (resp.ok) await cache.put(req.url, resp.clone());
+  return resp;
 }

@@ -46,6 +46,9 @@ pub struct Me {
     pub role: Role,
     pub company_id: Uuid,
     pub company_name: String,
+    /// The company's logo (an uploaded image's SHA-256), shown on the customer presentation.
+    #[serde(default)]
+    pub company_logo: Option<String>,
     /// The company's follow-up cadence (days after the visit), for the reps' suggestions offline.
     #[serde(default = "default_cadence")]
     pub cadence_days: Vec<u32>,
@@ -223,4 +226,76 @@ pub struct ConflictEntry {
     pub new_value: serde_json::Value,
     pub written_by: String,
     pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A company's live checklist, for one service or (no `service_type`) for every service without
+/// its own, as the checklist editor reads it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Checklist {
+    /// This revision's id: what a consultation captured with it points at.
+    pub id: Uuid,
+    pub service_type: Option<String>,
+    /// 1 for the first; each saved edit is the next.
+    pub revision: i32,
+    pub steps: Vec<crate::domain::checklist::TemplateStep>,
+    pub changed_at: chrono::DateTime<chrono::Utc>,
+    /// Who saved this revision (none for the starter checklist).
+    pub changed_by: Option<String>,
+}
+
+/// A checklist's steps in their new order: steps it had keep their `key`, new ones have none.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ChecklistEdit {
+    pub steps: Vec<crate::domain::checklist::StepDraft>,
+}
+
+/// One change in the audit trail or a record's timeline: who made it, when, from which device,
+/// to which record, and each field's value before and after.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AuditEntry {
+    /// When it was made (a device's own clock for work done offline).
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// When the server received it (later than `at` for work synced after being offline).
+    pub recorded_at: chrono::DateTime<chrono::Utc>,
+    pub person_id: Uuid,
+    pub person: String,
+    /// The device ("device 1a2b3c4d", a sync client) or browser ("Chrome on Android") used.
+    pub device: String,
+    /// customer, lead, consultation, option, activity, followup, time_entry, attachment,
+    /// price_book_item, checklist, settings, company, person, invite.
+    pub record_type: String,
+    pub record_id: Option<Uuid>,
+    /// created, changed, removed, won, lost, reopened, logged, imported, …
+    pub action: String,
+    /// One line a person reads ("Won at $9,450.00", "Price $6,890.00 → $7,190.00").
+    pub summary: String,
+    pub changes: Vec<FieldChange>,
+}
+
+/// A field's value before and after a change (`before` absent when the change set it first).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct FieldChange {
+    pub field: String,
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
+    pub before: Option<serde_json::Value>,
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
+    pub after: Option<serde_json::Value>,
+}
+
+/// `GET/PUT /api/company`: the company as its customers and its reports see it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CompanyProfile {
+    pub name: String,
+    /// hvac, plumbing, electrical: at least one.
+    pub trades: Vec<String>,
+    /// An IANA zone (America/Chicago): the company's days, weeks and "today" in every report.
+    pub time_zone: String,
+    /// An image uploaded with `PUT /api/blobs/{sha256}`, shown on the customer presentation.
+    #[serde(default)]
+    pub logo_sha256: Option<String>,
 }

@@ -45,6 +45,7 @@ fn qr_svg(url: &str) -> Result<String, ApiError> {
 pub async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
+    device: crate::audit::Device,
     headers: HeaderMap,
     ApiJson(req): ApiJson<NewInviteRequest>,
 ) -> Result<(StatusCode, ApiJson<Invite>), ApiError> {
@@ -53,6 +54,7 @@ pub async fn create(
     let (token, token_hash) = link_token::new();
     let (id, now) = (Uuid::now_v7(), Utc::now());
     let expires_at = now + VALID_FOR;
+    let mut tx = state.pool.begin().await?;
     sqlx::query!(
         "insert into invites (company_id, id, token_hash, role, created_by, created_at, expires_at)
          values ($1, $2, $3, $4, $5, $6, $7)",
@@ -64,8 +66,18 @@ pub async fn create(
         now,
         expires_at
     )
-    .execute(&state.pool)
+    .execute(&mut *tx)
     .await?;
+    let change = crate::audit::Change {
+        record_type: "invite",
+        record_id: Some(id),
+        action: "created",
+        summary: format!("Invite link for a {} (valid 7 days)", role.label()),
+        before: None,
+        after: Some(serde_json::json!({ "role": role.as_str(), "expires_at": expires_at })),
+    };
+    crate::audit::record(&mut tx, &user, &device, change).await?;
+    tx.commit().await?;
     let url = format!("{}/join?token={token}", link_token::site_origin(&headers, state.config.cookie_secure));
     let qr_svg = qr_svg(&url)?;
     tracing::info!(invite = %id, role = role.as_str(), "invite made");
@@ -112,21 +124,31 @@ pub async fn list(
 pub async fn revoke(
     State(state): State<AppState>,
     user: CurrentUser,
+    device: crate::audit::Device,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     user.require(Role::Manager, "Only managers can revoke invites.")?;
-    let revoked = sqlx::query!(
-        "update invites set revoked_at = now()
-         where company_id = $1 and id = $2 and used_at is null and revoked_at is null",
+    let mut tx = state.pool.begin().await?;
+    let revoked = sqlx::query_scalar!(
+        r#"update invites set revoked_at = now()
+           where company_id = $1 and id = $2 and used_at is null and revoked_at is null
+           returning role as "role: Role""#,
         user.company_id(),
         id
     )
-    .execute(&state.pool)
+    .fetch_optional(&mut *tx)
     .await?
-    .rows_affected();
-    if revoked == 0 {
-        return Err(ApiError::NotFound("pending invite"));
-    }
+    .ok_or(ApiError::NotFound("pending invite"))?;
+    let change = crate::audit::Change {
+        record_type: "invite",
+        record_id: Some(id),
+        action: "revoked",
+        summary: format!("Invite link for a {} revoked", revoked.label()),
+        before: None,
+        after: None,
+    };
+    crate::audit::record(&mut tx, &user, &device, change).await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -4,9 +4,12 @@
 #![recursion_limit = "256"]
 
 pub mod analytics;
+pub mod audit;
 pub mod auth;
 pub mod blobs;
 pub mod catalog;
+pub mod checklist;
+pub mod company;
 pub mod config;
 pub mod db;
 pub mod demo;

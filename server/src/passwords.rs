@@ -202,7 +202,8 @@ pub async fn reset(
         Err(e) => return answer(e),
     };
     let found = sqlx::query!(
-        r#"select r.company_id, r.id, u.id as user_id, u.name, u.email, u.role as "role: Role", c.name as company_name
+        r#"select r.company_id, r.id, u.id as user_id, u.name, u.email, u.role as "role: Role", c.name as company_name,
+                  c.logo_sha256 as company_logo
            from password_resets r join users u on u.company_id = r.company_id and u.id = r.user_id
            join companies c on c.id = r.company_id
            where r.token_hash = $1 and r.used_at is null and r.expires_at > now() and u.active"#,
@@ -225,6 +226,7 @@ pub async fn reset(
         role: found.role,
         company_id: found.company_id,
         company_name: found.company_name,
+        company_logo: found.company_logo,
         cadence_days: app::domain::cadence::DEFAULT_CADENCE_DAYS.to_vec(),
     };
     let new = match new_password(&me, &req.password, "password") {

@@ -6,6 +6,7 @@
 
 use crate::{
     analytics::{csv, import::ImportQuery},
+    audit::{self, Device},
     auth::CurrentUser,
     error::{ApiError, ApiJson, ResultExt},
     state::AppState,
@@ -136,12 +137,13 @@ async fn write(
 pub async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
+    device: Device,
     ApiJson(mut item): ApiJson<PriceBookItem>,
 ) -> Result<(StatusCode, ApiJson<PriceBookItem>), ApiError> {
     manager(&user)?;
     check(&item)?;
     item.id = Some(Uuid::now_v7());
-    save(&state, user.company_id(), &item).await?;
+    save(&state, &user, &device, &item, None).await?;
     Ok((StatusCode::CREATED, ApiJson(item)))
 }
 
@@ -153,32 +155,61 @@ pub async fn create(
 pub async fn update(
     State(state): State<AppState>,
     user: CurrentUser,
+    device: Device,
     Path(id): Path<Uuid>,
     ApiJson(mut item): ApiJson<PriceBookItem>,
 ) -> Result<ApiJson<PriceBookItem>, ApiError> {
     manager(&user)?;
     check(&item)?;
     item.id = Some(id);
-    let exists = sqlx::query_scalar!(
-        r#"select exists(select 1 from price_book_items where company_id = $1 and id = $2 and not deleted) as "e!""#,
-        user.company_id(),
-        id
-    )
-    .fetch_one(&state.pool)
-    .await?;
-    if !exists {
-        return Err(ApiError::NotFound("price book item"));
-    }
-    save(&state, user.company_id(), &item).await?;
+    let before = items(&state.pool, user.company_id())
+        .await?
+        .into_iter()
+        .find(|i| i.id == Some(id))
+        .ok_or(ApiError::NotFound("price book item"))?;
+    save(&state, &user, &device, &item, Some(before)).await?;
     Ok(ApiJson(item))
 }
 
-async fn save(state: &AppState, company: Uuid, item: &PriceBookItem) -> Result<(), ApiError> {
+/// An item as the audit trail shows it: money as dollars, not cents.
+fn audited(item: &PriceBookItem) -> serde_json::Value {
+    serde_json::json!({
+        "sku": item.sku, "name": item.name, "service_type": item.service_type,
+        "price": Cents(item.price_cents).to_string(),
+        "cost": item.cost_cents.map(|c| Cents(c).to_string()),
+        "max_discount_pct": item.max_discount_pct, "description": item.description, "active": item.active,
+    })
+}
+
+async fn save(
+    state: &AppState,
+    user: &CurrentUser,
+    device: &Device,
+    item: &PriceBookItem,
+    before: Option<PriceBookItem>,
+) -> Result<(), ApiError> {
+    let company = user.company_id();
     let mut tx = state.pool.begin().await?;
     let ticket = state.clock.begin(company).await?;
     if !write(&mut tx, company, ticket.version(), item).await? {
         return Err(ApiError::NotFound("price book item"));
     }
+    let summary = match &before {
+        Some(b) if b.price_cents != item.price_cents => {
+            format!("{}: price {} → {}", item.name, Cents(b.price_cents), Cents(item.price_cents))
+        }
+        Some(_) => format!("{} changed", item.name),
+        None => format!("{} added at {}", item.name, Cents(item.price_cents)),
+    };
+    let change = audit::Change {
+        record_type: "price_book_item",
+        record_id: item.id,
+        action: if before.is_some() { "changed" } else { "created" },
+        summary,
+        before: before.as_ref().map(audited),
+        after: Some(audited(item)),
+    };
+    audit::record(&mut tx, user, device, change).await?;
     ticket.commit(tx).await?;
     Ok(())
 }
@@ -189,6 +220,7 @@ async fn save(state: &AppState, company: Uuid, item: &PriceBookItem) -> Result<(
 pub async fn remove(
     State(state): State<AppState>,
     user: CurrentUser,
+    device: Device,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     manager(&user)?;
@@ -196,17 +228,24 @@ pub async fn remove(
     let mut tx = state.pool.begin().await?;
     let ticket = state.clock.begin(company).await?;
     let removed = sqlx::query!(
-        "update price_book_items set deleted = true, version = $3 where company_id = $1 and id = $2 and not deleted",
+        "update price_book_items set deleted = true, version = $3 where company_id = $1 and id = $2 and not deleted
+         returning sku, name",
         company,
         id,
         ticket.version()
     )
-    .execute(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?
-    .rows_affected();
-    if removed == 0 {
-        return Err(ApiError::NotFound("price book item"));
-    }
+    .ok_or(ApiError::NotFound("price book item"))?;
+    let change = audit::Change {
+        record_type: "price_book_item",
+        record_id: Some(id),
+        action: "removed",
+        summary: format!("{} ({}) removed", removed.name, removed.sku),
+        before: Some(serde_json::json!({ "sku": removed.sku, "name": removed.name })),
+        after: None,
+    };
+    audit::record(&mut tx, &user, &device, change).await?;
     ticket.commit(tx).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -262,6 +301,7 @@ pub struct PriceBookImport {
 pub async fn import(
     State(state): State<AppState>,
     user: CurrentUser,
+    device: Device,
     Query(q): Query<ImportQuery>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -340,6 +380,15 @@ pub async fn import(
         for item in &parsed {
             write(&mut tx, company, ticket.version(), item).await?;
         }
+        let change = audit::Change {
+            record_type: "price_book_item",
+            record_id: None,
+            action: "imported",
+            summary: format!("Price book imported: {} added, {} updated", report.added, report.updated),
+            before: None,
+            after: Some(serde_json::json!({ "skus": parsed.iter().map(|i| &i.sku).collect::<Vec<_>>() })),
+        };
+        audit::record(&mut tx, &user, &device, change).await?;
         ticket.commit(tx).await?;
     }
     Ok((StatusCode::OK, Json(report)).into_response())

@@ -198,6 +198,7 @@ async fn create(state: &AppState, s: SignUp) -> Result<Me, ApiError> {
             role: Role::Manager,
             company_id: company,
             company_name: s.company.as_str().to_string(),
+            company_logo: None,
             cadence_days: app::domain::cadence::DEFAULT_CADENCE_DAYS.to_vec(),
         })
     })

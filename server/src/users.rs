@@ -33,7 +33,7 @@ pub fn cadence_days(setting: Option<sqlx::types::Json<Vec<u32>>>) -> Vec<u32> {
 }
 
 /// The [`Me`] of a `query!` record with the columns `user_id, name, email, role, company_id,
-/// company_name, cadence` (each `query!` makes a record type of its own, so a function could
+/// company_name, company_logo, cadence` (each `query!` makes a record type of its own, so a function could
 /// not take both the sign-in's and the session's).
 macro_rules! me_of_record {
     ($r:expr) => {
@@ -44,6 +44,7 @@ macro_rules! me_of_record {
             role: $r.role,
             company_id: $r.company_id,
             company_name: $r.company_name,
+            company_logo: $r.company_logo,
             cadence_days: $crate::users::cadence_days($r.cadence),
         }
     };
@@ -53,7 +54,7 @@ pub(crate) use me_of_record;
 pub async fn find_login(pool: &PgPool, email: &str) -> Result<Option<LoginAccount>, ApiError> {
     let row = sqlx::query!(
         r#"select u.id as user_id, u.name, u.email, u.role as "role: Role", u.company_id,
-                  c.name as company_name, u.password_hash,
+                  c.name as company_name, c.logo_sha256 as company_logo, u.password_hash,
                   (select s.settings->'follow_up_cadence_days' from analytics_settings s
                     where s.company_id = c.id) as "cadence: sqlx::types::Json<Vec<u32>>"
            from users u join companies c on c.id = u.company_id
@@ -184,16 +185,27 @@ pub async fn get(
 pub async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
+    device: crate::audit::Device,
     ApiJson(req): ApiJson<NewUserRequest>,
 ) -> Result<(StatusCode, ApiJson<TeamMember>), ApiError> {
     user.require(Role::Manager, "Only managers can add people.")?;
     let new_user = NewUser::try_from(req)?;
     let (company, by) = (user.company_id(), user.user_id());
     // Detached, like a push: the argon2 hash and the insert finish even if the client hangs up.
+    let editor = user.clone();
     let member = crate::sync::detached(async move {
         let mut tx = state.pool.begin().await?;
         let ticket = state.clock.begin(company).await?;
         let member = insert(&mut *tx, company, Some(by), new_user, ticket.version()).await?;
+        let change = crate::audit::Change {
+            record_type: "person",
+            record_id: Some(member.id),
+            action: "created",
+            summary: format!("{} added as {}", member.name, member.role.label()),
+            before: None,
+            after: Some(serde_json::json!({ "name": member.name, "email": member.email, "role": member.role.as_str() })),
+        };
+        crate::audit::record(&mut tx, &editor, &device, change).await?;
         ticket.commit(tx).await?;
         Ok(member)
     })
@@ -214,6 +226,7 @@ pub async fn create(
 pub async fn change(
     State(state): State<AppState>,
     user: CurrentUser,
+    device: crate::audit::Device,
     Path(id): Path<Uuid>,
     ApiJson(req): ApiJson<MemberChange>,
 ) -> Result<ApiJson<MemberChanged>, ApiError> {
@@ -225,7 +238,7 @@ pub async fn change(
         );
     }
     let company = user.company_id();
-    let (pool, clock) = (state.pool.clone(), state.clock.clone());
+    let (pool, clock, editor) = (state.pool.clone(), state.clock.clone(), user.clone());
     let (member, ended) = crate::sync::detached(async move {
         let mut tx = pool.begin().await?;
         let current = sqlx::query!(
@@ -279,6 +292,20 @@ pub async fn change(
         } else {
             vec![]
         };
+        let what = match (current.active, member.active) {
+            (true, false) => "deactivated".to_string(),
+            (false, true) => "reactivated".to_string(),
+            _ => format!("now a {}", member.role.label()),
+        };
+        let change = crate::audit::Change {
+            record_type: "person",
+            record_id: Some(id),
+            action: "changed",
+            summary: format!("{} {what}", member.name),
+            before: Some(serde_json::json!({ "active": current.active, "role": current.role.as_str() })),
+            after: Some(serde_json::json!({ "active": member.active, "role": member.role.as_str() })),
+        };
+        crate::audit::record(&mut tx, &editor, &device, change).await?;
         ticket.commit(tx).await?;
         Ok((member, ended))
     })

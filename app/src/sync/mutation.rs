@@ -141,6 +141,8 @@ pub enum FieldKind {
     Json,
     Timestamp,
     UserRef,
+    /// The id of a checklist revision (what the server checks: one of the company's).
+    ChecklistRef,
 }
 
 pub type FieldSpec = (&'static str, FieldKind);
@@ -160,6 +162,9 @@ pub const CONSULTATION_FIELDS: &[FieldSpec] = &[
     ("notes", FieldKind::Text(20000)),
     ("checklist", FieldKind::Json),
     ("sales_rep_id", FieldKind::UserRef),
+    // The checklist revision the answers were given to: set with the first answer, so the
+    // consultation keeps it after the checklist is edited.
+    ("checklist_template_id", FieldKind::ChecklistRef),
 ];
 
 /// A per-field patch. `base_version` is the record's **revision** (its `revision` field, bumped
@@ -226,7 +231,7 @@ fn check_field(field: &'static str, kind: FieldKind, value: &Value) -> Result<()
             }
             check_json(field, value)
         }
-        (FieldKind::Timestamp | FieldKind::UserRef, Value::Null) => Ok(()),
+        (FieldKind::Timestamp | FieldKind::UserRef | FieldKind::ChecklistRef, Value::Null) => Ok(()),
         (FieldKind::Timestamp, Value::String(s)) => match s.parse::<DateTime<Utc>>() {
             Ok(at) => check_time(field, at),
             Err(_) => wrong("an RFC 3339 time"),
@@ -234,9 +239,19 @@ fn check_field(field: &'static str, kind: FieldKind, value: &Value) -> Result<()
         (FieldKind::UserRef, Value::String(s)) => {
             s.parse::<Uuid>().map(|_| ()).or_else(|_| wrong("a person's id"))
         }
+        (FieldKind::ChecklistRef, Value::String(s)) => {
+            s.parse::<Uuid>().map(|_| ()).or_else(|_| wrong("a checklist's id"))
+        }
         (FieldKind::Text(_), _) => wrong("text"),
         (FieldKind::Json, _) => wrong("an object"),
-        (FieldKind::Phone | FieldKind::Email | FieldKind::Timestamp | FieldKind::UserRef, _) => wrong("text"),
+        (
+            FieldKind::Phone
+            | FieldKind::Email
+            | FieldKind::Timestamp
+            | FieldKind::UserRef
+            | FieldKind::ChecklistRef,
+            _,
+        ) => wrong("text"),
     }
 }
 

@@ -15,7 +15,7 @@ pub fn Dashboard() -> impl IntoView {
             <a class="button" href="/reports" rel="external">"Open reports"</a>
             " Close rate, win rate, speed to lead, funnel leaks and more, against target."
         </p>
-        <p><a href="/settings">"Targets and settings"</a></p>
+        <p><a href="/settings">"Settings"</a>" · "<a href="/audit">"Audit trail"</a></p>
         <h2>"Recent consultations"</h2>
         <super::consultations::ConsultationList empty="No consultations have synced yet." />
     }

@@ -1,6 +1,9 @@
 //! The Leptos UI: the HTML shell, the router and one module per screen.
 
 mod account;
+mod audit;
+mod checklist_editor;
+mod company;
 mod conflicts;
 mod consultations;
 pub mod drafts;

@@ -5,7 +5,8 @@
 //! be a tab without being kept offline, or be kept for a role that may not open it.
 
 use super::{
-    account, layout::RolePage, manager, my_day, price_book, rep, settings, start, technician, visit,
+    account, audit, checklist_editor, layout::RolePage, manager, my_day, price_book, rep, settings, start,
+    technician, visit,
 };
 use crate::domain::Role;
 use leptos::prelude::*;
@@ -100,6 +101,8 @@ lazy_pages! {
     StartPage => start::GetStarted;
     AccountPage => account::Account;
     PriceBookPage => price_book::PriceBook;
+    ChecklistPage => checklist_editor::ChecklistEditor;
+    AuditPage => audit::AuditTrail;
     SettingsPage => settings::SettingsPage;
 }
 
@@ -173,6 +176,8 @@ pub const PAGES: &[Page] = &[
     },
     Page { path: "/start", roles: MANAGER, tab: None, offline: &[], code: Code::lazy::<StartPage>() },
     Page { path: "/settings", roles: MANAGER, tab: None, offline: &[], code: Code::lazy::<SettingsPage>() },
+    Page { path: "/checklist", roles: MANAGER, tab: None, offline: &[], code: Code::lazy::<ChecklistPage>() },
+    Page { path: "/audit", roles: MANAGER, tab: None, offline: &[], code: Code::lazy::<AuditPage>() },
     Page { path: "/account", roles: &Role::ALL, tab: None, offline: &[], code: Code::lazy::<AccountPage>() },
     Page {
         path: "/visit",

@@ -296,6 +296,7 @@ fn QuoteDetail(id: Uuid) -> impl IntoView {
                 }).collect_view()}
             </ul>
         </section>
+        <crate::ui::audit::History id />
     }
 }
 

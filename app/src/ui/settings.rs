@@ -2,7 +2,19 @@
 //! count in, the stale window and the follow-up cadence the reps are offered. Online: the
 //! server keeps them (`GET`/`PUT /api/analytics/settings`) and checks them again.
 
-use crate::{domain::settings::Settings, sync::device::transport};
+use crate::{
+    domain::{settings::Settings, Cents},
+    sync::device::transport,
+};
+
+/// A win counts as a sale at or above its service's amount: (field key, service, label).
+const SOLD_THRESHOLDS: [(&str, &str, &str); 5] = [
+    ("sold_hvac", "hvac", "Counts as a sale from ($): HVAC"),
+    ("sold_plumbing", "plumbing", "Counts as a sale from ($): plumbing"),
+    ("sold_electrical", "electrical", "Counts as a sale from ($): electrical"),
+    ("sold_water_heater", "water_heater", "Counts as a sale from ($): water heaters"),
+    ("sold_other", "other", "Counts as a sale from ($): other work"),
+];
 use leptos::prelude::*;
 
 /// A share as a person types it ("60", "60%") to 0.6.
@@ -26,7 +38,15 @@ pub fn SettingsPage() -> impl IntoView {
         transport::get_json::<Settings>("/api/analytics/settings").await.map_err(|f| f.into_detail().message)
     });
     view! {
-        <h1>"Targets and settings"</h1>
+        <h1>"Settings"</h1>
+        <nav class="card setup-links" aria-label="Company setup">
+            <a href="/team">"Team"</a>
+            <a href="/price-book">"Price book"</a>
+            <a href="/checklist">"Checklist"</a>
+            <a href="/audit">"Audit trail"</a>
+        </nav>
+        <super::company::CompanyCard />
+        <h2>"Targets and measures"</h2>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || loaded.get().map(|r| match r {
                 Ok(settings) => view! { <SettingsForm settings /> }.into_any(),
@@ -78,8 +98,11 @@ fn SettingsForm(settings: Settings) -> impl IntoView {
             settings.follow_up_cadence_days.iter().map(u32::to_string).collect::<Vec<_>>().join(", "),
         ),
     ];
+    let sold = SOLD_THRESHOLDS.map(|(key, service, label)| {
+        (key, label, Cents(settings.sold_threshold_cents.get(service).copied().unwrap_or(0)).decimal())
+    });
     let values: Vec<(&'static str, &'static str, RwSignal<String>)> =
-        fields.into_iter().map(|(key, label, v)| (key, label, RwSignal::new(v))).collect();
+        fields.into_iter().chain(sold).map(|(key, label, v)| (key, label, RwSignal::new(v))).collect();
     let get = {
         let values = values.clone();
         move |key: &str| {
@@ -122,6 +145,18 @@ fn SettingsForm(settings: Settings) -> impl IntoView {
                 .filter(|d| !d.trim().is_empty())
                 .map(|d| number("follow-up days", d))
                 .collect::<Result<_, _>>()?;
+            for (key, service, _) in SOLD_THRESHOLDS {
+                let typed = get(key);
+                let cents = match typed.trim() {
+                    "" => 0,
+                    t => Cents::parse("sold threshold", t).map_err(|e| e.message)?.0,
+                };
+                if cents == 0 {
+                    s.sold_threshold_cents.remove(service);
+                } else {
+                    s.sold_threshold_cents.insert(service.to_string(), cents);
+                }
+            }
             s.validate()?;
             Ok(s)
         };

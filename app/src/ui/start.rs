@@ -20,6 +20,7 @@ pub fn GetStarted() -> impl IntoView {
             let items = s.records(Entity::PriceBookItem).count();
             let steps = s
                 .records(Entity::ChecklistTemplate)
+                .filter(|(_, t)| !t.get("retired").and_then(Value::as_bool).unwrap_or(false))
                 .map(|(_, t)| t.get("steps").and_then(Value::as_array).map_or(0, Vec::len))
                 .sum::<usize>();
             (team, items, steps)
@@ -47,7 +48,7 @@ pub fn GetStarted() -> impl IntoView {
                     }}
                 </li>
                 <li class=move || step(counts.get().2 > 0)>
-                    "Your in-home checklist: "
+                    <a href="/checklist">"Your in-home checklist"</a>": "
                     {move || match counts.get().2 {
                         0 => "none; consultations are captured without one.".to_string(),
                         n => format!("{n} steps in every new consultation. ✓"),

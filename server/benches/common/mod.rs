@@ -250,6 +250,7 @@ impl BenchServer {
                 role,
                 company_id: company,
                 company_name: String::new(),
+                company_logo: None,
                 cadence_days: vec![],
             };
             let token = session::create(&self.pool, &me, Duration::from_secs(3600), None).await.unwrap();

@@ -493,6 +493,7 @@ pub async fn get_settings(
 pub async fn put_settings(
     State(state): State<AppState>,
     user: CurrentUser,
+    device: crate::audit::Device,
     ApiJson(body): ApiJson<serde_json::Value>,
 ) -> Result<ApiJson<Settings>, ApiError> {
     user.require(Role::Manager, "Only managers can change analytics settings.")?;
@@ -506,15 +507,31 @@ pub async fn put_settings(
     let settings: Settings = serde_json::from_value(body)
         .map_err(|e| ApiError::BadRequest(format!("The settings are not valid: {e}")))?;
     settings.validate().map_err(ApiError::BadRequest)?;
+    let before = serde_json::to_value(load_settings(&state.pool, user.company_id()).await?)
+        .map_err(ApiError::internal)?;
+    let after = serde_json::to_value(&settings).map_err(ApiError::internal)?;
+    let mut tx = state.pool.begin().await?;
     sqlx::query!(
         "insert into analytics_settings (company_id, settings, updated_by) values ($1, $2, $3)
          on conflict (company_id) do update set settings = $2, updated_by = $3, updated_at = now()",
         user.company_id(),
-        serde_json::to_value(&settings).map_err(ApiError::internal)?,
+        after,
         user.user_id()
     )
-    .execute(&state.pool)
+    .execute(&mut *tx)
     .await?;
+    if before != after {
+        let change = crate::audit::Change {
+            record_type: "settings",
+            record_id: None,
+            action: "changed",
+            summary: "Targets and settings changed".into(),
+            before: Some(before),
+            after: Some(after),
+        };
+        crate::audit::record(&mut tx, &user, &device, change).await?;
+    }
+    tx.commit().await?;
     // Every signed-in person of the company carries the cadence (`Me::cadence_days`).
     state.sessions.forget_company(user.company_id());
     Ok(ApiJson(settings))

@@ -106,6 +106,7 @@ mod tests {
             role: Role::Technician,
             company_id,
             company_name: "Acme Air".into(),
+            company_logo: None,
             cadence_days: vec![1, 3],
         }
     }

@@ -442,6 +442,19 @@ async fn consultation_update(
     m: &Patch,
     version: i64,
 ) -> Result<(), ApplyError> {
+    if let Some(template) = m.values.get("checklist_template_id").and_then(|v| v.as_str()) {
+        let known = sqlx::query_scalar!(
+            r#"select exists(select 1 from checklist_templates where company_id = $1 and id = $2::text::uuid
+                             and not deleted) as "known!""#,
+            actor.company_id,
+            template
+        )
+        .fetch_one(&mut *db)
+        .await?;
+        if !known {
+            return Err(ApplyError::rejected("checklist_template_id: not a checklist of this company"));
+        }
+    }
     if !m.values.contains_key("sales_rep_id") && !m.values.contains_key("held_at") {
         // Plain fields: `fields::update` checks sight, deletion and locks the row the same way.
         fields::update(db, actor, &fields::CONSULTATIONS, m, version).await?;

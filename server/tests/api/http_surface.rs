@@ -259,3 +259,22 @@ async fn idle_and_trickling_connections_are_closed_and_do_not_block_sign_in() {
         }
     }
 }
+
+/// The README's API table lists every route of the document, as `| \`METHOD\` | \`/api/…\` |`.
+#[test]
+fn the_readme_lists_every_route() {
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .unwrap();
+    let spec = serde_json::to_value(server::openapi::spec()).unwrap();
+    let mut missing = vec![];
+    for (path, ops) in spec["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys() {
+            let row = format!("| `{}` | `{path}` |", method.to_uppercase());
+            if !readme.contains(&row) {
+                missing.push(row);
+            }
+        }
+    }
+    assert!(missing.is_empty(), "add these routes to the README's API table: {missing:#?}");
+}

@@ -2,9 +2,12 @@
 //! test. One binary (faster to link), one module per endpoint group.
 
 mod analytics;
+mod audit;
 mod auth;
 mod blobs;
 mod chaos;
+mod checklist;
+mod company;
 mod demo;
 mod device;
 mod followups;

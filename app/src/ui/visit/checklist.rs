@@ -2,39 +2,29 @@
 
 use super::{save::Saver, NextStep, Step};
 use crate::{
-    domain::checklist::{gaps, Answer, Answers, StepState, TemplateStep},
+    domain::checklist::{gaps, pick, Answer, Answers, StepState, TemplateStep},
     sync::device::{use_sync, SyncSnapshot},
     sync::protocol::Entity,
 };
 use leptos::prelude::*;
-use serde_json::{Map, Value};
+use serde_json::Map;
 use uuid::Uuid;
 
-/// The company's checklist for this consultation's service, else its general one.
-pub fn template(s: &SyncSnapshot, consultation: Uuid) -> Vec<TemplateStep> {
-    let service = s
-        .get(Entity::Consultation, consultation)
+/// The checklist this consultation is answered against ([`pick`]): the revision it was
+/// captured with, else the live one for its service, else the general one.
+pub fn template(s: &SyncSnapshot, consultation: Uuid) -> Option<(Uuid, Vec<TemplateStep>)> {
+    let record = s.get(Entity::Consultation, consultation);
+    let pinned = record.and_then(|c| c.get("checklist_template_id")?.as_str()?.parse().ok());
+    let service = record
         .and_then(|c| c.get("lead_id")?.as_str()?.parse().ok())
         .and_then(|lead| s.get(Entity::Lead, lead))
         .and_then(|l| l.get("service_type")?.as_str().map(str::to_string));
-    let mut templates: Vec<&Value> = s.records(Entity::ChecklistTemplate).map(|(_, t)| t).collect();
-    // A template for this service first, then the general ones (no service type).
-    templates.sort_by_key(|t| {
-        let own = t.get("service_type").and_then(Value::as_str);
-        match own {
-            Some(own) if Some(own) == service.as_deref() => 0,
-            None => 1,
-            Some(_) => 2,
-        }
-    });
-    templates
-        .first()
-        .filter(|t| {
-            let own = t.get("service_type").and_then(Value::as_str);
-            own.is_none() || own == service.as_deref()
-        })
-        .and_then(|t| serde_json::from_value(t.get("steps").cloned().unwrap_or_default()).ok())
-        .unwrap_or_default()
+    pick(s.records(Entity::ChecklistTemplate).map(|(_, t)| t), pinned, service.as_deref())
+}
+
+/// The steps of [`template`], none when the company has no checklist.
+pub fn steps(s: &SyncSnapshot, consultation: Uuid) -> Vec<TemplateStep> {
+    template(s, consultation).map(|(_, steps)| steps).unwrap_or_default()
 }
 
 pub fn answers(s: &SyncSnapshot, consultation: Uuid) -> Answers {
@@ -48,11 +38,16 @@ pub fn answers(s: &SyncSnapshot, consultation: Uuid) -> Answers {
 pub fn ChecklistStep(id: Uuid) -> impl IntoView {
     let sync = use_sync();
     let saver = Saver::get();
-    let steps = sync.snapshot.with_untracked(|s| template(s, id));
+    let (revision, steps) = sync.snapshot.with_untracked(|s| template(s, id)).unzip();
+    let steps = steps.unwrap_or_default();
     let answers = RwSignal::new(sync.snapshot.with_untracked(|s| answers(s, id)));
     let save = move |at_once: bool| {
         let mut fields = Map::new();
         fields.insert("checklist".into(), serde_json::to_value(answers.get_untracked()).unwrap_or_default());
+        // The revision answered: the consultation keeps it when the checklist is edited later.
+        if let Some(revision) = revision {
+            fields.insert("checklist_template_id".into(), revision.to_string().into());
+        }
         saver.edit(id, "checklist", fields, at_once);
     };
     let mark = move |key: String, state: StepState| {

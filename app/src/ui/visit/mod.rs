@@ -115,7 +115,11 @@ pub fn Visit() -> impl IntoView {
                 Step::Checklist => view! { <checklist::ChecklistStep id /> }.into_any(),
                 Step::Options => view! { <options::OptionsStep id /> }.into_any(),
                 Step::Present => return view! { <present::Presentation id /> }.into_any(),
-                Step::Outcome => view! { <outcome::OutcomeStep id /> }.into_any(),
+                Step::Outcome => view! {
+                    <outcome::OutcomeStep id />
+                    <crate::ui::audit::History id />
+                }
+                .into_any(),
             };
             view! {
                 <VisitHeader id step=step.get() />

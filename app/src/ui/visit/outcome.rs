@@ -3,7 +3,7 @@
 //! consultation, so the checklist's required steps must be answered first.
 
 use super::{
-    checklist::{answers, template},
+    checklist::{answers, steps},
     href, label,
     options::options_of,
     save::Saver,
@@ -40,7 +40,7 @@ pub fn OutcomeStep(id: Uuid) -> impl IntoView {
     });
     let open_steps = Memo::new(move |_| {
         sync.snapshot.with(|s| {
-            let steps = template(s, id);
+            let steps = steps(s, id);
             let answers = answers(s, id);
             gaps(&steps, &answers).into_iter().map(|g| g.label.clone()).collect::<Vec<_>>()
         })

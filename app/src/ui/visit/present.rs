@@ -23,9 +23,19 @@ pub fn Presentation(id: Uuid) -> impl IntoView {
         saver.queue(not_presented);
     }
     let navigate = use_navigate();
+    // The company's logo (the service worker keeps a copy for basements), else its name.
+    let company = crate::ui::current_user();
+    let brand = company.map(|me| match me.company_logo {
+        Some(sha) => {
+            view! { <img class="company-logo" alt=me.company_name src=format!("/api/blobs/{sha}") /> }
+                .into_any()
+        }
+        None => view! { <p class="muted">{me.company_name}</p> }.into_any(),
+    });
     view! {
         <div class="presentation" data-testid="presentation" role="dialog" aria-label="Your options">
             <header>
+                {brand}
                 <h1>"Your options"</h1>
                 <a href=href(id, Step::Options) class="button">"Close"</a>
             </header>

@@ -1,0 +1,333 @@
+//! Reading the trail: the manager's audit page (filters by person, record type and dates; CSV
+//! out) and one record's timeline (a consultation's or a customer's history), for whoever may
+//! see that record.
+
+use super::describe;
+use crate::{
+    analytics::csv,
+    auth::CurrentUser,
+    error::{ApiError, ApiJson},
+    state::AppState,
+};
+use app::{
+    api::{AuditEntry, FieldChange},
+    domain::{Role, ValidationError},
+};
+use axum::{
+    extract::{Path, Query, State},
+    http::header,
+    response::{IntoResponse, Response},
+};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+/// The record types a filter may name: the synced records and the configuration.
+pub const RECORD_TYPES: &[&str] = &[
+    "customer",
+    "lead",
+    "consultation",
+    "option",
+    "activity",
+    "followup",
+    "time_entry",
+    "attachment",
+    "price_book_item",
+    "checklist",
+    "settings",
+    "company",
+    "person",
+    "invite",
+];
+
+const MAX_ROWS: i64 = 1_000;
+const MAX_EXPORT_ROWS: i64 = 50_000;
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Changes made by this person only.
+    pub person: Option<Uuid>,
+    /// Changes to this kind of record only (customer, consultation, price_book_item, checklist, …).
+    pub record_type: Option<String>,
+    /// From this day (the company's time zone), inclusive.
+    pub from: Option<NaiveDate>,
+    /// To this day (the company's time zone), inclusive.
+    pub to: Option<NaiveDate>,
+    /// At most this many, newest first (1–1,000; 200 when absent).
+    pub limit: Option<i64>,
+}
+
+impl AuditQuery {
+    fn check(&self) -> Result<(), ValidationError> {
+        if let Some(t) = self.record_type.as_deref().filter(|t| !RECORD_TYPES.contains(t)) {
+            return Err(ValidationError::new(
+                "record_type",
+                format!("{t} is not a record type; use one of {}", RECORD_TYPES.join(", ")),
+            ));
+        }
+        if let (Some(from), Some(to)) = (self.from, self.to) {
+            if from > to {
+                return Err(ValidationError::new("from", "must be on or before to"));
+            }
+        }
+        if let Some(limit) = self.limit.filter(|l| !(1..=MAX_ROWS).contains(l)) {
+            return Err(ValidationError::new("limit", format!("{limit} is not from 1 to {MAX_ROWS}")));
+        }
+        Ok(())
+    }
+}
+
+fn manager(user: &CurrentUser) -> Result<(), ApiError> {
+    user.require(Role::Manager, "Only managers can read the company's audit trail.")
+}
+
+#[utoipa::path(get, path = "/audit", tag = "audit", params(AuditQuery),
+    responses((status = 200, body = Vec<AuditEntry>, description = "Changes, newest first"),
+              (status = 403, body = app::api::ErrorBody), (status = 422, body = app::api::ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<AuditQuery>,
+) -> Result<ApiJson<Vec<AuditEntry>>, ApiError> {
+    manager(&user)?;
+    q.check()?;
+    let limit = q.limit.unwrap_or(200);
+    Ok(ApiJson(entries(&state.pool, user.company_id(), &q, None, limit).await?))
+}
+
+#[utoipa::path(get, path = "/audit/export", tag = "audit", params(AuditQuery),
+    responses((status = 200, content_type = "text/csv", body = String,
+               description = "at,recorded_at,person,device,record_type,record_id,action,summary,changes (up to 50,000 rows)"),
+              (status = 403, body = app::api::ErrorBody), (status = 422, body = app::api::ErrorBody)))]
+pub async fn export(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response, ApiError> {
+    manager(&user)?;
+    q.check()?;
+    let rows = entries(&state.pool, user.company_id(), &q, None, MAX_EXPORT_ROWS).await?;
+    let mut w = csv::Writer::default();
+    w.row([
+        "at",
+        "recorded_at",
+        "person",
+        "device",
+        "record_type",
+        "record_id",
+        "action",
+        "summary",
+        "changes",
+    ]);
+    for e in rows {
+        let changes: Vec<String> = e
+            .changes
+            .iter()
+            .map(|c| format!("{}: {} → {}", c.field, shown(c.before.as_ref()), shown(c.after.as_ref())))
+            .collect();
+        w.row([
+            e.at.to_rfc3339(),
+            e.recorded_at.to_rfc3339(),
+            e.person,
+            e.device,
+            e.record_type,
+            e.record_id.map(|id| id.to_string()).unwrap_or_default(),
+            e.action,
+            e.summary,
+            changes.join("; "),
+        ]);
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"audit-trail.csv\""),
+        ],
+        w.finish(),
+    )
+        .into_response())
+}
+
+/// A value as one cell shows it: text bare, anything else as JSON, nothing as "—".
+fn shown(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => "—".into(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+#[utoipa::path(get, path = "/history/{id}", tag = "audit", params(("id" = Uuid, Path, description = "A consultation's or a customer's id")),
+    responses((status = 200, body = Vec<AuditEntry>, description = "The record's changes and those of what belongs to it (options, activities, follow-ups; a customer's leads and consultations), newest first"),
+              (status = 404, body = app::api::ErrorBody, description = "No consultation or customer of yours has this id")))]
+pub async fn history(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+) -> Result<ApiJson<Vec<AuditEntry>>, ApiError> {
+    let sees_all = user.role() == Role::Manager;
+    let visible = sqlx::query_scalar!(
+        r#"select (exists(select 1 from consultations where company_id = $1 and id = $2 and not deleted
+                           and ($3 or $4 = any(scope_users)))
+                or exists(select 1 from customers where company_id = $1 and id = $2 and not deleted
+                           and ($3 or $4 = any(scope_users)))) as "visible!""#,
+        user.company_id(),
+        id,
+        sees_all,
+        user.user_id()
+    )
+    .fetch_one(&state.pool)
+    .await?;
+    if !visible {
+        return Err(ApiError::NotFound("consultation or customer"));
+    }
+    Ok(ApiJson(entries(&state.pool, user.company_id(), &AuditQuery::default(), Some(id), 500).await?))
+}
+
+/// The trail of `company` that `q` (and `record`, for a timeline) selects, newest first.
+async fn entries(
+    pool: &sqlx::PgPool,
+    company: Uuid,
+    q: &AuditQuery,
+    record: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<AuditEntry>, ApiError> {
+    // Each source is ordered and limited on its own before the two are merged; what a field was
+    // before an update is looked up for the page's rows only: the latest earlier applied write
+    // of the same record that set it (an update, or the create).
+    let rows = sqlx::query!(
+        r#"with tz as (select time_zone from companies where id = $1),
+        picked as (
+          (select m.client_ts as at, m.received_at as recorded_at, m.user_id,
+                  'device ' || left(m.client_id::text, 8) as device,
+                  case when m.name = 'record.delete' then m.args ->> 'entity' else split_part(m.name, '.', 1) end
+                    as record_type,
+                  (m.args ->> 'id')::uuid as record_id, m.name as mutation, m.args, null::text as action,
+                  null::text as summary, null::jsonb as before, null::jsonb as after,
+                  m.client_id, m.mutation_id, m.version
+           from mutation_log m
+           where m.company_id = $1 and m.status = 'applied'
+             and ($2::uuid is null or m.user_id = $2)
+             and ($3::text is null or $3 = case when m.name = 'record.delete' then m.args ->> 'entity'
+                                                else split_part(m.name, '.', 1) end)
+             and ($4::date is null or m.client_ts >= ($4::date::timestamp at time zone (select time_zone from tz)))
+             and ($5::date is null or m.client_ts < (($5::date + 1)::timestamp at time zone (select time_zone from tz)))
+             and ($6::uuid is null
+                  or m.args ->> 'id' = $6::text or m.args ->> 'consultation_id' = $6::text
+                  or m.args ->> 'customer_id' = $6::text
+                  or m.args ->> 'lead_id' in (select id::text from leads where company_id = $1 and customer_id = $6))
+           order by m.client_ts desc limit $7)
+          union all
+          (select e.at, e.at, e.user_id, e.device, e.record_type, e.record_id, null, null, e.action, e.summary,
+                  e.before, e.after, null, null, null
+           from audit_events e
+           where e.company_id = $1
+             and ($2::uuid is null or e.user_id = $2)
+             and ($3::text is null or e.record_type = $3)
+             and ($4::date is null or e.at >= ($4::date::timestamp at time zone (select time_zone from tz)))
+             and ($5::date is null or e.at < (($5::date + 1)::timestamp at time zone (select time_zone from tz)))
+             and ($6::uuid is null or e.record_id = $6)
+           order by e.at desc limit $7)
+          order by at desc limit $7)
+        select p.at as "at!", p.recorded_at as "recorded_at!", p.user_id as "user_id!", u.name,
+               p.device as "device!", p.record_type as "record_type!", p.record_id, p.mutation, p.args,
+               p.action, p.summary, p.after,
+               coalesce(p.before, case when p.mutation like '%.update_fields' then (
+                 select jsonb_object_agg(f.key, (
+                   select coalesce(o.args -> 'fields' -> f.key, o.args -> f.key) from mutation_log o
+                   where o.company_id = $1 and o.args ->> 'id' = p.args ->> 'id' and o.status = 'applied'
+                     and o.name in (p.mutation, replace(p.mutation, 'update_fields', 'create'))
+                     and (o.name <> p.mutation or o.args -> 'fields' ? f.key)
+                     and (o.version, o.client_id, o.mutation_id) < (p.version, p.client_id, p.mutation_id)
+                   order by o.version desc, o.mutation_id desc limit 1))
+                 from jsonb_each(p.args -> 'fields') f) end) as before
+        from picked p join users u on u.company_id = $1 and u.id = p.user_id
+        order by p.at desc"#,
+        company,
+        q.person,
+        q.record_type,
+        q.from,
+        q.to,
+        record,
+        limit
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let (record_type, action, summary, changes) = match (&r.mutation, &r.args) {
+                (Some(name), Some(args)) => {
+                    let d = describe::mutation(name, args);
+                    let changes = field_changes(args.get("fields"), r.before.as_ref());
+                    (d.record_type, d.action.to_string(), d.summary, changes)
+                }
+                _ => (
+                    r.record_type,
+                    r.action.unwrap_or_default(),
+                    r.summary.unwrap_or_default(),
+                    config_changes(r.before.as_ref(), r.after.as_ref()),
+                ),
+            };
+            AuditEntry {
+                at: r.at,
+                recorded_at: r.recorded_at,
+                person_id: r.user_id,
+                person: r.name,
+                device: r.device,
+                record_type,
+                record_id: r.record_id,
+                action,
+                summary,
+                changes,
+            }
+        })
+        .collect())
+}
+
+/// An update's fields with what each was before it.
+fn field_changes(after: Option<&Value>, before: Option<&Value>) -> Vec<FieldChange> {
+    let Some(Value::Object(after)) = after else { return vec![] };
+    after
+        .iter()
+        .map(|(field, value)| FieldChange {
+            field: field.clone(),
+            before: before.and_then(|b| b.get(field)).filter(|v| !v.is_null()).cloned(),
+            after: Some(value.clone()),
+        })
+        .collect()
+}
+
+/// A configuration change's fields that differ between its before and after objects (a value
+/// that is not an object is one field, `value`).
+fn config_changes(before: Option<&Value>, after: Option<&Value>) -> Vec<FieldChange> {
+    let fields = |v: Option<&Value>| -> serde_json::Map<String, Value> {
+        match v {
+            Some(Value::Object(m)) => m.clone(),
+            Some(Value::Null) | None => Default::default(),
+            Some(other) => [("value".to_string(), other.clone())].into_iter().collect(),
+        }
+    };
+    let (before, after) = (fields(before), fields(after));
+    let mut names: Vec<&String> = before.keys().chain(after.keys()).collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .filter(|n| before.get(*n) != after.get(*n))
+        .map(|n| FieldChange {
+            field: n.clone(),
+            before: before.get(n).cloned(),
+            after: after.get(n).cloned(),
+        })
+        .collect()
+}
+
+pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    use utoipa_axum::routes;
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(export))
+        .routes(routes!(history))
+}
