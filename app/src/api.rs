@@ -299,3 +299,55 @@ pub struct CompanyProfile {
     #[serde(default)]
     pub logo_sha256: Option<String>,
 }
+
+/// A good / better / best bundle of price book items that a technician starts an option from.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct OptionTemplate {
+    /// Absent when creating one.
+    #[serde(default)]
+    pub id: Option<Uuid>,
+    pub service_type: String,
+    /// good, better or best.
+    pub tier: String,
+    /// What the technician picks it by ("Comfort upgrade").
+    pub name: String,
+    pub items: Vec<TemplateItem>,
+}
+
+/// One line of an [`OptionTemplate`]: a price book item and how many.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TemplateItem {
+    pub price_book_item_id: Uuid,
+    pub quantity: u32,
+}
+
+/// The tiers an option template is for, in the order a customer sees them.
+pub const TEMPLATE_TIERS: [&str; 3] = ["good", "better", "best"];
+
+/// A financing plan the company offers, as its editor reads and writes it. An option names it
+/// by `code` (made by the server from the lender and terms, never changed).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct FinancingPlanRow {
+    /// Absent when creating one.
+    #[serde(default)]
+    pub id: Option<Uuid>,
+    /// Absent when creating one.
+    #[serde(default)]
+    pub code: Option<String>,
+    pub lender: String,
+    /// Annual percentage rate in basis points: 9.99% is 999.
+    pub apr_bps: i32,
+    /// Number of monthly payments (1–360).
+    pub months: i32,
+    /// The smallest amount financed, in cents (0: any).
+    #[serde(default)]
+    pub min_amount_cents: i64,
+    /// Months without interest if paid in full within them (0: none; shown to the customer).
+    #[serde(default)]
+    pub promo_months: i32,
+    #[serde(default = "yes")]
+    pub active: bool,
+}

@@ -23,6 +23,27 @@ test('a manager adds a price book item; a technician, offline, quotes it in a ne
   await expect(page.getByRole('status')).toContainText('$4,875.50');
   await expect(page.getByTestId('price-book-list')).toContainText(name);
 
+  // A "better" option template with two of it.
+  const templates = page.getByTestId('template-form');
+  const bundle = `Two-zone comfort ${Date.now()}`;
+  await templates.getByLabel('Service').selectOption('hvac');
+  await templates.getByLabel('Tier').selectOption('better');
+  await templates.getByLabel('Name').fill(bundle);
+  await templates.getByLabel(new RegExp(name)).fill('2');
+  await templates.getByLabel(new RegExp(name)).press('Tab');
+  await templates.getByRole('button', { name: 'Save template' }).click();
+  await expect(templates.getByRole('status')).toContainText(`Saved ${bundle}`);
+  await expect(page.getByTestId('template-list')).toContainText(bundle);
+
+  // A financing plan of their own lender.
+  const lender = `Prairie Credit ${Date.now()}`;
+  const plans = page.getByTestId('plan-form');
+  await plans.getByLabel('Lender').fill(lender);
+  await plans.getByLabel('APR (%)').fill('6.99');
+  await plans.getByLabel('Months', { exact: true }).fill('36');
+  await plans.getByRole('button', { name: 'Save plan' }).click();
+  await expect(plans.getByRole('status')).toContainText(`${lender} · 36 months, 6.99% APR`);
+
   // The technician's phone syncs once, then goes into a basement.
   const phone = await browser.newContext({ viewport: { width: 360, height: 740 } });
   const tech = await phone.newPage();
@@ -45,5 +66,13 @@ test('a manager adds a price book item; a technician, offline, quotes it in a ne
   await expect(option.getByTestId('price-book-results')).toContainText(name);
   await option.getByTestId('price-book-results').getByRole('button', { name: new RegExp(name) }).click();
   await expect(option.getByTestId('option-total')).toHaveText('$4,875.50');
+  // Financed on the company's own plan, the payment worked out offline: $4,875.50 at 6.99% over 36 months.
+  await option.getByLabel('Financing').selectOption({ label: `${lender} · 36 months, 6.99% APR` });
+  await expect(option.getByTestId('monthly')).toHaveText('or $150.52 a month');
+
+  // Or starts from the company's template: two of them, at today's price.
+  await tech.getByTestId('option-templates').getByRole('button', { name: new RegExp(bundle) }).click();
+  await expect(tech.getByTestId('option')).toHaveCount(2);
+  await expect(tech.getByTestId('option').nth(1).getByTestId('option-total')).toHaveText('$9,751.00');
   await phone.close();
 });

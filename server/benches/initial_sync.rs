@@ -20,7 +20,13 @@ async fn full_pull(http: &reqwest::Client, url: &str) -> (usize, usize, usize) {
     let client_id = Uuid::now_v7();
     let (mut cookie, mut records, mut pages, mut bytes) = (None, 0, 0, 0);
     loop {
-        let req = PullRequest { client_id, cookie, limit: None, pending_from: None };
+        let req = PullRequest {
+            client_id,
+            cookie,
+            limit: None,
+            pending_from: None,
+            kinds_version: app::sync::protocol::KINDS_VERSION,
+        };
         let resp = http.post(url).json(&req).send().await.expect("pull");
         assert!(resp.status().is_success(), "pull failed: {}", resp.status());
         let body = resp.bytes().await.unwrap();

@@ -1,7 +1,7 @@
 //! A company's price book and in-home checklist: reference data every device receives by sync
 //! and only managers change. A new company starts with a sensible catalogue it can edit.
 
-use app::domain::Trade;
+use app::domain::{pricing::STARTER_PLANS, Trade};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -149,7 +149,7 @@ pub fn serves(trade: Trade, service: &str) -> bool {
     }
 }
 
-/// The starter price book (the items of the company's `trades`) and checklist, written at
+/// The starter price book (the items of the company's `trades`), financing plans and checklist, written at
 /// `version` inside the caller's transaction (sign-up writes them with the company).
 pub async fn write_starter(
     db: &mut PgConnection,
@@ -196,6 +196,21 @@ pub async fn write_starter(
         .iter()
         .map(|(key, label, required)| serde_json::json!({ "key": key, "label": label, "required": required }))
         .collect();
+    for plan in STARTER_PLANS {
+        sqlx::query!(
+            "insert into financing_plans (company_id, id, code, lender, apr_bps, months, promo_months, version)
+             values ($1, $2, $3, 'Your lender', $4, $5, $6, $7) on conflict (company_id, code) do nothing",
+            company,
+            Uuid::now_v7(),
+            plan.code,
+            plan.apr_bps as i32,
+            plan.months as i32,
+            plan.promo_months as i32,
+            version
+        )
+        .execute(&mut *db)
+        .await?;
+    }
     sqlx::query!(
         "insert into checklist_templates (company_id, id, name, steps, version) values ($1, $2, $3, $4, $5)",
         company,

@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 use uuid::Uuid;
 
 /// The plan every demo option is financed on.
-const PLAN: FinancingPlan = app::domain::pricing::FINANCING_PLANS[1];
+const PLAN: FinancingPlan = app::domain::pricing::STARTER_PLANS[1];
 
 const SOURCES: &[(&str, u32)] = &[
     ("website", 30),

@@ -84,6 +84,8 @@ pub fn api_routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .merge(crate::price_book::router())
         .merge(crate::checklist::router())
         .merge(crate::company::router())
+        .merge(crate::option_templates::router())
+        .merge(crate::financing::router())
         .merge(crate::audit::router())
         .merge(sync::router())
         .merge(blobs::router())

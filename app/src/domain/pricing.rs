@@ -51,8 +51,9 @@ pub fn option_total(lines: impl IntoIterator<Item = Line>) -> Cents {
     Cents(lines.into_iter().map(|l| l.total().0).sum())
 }
 
-/// A financing plan the company offers. The list is the same on every device and the server
-/// (see docs/adr/0027-quote-arithmetic-in-integers-and-financing-plans-as.md: per-company plans come with the price-book editor).
+/// A plan of the starter catalogue (what every company had before plans were its own, and what
+/// a new company may start from). A company's plans are its own synced rows
+/// (`financing_plans`); their payment arithmetic is [`PlanTerms`], the same on device and server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FinancingPlan {
     pub code: &'static str,
@@ -60,19 +61,57 @@ pub struct FinancingPlan {
     /// Annual percentage rate in basis points (9.99% = 999).
     pub apr_bps: u32,
     pub months: u32,
+    /// Months without interest if paid in full within them.
+    pub promo_months: u32,
 }
 
-pub const FINANCING_PLANS: &[FinancingPlan] = &[
-    FinancingPlan { code: "same_as_cash_12", label: "12 months, 0% APR", apr_bps: 0, months: 12 },
-    FinancingPlan { code: "apr_999_60", label: "60 months, 9.99% APR", apr_bps: 999, months: 60 },
-    FinancingPlan { code: "apr_799_120", label: "120 months, 7.99% APR", apr_bps: 799, months: 120 },
+pub const STARTER_PLANS: &[FinancingPlan] = &[
+    FinancingPlan {
+        code: "same_as_cash_12",
+        label: "12 months, 0% APR",
+        apr_bps: 0,
+        months: 12,
+        promo_months: 12,
+    },
+    FinancingPlan {
+        code: "apr_999_60",
+        label: "60 months, 9.99% APR",
+        apr_bps: 999,
+        months: 60,
+        promo_months: 0,
+    },
+    FinancingPlan {
+        code: "apr_799_120",
+        label: "120 months, 7.99% APR",
+        apr_bps: 799,
+        months: 120,
+        promo_months: 0,
+    },
 ];
 
 impl FinancingPlan {
     pub fn find(code: &str) -> Option<FinancingPlan> {
-        FINANCING_PLANS.iter().copied().find(|p| p.code == code)
+        STARTER_PLANS.iter().copied().find(|p| p.code == code)
     }
 
+    pub fn terms(self) -> PlanTerms {
+        PlanTerms { apr_bps: self.apr_bps, months: self.months }
+    }
+
+    pub fn monthly_payment(self, principal: Cents) -> Cents {
+        self.terms().monthly_payment(principal)
+    }
+}
+
+/// What a monthly payment depends on: the rate and the number of payments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanTerms {
+    /// Annual percentage rate in basis points (9.99% = 999).
+    pub apr_bps: u32,
+    pub months: u32,
+}
+
+impl PlanTerms {
     /// The monthly payment for `principal`: the standard amortised payment
     /// `P·r / (1 − (1 + r)^−n)` with `r = APR / 12`, rounded to the nearest cent; with no
     /// interest, `P / n` rounded up so the payments cover the principal.
@@ -155,7 +194,7 @@ mod tests {
     #[test]
     fn unknown_plans_are_not_found() {
         assert!(FinancingPlan::find("apr_0_999").is_none());
-        for p in FINANCING_PLANS {
+        for p in STARTER_PLANS {
             assert_eq!(FinancingPlan::find(p.code), Some(*p));
         }
     }

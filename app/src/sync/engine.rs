@@ -265,6 +265,7 @@ impl<S: Store> Engine<S> {
             cookie: self.state.cookie,
             limit,
             pending_from: self.state.pending.first().map(|m| m.id),
+            kinds_version: crate::sync::protocol::KINDS_VERSION,
         }
     }
 
@@ -404,7 +405,7 @@ mod tests {
             });
         }
         let resp = PullResponse {
-            cookie: Cookie { version: 5, epoch: 0, after: None },
+            cookie: Cookie { version: 5, epoch: 0, after: None, kinds_version: 2 },
             last_mutation_id: 2,
             patch: vec![],
             has_more: false,
@@ -467,7 +468,7 @@ mod tests {
             client_ts: Utc::now(),
         });
         let resp = PullResponse {
-            cookie: Cookie { version: 9, epoch: 1, after: None },
+            cookie: Cookie { version: 9, epoch: 1, after: None, kinds_version: 2 },
             last_mutation_id: 0,
             patch: vec![],
             has_more: false,

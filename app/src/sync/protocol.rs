@@ -68,6 +68,21 @@ pub struct Cookie {
     pub epoch: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<RowKey>,
+    /// The [`KINDS_VERSION`] the rows so far were pulled under (1 in cookies made before it
+    /// existed). A device that now reads more kinds of record than its cookie was made with pulls
+    /// again from the start, once, so it receives the rows of the new kinds written before.
+    #[serde(default = "first_kinds")]
+    pub kinds_version: u32,
+}
+
+/// The kinds of record this build reads: 1 is the first twelve [`Entity`] kinds, 2 adds option
+/// templates and financing plans. A pull sends a device only the kinds its version names, so a device still running
+/// an older build is never sent a record it cannot parse (its whole pull would fail). Not
+/// [`SCHEMA_VERSION`], which is the push format and must match exactly.
+pub const KINDS_VERSION: u32 = 2;
+
+fn first_kinds() -> u32 {
+    1
 }
 
 /// A row's position in the pull order: (version, entity, id).
@@ -91,6 +106,9 @@ pub struct PullRequest {
     /// still shown to the person instead of vanishing.
     #[serde(default)]
     pub pending_from: Option<u64>,
+    /// The [`KINDS_VERSION`] of this device's build (1 when absent: a build from before it).
+    #[serde(default = "first_kinds")]
+    pub kinds_version: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -147,10 +165,13 @@ pub enum Entity {
     PriceBookItem,
     ChecklistTemplate,
     TeamMember,
+    OptionTemplate,
+    FinancingPlan,
 }
 
 impl Entity {
-    pub const ALL: [Entity; 12] = [
+    /// New kinds go at the end: a kind's position is its rank in cursors devices hold.
+    pub const ALL: [Entity; 14] = [
         Entity::Customer,
         Entity::Lead,
         Entity::Consultation,
@@ -163,7 +184,17 @@ impl Entity {
         Entity::PriceBookItem,
         Entity::ChecklistTemplate,
         Entity::TeamMember,
+        Entity::OptionTemplate,
+        Entity::FinancingPlan,
     ];
+
+    /// The first [`KINDS_VERSION`] that reads this kind.
+    pub fn kinds_version(self) -> u32 {
+        match self {
+            Entity::OptionTemplate | Entity::FinancingPlan => 2,
+            _ => 1,
+        }
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -179,6 +210,8 @@ impl Entity {
             Entity::PriceBookItem => "price_book_item",
             Entity::ChecklistTemplate => "checklist_template",
             Entity::TeamMember => "team_member",
+            Entity::OptionTemplate => "option_template",
+            Entity::FinancingPlan => "financing_plan",
         }
     }
 

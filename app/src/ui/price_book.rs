@@ -55,6 +55,8 @@ pub fn PriceBook() -> impl IntoView {
             </Suspense>
         </section>
         <CsvInOut on_imported=refresh />
+        <super::option_templates::OptionTemplates />
+        <super::financing::FinancingPlans />
     }
 }
 

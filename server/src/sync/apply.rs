@@ -10,7 +10,7 @@ use super::{
     Actor, ApplyError,
 };
 use app::{
-    domain::{EmailAddress, PersonName, PhoneNumber, Role},
+    domain::{pricing::PlanTerms, Cents, EmailAddress, PersonName, PhoneNumber, Role},
     sync::mutation::*,
 };
 use chrono::{DateTime, Utc};
@@ -648,6 +648,7 @@ async fn option_upsert(
 ) -> Result<(), ApplyError> {
     let mut c = consultation_ref(db, deferred, actor, m.consultation_id).await?;
     check_discounts(db, actor, &m.line_items).await?;
+    check_financing(db, actor, m).await?;
     let line_items = serde_json::to_value(&m.line_items).map_err(|e| ApplyError::rejected(e.to_string()))?;
     let option = BatchedOption {
         id: m.id,
@@ -749,6 +750,42 @@ async fn check_discounts(db: &mut PgConnection, actor: &Actor, items: &[LineItem
         item.priced()
             .check(limit)
             .map_err(|e| ApplyError::rejected(format!("line {} ({}): {e}", n + 1, item.description)))?;
+    }
+    Ok(())
+}
+
+/// A financed option names one of the company's plans, meets its minimum amount, and carries
+/// the monthly payment of the plan's terms as they are now (a plan changed while the device was
+/// offline rejects the option with this reason, as a lowered discount limit does).
+async fn check_financing(db: &mut PgConnection, actor: &Actor, m: &OptionUpsert) -> Result<(), ApplyError> {
+    let Some(code) = m.financing_plan.as_deref() else { return Ok(()) };
+    let plan = sqlx::query!(
+        "select lender, apr_bps, months, min_amount_cents from financing_plans
+         where company_id = $1 and code = $2 and not deleted",
+        actor.company_id,
+        code
+    )
+    .fetch_optional(&mut *db)
+    .await?
+    .ok_or_else(|| ApplyError::rejected(format!("financing_plan: {code} is not a plan of this company")))?;
+    if m.price_cents.0 < plan.min_amount_cents {
+        return Err(ApplyError::rejected(format!(
+            "financing_plan: {} finances from {}; this option is {}",
+            plan.lender,
+            Cents(plan.min_amount_cents),
+            m.price_cents
+        )));
+    }
+    let terms = PlanTerms { apr_bps: plan.apr_bps.max(0) as u32, months: plan.months.max(1) as u32 };
+    let expected = terms.monthly_payment(m.price_cents);
+    if m.monthly_payment_cents != Some(expected) {
+        return Err(ApplyError::rejected(format!(
+            "monthly_payment_cents: must be {expected} for {} months at {}.{:02}% on {}",
+            terms.months,
+            terms.apr_bps / 100,
+            terms.apr_bps % 100,
+            m.price_cents
+        )));
     }
     Ok(())
 }

@@ -5,7 +5,8 @@
 use super::Actor;
 use crate::{auth::CurrentUser, error::ApiError, error::ApiJson, state::AppState};
 use app::sync::protocol::{
-    Cookie, Entity, MutationResult, MutationStatus, PullRequest, PullResponse, RowKey, MAX_PULL_LIMIT,
+    Cookie, Entity, MutationResult, MutationStatus, PullRequest, PullResponse, RowKey, KINDS_VERSION,
+    MAX_PULL_LIMIT,
 };
 use axum::extract::State;
 use serde::Serialize;
@@ -26,12 +27,16 @@ const SOURCES: &[(Entity, &str, bool)] = &[
     (Entity::Attachment, "attachments", true),
     (Entity::PriceBookItem, "price_book_items", false),
     (Entity::ChecklistTemplate, "checklist_templates", false),
+    (Entity::OptionTemplate, "option_templates", false),
+    (Entity::FinancingPlan, "financing_plans", false),
 ];
 
 /// The page's keys: one `union all` over every synced table, built once, each branch ordered
 /// and limited on its own so it reads at most a page from its `(company_id, version)` index.
 /// `t.version >= $6` is implied by the row comparison after it, but only the plain bound lets
 /// each branch's index scan start at the page boundary instead of re-reading earlier pages.
+/// `{rank} <= $10` leaves out the kinds newer than the device's build (a constant filter: the
+/// branch is not scanned at all).
 /// The rows' JSON is read afterwards ([`data_query`]) for the page's rows alone: built here, it
 /// was built for every row each branch offered the sort (up to twelve pages' worth) and thrown
 /// away for most of them.
@@ -55,6 +60,7 @@ fn keys_query() -> &'static str {
                       from {table} t
                       where t.company_id = $1 and t.version > $2 and t.version <= $3 {scope}
                         and t.version >= $6 and (t.version, {rank}::smallint, t.id) > ($6, $7, $8)
+                        and {rank}::smallint <= $10
                       order by t.version, t.id limit $9)"
                 )
             })
@@ -129,7 +135,7 @@ pub async fn pull(
     }
     let actor = Actor::new(&user, req.client_id);
     let response = super::detached(async move {
-        read(&state.pool, &state.clock, &actor, req.cookie, limit, req.pending_from).await
+        read(&state.pool, &state.clock, &actor, req.cookie, limit, req.pending_from, req.kinds_version).await
     })
     .await?;
     Ok(ApiJson(response))
@@ -142,7 +148,12 @@ pub async fn read(
     cookie: Option<Cookie>,
     limit: u32,
     pending_from: Option<u64>,
+    kinds_version: u32,
 ) -> Result<PullPage, ApiError> {
+    let kinds = kinds_version.clamp(1, KINDS_VERSION);
+    // The highest rank of a kind this device reads.
+    let max_rank =
+        Entity::ALL.iter().filter(|e| e.kinds_version() <= kinds).map(|e| e.rank()).max().unwrap_or(0);
     // Before the snapshot: everything at or below it has settled, so the snapshot holds all of it.
     let head = clock.watermark(actor.company_id);
     let mut tx = pool.begin().await?;
@@ -182,13 +193,11 @@ pub async fn read(
     .fetch_one(&mut *tx)
     .await?;
 
-    // A cookie from another scope epoch, or from the future (a restored database), starts over.
-    let reset = matches!(cookie, Some(c) if c.epoch != epoch || c.version > head);
-    let from = if reset {
-        Cookie { version: 0, epoch, after: None }
-    } else {
-        cookie.unwrap_or(Cookie { version: 0, epoch, after: None })
-    };
+    // A cookie from another scope epoch, or from the future (a restored database), starts over;
+    // so does one made under older kinds (the device now reads kinds it was never sent).
+    let reset = matches!(cookie, Some(c) if c.epoch != epoch || c.version > head || c.kinds_version < kinds);
+    let start = Cookie { version: 0, epoch, after: None, kinds_version: kinds };
+    let from = if reset { start } else { cookie.unwrap_or(start) };
     let after =
         from.after.unwrap_or(RowKey { version: from.version, entity: Entity::TeamMember, id: Uuid::max() });
     let after_rank = if from.after.is_some() { after.entity.rank() } else { i16::MAX };
@@ -204,6 +213,7 @@ pub async fn read(
         .bind(after_rank)
         .bind(after.id)
         .bind(limit as i64)
+        .bind(max_rank)
         .fetch_all(&mut *tx)
         .await?;
     // Each live row's JSON, passed through to the response as Postgres wrote it.
@@ -252,8 +262,9 @@ pub async fn read(
                 entity: Entity::ALL[last.rank as usize],
                 id: last.id,
             }),
+            kinds_version: kinds,
         },
-        _ => Cookie { version: head, epoch, after: None },
+        _ => Cookie { version: head, epoch, after: None, kinds_version: kinds },
     };
     let patch = keys
         .into_iter()

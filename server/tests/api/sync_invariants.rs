@@ -133,8 +133,13 @@ async fn invariant_4_effects_and_acknowledgement_become_visible_together() {
     });
     let mut observed = BTreeSet::new();
     loop {
-        let req =
-            app::sync::protocol::PullRequest { client_id, cookie: None, limit: None, pending_from: None };
+        let req = app::sync::protocol::PullRequest {
+            client_id,
+            cookie: None,
+            limit: None,
+            pending_from: None,
+            kinds_version: app::sync::protocol::KINDS_VERSION,
+        };
         let resp: app::sync::protocol::PullResponse =
             crate::device::post(&http, &format!("{base}/api/sync/pull"), &req).await.unwrap();
         let seen: BTreeSet<_> = resp.patch.iter().map(|op| op.key().1).collect();

@@ -125,8 +125,13 @@ async fn another_persons_or_companys_client_id_is_forbidden() {
         let resp = d.http.post(app.url("/api/sync/push")).json(&stolen).send().await.unwrap();
         assert_eq!(resp.status(), 403);
         assert!(error_message(resp).await.contains("belongs to another user"));
-        let pull =
-            PullRequest { client_id: tech.engine.client_id(), cookie: None, limit: None, pending_from: None };
+        let pull = PullRequest {
+            client_id: tech.engine.client_id(),
+            cookie: None,
+            limit: None,
+            pending_from: None,
+            kinds_version: app::sync::protocol::KINDS_VERSION,
+        };
         let resp = d.http.post(app.url("/api/sync/pull")).json(&pull).send().await.unwrap();
         assert_eq!(resp.status(), 403);
     }
@@ -358,14 +363,38 @@ async fn options_are_priced_by_the_book_and_discounts_stay_within_its_limits() {
         .unwrap();
     assert_eq!(stored, 1);
 
-    // Totals and payments that do not add up never reach the outbox, nor the server.
+    // Totals that do not add up never reach the outbox, nor the server.
     let Mutation::OptionUpsert(mut bad) = option(0, Some(furnace)) else { unreachable!() };
     bad.price_cents = Cents(price + 1);
     let err = Mutation::OptionUpsert(bad.clone()).validate().unwrap_err();
     assert_eq!(err.field, "price_cents");
+    // A payment that is not the plan's, a plan the company does not offer, and an amount under
+    // the plan's minimum are the server's to refuse: the plans are the company's own rows.
     bad.price_cents = Cents(price);
     bad.monthly_payment_cents = Some(Cents(1));
-    assert_eq!(Mutation::OptionUpsert(bad).validate().unwrap_err().field, "monthly_payment_cents");
+    tech.mutate(Mutation::OptionUpsert(bad.clone())).await;
+    let mut unknown = bad.clone();
+    unknown.id = Uuid::now_v7();
+    unknown.financing_plan = Some("apr_0_999".into());
+    tech.mutate(Mutation::OptionUpsert(unknown)).await;
+    tech.sync().await;
+    sqlx::query(
+        "update financing_plans set min_amount_cents = $2 where company_id = $1 and code = 'apr_999_60'",
+    )
+    .bind(co.id)
+    .bind(price + 1)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let Mutation::OptionUpsert(mut small) = option(0, Some(furnace)) else { unreachable!() };
+    small.id = Uuid::now_v7();
+    tech.mutate(Mutation::OptionUpsert(small)).await;
+    tech.sync().await;
+    let reasons: Vec<&str> = tech.engine.state().rejected.iter().skip(3).map(|r| r.reason.as_str()).collect();
+    assert_eq!(reasons.len(), 3, "{reasons:?}");
+    assert!(reasons[0].starts_with("monthly_payment_cents: must be"), "{}", reasons[0]);
+    assert!(reasons[1].contains("apr_0_999 is not a plan of this company"), "{}", reasons[1]);
+    assert!(reasons[2].contains("finances from"), "{}", reasons[2]);
 }
 
 #[tokio::test]

@@ -307,15 +307,22 @@ async fn audit(app: &crate::helpers::TestApp, clients: &[SimClient]) {
                 Entity::Attachment => "attachments",
                 Entity::PriceBookItem => "price_book_items",
                 Entity::ChecklistTemplate => "checklist_templates",
+                Entity::OptionTemplate => "option_templates",
+                Entity::FinancingPlan => "financing_plans",
             };
-            let scope_check =
-                if matches!(entity, Entity::TeamMember | Entity::PriceBookItem | Entity::ChecklistTemplate)
-                    || c.role == Role::Manager
-                {
-                    "true".to_string()
-                } else {
-                    "$3 = any(scope_users)".to_string()
-                };
+            let scope_check = if matches!(
+                entity,
+                Entity::TeamMember
+                    | Entity::PriceBookItem
+                    | Entity::ChecklistTemplate
+                    | Entity::OptionTemplate
+                    | Entity::FinancingPlan
+            ) || c.role == Role::Manager
+            {
+                "true".to_string()
+            } else {
+                "$3 = any(scope_users)".to_string()
+            };
             let ok: bool = sqlx::query_scalar(&format!(
                 "select exists(select 1 from {table} where id = $1 and company_id = $2 and {scope_check})"
             ))

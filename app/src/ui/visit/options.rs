@@ -5,7 +5,7 @@
 use super::{save::Saver, text, NextStep, Step};
 use crate::{
     domain::{
-        pricing::{max_discount, option_total, FinancingPlan, FINANCING_PLANS},
+        pricing::{max_discount, option_total, PlanTerms},
         Cents,
     },
     sync::device::{use_sync, SyncSnapshot},
@@ -28,7 +28,47 @@ pub struct Opt {
     pub position: u8,
     pub items: Vec<LineItem>,
     pub plan: Option<String>,
+    /// The monthly payment on `plan`, as last computed ([`Opt::financed`]).
+    pub monthly: Option<Cents>,
     pub presented: bool,
+}
+
+/// One of the company's financing plans, as the options screen offers it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub code: String,
+    pub label: String,
+    pub terms: PlanTerms,
+    pub min: Cents,
+}
+
+/// The company's active plans (synced rows), shortest term first.
+pub fn plans_of(s: &SyncSnapshot) -> Vec<Plan> {
+    let int = |v: &Value, k: &str| v.get(k).and_then(Value::as_i64).unwrap_or(0);
+    let mut plans: Vec<Plan> = s
+        .records(Entity::FinancingPlan)
+        .filter(|(_, p)| p.get("active").and_then(Value::as_bool).unwrap_or(true))
+        .map(|(_, p)| {
+            let terms = PlanTerms {
+                apr_bps: int(p, "apr_bps").max(0) as u32,
+                months: int(p, "months").max(1) as u32,
+            };
+            let promo = int(p, "promo_months");
+            let mut label = format!(
+                "{} · {} months, {}.{:02}% APR",
+                text(p, "lender"),
+                terms.months,
+                terms.apr_bps / 100,
+                terms.apr_bps % 100
+            );
+            if promo > 0 {
+                label.push_str(&format!(", no interest if paid in {promo} months"));
+            }
+            Plan { code: text(p, "code"), label, terms, min: Cents(int(p, "min_amount_cents")) }
+        })
+        .collect();
+    plans.sort_by_key(|p| (p.terms.months, p.terms.apr_bps, p.code.clone()));
+    plans
 }
 
 impl Opt {
@@ -36,8 +76,15 @@ impl Opt {
         option_total(self.items.iter().map(LineItem::priced))
     }
 
-    pub fn monthly(&self) -> Option<Cents> {
-        self.plan.as_deref().and_then(FinancingPlan::find).map(|p| p.monthly_payment(self.total()))
+    /// This option with its monthly payment worked out on its plan as the company offers it now;
+    /// a plan the company no longer offers, or one the total is below, is dropped.
+    pub fn financed(mut self, plans: &[Plan]) -> Opt {
+        let total = self.total();
+        let plan =
+            self.plan.as_deref().and_then(|code| plans.iter().find(|p| p.code == code && total >= p.min));
+        self.monthly = plan.map(|p| p.terms.monthly_payment(total));
+        self.plan = plan.map(|p| p.code.clone());
+        self
     }
 
     pub fn upsert(&self, consultation: Uuid) -> Mutation {
@@ -49,7 +96,7 @@ impl Opt {
             line_items: self.items.clone(),
             price_cents: self.total(),
             financing_plan: self.plan.clone(),
-            monthly_payment_cents: self.monthly(),
+            monthly_payment_cents: self.monthly,
             presented: self.presented,
         })
     }
@@ -68,6 +115,7 @@ pub fn options_of(s: &SyncSnapshot, consultation: Uuid) -> Vec<Opt> {
             items: serde_json::from_value(o.get("line_items").cloned().unwrap_or_default())
                 .unwrap_or_default(),
             plan: o.get("financing_plan").and_then(Value::as_str).map(str::to_string),
+            monthly: o.get("monthly_payment_cents").and_then(Value::as_i64).map(Cents),
             presented: o.get("presented").and_then(Value::as_bool).unwrap_or(false),
         })
         .collect();
@@ -103,6 +151,54 @@ fn price_book(s: &SyncSnapshot) -> Vec<BookItem> {
     items
 }
 
+/// A manager's option template for this service, its lines priced from the book as it is now.
+#[derive(Debug, Clone, PartialEq)]
+struct Template {
+    tier: String,
+    name: String,
+    lines: Vec<LineItem>,
+}
+
+impl Template {
+    fn total(&self) -> Cents {
+        option_total(self.lines.iter().map(LineItem::priced))
+    }
+
+    /// Its place among good / better / best (0, 1, 2).
+    fn position(&self) -> u8 {
+        crate::api::TEMPLATE_TIERS.iter().position(|t| *t == self.tier).unwrap_or(0) as u8
+    }
+}
+
+/// The service's templates in tier order; a line whose item left the book is left out, and a
+/// template with no line left is not offered.
+fn templates(s: &SyncSnapshot, book: &[BookItem], service: &str) -> Vec<Template> {
+    let mut out: Vec<Template> = s
+        .records(Entity::OptionTemplate)
+        .filter(|(_, t)| text(t, "service_type") == service)
+        .filter_map(|(_, t)| {
+            let items: Vec<crate::api::TemplateItem> =
+                serde_json::from_value(t.get("items").cloned().unwrap_or_default()).ok()?;
+            let lines: Vec<LineItem> = items
+                .iter()
+                .filter_map(|i| {
+                    let b = book.iter().find(|b| b.id == i.price_book_item_id)?;
+                    Some(LineItem {
+                        price_book_item_id: Some(b.id),
+                        description: b.name.clone(),
+                        quantity: i.quantity,
+                        unit_price_cents: b.price,
+                        discount_cents: Cents(0),
+                    })
+                })
+                .collect();
+            (!lines.is_empty()).then(|| Template { tier: text(t, "tier"), name: text(t, "name"), lines })
+        })
+        .collect();
+    out.sort_by(|a, b| (a.position(), &a.name).cmp(&(b.position(), &b.name)));
+    out
+}
+
 fn service_of(s: &SyncSnapshot, consultation: Uuid) -> String {
     s.get(Entity::Consultation, consultation)
         .and_then(|c| c.get("lead_id")?.as_str()?.parse().ok())
@@ -121,9 +217,16 @@ pub fn OptionsStep(id: Uuid) -> impl IntoView {
     let adding = RwSignal::new(None::<Uuid>);
     let search = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
+    let offered = {
+        let service = service.clone();
+        Memo::new(move |_| sync.snapshot.with(|s| book.with(|b| templates(s, b, &service))))
+    };
+    let plans = Memo::new(move |_| sync.snapshot.with(plans_of));
 
+    // Every change re-prices the monthly payment on the company's plan as it is now.
     let save = move |opt: Opt| {
         error.set(None);
+        let opt = opt.financed(&plans.get_untracked());
         saver.queue(vec![opt.upsert(id)]);
     };
     let add_option = move |_| {
@@ -135,9 +238,28 @@ pub fn OptionsStep(id: Uuid) -> impl IntoView {
             position,
             items: vec![],
             plan: None,
+            monthly: None,
             presented: false,
         };
         adding.set(Some(opt.id));
+        save(opt);
+    };
+    // An option made from a template, in its tier's place when free: the lines and prices of now.
+    let from_template = move |t: Template| {
+        let existing = options.get_untracked();
+        let free = |p: u8| !existing.iter().any(|o| o.position == p);
+        let Some(position) = std::iter::once(t.position()).chain(0..4).find(|p| free(*p)) else {
+            return error.set(Some("Four options already: remove one to start another.".into()));
+        };
+        let opt = Opt {
+            id: Uuid::now_v7(),
+            tier: TIER_NAMES[t.position() as usize].to_string(),
+            position,
+            items: t.lines,
+            plan: None,
+            monthly: None,
+            presented: false,
+        };
         save(opt);
     };
 
@@ -150,9 +272,18 @@ pub fn OptionsStep(id: Uuid) -> impl IntoView {
                 options
                     .get()
                     .into_iter()
-                    .map(|opt| view! { <OptionCard opt book adding search service=service.clone() save error /> })
+                    .map(|opt| view! { <OptionCard opt book plans adding search service=service.clone() save error /> })
                     .collect_view()
             }}
+            <Show when=move || options.with(|o| o.len() < 4) && offered.with(|t| !t.is_empty())>
+                <div class="card templates" data-testid="option-templates">
+                    <p class="small muted">"Start from your company's options:"</p>
+                    {move || offered.get().into_iter().map(|t| {
+                        let label = format!("{}: {} — {}", TIER_NAMES[t.position() as usize], t.name, t.total());
+                        view! { <button type="button" class="wide" on:click=move |_| from_template(t.clone())>{label}</button> }
+                    }).collect_view()}
+                </div>
+            </Show>
             <Show when=move || { options.with(|o| o.len() < 4) }>
                 <button type="button" class="wide" data-testid="add-option" on:click=add_option>
                     {move || format!("Add option {}", options.with(|o| o.len() + 1))}
@@ -170,6 +301,7 @@ pub fn OptionsStep(id: Uuid) -> impl IntoView {
 fn OptionCard(
     opt: Opt,
     book: Memo<Vec<BookItem>>,
+    plans: Memo<Vec<Plan>>,
     adding: RwSignal<Option<Uuid>>,
     search: RwSignal<String>,
     service: String,
@@ -184,7 +316,7 @@ fn OptionCard(
             .unwrap_or(0)
     };
     let total = opt.total();
-    let monthly = opt.monthly();
+    let monthly = opt.monthly;
     let opt_for_items = opt.clone();
     let items = opt
         .items
@@ -334,8 +466,10 @@ fn OptionCard(
                 save(Opt { plan: (!code.is_empty()).then_some(code), ..opt_plan.clone() });
             }>
                 <option value="" selected=current_plan.is_empty()>"No financing"</option>
-                {FINANCING_PLANS.iter().map(|p| view! {
-                    <option value=p.code selected=p.code == current_plan>{p.label}</option>
+                {plans.get_untracked().into_iter().map(|p| {
+                    let under = total < p.min;
+                    let label = if under { format!("{} (from {})", p.label, p.min) } else { p.label.clone() };
+                    view! { <option value=p.code.clone() selected=p.code == current_plan disabled=under>{label}</option> }
                 }).collect_view()}
             </select>
             {monthly.map(|m| view! { <p class="monthly" data-testid="monthly">{format!("or {m} a month")}</p> })}

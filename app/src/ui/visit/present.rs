@@ -53,7 +53,7 @@ pub fn Presentation(id: Uuid) -> impl IntoView {
                                 <section class="tier" data-testid="tier">
                                     <h2>{o.tier.clone()}</h2>
                                     <p class="price">{o.total().to_string()}</p>
-                                    {o.monthly().map(|m| view! { <p class="per-month">{format!("or {m}/month")}</p> })}
+                                    {o.monthly.map(|m| view! { <p class="per-month">{format!("or {m}/month")}</p> })}
                                     <ul>
                                         {o.items.iter().map(|i| view! {
                                             <li>{if i.quantity > 1 { format!("{} × {}", i.quantity, i.description) } else { i.description.clone() }}</li>
