@@ -15,15 +15,13 @@ fn tier_label(tier: &str) -> String {
     c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
+/// `book` is the page's price book, so an item just added can go into a template at once.
 #[component]
-pub fn OptionTemplates() -> impl IntoView {
+pub fn OptionTemplates(book: LocalResource<Result<Vec<PriceBookItem>, String>>) -> impl IntoView {
     let templates = LocalResource::new(|| async {
         transport::get_json::<Vec<OptionTemplate>>("/api/option-templates")
             .await
             .map_err(|f| f.into_detail().message)
-    });
-    let book = LocalResource::new(|| async {
-        transport::get_json::<Vec<PriceBookItem>>("/api/price-book").await.unwrap_or_default()
     });
     let editing = RwSignal::new(None::<Uuid>);
     let service = RwSignal::new("hvac".to_string());
@@ -88,6 +86,7 @@ pub fn OptionTemplates() -> impl IntoView {
     };
     let items_of_service = move || {
         book.get()
+            .and_then(Result::ok)
             .unwrap_or_default()
             .into_iter()
             .filter(|i| i.active && i.service_type == service.get())

@@ -55,7 +55,7 @@ pub fn PriceBook() -> impl IntoView {
             </Suspense>
         </section>
         <CsvInOut on_imported=refresh />
-        <super::option_templates::OptionTemplates />
+        <super::option_templates::OptionTemplates book />
         <super::financing::FinancingPlans />
     }
 }

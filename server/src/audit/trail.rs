@@ -11,7 +11,7 @@ use crate::{
 };
 use app::{
     api::{AuditEntry, FieldChange},
-    domain::{Role, ValidationError},
+    domain::{text, Role, ValidationError},
 };
 use axum::{
     extract::{Path, Query, State},
@@ -66,6 +66,13 @@ impl AuditQuery {
                 "record_type",
                 format!("{t} is not a record type; use one of {}", RECORD_TYPES.join(", ")),
             ));
+        }
+        // Days Postgres can turn into times in any zone (and that a person would ask for).
+        if let Some(from) = self.from {
+            text::check_date("from", from)?;
+        }
+        if let Some(to) = self.to {
+            text::check_date("to", to)?;
         }
         if let (Some(from), Some(to)) = (self.from, self.to) {
             if from > to {
