@@ -101,7 +101,7 @@ pub async fn list(
     manager(&user)?;
     q.check()?;
     let limit = q.limit.unwrap_or(200);
-    Ok(ApiJson(entries(&state.pool, user.company_id(), &q, None, limit).await?))
+    Ok(ApiJson(entries(&state.pool, user.company_id(), Selection::Company(&q), limit).await?))
 }
 
 #[utoipa::path(get, path = "/audit/export", tag = "audit", params(AuditQuery),
@@ -115,7 +115,7 @@ pub async fn export(
 ) -> Result<Response, ApiError> {
     manager(&user)?;
     q.check()?;
-    let rows = entries(&state.pool, user.company_id(), &q, None, MAX_EXPORT_ROWS).await?;
+    let rows = entries(&state.pool, user.company_id(), Selection::Company(&q), MAX_EXPORT_ROWS).await?;
     let mut w = csv::Writer::default();
     w.row([
         "at",
@@ -174,11 +174,18 @@ pub async fn history(
     Path(id): Path<Uuid>,
 ) -> Result<ApiJson<Vec<AuditEntry>>, ApiError> {
     let sees_all = user.role() == Role::Manager;
-    let visible = sqlx::query_scalar!(
-        r#"select (exists(select 1 from consultations where company_id = $1 and id = $2 and not deleted
-                           and ($3 or $4 = any(scope_users)))
-                or exists(select 1 from customers where company_id = $1 and id = $2 and not deleted
-                           and ($3 or $4 = any(scope_users)))) as "visible!""#,
+    // The record, if this person sees it, and for a customer the leads and consultations of it
+    // this person sees.
+    let found = sqlx::query!(
+        r#"select
+             exists(select 1 from consultations where company_id = $1 and id = $2 and not deleted
+                    and ($3 or $4 = any(scope_users))) as "consultation!",
+             exists(select 1 from customers where company_id = $1 and id = $2 and not deleted
+                    and ($3 or $4 = any(scope_users))) as "customer!",
+             array(select l.id from leads l where l.company_id = $1 and l.customer_id = $2
+                   and ($3 or $4 = any(l.scope_users))) as "leads!",
+             array(select c.id from consultations c join leads l on l.company_id = c.company_id and l.id = c.lead_id
+                   where c.company_id = $1 and l.customer_id = $2 and ($3 or $4 = any(c.scope_users))) as "consultations!""#,
         user.company_id(),
         id,
         sees_all,
@@ -186,81 +193,160 @@ pub async fn history(
     )
     .fetch_one(&state.pool)
     .await?;
-    if !visible {
+    let selection = if found.consultation {
+        Selection::Records { ids: vec![id], consultations: vec![id] }
+    } else if found.customer {
+        let mut ids = vec![id];
+        ids.extend(&found.leads);
+        ids.extend(&found.consultations);
+        Selection::Records { ids, consultations: found.consultations }
+    } else {
         return Err(ApiError::NotFound("consultation or customer"));
-    }
-    Ok(ApiJson(entries(&state.pool, user.company_id(), &AuditQuery::default(), Some(id), 500).await?))
+    };
+    Ok(ApiJson(entries(&state.pool, user.company_id(), selection, 500).await?))
 }
 
-/// The trail of `company` that `q` (and `record`, for a timeline) selects, newest first.
+/// Which changes a trail holds: the company's, filtered (the audit page), or those of a few
+/// records (a timeline: the records' own writes and those of their consultations' children).
+enum Selection<'a> {
+    Company(&'a AuditQuery),
+    Records { ids: Vec<Uuid>, consultations: Vec<Uuid> },
+}
+
+/// A trail row before it is described: a logged mutation (`mutation`, `args`) or a configuration
+/// change (`action`, `summary`, `after`), with the fields' values before it.
+#[derive(sqlx::FromRow)]
+struct TrailRow {
+    at: chrono::DateTime<chrono::Utc>,
+    recorded_at: chrono::DateTime<chrono::Utc>,
+    user_id: Uuid,
+    name: String,
+    device: String,
+    record_type: String,
+    record_id: Option<Uuid>,
+    mutation: Option<String>,
+    args: Option<Value>,
+    action: Option<String>,
+    summary: Option<String>,
+    after: Option<Value>,
+    before: Option<Value>,
+}
+
+/// The columns both sources give, in the order of [`TrailRow`] (before `before`), for the page's
+/// rows: each source is ordered and limited on its own in `picked` before the two are merged.
+const LOG_COLUMNS: &str = "m.client_ts as at, m.received_at as recorded_at, m.user_id,
+    'device ' || left(m.client_id::text, 8) as device,
+    case when m.name = 'record.delete' then m.args ->> 'entity' else split_part(m.name, '.', 1) end as record_type,
+    (m.args ->> 'id')::uuid as record_id, m.name as mutation, m.args, null::text as action, null::text as summary,
+    null::jsonb as before, null::jsonb as after, m.client_id, m.mutation_id, m.version";
+const EVENT_COLUMNS: &str =
+    "e.at, e.at, e.user_id, e.device, e.record_type, e.record_id, null, null, e.action,
+    e.summary, e.before, e.after, null, null, null";
+
+/// The merged page with each person's name and, for an update, what each field was: the latest
+/// earlier applied write of the same record that set it (an update, or the create), looked up
+/// for the page's rows only.
+const MERGED: &str = "select p.at, p.recorded_at, p.user_id, u.name, p.device, p.record_type, p.record_id,
+       p.mutation, p.args, p.action, p.summary, p.after,
+       coalesce(p.before, case when p.mutation like '%.update_fields' then (
+         select jsonb_object_agg(f.key, (
+           select coalesce(o.args -> 'fields' -> f.key, o.args -> f.key) from mutation_log o
+           where o.company_id = $1 and o.args ->> 'id' = p.args ->> 'id' and o.status = 'applied'
+             and o.name in (p.mutation, replace(p.mutation, 'update_fields', 'create'))
+             and (o.name <> p.mutation or o.args -> 'fields' ? f.key)
+             and (o.version, o.client_id, o.mutation_id) < (p.version, p.client_id, p.mutation_id)
+           order by o.version desc, o.mutation_id desc limit 1))
+         from jsonb_each(p.args -> 'fields') f) end) as before
+from picked p join users u on u.company_id = $1 and u.id = p.user_id
+order by p.at desc";
+
+/// The audit page's query: $1 company, $2 person, $3 record type, $4 and $5 days (company-local),
+/// $6 limit. Each filter may be null; the log is read newest first from its (company, time) index.
+fn company_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        format!(
+            "with tz as (select time_zone from companies where id = $1),
+picked as (
+  (select {LOG_COLUMNS} from mutation_log m
+   where m.company_id = $1 and m.status = 'applied'
+     and ($2::uuid is null or m.user_id = $2)
+     and ($3::text is null or $3 = case when m.name = 'record.delete' then m.args ->> 'entity'
+                                        else split_part(m.name, '.', 1) end)
+     and ($4::date is null or m.client_ts >= ($4::date::timestamp at time zone (select time_zone from tz)))
+     and ($5::date is null or m.client_ts < (($5::date + 1)::timestamp at time zone (select time_zone from tz)))
+   order by m.client_ts desc limit $6)
+  union all
+  (select {EVENT_COLUMNS} from audit_events e
+   where e.company_id = $1
+     and ($2::uuid is null or e.user_id = $2)
+     and ($3::text is null or e.record_type = $3)
+     and ($4::date is null or e.at >= ($4::date::timestamp at time zone (select time_zone from tz)))
+     and ($5::date is null or e.at < (($5::date + 1)::timestamp at time zone (select time_zone from tz)))
+   order by e.at desc limit $6)
+  order by at desc limit $6)
+{MERGED}"
+        )
+    })
+}
+
+/// A timeline's query: $1 company, $2 the records' ids, $3 the consultations among them (whose
+/// children's writes belong too), $4 limit. Each condition has an index of its own
+/// (migrations 19 and 23), so a timeline does not read the company's whole log.
+fn records_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        format!(
+            "with picked as (
+  (select {LOG_COLUMNS} from mutation_log m
+   where m.company_id = $1 and m.status = 'applied' and m.args ->> 'id' = any($2::text[])
+   union all
+   select {LOG_COLUMNS} from mutation_log m
+   where m.company_id = $1 and m.status = 'applied' and m.args ->> 'consultation_id' = any($3::text[])
+     and not (m.args ->> 'id' = any($2::text[]))
+   order by 1 desc limit $4)
+  union all
+  (select {EVENT_COLUMNS} from audit_events e
+   where e.company_id = $1 and e.record_id = any($2::text[]::uuid[])
+   order by e.at desc limit $4)
+  order by at desc limit $4)
+{MERGED}"
+        )
+    })
+}
+
+/// The trail of `company` that `selection` names, newest first, at most `limit` entries.
 async fn entries(
     pool: &sqlx::PgPool,
     company: Uuid,
-    q: &AuditQuery,
-    record: Option<Uuid>,
+    selection: Selection<'_>,
     limit: i64,
 ) -> Result<Vec<AuditEntry>, ApiError> {
-    // Each source is ordered and limited on its own before the two are merged; what a field was
-    // before an update is looked up for the page's rows only: the latest earlier applied write
-    // of the same record that set it (an update, or the create).
-    let rows = sqlx::query!(
-        r#"with tz as (select time_zone from companies where id = $1),
-        picked as (
-          (select m.client_ts as at, m.received_at as recorded_at, m.user_id,
-                  'device ' || left(m.client_id::text, 8) as device,
-                  case when m.name = 'record.delete' then m.args ->> 'entity' else split_part(m.name, '.', 1) end
-                    as record_type,
-                  (m.args ->> 'id')::uuid as record_id, m.name as mutation, m.args, null::text as action,
-                  null::text as summary, null::jsonb as before, null::jsonb as after,
-                  m.client_id, m.mutation_id, m.version
-           from mutation_log m
-           where m.company_id = $1 and m.status = 'applied'
-             and ($2::uuid is null or m.user_id = $2)
-             and ($3::text is null or $3 = case when m.name = 'record.delete' then m.args ->> 'entity'
-                                                else split_part(m.name, '.', 1) end)
-             and ($4::date is null or m.client_ts >= ($4::date::timestamp at time zone (select time_zone from tz)))
-             and ($5::date is null or m.client_ts < (($5::date + 1)::timestamp at time zone (select time_zone from tz)))
-             and ($6::uuid is null
-                  or m.args ->> 'id' = $6::text or m.args ->> 'consultation_id' = $6::text
-                  or m.args ->> 'customer_id' = $6::text
-                  or m.args ->> 'lead_id' in (select id::text from leads where company_id = $1 and customer_id = $6))
-           order by m.client_ts desc limit $7)
-          union all
-          (select e.at, e.at, e.user_id, e.device, e.record_type, e.record_id, null, null, e.action, e.summary,
-                  e.before, e.after, null, null, null
-           from audit_events e
-           where e.company_id = $1
-             and ($2::uuid is null or e.user_id = $2)
-             and ($3::text is null or e.record_type = $3)
-             and ($4::date is null or e.at >= ($4::date::timestamp at time zone (select time_zone from tz)))
-             and ($5::date is null or e.at < (($5::date + 1)::timestamp at time zone (select time_zone from tz)))
-             and ($6::uuid is null or e.record_id = $6)
-           order by e.at desc limit $7)
-          order by at desc limit $7)
-        select p.at as "at!", p.recorded_at as "recorded_at!", p.user_id as "user_id!", u.name,
-               p.device as "device!", p.record_type as "record_type!", p.record_id, p.mutation, p.args,
-               p.action, p.summary, p.after,
-               coalesce(p.before, case when p.mutation like '%.update_fields' then (
-                 select jsonb_object_agg(f.key, (
-                   select coalesce(o.args -> 'fields' -> f.key, o.args -> f.key) from mutation_log o
-                   where o.company_id = $1 and o.args ->> 'id' = p.args ->> 'id' and o.status = 'applied'
-                     and o.name in (p.mutation, replace(p.mutation, 'update_fields', 'create'))
-                     and (o.name <> p.mutation or o.args -> 'fields' ? f.key)
-                     and (o.version, o.client_id, o.mutation_id) < (p.version, p.client_id, p.mutation_id)
-                   order by o.version desc, o.mutation_id desc limit 1))
-                 from jsonb_each(p.args -> 'fields') f) end) as before
-        from picked p join users u on u.company_id = $1 and u.id = p.user_id
-        order by p.at desc"#,
-        company,
-        q.person,
-        q.record_type,
-        q.from,
-        q.to,
-        record,
-        limit
-    )
-    .fetch_all(pool)
-    .await?;
+    // Dynamic: two shapes of one query (`company_sql`, `records_sql`) sharing their columns and
+    // the before-values lookup, each text built once.
+    let rows: Vec<TrailRow> = match selection {
+        Selection::Company(q) => {
+            sqlx::query_as(company_sql())
+                .bind(company)
+                .bind(q.person)
+                .bind(q.record_type.as_deref())
+                .bind(q.from)
+                .bind(q.to)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        }
+        Selection::Records { ids, consultations } => {
+            let text = |v: &[Uuid]| v.iter().map(Uuid::to_string).collect::<Vec<_>>();
+            sqlx::query_as(records_sql())
+                .bind(company)
+                .bind(text(&ids))
+                .bind(text(&consultations))
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        }
+    };
     Ok(rows
         .into_iter()
         .map(|r| {

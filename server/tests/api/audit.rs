@@ -48,7 +48,7 @@ async fn the_trail_says_who_changed_what_from_what_to_what() {
     assert_eq!(resp.status(), StatusCode::OK);
 
     // Records, by sync: a consultation's notes written twice, then won.
-    let (_, _, visit) = new_consultation(&mut tech).await;
+    let (customer, _, visit) = new_consultation(&mut tech).await;
     tech.mutate(update(visit, 0, json!({ "notes": "Old furnace, 22 years" }))).await;
     tech.sync().await;
     let revision = tech.revision_of(Entity::Consultation, visit);
@@ -113,6 +113,14 @@ async fn the_trail_says_who_changed_what_from_what_to_what() {
     let history = trail(&tech.http, app.url(&format!("/api/history/{visit}"))).await;
     let actions: Vec<&str> = history.iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["won", "changed", "changed", "created"], "{history:#?}");
+    // The customer's: itself, its lead and its consultation with everything written to it.
+    let history = trail(&tech.http, app.url(&format!("/api/history/{customer}"))).await;
+    let kinds: Vec<&str> = history.iter().map(|e| e["record_type"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["consultation", "consultation", "consultation", "consultation", "lead", "customer"],
+        "{history:#?}"
+    );
 }
 
 #[tokio::test]
