@@ -192,30 +192,7 @@ pub async fn remove(
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     manager(&user)?;
-    let company = user.company_id();
-    let mut tx = state.pool.begin().await?;
-    let ticket = state.clock.begin(company).await?;
-    let lender = sqlx::query_scalar!(
-        "update financing_plans set deleted = true, version = $3
-         where company_id = $1 and id = $2 and not deleted returning lender",
-        company,
-        id,
-        ticket.version()
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(ApiError::NotFound("financing plan"))?;
-    let change = audit::Change {
-        record_type: "price_book_item",
-        record_id: Some(id),
-        action: "removed",
-        summary: format!("Financing plan {lender} removed"),
-        before: Some(serde_json::json!({ "lender": lender })),
-        after: None,
-    };
-    audit::record(&mut tx, &user, &device, change).await?;
-    ticket.commit(tx).await?;
-    Ok(StatusCode::NO_CONTENT)
+    crate::reference::remove(&state, &user, &device, crate::reference::Reference::FinancingPlan, id).await
 }
 
 pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {

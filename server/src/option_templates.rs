@@ -210,30 +210,7 @@ pub async fn remove(
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     manager(&user)?;
-    let company = user.company_id();
-    let mut tx = state.pool.begin().await?;
-    let ticket = state.clock.begin(company).await?;
-    let name = sqlx::query_scalar!(
-        "update option_templates set deleted = true, version = $3
-         where company_id = $1 and id = $2 and not deleted returning name",
-        company,
-        id,
-        ticket.version()
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(ApiError::NotFound("option template"))?;
-    let change = audit::Change {
-        record_type: "price_book_item",
-        record_id: Some(id),
-        action: "removed",
-        summary: format!("Option template {name} removed"),
-        before: Some(serde_json::json!({ "name": name })),
-        after: None,
-    };
-    audit::record(&mut tx, &user, &device, change).await?;
-    ticket.commit(tx).await?;
-    Ok(StatusCode::NO_CONTENT)
+    crate::reference::remove(&state, &user, &device, crate::reference::Reference::OptionTemplate, id).await
 }
 
 pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {

@@ -224,30 +224,7 @@ pub async fn remove(
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     manager(&user)?;
-    let company = user.company_id();
-    let mut tx = state.pool.begin().await?;
-    let ticket = state.clock.begin(company).await?;
-    let removed = sqlx::query!(
-        "update price_book_items set deleted = true, version = $3 where company_id = $1 and id = $2 and not deleted
-         returning sku, name",
-        company,
-        id,
-        ticket.version()
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(ApiError::NotFound("price book item"))?;
-    let change = audit::Change {
-        record_type: "price_book_item",
-        record_id: Some(id),
-        action: "removed",
-        summary: format!("{} ({}) removed", removed.name, removed.sku),
-        before: Some(serde_json::json!({ "sku": removed.sku, "name": removed.name })),
-        after: None,
-    };
-    audit::record(&mut tx, &user, &device, change).await?;
-    ticket.commit(tx).await?;
-    Ok(StatusCode::NO_CONTENT)
+    crate::reference::remove(&state, &user, &device, crate::reference::Reference::PriceBookItem, id).await
 }
 
 /// The CSV columns, in order; `sku`, `name`, `service_type` and `price` are required.
