@@ -4,7 +4,7 @@
 
 use crate::{
     api::{AuditEntry, FieldChange, TeamMember},
-    sync::device::transport,
+    sync::{device::transport, protocol::Entity},
 };
 use chrono::Local;
 use leptos::prelude::*;
@@ -137,7 +137,7 @@ fn js_encode(v: &str) -> String {
 /// A consultation's or customer's changes, newest first, loaded when opened (it needs a
 /// connection; what is on the device is the record itself).
 #[component]
-pub fn History(id: Uuid) -> impl IntoView {
+pub fn History(id: Uuid, #[prop(default = "History")] title: &'static str) -> impl IntoView {
     let open = RwSignal::new(false);
     let entries = LocalResource::new(move || {
         let load = open.get();
@@ -155,7 +155,7 @@ pub fn History(id: Uuid) -> impl IntoView {
     });
     view! {
         <details class="card history" on:toggle=move |_| open.set(true)>
-            <summary>"History"</summary>
+            <summary>{title}</summary>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || entries.get().map(|r| match r {
                     Ok(list) if list.is_empty() => view! { <p class="muted">"No changes yet."</p> }.into_any(),
@@ -169,4 +169,16 @@ pub fn History(id: Uuid) -> impl IntoView {
             </Suspense>
         </details>
     }
+}
+
+/// The history of a consultation's customer (all their leads and visits this person sees), when
+/// the device knows who the customer is.
+#[component]
+pub fn CustomerHistory(consultation: Uuid) -> impl IntoView {
+    let sync = crate::sync::device::use_sync();
+    let customer = sync.snapshot.with_untracked(|s| {
+        let lead = s.get(Entity::Consultation, consultation)?.get("lead_id")?.as_str()?.parse().ok()?;
+        s.get(Entity::Lead, lead)?.get("customer_id")?.as_str()?.parse::<Uuid>().ok()
+    });
+    customer.map(|id| view! { <History id title="Customer history" /> })
 }

@@ -297,6 +297,7 @@ fn QuoteDetail(id: Uuid) -> impl IntoView {
             </ul>
         </section>
         <crate::ui::audit::History id />
+        <crate::ui::audit::CustomerHistory consultation=id />
     }
 }
 

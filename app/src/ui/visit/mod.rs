@@ -118,6 +118,7 @@ pub fn Visit() -> impl IntoView {
                 Step::Outcome => view! {
                     <outcome::OutcomeStep id />
                     <crate::ui::audit::History id />
+                    <crate::ui::audit::CustomerHistory consultation=id />
                 }
                 .into_any(),
             };
