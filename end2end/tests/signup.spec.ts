@@ -48,9 +48,24 @@ test('a stranger signs a company up, fixes a refused password, and lands on the 
   await expect(settings.getByLabel('Close rate target (%)')).toHaveValue('60');
   await settings.getByLabel('Close rate target (%)').fill('65');
   await settings.getByLabel('Follow up after the visit on days').fill('1, 2, 5');
+  await settings.getByLabel('Counts as a sale from ($): HVAC').fill('500');
   await settings.getByRole('button', { name: 'Save' }).click();
   await expect(settings.getByRole('status')).toContainText('Saved');
   await page.reload();
   await hydrated(page);
   await expect(page.getByTestId('settings-form').getByLabel('Close rate target (%)')).toHaveValue('65');
+  await expect(page.getByTestId('settings-form').getByLabel('Counts as a sale from ($): HVAC')).toHaveValue('500.00');
+
+  // The company profile: a new name and zone; a bad zone is refused by name first.
+  const profile = page.getByTestId('company-form');
+  await expect(profile.getByLabel('Company name')).toHaveValue('Polar Air');
+  await profile.getByLabel('Company name').fill('Polar Air & Plumbing');
+  await profile.getByLabel(/Time zone/).fill('Mars/Olympus');
+  await profile.getByRole('button', { name: 'Save profile' }).click();
+  await expect(profile.getByRole('alert')).toContainText('time zone');
+  await profile.getByLabel(/Time zone/).fill('America/Chicago');
+  await profile.getByRole('button', { name: 'Save profile' }).click();
+  await expect(profile.getByRole('status')).toContainText('Saved');
+  await page.reload();
+  await expect(page.locator('header')).toContainText('Polar Air & Plumbing');
 });
