@@ -81,7 +81,7 @@ pub fn AuditTrail() -> impl IntoView {
         for (name, v) in [("person", person), ("record_type", record_type), ("from", from), ("to", to)] {
             let v = v.get();
             if !v.is_empty() {
-                q.push(format!("{name}={}", js_encode(&v)));
+                q.push(format!("{name}={}", query_value(&v)));
             }
         }
         q.join("&")
@@ -130,7 +130,7 @@ pub fn AuditTrail() -> impl IntoView {
 }
 
 /// A filter value in a query string (ids, record types and dates need nothing more).
-fn js_encode(v: &str) -> String {
+fn query_value(v: &str) -> String {
     v.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')).collect()
 }
 
