@@ -59,6 +59,7 @@ async fn a_manager_sets_the_profile_and_everyone_gets_the_logo() {
         ("trades", json!([])),
         ("trades", json!(["roofing"])),
         ("time_zone", json!("Mars/Olympus")),
+        ("logo_sha256", json!("ab\u{0}cd")),
     ] {
         let mut bad = profile.clone();
         bad[field] = value;
