@@ -12,6 +12,7 @@ pub fn hydrate() {
     wasm_bindgen_futures::spawn_local(async {
         let body = leptos::prelude::document().body().expect("the page has a body");
         leptos::mount::hydrate_from_async(body.clone(), app::App).await.forget();
+        app::sync::device::start_after_hydration();
         // Tests (and pwa.js) wait for this before they click: a click before hydration is lost.
         let _ = body.set_attribute("data-hydrated", "true");
     });

@@ -35,13 +35,31 @@ pub fn use_sync() -> SyncHandle {
         .unwrap_or_else(|| SyncHandle { snapshot: RwSignal::new(SyncSnapshot::default()) })
 }
 
-/// Starts the device's runtime (in the browser) and provides the handle to every page.
+#[cfg(feature = "hydrate")]
+thread_local! {
+    /// The runtime to start once the page has hydrated ([`start_after_hydration`]).
+    static WAITING: std::cell::Cell<Option<(SyncHandle, uuid::Uuid)>> = const { std::cell::Cell::new(None) };
+}
+
+/// Provides the handle to every page; in the browser the device's runtime starts once the page
+/// has hydrated ([`start_after_hydration`]).
 pub fn provide_sync() {
     let handle = SyncHandle { snapshot: RwSignal::new(SyncSnapshot::default()) };
     provide_context(handle);
     #[cfg(feature = "hydrate")]
     if let Some(me) = crate::ui::current_user() {
-        Effect::new(move |_| runtime::start(handle, me.user_id));
+        WAITING.with(|w| w.set(Some((handle, me.user_id))));
+    }
+}
+
+/// Opens the device's records and starts syncing: called once the page has hydrated. Opened
+/// earlier, while a lazy page's code was still loading, the records could be there before the
+/// page first renders, which would then render the records instead of the server's "opening"
+/// HTML: a hydration mismatch, which stops the page.
+#[cfg(feature = "hydrate")]
+pub fn start_after_hydration() {
+    if let Some((handle, user_id)) = WAITING.with(|w| w.take()) {
+        runtime::start(handle, user_id);
     }
 }
 
