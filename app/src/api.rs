@@ -280,9 +280,8 @@ pub struct AuditEntry {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct FieldChange {
     pub field: String,
-    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
+    /// Any JSON value: text, a number, an object, a list.
     pub before: Option<serde_json::Value>,
-    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
     pub after: Option<serde_json::Value>,
 }
 
