@@ -275,6 +275,25 @@ pub struct AuditEntry {
     pub changes: Vec<FieldChange>,
 }
 
+/// The record types the audit trail files changes under, with what a person calls them: the
+/// server refuses a filter outside it, the audit page offers it.
+pub const AUDIT_RECORD_TYPES: &[(&str, &str)] = &[
+    ("consultation", "Consultations"),
+    ("customer", "Customers"),
+    ("lead", "Leads"),
+    ("option", "Options"),
+    ("activity", "Calls and texts"),
+    ("followup", "Follow-ups"),
+    ("time_entry", "Time entries"),
+    ("attachment", "Photos and signatures"),
+    ("price_book_item", "Price book"),
+    ("checklist", "Checklist"),
+    ("settings", "Settings"),
+    ("company", "Company profile"),
+    ("person", "Team"),
+    ("invite", "Invites"),
+];
+
 /// A field's value before and after a change (`before` absent when the change set it first).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -349,4 +368,14 @@ pub struct FinancingPlanRow {
     pub promo_months: i32,
     #[serde(default = "yes")]
     pub active: bool,
+}
+
+impl FinancingPlanRow {
+    /// Its terms as the pricing code takes them (the server keeps them in range).
+    pub fn terms(&self) -> crate::domain::pricing::PlanTerms {
+        crate::domain::pricing::PlanTerms {
+            apr_bps: self.apr_bps.max(0) as u32,
+            months: self.months.max(1) as u32,
+        }
+    }
 }

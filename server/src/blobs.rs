@@ -20,12 +20,17 @@ use sha2::{Digest, Sha256};
 pub const MAX_BLOB_BYTES: usize = 10 * 1024 * 1024;
 const CONTENT_TYPES: &[&str] = &["image/jpeg", "image/png", "image/webp"];
 
+/// Whether `raw` names a blob: a SHA-256 as 64 lower-case hex digits.
+pub fn is_sha256_hex(raw: &str) -> bool {
+    raw.len() == 64 && raw.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+}
+
 /// A lower-case hex SHA-256, checked.
 struct Sha256Hex(String);
 
 impl Sha256Hex {
     fn parse(raw: &str) -> Result<Self, ApiError> {
-        if raw.len() == 64 && raw.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)) {
+        if is_sha256_hex(raw) {
             Ok(Self(raw.to_owned()))
         } else {
             Err(ApiError::BadRequest(

@@ -57,7 +57,7 @@ pub async fn put(
     let logo = req.logo_sha256.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
     if let Some(sha) = &logo {
         // A blob's name: checked before it reaches a query (a NUL would fail the query itself).
-        if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if !crate::blobs::is_sha256_hex(sha) {
             return Err(ValidationError::new(
                 "logo_sha256",
                 "must be an uploaded image's SHA-256 (64 hex digits)",

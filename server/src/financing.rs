@@ -11,7 +11,7 @@ use crate::{
 };
 use app::{
     api::FinancingPlanRow,
-    domain::{text, Cents, Role, ValidationError},
+    domain::{pricing::plan_label, text, Cents, Role, ValidationError},
 };
 use axum::{
     extract::{Path, State},
@@ -54,11 +54,17 @@ fn code_for(p: &FinancingPlanRow, id: Uuid) -> String {
     format!("{lender}_{}m_{}_{tail}", p.months, p.apr_bps).trim_start_matches('_').to_string()
 }
 
-async fn all(pool: &sqlx::PgPool, company: Uuid) -> Result<Vec<FinancingPlanRow>, ApiError> {
+/// The company's plans, or (`only`) the one with that id.
+async fn all(
+    pool: &sqlx::PgPool,
+    company: Uuid,
+    only: Option<Uuid>,
+) -> Result<Vec<FinancingPlanRow>, ApiError> {
     Ok(sqlx::query!(
         "select id, code, lender, apr_bps, months, min_amount_cents, promo_months, active from financing_plans
-         where company_id = $1 and not deleted order by months, apr_bps, code",
-        company
+         where company_id = $1 and not deleted and ($2::uuid is null or id = $2) order by months, apr_bps, code",
+        company,
+        only
     )
     .fetch_all(pool)
     .await?
@@ -83,7 +89,7 @@ pub async fn list(
     user: CurrentUser,
 ) -> Result<ApiJson<Vec<FinancingPlanRow>>, ApiError> {
     manager(&user)?;
-    Ok(ApiJson(all(&state.pool, user.company_id()).await?))
+    Ok(ApiJson(all(&state.pool, user.company_id(), None).await?))
 }
 
 #[utoipa::path(post, path = "/financing-plans", tag = "price book", request_body = FinancingPlanRow,
@@ -118,10 +124,9 @@ pub async fn update(
 ) -> Result<ApiJson<FinancingPlanRow>, ApiError> {
     manager(&user)?;
     check(&p)?;
-    let before = all(&state.pool, user.company_id())
+    let before = all(&state.pool, user.company_id(), Some(id))
         .await?
-        .into_iter()
-        .find(|b| b.id == Some(id))
+        .pop()
         .ok_or(ApiError::NotFound("financing plan"))?;
     p.id = Some(id);
     p.code = before.code.clone();
@@ -168,11 +173,8 @@ async fn save(
         record_id: p.id,
         action: if before.is_some() { "changed" } else { "created" },
         summary: format!(
-            "Financing plan {}: {} months at {}.{:02}% APR",
-            p.lender.trim(),
-            p.months,
-            p.apr_bps / 100,
-            p.apr_bps % 100
+            "Financing plan {}",
+            plan_label(p.lender.trim(), p.terms(), p.promo_months.max(0) as u32)
         ),
         before: before.and_then(|b| serde_json::to_value(b).ok()),
         after: serde_json::to_value(p).ok(),

@@ -79,12 +79,18 @@ async fn check_items(db: &mut PgConnection, company: Uuid, t: &OptionTemplate) -
     Ok(())
 }
 
-async fn all(pool: &sqlx::PgPool, company: Uuid) -> Result<Vec<OptionTemplate>, ApiError> {
+/// The company's templates, or (`only`) the one with that id.
+async fn all(
+    pool: &sqlx::PgPool,
+    company: Uuid,
+    only: Option<Uuid>,
+) -> Result<Vec<OptionTemplate>, ApiError> {
     sqlx::query!(
         "select id, service_type, tier, name, items from option_templates
-         where company_id = $1 and not deleted
+         where company_id = $1 and not deleted and ($2::uuid is null or id = $2)
          order by service_type, array_position(array['good', 'better', 'best'], tier), name",
-        company
+        company,
+        only
     )
     .fetch_all(pool)
     .await?
@@ -109,7 +115,7 @@ pub async fn list(
     user: CurrentUser,
 ) -> Result<ApiJson<Vec<OptionTemplate>>, ApiError> {
     manager(&user)?;
-    Ok(ApiJson(all(&state.pool, user.company_id()).await?))
+    Ok(ApiJson(all(&state.pool, user.company_id(), None).await?))
 }
 
 #[utoipa::path(post, path = "/option-templates", tag = "price book", request_body = OptionTemplate,
@@ -142,10 +148,9 @@ pub async fn update(
     manager(&user)?;
     check(&t)?;
     t.id = Some(id);
-    let before = all(&state.pool, user.company_id())
+    let before = all(&state.pool, user.company_id(), Some(id))
         .await?
-        .into_iter()
-        .find(|b| b.id == Some(id))
+        .pop()
         .ok_or(ApiError::NotFound("option template"))?;
     save(&state, &user, &device, &t, Some(before)).await?;
     Ok(ApiJson(t))

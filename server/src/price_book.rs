@@ -69,14 +69,21 @@ pub async fn list(
     user: CurrentUser,
 ) -> Result<ApiJson<Vec<PriceBookItem>>, ApiError> {
     manager(&user)?;
-    Ok(ApiJson(items(&state.pool, user.company_id()).await?))
+    Ok(ApiJson(items(&state.pool, user.company_id(), None).await?))
 }
 
-async fn items(pool: &sqlx::PgPool, company: Uuid) -> Result<Vec<PriceBookItem>, ApiError> {
+/// The company's items, or (`only`) the one with that id.
+async fn items(
+    pool: &sqlx::PgPool,
+    company: Uuid,
+    only: Option<Uuid>,
+) -> Result<Vec<PriceBookItem>, ApiError> {
     Ok(sqlx::query!(
         "select id, sku, name, service_type, price_cents, cost_cents, max_discount_pct, description, active
-         from price_book_items where company_id = $1 and not deleted order by service_type, sku",
-        company
+         from price_book_items where company_id = $1 and not deleted and ($2::uuid is null or id = $2)
+         order by service_type, sku",
+        company,
+        only
     )
     .fetch_all(pool)
     .await?
@@ -162,10 +169,9 @@ pub async fn update(
     manager(&user)?;
     check(&item)?;
     item.id = Some(id);
-    let before = items(&state.pool, user.company_id())
+    let before = items(&state.pool, user.company_id(), Some(id))
         .await?
-        .into_iter()
-        .find(|i| i.id == Some(id))
+        .pop()
         .ok_or(ApiError::NotFound("price book item"))?;
     save(&state, &user, &device, &item, Some(before)).await?;
     Ok(ApiJson(item))
@@ -238,7 +244,7 @@ pub async fn export(State(state): State<AppState>, user: CurrentUser) -> Result<
     manager(&user)?;
     let mut w = csv::Writer::default();
     w.row(COLUMNS);
-    for i in items(&state.pool, user.company_id()).await? {
+    for i in items(&state.pool, user.company_id(), None).await? {
         w.row([
             i.sku,
             i.name,

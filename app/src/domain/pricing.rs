@@ -103,6 +103,20 @@ impl FinancingPlan {
     }
 }
 
+/// Basis points as a percentage a person types and reads: 999 → "9.99".
+pub fn percent(bps: u32) -> String {
+    format!("{}.{:02}", bps / 100, bps % 100)
+}
+
+/// A plan as a technician and a manager see it: lender, terms, and its promotion if it has one.
+pub fn plan_label(lender: &str, terms: PlanTerms, promo_months: u32) -> String {
+    let mut label = format!("{lender} · {}", terms.describe());
+    if promo_months > 0 {
+        label.push_str(&format!(", no interest if paid in {promo_months} months"));
+    }
+    label
+}
+
 /// What a monthly payment depends on: the rate and the number of payments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PlanTerms {
@@ -112,6 +126,11 @@ pub struct PlanTerms {
 }
 
 impl PlanTerms {
+    /// "60 months, 9.99% APR": how a plan's terms read everywhere (editor, options, messages).
+    pub fn describe(self) -> String {
+        format!("{} months, {}% APR", self.months, percent(self.apr_bps))
+    }
+
     /// The monthly payment for `principal`: the standard amortised payment
     /// `P·r / (1 − (1 + r)^−n)` with `r = APR / 12`, rounded to the nearest cent; with no
     /// interest, `P / n` rounded up so the payments cover the principal.
@@ -189,6 +208,17 @@ mod tests {
         assert_eq!(plan.monthly_payment(Cents(1_200_000)), Cents(14_553));
         // The largest quote does not overflow.
         assert!(plan.monthly_payment(Cents::MAX).0 > 0);
+    }
+
+    #[test]
+    fn a_plan_reads_the_same_wherever_it_is_shown() {
+        let terms = PlanTerms { apr_bps: 999, months: 60 };
+        assert_eq!(terms.describe(), "60 months, 9.99% APR");
+        assert_eq!(plan_label("GreenSky", terms, 0), "GreenSky · 60 months, 9.99% APR");
+        assert_eq!(
+            plan_label("GreenSky", PlanTerms { apr_bps: 5, months: 12 }, 12),
+            "GreenSky · 12 months, 0.05% APR, no interest if paid in 12 months"
+        );
     }
 
     #[test]

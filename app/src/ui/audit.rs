@@ -3,29 +3,13 @@
 //! customer's changes as a timeline. Both read the server's trail, so they need a connection.
 
 use crate::{
-    api::{AuditEntry, FieldChange, TeamMember},
+    api::{AuditEntry, FieldChange, TeamMember, AUDIT_RECORD_TYPES},
     sync::{device::transport, protocol::Entity},
 };
 use chrono::Local;
 use leptos::prelude::*;
 use serde_json::Value;
 use uuid::Uuid;
-
-const RECORD_TYPES: &[(&str, &str)] = &[
-    ("", "Every kind of record"),
-    ("consultation", "Consultations"),
-    ("customer", "Customers"),
-    ("lead", "Leads"),
-    ("option", "Options"),
-    ("activity", "Calls and texts"),
-    ("followup", "Follow-ups"),
-    ("price_book_item", "Price book"),
-    ("checklist", "Checklist"),
-    ("settings", "Settings"),
-    ("company", "Company profile"),
-    ("person", "Team"),
-    ("invite", "Invites"),
-];
 
 fn value_text(v: Option<&Value>) -> String {
     match v {
@@ -108,7 +92,8 @@ pub fn AuditTrail() -> impl IntoView {
             </label>
             <label>"Record"
                 <select on:change=select(record_type) data-testid="audit-record-type">
-                    {RECORD_TYPES.iter().map(|(v, l)| view! { <option value=*v>{*l}</option> }).collect_view()}
+                    <option value="">"Every kind of record"</option>
+                    {AUDIT_RECORD_TYPES.iter().map(|(v, l)| view! { <option value=*v>{*l}</option> }).collect_view()}
                 </select>
             </label>
             <label>"From"<input type="date" on:change=select(from) /></label>

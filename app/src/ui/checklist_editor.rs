@@ -22,11 +22,7 @@ struct Row {
 fn service_label(service: Option<&str>) -> String {
     match service {
         None => "General (every service without its own)".into(),
-        Some(s) => {
-            let s = s.replace('_', " ");
-            let mut c = s.chars();
-            c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
-        }
+        Some(s) => super::visit::label(s),
     }
 }
 

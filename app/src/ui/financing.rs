@@ -1,7 +1,14 @@
 //! The financing plans section of `/price-book` (managers): the company's lenders and terms,
 //! which technicians offer on every option (offline too) with the monthly payment worked out.
 
-use crate::{api::FinancingPlanRow, domain::Cents, sync::device::transport};
+use crate::{
+    api::FinancingPlanRow,
+    domain::{
+        pricing::{percent, plan_label},
+        Cents,
+    },
+    sync::device::transport,
+};
 use leptos::prelude::*;
 use uuid::Uuid;
 
@@ -18,11 +25,7 @@ fn apr_bps(typed: &str) -> Result<i32, String> {
 }
 
 fn describe(p: &FinancingPlanRow) -> String {
-    let mut s =
-        format!("{} · {} months, {}.{:02}% APR", p.lender, p.months, p.apr_bps / 100, p.apr_bps % 100);
-    if p.promo_months > 0 {
-        s.push_str(&format!(", no interest if paid in {} months", p.promo_months));
-    }
+    let mut s = plan_label(&p.lender, p.terms(), p.promo_months.max(0) as u32);
     if p.min_amount_cents > 0 {
         s.push_str(&format!(", from {}", Cents(p.min_amount_cents)));
     }
@@ -50,9 +53,7 @@ pub fn FinancingPlans() -> impl IntoView {
     Effect::new(move |_| {
         let p = editing.get();
         lender.set(p.as_ref().map(|p| p.lender.clone()).unwrap_or_default());
-        apr.set(
-            p.as_ref().map(|p| format!("{}.{:02}", p.apr_bps / 100, p.apr_bps % 100)).unwrap_or_default(),
-        );
+        apr.set(p.as_ref().map(|p| percent(p.apr_bps.max(0) as u32)).unwrap_or_default());
         months.set(p.as_ref().map_or(60, |p| p.months).to_string());
         min.set(
             p.as_ref()

@@ -10,11 +10,6 @@ use leptos::prelude::*;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
-fn tier_label(tier: &str) -> String {
-    let mut c = tier.chars();
-    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
-}
-
 /// `book` is the page's price book, so an item just added can go into a template at once.
 #[component]
 pub fn OptionTemplates(book: LocalResource<Result<Vec<PriceBookItem>, String>>) -> impl IntoView {
@@ -107,7 +102,7 @@ pub fn OptionTemplates(book: LocalResource<Result<Vec<PriceBookItem>, String>>) 
                                 view! {
                                     <li>
                                         <button type="button" class="link-button" on:click=move |_| open(shown.clone())>
-                                            <strong>{format!("{}: {}", tier_label(&t.tier), t.name)}</strong>
+                                            <strong>{format!("{}: {}", super::visit::label(&t.tier), t.name)}</strong>
                                         </button>
                                         <span class="muted">{format!(" · {} · {} item(s)", t.service_type.replace('_', " "), t.items.len())}</span>
                                         {id.map(|id| view! {
@@ -132,7 +127,7 @@ pub fn OptionTemplates(book: LocalResource<Result<Vec<PriceBookItem>, String>>) 
                 <label for="tpl-tier">"Tier"</label>
                 <select id="tpl-tier" on:change=move |ev| tier.set(event_target_value(&ev))>
                     {TEMPLATE_TIERS.iter().map(|t| view! {
-                        <option value=*t selected=move || tier.get() == *t>{tier_label(t)}</option>
+                        <option value=*t selected=move || tier.get() == *t>{super::visit::label(t)}</option>
                     }).collect_view()}
                 </select>
                 <label for="tpl-name">"Name"</label>

@@ -10,7 +10,7 @@ use crate::{
     state::AppState,
 };
 use app::{
-    api::{AuditEntry, FieldChange},
+    api::{AuditEntry, FieldChange, AUDIT_RECORD_TYPES},
     domain::{text, Role, ValidationError},
 };
 use axum::{
@@ -22,24 +22,6 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
-
-/// The record types a filter may name: the synced records and the configuration.
-pub const RECORD_TYPES: &[&str] = &[
-    "customer",
-    "lead",
-    "consultation",
-    "option",
-    "activity",
-    "followup",
-    "time_entry",
-    "attachment",
-    "price_book_item",
-    "checklist",
-    "settings",
-    "company",
-    "person",
-    "invite",
-];
 
 const MAX_ROWS: i64 = 1_000;
 const MAX_EXPORT_ROWS: i64 = 50_000;
@@ -61,10 +43,12 @@ pub struct AuditQuery {
 
 impl AuditQuery {
     fn check(&self) -> Result<(), ValidationError> {
-        if let Some(t) = self.record_type.as_deref().filter(|t| !RECORD_TYPES.contains(t)) {
+        let known = |t: &str| AUDIT_RECORD_TYPES.iter().any(|(k, _)| *k == t);
+        if let Some(t) = self.record_type.as_deref().filter(|t| !known(t)) {
+            let all: Vec<&str> = AUDIT_RECORD_TYPES.iter().map(|(k, _)| *k).collect();
             return Err(ValidationError::new(
                 "record_type",
-                format!("{t} is not a record type; use one of {}", RECORD_TYPES.join(", ")),
+                format!("{t} is not a record type; use one of {}", all.join(", ")),
             ));
         }
         // Days Postgres can turn into times in any zone (and that a person would ask for).

@@ -780,10 +780,8 @@ async fn check_financing(db: &mut PgConnection, actor: &Actor, m: &OptionUpsert)
     let expected = terms.monthly_payment(m.price_cents);
     if m.monthly_payment_cents != Some(expected) {
         return Err(ApplyError::rejected(format!(
-            "monthly_payment_cents: must be {expected} for {} months at {}.{:02}% on {}",
-            terms.months,
-            terms.apr_bps / 100,
-            terms.apr_bps % 100,
+            "monthly_payment_cents: must be {expected} for {} on {}",
+            terms.describe(),
             m.price_cents
         )));
     }

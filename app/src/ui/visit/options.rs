@@ -5,7 +5,7 @@
 use super::{save::Saver, text, NextStep, Step};
 use crate::{
     domain::{
-        pricing::{max_discount, option_total, PlanTerms},
+        pricing::{max_discount, option_total, plan_label, PlanTerms},
         Cents,
     },
     sync::device::{use_sync, SyncSnapshot},
@@ -53,17 +53,7 @@ pub fn plans_of(s: &SyncSnapshot) -> Vec<Plan> {
                 apr_bps: int(p, "apr_bps").max(0) as u32,
                 months: int(p, "months").max(1) as u32,
             };
-            let promo = int(p, "promo_months");
-            let mut label = format!(
-                "{} · {} months, {}.{:02}% APR",
-                text(p, "lender"),
-                terms.months,
-                terms.apr_bps / 100,
-                terms.apr_bps % 100
-            );
-            if promo > 0 {
-                label.push_str(&format!(", no interest if paid in {promo} months"));
-            }
+            let label = plan_label(&text(p, "lender"), terms, int(p, "promo_months").max(0) as u32);
             Plan { code: text(p, "code"), label, terms, min: Cents(int(p, "min_amount_cents")) }
         })
         .collect();
