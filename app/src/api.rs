@@ -379,3 +379,69 @@ impl FinancingPlanRow {
         }
     }
 }
+
+/// `GET/PUT /api/intake-settings`: the website lead form's key (in the form's address; a
+/// rotation stops the old one at once) and the sites whose pages may post to it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct IntakeSettings {
+    /// Read-only: sent back as it is, changed only by a rotation.
+    #[serde(default)]
+    pub key: String,
+    /// Origins such as `https://www.acmeair.com` (scheme, host and port; no path).
+    pub allowed_origins: Vec<String>,
+}
+
+/// `POST /api/intake/{key}`: what the company's website form sends (JSON or a form). Every
+/// field is text as a browser sends it; the server checks each and names the one that is wrong.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct IntakeForm {
+    pub name: String,
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub address: String,
+    /// hvac, plumbing, electrical, water_heater or other (default other).
+    #[serde(default)]
+    pub service: String,
+    #[serde(default)]
+    pub message: String,
+    /// One of the lead sources (default website).
+    #[serde(default)]
+    pub source: String,
+    #[serde(default)]
+    pub utm_source: String,
+    #[serde(default)]
+    pub utm_medium: String,
+    #[serde(default)]
+    pub utm_campaign: String,
+    #[serde(default)]
+    pub utm_term: String,
+    #[serde(default)]
+    pub utm_content: String,
+    /// One per form shown: the same key sent twice makes one lead (also as `Idempotency-Key`).
+    #[serde(default)]
+    pub idempotency_key: String,
+    /// The honeypot: hidden from people, filled in by bots. A form with it filled is answered
+    /// as if taken and nothing is written.
+    #[serde(default)]
+    pub website: String,
+    /// A form post (no script) is sent here afterwards, if it is on an allowed origin.
+    #[serde(default)]
+    pub redirect: String,
+}
+
+/// The answer to an intake post.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct IntakeReceived {
+    /// Absent for a post the honeypot caught (nothing was written).
+    #[serde(default)]
+    pub lead_id: Option<Uuid>,
+    /// The same enquiry was received before (same idempotency key, or the same person within
+    /// ten minutes): no second lead was made.
+    pub duplicate: bool,
+}

@@ -132,7 +132,7 @@ fn looks_like(content_type: &str, bytes: &[u8]) -> bool {
 /// attachment they can see (a manager: any live attachment of the company). Knowing a hash alone
 /// reads nothing.
 async fn readable(state: &AppState, user: &CurrentUser, sha: &Sha256Hex) -> Result<String, ApiError> {
-    let manager = user.role() == app::domain::Role::Manager;
+    let manager = user.role().sees_all();
     let content_type = sqlx::query_scalar!(
         "select b.content_type from blobs b
          where b.company_id = $1 and b.sha256 = $2

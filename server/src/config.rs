@@ -36,6 +36,9 @@ pub struct Config {
     pub blob_quota_bytes: u64,
     /// Proxies whose `X-Forwarded-For` names the client (see `auth::client_ip`); none by default.
     pub trusted_proxies: Vec<crate::auth::client_ip::IpRange>,
+    /// The website lead form's posts a minute per company and per client address
+    /// (FIELDCLOSE_INTAKE_PER_KEY, FIELDCLOSE_INTAKE_PER_IP).
+    pub intake_limits: crate::intake::limit::IntakeLimits,
 }
 
 /// How many failed sign-ins in a window are free before each further try must wait (growing
@@ -127,8 +130,23 @@ impl Config {
                 })?,
         };
 
+        let per_minute = |name: &'static str, default: u32| match var(name) {
+            None => Ok(default),
+            Some(raw) => raw.trim().parse::<u32>().ok().filter(|n| *n > 0).ok_or(ConfigError {
+                var: name,
+                value: raw,
+                expected: "a whole number of posts a minute, e.g. 600",
+            }),
+        };
+        let defaults = crate::intake::limit::IntakeLimits::default();
+        let intake_limits = crate::intake::limit::IntakeLimits {
+            per_key_per_minute: per_minute("FIELDCLOSE_INTAKE_PER_KEY", defaults.per_key_per_minute)?,
+            per_ip_per_minute: per_minute("FIELDCLOSE_INTAKE_PER_IP", defaults.per_ip_per_minute)?,
+        };
+
         Ok(Self {
             database_url,
+            intake_limits,
             trusted_proxies,
             blob_quota_bytes: 20_000_000_000,
             site_addr,

@@ -1,5 +1,5 @@
-//! The demo company: "Demo Heating & Plumbing" with four technicians, two sales reps and a
-//! manager, created through the same code path a manager uses to add people.
+//! The demo company: "Demo Heating & Plumbing" with four technicians, two sales reps, an office
+//! person and a manager, created through the same code path a manager uses to add people.
 //!
 //! Seeding is idempotent (run it on every start). Later issues add history to [`seed`] step by
 //! step, each step also idempotent, so an old demo database grows into a new one.
@@ -25,6 +25,7 @@ pub const PEOPLE: &[(&str, &str, Role)] = &[
     ("tech4@demo.fieldclose.test", "Hannah Cole", Role::Technician),
     ("rep1@demo.fieldclose.test", "Jordan Reyes", Role::SalesRep),
     ("rep2@demo.fieldclose.test", "Tasha Greene", Role::SalesRep),
+    ("office@demo.fieldclose.test", "Olivia Grant", Role::Office),
 ];
 
 pub struct DemoCompany {
@@ -75,6 +76,7 @@ pub async fn seed_with_history(
     if let Some(company_id) = existing {
         // An older demo database grows the parts later versions added.
         crate::catalog::seed_starter(pool, clock, company_id).await?;
+        add_missing_people(pool, clock, company_id).await?;
         return Ok(DemoCompany { company_id, created: false });
     }
 
@@ -104,6 +106,35 @@ pub async fn seed_with_history(
             .await?;
     tracing::info!(leads, "demo history written");
     Ok(DemoCompany { company_id, created: true })
+}
+
+/// The demo people a later version added (the office person), in an older demo database.
+async fn add_missing_people(
+    pool: &PgPool,
+    clock: &std::sync::Arc<crate::sync::clock::VersionClock>,
+    company_id: Uuid,
+) -> Result<(), SeedError> {
+    for (email, name, role) in PEOPLE {
+        let known =
+            sqlx::query_scalar!(r#"select exists(select 1 from users where email = $1) as "known!""#, email)
+                .fetch_one(pool)
+                .await
+                .map_err(ApiError::from)?;
+        if known {
+            continue;
+        }
+        let person = NewUser {
+            name: PersonName::parse(name).map_err(ApiError::from)?,
+            email: EmailAddress::parse(email).map_err(ApiError::from)?,
+            role: *role,
+            password: Password::parse(DEMO_PASSWORD).map_err(ApiError::from)?,
+        };
+        let mut tx = pool.begin().await.map_err(ApiError::from)?;
+        let ticket = clock.begin(company_id).await?;
+        users::insert(&mut *tx, company_id, None, person, ticket.version()).await?;
+        ticket.commit(tx).await?;
+    }
+    Ok(())
 }
 
 /// The lines printed after seeding so a person can sign in.

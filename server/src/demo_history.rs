@@ -174,6 +174,7 @@ pub async fn generate(
                 created_at: created,
                 first_contact_at: None,
                 external_id: None,
+                ..Default::default()
             }),
         );
         let scheduled = created + Duration::hours(rng.gen_range(2..96));
@@ -186,6 +187,7 @@ pub async fn generate(
                 technician_id: Some(tech),
                 scheduled_at: Some(scheduled),
                 problem: "Customer reports the system is not keeping up".into(),
+                ..Default::default()
             }),
         );
         let contacted = created + Duration::minutes(rng.gen_range(3..240));

@@ -18,6 +18,7 @@ pub mod error;
 pub mod financing;
 pub mod form;
 pub mod health;
+pub mod intake;
 pub mod invites;
 pub mod maintenance;
 pub mod openapi;

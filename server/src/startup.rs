@@ -86,6 +86,7 @@ pub fn api_routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .merge(crate::company::router())
         .merge(crate::option_templates::router())
         .merge(crate::financing::router())
+        .merge(crate::intake::router())
         .merge(crate::audit::router())
         .merge(sync::router())
         .merge(blobs::router())
@@ -163,6 +164,7 @@ impl Application {
             push_gates: Arc::default(),
             sessions: Arc::default(),
             analytics: Arc::default(),
+            intake: Arc::default(),
             shutdown: shutdown_rx,
         };
         crate::analytics::load::warm(state.analytics.clone(), pool.clone(), state.clock.clone());

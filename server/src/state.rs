@@ -24,6 +24,8 @@ pub struct AppState {
     pub sessions: Arc<crate::auth::session_cache::SessionCache>,
     /// Each company's analytics facts, kept in memory and refreshed by version.
     pub analytics: Arc<crate::analytics::load::FactsCache>,
+    /// The website lead form's flood guard (`intake::limit`).
+    pub intake: Arc<crate::intake::Guards>,
     /// Turns true when the server starts shutting down: long-lived responses (event streams)
     /// end then, so a graceful shutdown does not wait on them forever.
     pub shutdown: tokio::sync::watch::Receiver<bool>,

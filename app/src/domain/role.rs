@@ -12,10 +12,13 @@ pub enum Role {
     Technician,
     SalesRep,
     Manager,
+    /// Intake and dispatch: takes calls, works the lead inbox, books visits. Sees every lead
+    /// and visit of the company, but no analytics or team administration.
+    Office,
 }
 
 impl Role {
-    pub const ALL: [Role; 3] = [Role::Technician, Role::SalesRep, Role::Manager];
+    pub const ALL: [Role; 4] = [Role::Technician, Role::SalesRep, Role::Manager, Role::Office];
 
     /// The name stored in the database and sent in JSON.
     pub fn as_str(self) -> &'static str {
@@ -23,6 +26,7 @@ impl Role {
             Role::Technician => "technician",
             Role::SalesRep => "sales_rep",
             Role::Manager => "manager",
+            Role::Office => "office",
         }
     }
 
@@ -31,14 +35,14 @@ impl Role {
             Role::Technician => "Technician",
             Role::SalesRep => "Sales rep",
             Role::Manager => "Manager",
+            Role::Office => "Office",
         }
     }
 
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == raw.trim())
-            .ok_or_else(|| ValidationError::new("role", "must be one of technician, sales_rep, manager"))
+        Role::ALL.into_iter().find(|r| r.as_str() == raw.trim()).ok_or_else(|| {
+            ValidationError::new("role", "must be one of technician, sales_rep, manager, office")
+        })
     }
 
     /// Where a person of this role lands after signing in.
@@ -47,7 +51,14 @@ impl Role {
             Role::Technician => "/today",
             Role::SalesRep => "/queue",
             Role::Manager => "/dashboard",
+            Role::Office => "/inbox",
         }
+    }
+
+    /// Sees every customer, lead and visit of the company (not only those they are part of):
+    /// managers, and the office, who book everyone's visits.
+    pub fn sees_all(self) -> bool {
+        matches!(self, Role::Manager | Role::Office)
     }
 }
 

@@ -72,6 +72,10 @@ mutations! {
     "time_entry.log" => TimeEntryLog(TimeEntryLog),
     "attachment.add" => AttachmentAdd(AttachmentAdd),
     "record.delete" => Delete(DeleteRecord),
+    "lead.contact" => LeadContact(LeadContact),
+    "lead.qualify" => LeadQualify(LeadQualify),
+    "consultation.reschedule" => Reschedule(Reschedule),
+    "consultation.cancel" => Cancel(Cancel),
 }
 
 impl Mutation {
@@ -94,6 +98,10 @@ impl Mutation {
             Mutation::TimeEntryLog(m) => m.validate(),
             Mutation::AttachmentAdd(m) => m.validate(),
             Mutation::Delete(m) => m.validate(),
+            Mutation::LeadContact(m) => m.validate(),
+            Mutation::LeadQualify(m) => m.validate(),
+            Mutation::Reschedule(m) => m.validate(),
+            Mutation::Cancel(m) => m.validate(),
         }
     }
 }
@@ -268,7 +276,7 @@ pub const LEAD_SOURCES: &[&str] = &[
 ];
 pub const SERVICE_TYPES: &[&str] = &["hvac", "plumbing", "electrical", "water_heater", "other"];
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LeadCreate {
     pub id: Uuid,
@@ -285,6 +293,16 @@ pub struct LeadCreate {
     /// same history twice adds nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
+    /// What the caller or the web form said they need.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub notes: String,
+    /// The marketing campaign it came from (`utm_campaign`), fixed like the source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<String>,
+    /// The other `utm_*` parameters of the page the form was on, as sent.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
+    pub utm: Map<String, Value>,
 }
 
 impl LeadCreate {
@@ -304,11 +322,130 @@ impl LeadCreate {
             }
             text("external_id", id, 100)?;
         }
+        text("notes", &self.notes, 2000)?;
+        text("campaign", self.campaign.as_deref().unwrap_or(""), 200)?;
+        if self.utm.len() > 8 {
+            return Err(ValidationError::new("utm", "at most 8 parameters"));
+        }
+        for (key, value) in &self.utm {
+            text("utm", key, 40)?;
+            match value {
+                Value::String(v) => text("utm", v, 200)?,
+                _ => return Err(ValidationError::new("utm", format!("{key} must be text"))),
+            }
+        }
         Ok(())
     }
 }
 
+/// Why a lead is not worth a visit; a disqualified lead leaves the lead → consultation
+/// denominator with its reason (METRICS.md).
+pub const DISQUALIFY_REASONS: &[&str] =
+    &["spam", "out_of_area", "not_a_real_enquiry", "duplicate", "service_not_offered", "other"];
+
+pub const CONTACT_KINDS: &[&str] = &["call", "text", "email"];
+
+/// Someone answered a lead (before there is a visit to log it on): the first one stops the
+/// speed-to-lead clock.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct LeadContact {
+    /// The lead's id.
+    pub id: Uuid,
+    pub kind: String,
+    pub at: DateTime<Utc>,
+}
+
+impl LeadContact {
+    fn validate(&self) -> Result<(), ValidationError> {
+        one_of("kind", &self.kind, CONTACT_KINDS)?;
+        check_time("at", self.at)
+    }
+}
+
+/// The office's judgement of a lead: worth a visit, or not and why. It can be changed (a
+/// disqualified lead qualified again); each judgement is a stage event.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct LeadQualify {
+    pub id: Uuid,
+    /// `qualified` or `disqualified`.
+    pub qualification: String,
+    /// One of [`DISQUALIFY_REASONS`]: required to disqualify, absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+impl LeadQualify {
+    fn validate(&self) -> Result<(), ValidationError> {
+        check_time("at", self.at)?;
+        match (self.qualification.as_str(), self.reason.as_deref()) {
+            ("qualified", None) => Ok(()),
+            ("qualified", Some(_)) => {
+                Err(ValidationError::new("reason", "only a disqualified lead has a reason"))
+            }
+            ("disqualified", Some(r)) => one_of("reason", r, DISQUALIFY_REASONS),
+            ("disqualified", None) => Err(ValidationError::new(
+                "reason",
+                format!("say why the lead is disqualified: one of {}", DISQUALIFY_REASONS.join(", ")),
+            )),
+            _ => Err(ValidationError::new("qualification", "must be one of qualified, disqualified")),
+        }
+    }
+}
+
+/// A booked visit is a window of 15 minutes to 12 hours.
+pub fn check_window(minutes: u16) -> Result<(), ValidationError> {
+    if (15..=720).contains(&minutes) {
+        Ok(())
+    } else {
+        Err(ValidationError::new("window_minutes", "must be between 15 minutes and 12 hours"))
+    }
+}
+
+/// A booked visit moves to another time (same technician). Refused if it would clash.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Reschedule {
+    pub id: Uuid,
+    pub scheduled_at: DateTime<Utc>,
+    pub window_minutes: u16,
+}
+
+impl Reschedule {
+    fn validate(&self) -> Result<(), ValidationError> {
+        check_time("scheduled_at", self.scheduled_at)?;
+        check_window(self.window_minutes)
+    }
+}
+
+pub const CANCEL_REASONS: &[&str] = &[
+    "customer_cancelled",
+    "rescheduled_by_customer",
+    "no_access",
+    "technician_unavailable",
+    "duplicate",
+    "other",
+];
+
+/// A booked visit that will not happen. Its row stays (with the reason), off the schedule.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Cancel {
+    pub id: Uuid,
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+impl Cancel {
+    fn validate(&self) -> Result<(), ValidationError> {
+        one_of("reason", &self.reason, CANCEL_REASONS)?;
+        check_time("at", self.at)
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ConsultationCreate {
     pub id: Uuid,
@@ -318,6 +455,10 @@ pub struct ConsultationCreate {
     pub technician_id: Option<Uuid>,
     #[serde(default)]
     pub scheduled_at: Option<DateTime<Utc>>,
+    /// A booked visit's length from `scheduled_at`; a visit with a window is on the schedule,
+    /// where it must not clash with the technician's other booked visits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_minutes: Option<u16>,
     #[serde(default)]
     pub problem: String,
 }
@@ -326,6 +467,15 @@ impl ConsultationCreate {
     fn validate(&self) -> Result<(), ValidationError> {
         if let Some(at) = self.scheduled_at {
             check_time("scheduled_at", at)?;
+        }
+        if let Some(minutes) = self.window_minutes {
+            if self.scheduled_at.is_none() {
+                return Err(ValidationError::new(
+                    "window_minutes",
+                    "a window needs its start (scheduled_at)",
+                ));
+            }
+            check_window(minutes)?;
         }
         text("problem", &self.problem, 5000)
     }

@@ -72,16 +72,19 @@ pub fn apply(view: &mut View, name: &str, args: &Value, at: DateTime<Utc>) {
             view,
             row(
                 args,
-                &["id", "customer_id", "source", "service_type"],
-                json!({ "lead_created_at": get("created_at"), "first_contact_at": get("first_contact_at") }),
+                &["id", "customer_id", "source", "service_type", "external_id", "campaign"],
+                json!({ "lead_created_at": get("created_at"), "first_contact_at": get("first_contact_at"),
+                    "notes": args.get("notes").cloned().unwrap_or(json!("")), "qualification": null,
+                    "disqualified_reason": null, "last_contact_at": get("first_contact_at") }),
             ),
         ),
         "consultation.create" => put(
             view,
             row(
                 args,
-                &["id", "lead_id", "technician_id", "scheduled_at", "problem"],
-                json!({ "status": "open", "home": {}, "checklist": {}, "notes": "" }),
+                &["id", "lead_id", "technician_id", "scheduled_at", "window_minutes", "problem"],
+                json!({ "status": "open", "home": {}, "checklist": {}, "notes": "", "held_at": null,
+                    "cancelled_at": null, "cancel_reason": null }),
             ),
         ),
         "customer.update_fields" | "consultation.update_fields" => merge(view, key, get("fields")),
@@ -146,6 +149,29 @@ pub fn apply(view: &mut View, name: &str, args: &Value, at: DateTime<Utc>) {
         "record.delete" => {
             view.remove(&key);
         }
+        "lead.contact" => {
+            // The first contact stays the first; the latest is the latest.
+            let first =
+                view.get(&key).and_then(|l| l.get("first_contact_at")).filter(|v| !v.is_null()).cloned();
+            merge(
+                view,
+                key,
+                json!({ "first_contact_at": first.unwrap_or(get("at")), "last_contact_at": get("at") }),
+            )
+        }
+        "lead.qualify" => merge(
+            view,
+            key,
+            json!({ "qualification": get("qualification"), "disqualified_reason": get("reason") }),
+        ),
+        "consultation.reschedule" => merge(
+            view,
+            key,
+            json!({ "scheduled_at": get("scheduled_at"), "window_minutes": get("window_minutes") }),
+        ),
+        "consultation.cancel" => {
+            merge(view, key, json!({ "cancelled_at": get("at"), "cancel_reason": get("reason") }))
+        }
         _ => {}
     }
 }
@@ -209,10 +235,13 @@ mod tests {
             created_at: at(),
             first_contact_at: None,
             external_id: None,
+            ..Default::default()
         }));
         assert_eq!(
             row(&v, Entity::Lead, 11),
             json!({ "id": id(11), "customer_id": id(1), "source": "referral", "service_type": "hvac",
+                    "external_id": null, "campaign": null, "notes": "", "qualification": null,
+                    "disqualified_reason": null, "last_contact_at": null,
                     "lead_created_at": at(), "first_contact_at": null })
         );
         let v = overlay(Mutation::ConsultationCreate(ConsultationCreate {
@@ -221,10 +250,12 @@ mod tests {
             technician_id: None,
             scheduled_at: None,
             problem: "no heat".into(),
+            ..Default::default()
         }));
         assert_eq!(
             row(&v, Entity::Consultation, 12),
             json!({ "id": id(12), "lead_id": id(11), "technician_id": null, "scheduled_at": null, "problem": "no heat",
+                    "window_minutes": null, "held_at": null, "cancelled_at": null, "cancel_reason": null,
                     "status": "open", "home": {}, "checklist": {}, "notes": "" })
         );
         let line = LineItem {
@@ -380,5 +411,43 @@ mod tests {
             assert!(Entity::parse(entity).is_some() || *name == "record.delete", "{name}");
         }
         assert_eq!(target("customer.create", &json!({ "id": "not a uuid" })), None);
+    }
+
+    #[test]
+    fn booking_and_the_inbox_show_before_the_server_answers() {
+        let mut view = seeded();
+        view.insert((Entity::Lead, id(5)), json!({ "id": id(5), "first_contact_at": null }));
+        let contact = |n: u32| LeadContact {
+            id: id(5),
+            kind: "call".into(),
+            at: at() + chrono::Duration::minutes(n.into()),
+        };
+        for m in [Mutation::LeadContact(contact(1)), Mutation::LeadContact(contact(9))] {
+            apply(&mut view, m.name(), &m.args(), at());
+        }
+        let lead = row(&view, Entity::Lead, 5);
+        assert_eq!(
+            lead["first_contact_at"],
+            json!(at() + chrono::Duration::minutes(1)),
+            "the first stays first"
+        );
+        assert_eq!(lead["last_contact_at"], json!(at() + chrono::Duration::minutes(9)));
+        let m = Mutation::LeadQualify(LeadQualify {
+            id: id(5),
+            qualification: "disqualified".into(),
+            reason: Some("spam".into()),
+            at: at(),
+        });
+        apply(&mut view, m.name(), &m.args(), at());
+        assert_eq!(row(&view, Entity::Lead, 5)["disqualified_reason"], json!("spam"));
+        let m = Mutation::Reschedule(Reschedule { id: id(2), scheduled_at: at(), window_minutes: 90 });
+        apply(&mut view, m.name(), &m.args(), at());
+        let m = Mutation::Cancel(Cancel { id: id(2), reason: "no_access".into(), at: at() });
+        apply(&mut view, m.name(), &m.args(), at());
+        let visit = row(&view, Entity::Consultation, 2);
+        assert_eq!(
+            (visit["window_minutes"].clone(), visit["cancel_reason"].clone()),
+            (json!(90), json!("no_access"))
+        );
     }
 }

@@ -20,12 +20,14 @@ struct Row {
     rejected: bool,
 }
 
-/// `query` filters by customer name, phone or address; `link` opens a row's visit.
+/// `query` filters by customer name, phone or address; `link` opens a row's visit; `recent`
+/// (when set) lists only that many of the newest until something is searched for.
 #[component]
 pub fn ConsultationList(
     #[prop(into)] empty: String,
     #[prop(optional)] query: Option<RwSignal<String>>,
     #[prop(optional)] link: bool,
+    #[prop(optional)] recent: Option<usize>,
 ) -> impl IntoView {
     let sync = use_sync();
     let rows = Memo::new(move |_| {
@@ -70,8 +72,14 @@ pub fn ConsultationList(
             })
             .collect();
         rows.sort_by_key(|r| std::cmp::Reverse(r.id)); // UUIDv7: newest first
-        rows
+        let total = rows.len();
+        if let Some(n) = recent.filter(|_| needle.is_empty()) {
+            rows.truncate(n);
+        }
+        (rows, total)
     });
+    let hidden = move || rows.with(|(shown, total)| total - shown.len());
+    let rows = Memo::new(move |_| rows.with(|(r, _)| r.clone()));
     view! {
         <Show
             when=move || !rows.get().is_empty()
@@ -95,6 +103,9 @@ pub fn ConsultationList(
                     </li>
                 </For>
             </ul>
+            <Show when=move || { hidden() > 0 }>
+                <p class="muted small" data-testid="more-history">{move || format!("{} older consultations: search to find them.", hidden())}</p>
+            </Show>
         </Show>
     }
 }

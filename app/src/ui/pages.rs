@@ -5,8 +5,8 @@
 //! be a tab without being kept offline, or be kept for a role that may not open it.
 
 use super::{
-    account, audit, checklist_editor, layout::RolePage, manager, my_day, price_book, rep, settings, start,
-    technician, visit,
+    account, audit, checklist_editor, inbox, layout::RolePage, manager, my_day, price_book, rep, schedule,
+    settings, start, technician, visit,
 };
 use crate::domain::Role;
 use leptos::prelude::*;
@@ -20,6 +20,11 @@ const TECHNICIAN: &[Role] = &[Role::Technician];
 const SALES_REP: &[Role] = &[Role::SalesRep];
 const MANAGER: &[Role] = &[Role::Manager];
 const FIELD: &[Role] = &[Role::Technician, Role::SalesRep];
+const OFFICE: &[Role] = &[Role::Office];
+/// Who works leads and the schedule.
+const DESK: &[Role] = &[Role::Office, Role::Manager];
+/// Who syncs from the tab bar: everyone whose work is mostly on the device.
+const SYNCING: &[Role] = &[Role::Technician, Role::SalesRep, Role::Office];
 
 /// A tab in the bottom bar.
 pub struct Tab {
@@ -104,6 +109,8 @@ lazy_pages! {
     ChecklistPage => checklist_editor::ChecklistEditor;
     AuditPage => audit::AuditTrail;
     SettingsPage => settings::SettingsPage;
+    InboxPage => inbox::Inbox;
+    SchedulePage => schedule::Schedule;
 }
 
 /// The pages anyone may open signed out (every other page sends them to `/login`).
@@ -140,6 +147,20 @@ pub const PAGES: &[Page] = &[
         code: Code::lazy::<DashboardPage>(),
     },
     Page {
+        path: "/inbox",
+        roles: &[Role::Office, Role::Manager, Role::SalesRep],
+        tab: Some(Tab { label: "Leads", icon: "✉", roles: DESK }),
+        offline: SALES_REP,
+        code: Code::lazy::<InboxPage>(),
+    },
+    Page {
+        path: "/schedule",
+        roles: DESK,
+        tab: Some(Tab { label: "Schedule", icon: "▦", roles: OFFICE }),
+        offline: &[],
+        code: Code::lazy::<SchedulePage>(),
+    },
+    Page {
         path: "/followups",
         roles: MANAGER,
         tab: Some(Tab { label: "Follow-ups", icon: "☎", roles: MANAGER }),
@@ -170,7 +191,7 @@ pub const PAGES: &[Page] = &[
     Page {
         path: "/sync",
         roles: &Role::ALL,
-        tab: Some(Tab { label: "Sync", icon: "⇅", roles: FIELD }),
+        tab: Some(Tab { label: "Sync", icon: "⇅", roles: SYNCING }),
         offline: &[],
         code: Code::lazy::<SyncPage>(),
     },
@@ -253,8 +274,9 @@ mod tests {
         let paths = |role| tabs(role).map(|(p, _)| p).collect::<Vec<_>>();
         assert_eq!(paths(Role::Technician), ["/today", "/new", "/day", "/sync"]);
         assert_eq!(paths(Role::SalesRep), ["/queue", "/day", "/sync"]);
-        assert_eq!(paths(Role::Manager), ["/dashboard", "/followups", "/team", "/price-book"]);
+        assert_eq!(paths(Role::Manager), ["/dashboard", "/inbox", "/followups", "/team", "/price-book"]);
+        assert_eq!(paths(Role::Office), ["/inbox", "/schedule", "/sync"]);
         assert_eq!(offline_urls(Role::Technician), ["/today", "/new", "/day", "/sync", "/visit"]);
-        assert_eq!(offline_urls(Role::SalesRep), ["/queue", "/day", "/sync", "/quote"]);
+        assert_eq!(offline_urls(Role::SalesRep), ["/queue", "/day", "/sync", "/inbox", "/quote"]);
     }
 }

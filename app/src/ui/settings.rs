@@ -46,6 +46,7 @@ pub fn SettingsPage() -> impl IntoView {
             <a href="/audit">"Audit trail"</a>
         </nav>
         <super::company::CompanyCard />
+        <super::website_leads::WebsiteLeadsCard />
         <h2>"Targets and measures"</h2>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || loaded.get().map(|r| match r {

@@ -2,45 +2,39 @@
 
 use super::{
     consultations::ConsultationList,
-    visit::{href, label, text, Step},
+    customer_match::{likely_customers, DuplicateCheck, CHOOSE_FIRST},
+    schedule::TodaysVisits,
+    visit::{href, label, Step},
 };
 use crate::sync::device::{queue, sync_now, use_sync};
 use crate::{
-    domain::{
-        duplicates::{CustomerKey, MatchReason},
-        EmailAddress, PersonName, PhoneNumber,
-    },
-    sync::{
-        mutation::{
-            ActivityLog, ConsultationCreate, CustomerCreate, FieldUpdate, LeadCreate, Mutation, LEAD_SOURCES,
-            SERVICE_TYPES,
-        },
-        protocol::Entity,
+    domain::{EmailAddress, PersonName, PhoneNumber},
+    sync::mutation::{
+        ActivityLog, ConsultationCreate, CustomerCreate, FieldUpdate, LeadCreate, Mutation, LEAD_SOURCES,
+        SERVICE_TYPES,
     },
 };
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_navigate};
 use uuid::Uuid;
 
+/// How many of the latest consultations Today lists before a search.
+const RECENT: usize = 20;
+
+/// Today: the day's booked visits in time order, then recent work; the whole history is one
+/// search away (a technician of a year has hundreds of consultations).
 #[component]
 pub fn Today() -> impl IntoView {
     let query = RwSignal::new(String::new());
+    let me = super::current_user().map(|m| m.user_id).unwrap_or_default();
     view! {
         <h1>"Today"</h1>
+        <TodaysVisits me />
         <label for="search" class="visually-hidden">"Search by name, phone or address"</label>
-        <input id="search" type="search" placeholder="Search name, phone or address" bind:value=query data-testid="search" />
-        <ConsultationList empty="No consultations on this device yet. Start one from New." query=query link=true />
+        <input id="search" type="search" placeholder="Search all your customers: name, phone or address" bind:value=query data-testid="search" />
+        <ConsultationList empty="No consultations on this device yet. Start one from New." query=query link=true recent=RECENT />
         <A href="/new" attr:class="button primary">"Start a consultation"</A>
     }
-}
-
-/// A customer already on this device who may be the one being typed.
-#[derive(Debug, Clone, PartialEq)]
-struct Candidate {
-    id: Uuid,
-    name: String,
-    detail: String,
-    reasons: String,
 }
 
 /// The first step of a consultation: who, how they found us, what for. The device's customers
@@ -64,34 +58,14 @@ pub fn NewConsultation() -> impl IntoView {
     let navigate = use_navigate();
 
     let candidates = Memo::new(move |_| {
-        let typed = CustomerKey::new(&name.get(), Some(&phone.get()), Some(&address.get()));
-        sync.snapshot.with(|s| {
-            let mut out: Vec<(Vec<MatchReason>, Candidate)> = s
-                .records(Entity::Customer)
-                .filter_map(|(id, c)| {
-                    let (n, p, a) = (text(c, "name"), text(c, "phone"), text(c, "address"));
-                    let reasons = typed.reasons(&CustomerKey::new(&n, Some(&p), Some(&a)));
-                    (!reasons.is_empty()).then(|| {
-                        let labels: Vec<&str> = reasons.iter().map(|r| r.label()).collect();
-                        let detail =
-                            [p, a].into_iter().filter(|x| !x.is_empty()).collect::<Vec<_>>().join(" · ");
-                        (reasons.clone(), Candidate { id: *id, name: n, detail, reasons: labels.join(", ") })
-                    })
-                })
-                .collect();
-            out.sort_by(|a, b| a.0.cmp(&b.0));
-            out.into_iter().take(5).map(|(_, c)| c).collect::<Vec<_>>()
-        })
+        sync.snapshot.with(|s| likely_customers(s, &name.get(), &phone.get(), &address.get()))
     });
 
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let reuse = existing.get_untracked();
         if reuse.is_none() && !candidates.get_untracked().is_empty() && !different.get_untracked() {
-            return error.set(Some(
-                "This may be a customer you already have (listed above): use them, or tap \"A different person\"."
-                    .into(),
-            ));
+            return error.set(Some(CHOOSE_FIRST.into()));
         }
         let checked = (|| {
             if reuse.is_some() {
@@ -139,6 +113,7 @@ pub fn NewConsultation() -> impl IntoView {
                 created_at: now,
                 first_contact_at: None,
                 external_id: None,
+                ..Default::default()
             }),
             Mutation::ConsultationCreate(ConsultationCreate {
                 id: consultation,
@@ -146,6 +121,7 @@ pub fn NewConsultation() -> impl IntoView {
                 technician_id: None,
                 scheduled_at: Some(now),
                 problem: problem.get_untracked(),
+                ..Default::default()
             }),
             // At the door: first contact and the consultation held, by this device's clock.
             Mutation::ActivityLog(ActivityLog {
@@ -184,27 +160,7 @@ pub fn NewConsultation() -> impl IntoView {
             <input id="c-email" type="email" inputmode="email" autocomplete="email" bind:value=email />
             <label for="c-address">"Address"</label>
             <input id="c-address" autocomplete="street-address" bind:value=address />
-            <Show when=move || !candidates.get().is_empty()>
-                <div class="card warn" role="status" data-testid="duplicate-warning">
-                    <p><strong>"Already a customer?"</strong></p>
-                    <ul class="list">
-                        {move || candidates.get().into_iter().map(|c| {
-                            let cid = c.id;
-                            view! {
-                                <li>
-                                    <strong>{c.name}</strong>
-                                    <div class="muted">{c.detail}</div>
-                                    <div class="small">{format!("Matches: {}", c.reasons)}</div>
-                                    <button type="button" aria-pressed=move || (existing.get() == Some(cid)).to_string()
-                                        on:click=move |_| { existing.set(Some(cid)); different.set(false); }>"Use this customer"</button>
-                                </li>
-                            }
-                        }).collect_view()}
-                    </ul>
-                    <button type="button" aria-pressed=move || different.get().to_string()
-                        on:click=move |_| { different.set(true); existing.set(None); }>"A different person"</button>
-                </div>
-            </Show>
+            <DuplicateCheck candidates existing different />
             <label for="c-source">"How they found us"</label>
             <select id="c-source" on:change=move |ev| source.set(event_target_value(&ev))>
                 {LEAD_SOURCES.iter().map(|s| view! { <option value=*s>{label(s)}</option> }).collect_view()}

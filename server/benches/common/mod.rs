@@ -42,6 +42,7 @@ pub fn batch(technician: Uuid) -> Vec<Mutation> {
             created_at: now,
             first_contact_at: None,
             external_id: None,
+            ..Default::default()
         }),
         Mutation::ConsultationCreate(ConsultationCreate {
             id: k,
@@ -49,6 +50,7 @@ pub fn batch(technician: Uuid) -> Vec<Mutation> {
             technician_id: Some(technician),
             scheduled_at: Some(now),
             problem: "No heat".into(),
+            ..Default::default()
         }),
     ];
     for (i, field) in ["problem", "notes", "home"].iter().enumerate() {

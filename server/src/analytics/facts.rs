@@ -28,6 +28,9 @@ pub enum EventKind {
     Won,
     Lost,
     Reopened,
+    /// The office's judgement of a lead; the latest one stands.
+    Qualified,
+    Disqualified,
 }
 
 impl EventKind {
@@ -42,6 +45,8 @@ impl EventKind {
             "won" => EventKind::Won,
             "lost" => EventKind::Lost,
             "reopened" => EventKind::Reopened,
+            "qualified" => EventKind::Qualified,
+            "disqualified" => EventKind::Disqualified,
             _ => return None,
         })
     }
@@ -139,6 +144,9 @@ pub struct LeadFact {
     pub contacted_by: u32,
     /// The earliest `consultation_held` of any of its consultations.
     pub first_held: Option<Secs>,
+    /// Judged not a lead (the latest judgement, as a dictionary id of its reason): out of the
+    /// lead → consultation denominator.
+    pub disqualified: Option<u32>,
     pub dead: bool,
 }
 
@@ -197,8 +205,18 @@ pub fn fold(
         first_contact: first.map(|e| e.at),
         contacted_by: first.map(|e| dict.id(&e.actor.to_string())).unwrap_or(NONE),
         first_held: None,
+        disqualified: None,
         dead: false,
     };
+    for e in &events {
+        match e.kind {
+            EventKind::Disqualified => {
+                lead_fact.disqualified = Some(dict.id(e.reason.as_deref().unwrap_or("other")))
+            }
+            EventKind::Qualified => lead_fact.disqualified = None,
+            _ => {}
+        }
+    }
     let mut deals = Vec::with_capacity(consultations.len());
     for c in consultations {
         let mut d = DealFact {

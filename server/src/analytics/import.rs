@@ -521,6 +521,7 @@ fn writes(importer: Actor, rows: &[&Row]) -> (Vec<Part>, Vec<Vec<usize>>) {
                 created_at: r.created_at,
                 first_contact_at: r.first_contact_at,
                 external_id: Some(r.external_id.clone()),
+                ..Default::default()
             }),
             r.created_at,
         );
@@ -533,6 +534,7 @@ fn writes(importer: Actor, rows: &[&Row]) -> (Vec<Part>, Vec<Vec<usize>>) {
                 technician_id: Some(technician),
                 scheduled_at: Some(held),
                 problem: String::new(),
+                ..Default::default()
             }),
             r.created_at,
         );

@@ -342,6 +342,10 @@ impl TrendAcc {
         if let Some(fc) = l.first_contact {
             self.delays[i].push((fc - l.created).max(0));
         }
+        if l.disqualified.is_some() {
+            // Out of the lead → consultation denominator, as in `LeadToConsultationAcc`.
+            return;
+        }
         self.l2c[i].1 += 1;
         self.l2c[i].0 += l.first_held.is_some_and(|h| h - l.created <= self.l2c_window) as u64;
     }

@@ -51,6 +51,14 @@ fn random_world(rng: &mut StdRng, now: i64, people: &[Uuid]) -> World {
                 actor,
             ));
         }
+        // Some leads judged by the office, a few judged twice (the latest stands).
+        let judgements = if rng.gen_bool(0.3) { rng.gen_range(1..3) } else { 0 };
+        for _ in 0..judgements {
+            let kind = if rng.gen_bool(0.6) { EventKind::Disqualified } else { EventKind::Qualified };
+            let reason = (kind == EventKind::Disqualified)
+                .then(|| ["spam", "out_of_area"].choose(rng).unwrap().to_string());
+            events.push(Event { reason, ..ev(None, kind, created + rng.gen_range(1..2 * DAY), actor) });
+        }
         let mut cons = vec![];
         for _ in 0..rng.gen_range(0..3) {
             let c = Uuid::from_u128(rng.gen());
@@ -322,6 +330,14 @@ impl Naive<'_> {
             let created =
                 events.iter().find(|e| e.kind == EventKind::LeadCreated).map_or(lead.created_at, |e| e.at);
             if created < from || created >= to {
+                continue;
+            }
+            // The latest judgement stands: disqualified leads leave the denominator.
+            let judged = events
+                .iter()
+                .filter(|e| matches!(e.kind, EventKind::Qualified | EventKind::Disqualified))
+                .max_by_key(|e| e.at);
+            if judged.is_some_and(|e| e.kind == EventKind::Disqualified) {
                 continue;
             }
             n += 1;

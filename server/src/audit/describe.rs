@@ -30,7 +30,26 @@ pub fn mutation(name: &str, args: &Value) -> Described {
             "created",
             format!("Lead from {} for {}", l.source.replace('_', " "), l.service_type.replace('_', " ")),
         ),
-        Mutation::ConsultationCreate(_) => plain("created", "Consultation started".into()),
+        Mutation::ConsultationCreate(c) => match c.window_minutes.zip(c.scheduled_at) {
+            Some((minutes, at)) => {
+                plain("booked", format!("Visit booked {} for {minutes} min", at.format("%Y-%m-%d %H:%M UTC")))
+            }
+            None => plain("created", "Consultation started".into()),
+        },
+        Mutation::LeadContact(c) => plain("logged", format!("Lead answered by {}", c.kind)),
+        Mutation::LeadQualify(q) => match q.reason {
+            Some(reason) => plain("disqualified", format!("Disqualified: {}", reason.replace('_', " "))),
+            None => plain("qualified", "Qualified".into()),
+        },
+        Mutation::Reschedule(r) => plain(
+            "rescheduled",
+            format!(
+                "Visit moved to {} for {} min",
+                r.scheduled_at.format("%Y-%m-%d %H:%M UTC"),
+                r.window_minutes
+            ),
+        ),
+        Mutation::Cancel(c) => plain("cancelled", format!("Visit cancelled: {}", c.reason.replace('_', " "))),
         Mutation::SetOutcome(o) => match o.outcome {
             Outcome::Won { amount_cents, .. } => plain("won", format!("Won at {amount_cents}")),
             Outcome::Lost { reason, competitor, .. } => plain(

@@ -157,7 +157,7 @@ pub async fn history(
     user: CurrentUser,
     Path(id): Path<Uuid>,
 ) -> Result<ApiJson<Vec<AuditEntry>>, ApiError> {
-    let sees_all = user.role() == Role::Manager;
+    let sees_all = user.role().sees_all();
     // The record, if this person sees it, and for a customer the leads and consultations of it
     // this person sees.
     let found = sqlx::query!(

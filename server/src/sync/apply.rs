@@ -4,8 +4,10 @@
 
 use super::{
     batch::{BatchedActivity, BatchedFollowup, BatchedOption, BatchedTimeEntry, Row},
+    booking,
     deferred::Deferred,
     fields::{self, Patch},
+    leads,
     scope::{self, consultation_for_write},
     Actor, ApplyError,
 };
@@ -61,6 +63,10 @@ pub async fn apply(
         Mutation::TimeEntryLog(m) => time_entry_log(db, deferred, actor, m, version).await,
         Mutation::AttachmentAdd(m) => attachment_add(db, deferred, actor, m, version).await,
         Mutation::Delete(m) => delete(db, actor, m, version).await,
+        Mutation::LeadContact(m) => leads::contact(db, deferred, actor, m, version).await,
+        Mutation::LeadQualify(m) => leads::qualify(db, deferred, actor, m, version).await,
+        Mutation::Reschedule(m) => booking::reschedule(db, deferred, actor, m, version).await,
+        Mutation::Cancel(m) => booking::cancel(db, deferred, actor, m, version).await,
     }
 }
 
@@ -79,6 +85,10 @@ fn keeps_held_rows(mutation: &Mutation) -> bool {
         | Mutation::FollowupSchedule(_)
         | Mutation::TimeEntryLog(_)
         | Mutation::AttachmentAdd(_)
+        | Mutation::LeadContact(_)
+        | Mutation::LeadQualify(_)
+        | Mutation::Reschedule(_)
+        | Mutation::Cancel(_)
         | Mutation::SetOutcome(_) => true,
         Mutation::ConsultationUpdate(m) => !m.fields.contains_key("sales_rep_id"),
         Mutation::FollowupComplete(_) | Mutation::FollowupReassign(_) | Mutation::Delete(_) => false,
@@ -281,8 +291,9 @@ async fn lead_create(
     // nothing was written, the reason is looked up.
     let scope: Option<Vec<Uuid>> = sqlx::query_scalar!(
         "insert into leads (company_id, id, customer_id, source, service_type, lead_created_at, first_contact_at,
-            external_id, version, scope_users, field_versions, created_by, updated_by)
-         select $1, $2, $3, $4, $5, $6, $11, $12, $7, c.scope_users, $8, $9, $9
+            external_id, version, scope_users, field_versions, created_by, updated_by, notes, campaign, utm,
+            last_contact_at)
+         select $1, $2, $3, $4, $5, $6, $11, $12, $7, c.scope_users, $8, $9, $9, $13, $14, $15, $11
          from customers c where c.company_id = $1 and c.id = $3 and not c.deleted and ($10 or $9 = any(c.scope_users))
          on conflict (company_id, id) do nothing
          returning scope_users",
@@ -297,7 +308,10 @@ async fn lead_create(
         actor.user_id,
         actor.sees_all(),
         m.first_contact_at,
-        m.external_id.as_deref()
+        m.external_id.as_deref(),
+        m.notes.trim(),
+        m.campaign.as_deref().map(str::trim).filter(|c| !c.is_empty()),
+        serde_json::Value::Object(m.utm.clone())
     )
     .fetch_optional(&mut *db)
     .await
@@ -347,13 +361,17 @@ async fn consultation_create(
 ) -> Result<(), ApplyError> {
     let technician = m.technician_id.unwrap_or(actor.user_id);
     if technician != actor.user_id && !actor.sees_all() {
-        return Err(ApplyError::rejected("only a manager can create a consultation for someone else"));
+        return Err(ApplyError::rejected("only a manager or the office can book a visit for someone else"));
     }
     // The actor's own session proved them active, with their role, at this request.
     let acting_technician =
         technician == actor.user_id && matches!(actor.role, Role::Technician | Role::Manager);
     if !acting_technician && !is_member(db, actor, technician, &[Role::Technician, Role::Manager]).await? {
         return Err(ApplyError::rejected("the technician is not an active technician of this company"));
+    }
+    if let (Some(start), Some(minutes)) = (m.scheduled_at, m.window_minutes) {
+        let window = booking::Window { technician, start, minutes };
+        booking::check_clash(db, actor, m.id, &window).await?;
     }
     let users = scope::consultation_users(technician, None, actor.user_id);
     // One statement: the insert, under a live lead the actor sees, and (only if it inserted)
@@ -373,8 +391,8 @@ async fn consultation_create(
            where company_id = $1 and id = $3 and not deleted and ($11 or $10 = any(scope_users))),
          ins as (
            insert into consultations (company_id, id, lead_id, customer_id, technician_id, scheduled_at, problem,
-             version, scope_users, field_versions, created_by, updated_by)
-           select $1, $2, $3, lead.customer_id, $4, $5, $6, $7, $8, $9, $10, $10 from lead
+             version, scope_users, field_versions, created_by, updated_by, window_minutes)
+           select $1, $2, $3, lead.customer_id, $4, $5, $6, $7, $8, $9, $10, $10, $12 from lead
            on conflict (company_id, id) do nothing
            returning customer_id),
          {widen}
@@ -391,6 +409,7 @@ async fn consultation_create(
     .bind(fields::created(actor))
     .bind(actor.user_id)
     .bind(actor.sees_all())
+    .bind(m.window_minutes.map(i32::from))
     .fetch_optional(&mut *db)
     .await?;
     let (customer_id, lead_contacted) = match created {

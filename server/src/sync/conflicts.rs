@@ -3,7 +3,7 @@
 //! itself is written by `fields::update` (invariant 8).
 
 use crate::{auth::CurrentUser, error::ApiError, error::ApiJson, state::AppState};
-use app::{api::ConflictEntry, domain::Role, sync::protocol::Entity};
+use app::{api::ConflictEntry, sync::protocol::Entity};
 use axum::extract::{Query, State};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -45,7 +45,7 @@ pub async fn list(
     ))
     .bind(user.company_id())
     .bind(q.id)
-    .bind(user.role() == Role::Manager)
+    .bind(user.role().sees_all())
     .bind(user.user_id())
     .fetch_one(&state.pool)
     .await?;

@@ -3,11 +3,13 @@
 
 mod apply;
 mod batch;
+mod booking;
 pub mod clock;
 pub mod conflicts;
 mod deferred;
 pub mod events;
 mod fields;
+mod leads;
 pub mod on_behalf;
 pub mod pull;
 pub mod push;
@@ -41,9 +43,10 @@ impl Actor {
         Self { company_id: user.company_id(), user_id: user.user_id(), role: user.role(), client_id }
     }
 
-    /// Managers see their whole company; everyone else what their `scope_users` lists.
+    /// Managers and the office see their whole company; everyone else what their
+    /// `scope_users` lists.
     pub fn sees_all(&self) -> bool {
-        self.role == Role::Manager
+        self.role.sees_all()
     }
 }
 

@@ -18,6 +18,8 @@ pub enum Purpose {
     Demo,
     StaleJob,
     Import,
+    /// Leads from the company's website form (`intake`), written as its first manager.
+    Intake,
 }
 
 /// The client a person's writes of `purpose` come from: derived from the person, so it is the
@@ -33,6 +35,10 @@ pub fn client_id(user: Uuid, purpose: Purpose) -> Uuid {
         Purpose::Import => {
             bytes[0] ^= 0x69;
             bytes[15] ^= 0x96;
+        }
+        Purpose::Intake => {
+            bytes[0] ^= 0xa5;
+            bytes[15] ^= 0x5a;
         }
     }
     Uuid::from_bytes(bytes)

@@ -51,6 +51,7 @@ pub fn lead(customer_id: Uuid) -> (Uuid, Mutation) {
             created_at: Utc::now(),
             first_contact_at: None,
             external_id: None,
+            ..Default::default()
         }),
     )
 }
@@ -65,6 +66,7 @@ pub fn consultation(lead_id: Uuid, technician_id: Option<Uuid>) -> (Uuid, Mutati
             technician_id,
             scheduled_at: Some(Utc::now()),
             problem: "No heat upstairs".into(),
+            ..Default::default()
         }),
     )
 }

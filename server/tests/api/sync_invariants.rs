@@ -461,6 +461,7 @@ async fn invariant_9_deleted_records_never_come_back() {
         technician_id: None,
         scheduled_at: None,
         problem: "re-created".into(),
+        ..Default::default()
     }))
     .await;
     tech.sync().await;

@@ -3,7 +3,8 @@
 use super::*;
 
 /// Leads of the cohort with a consultation held within the window ÷ leads of the cohort; leads
-/// still inside the window stay in the denominator and are reported as still open.
+/// still inside the window stay in the denominator and are reported as still open. A lead the
+/// office disqualified (with its reason) is not in the denominator at all (METRICS.md).
 #[derive(Clone)]
 pub struct LeadToConsultationAcc {
     span: InstantRange,
@@ -28,7 +29,7 @@ impl LeadToConsultationAcc {
     }
 
     pub fn add(&mut self, l: &LeadFact) {
-        if !self.span.holds(l.created) {
+        if !self.span.holds(l.created) || l.disqualified.is_some() {
             return;
         }
         self.n += 1;
