@@ -68,6 +68,7 @@ fn main() {
             first_contact,
             contacted_by: technicians[rng.gen_range(0..technicians.len())],
             first_held: held,
+            disqualified: None,
             dead: false,
         };
         let deal = DealFact {
