@@ -8,6 +8,7 @@ export const DEMO = {
   manager: 'manager@demo.fieldclose.test',
   tech: 'tech1@demo.fieldclose.test',
   rep: 'rep1@demo.fieldclose.test',
+  office: 'office@demo.fieldclose.test',
 };
 
 export interface RunningServer {
