@@ -120,6 +120,10 @@ pub fn Inbox() -> impl IntoView {
                 let unanswered = l.iter().filter(|w| w.contacted.is_none()).count();
                 format!("{} waiting · {unanswered} not answered yet · oldest first", l.len())
             }}</p>
+            // A lead booked or disqualified leaves the list: what was done is said here instead.
+            {move || done.get().filter(|(id, _)| !leads.with(|l| l.iter().any(|w| w.id == *id))).map(|(_, d)| view! {
+                <p class="ok" role="status" data-testid="inbox-done">{d}</p>
+            })}
             <Show when=move || !leads.with(Vec::is_empty) fallback=|| view! {
                 <section class="card empty" data-testid="inbox-empty"><p>"No leads waiting. New ones from the website and calls land here."</p></section>
             }>

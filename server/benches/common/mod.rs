@@ -172,6 +172,11 @@ pub struct BenchServer {
 
 impl BenchServer {
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// The server with extra environment (e.g. raised limits for a load test).
+    pub async fn start_with(env: &[(&str, &str)]) -> Self {
         let base = std::env::var("DATABASE_URL").unwrap_or_else(|_| default_database_url().into());
         let root = base.rsplit_once('/').map(|(h, _)| h.to_string()).expect("DATABASE_URL has a path");
         let db = format!("fc_bench_{}", Uuid::now_v7().simple());
@@ -184,6 +189,7 @@ impl BenchServer {
             .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
             .env("FIELDCLOSE_BLOB_DIR", &blob_dir)
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .spawn()
             .expect("the server binary starts");

@@ -175,6 +175,24 @@ async fn the_office_sees_every_lead_and_a_disqualified_lead_keeps_its_reason() {
             && office.has(Entity::Lead, junk)
     );
     assert!(!rep.has(Entity::Lead, junk), "a rep sees only their own leads");
+    // Another company's office sees none of it, and cannot answer or book it.
+    let other = Company::new(&app, "Other Air").await;
+    let mut stranger = other.device(&app, "office@other.test", Role::Office).await;
+    stranger
+        .mutate(Mutation::LeadContact(LeadContact { id: lead_id, kind: "call".into(), at: Utc::now() }))
+        .await;
+    let (_, m) = booking(lead_id, stranger.user_id, nine_tomorrow(), 60);
+    stranger.mutate(m).await;
+    stranger.sync().await;
+    assert!(!stranger.has(Entity::Lead, lead_id) && !stranger.has(Entity::Consultation, visit));
+    let refused = reasons(&stranger);
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert!(
+        refused
+            .iter()
+            .all(|r| r.contains("does not exist or is not yours") || r.contains("not an active technician")),
+        "{refused:?}"
+    );
 
     let disqualify = |id| {
         Mutation::LeadQualify(LeadQualify {
