@@ -93,7 +93,9 @@ fn age(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
 pub fn Inbox() -> impl IntoView {
     let sync = use_sync();
     let now = RwSignal::new(Utc::now());
-    // The ages tick: a lead waiting is a lead going cold.
+    // The ages tick: a lead waiting is a lead going cold. (A browser timer: the server renders
+    // the page once.)
+    #[cfg(feature = "hydrate")]
     if let Ok(handle) =
         set_interval_with_handle(move || now.set(Utc::now()), std::time::Duration::from_secs(20))
     {
