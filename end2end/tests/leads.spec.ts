@@ -27,9 +27,12 @@ test('a web lead is answered, booked for tech1, started offline from Today, and 
 
   // A visitor sends the website's form.
   const customer = `Web Lead ${Date.now()}`;
+  // A number no demo customer has (a known number would make this the same household again).
+  const digits = `555${String(Date.now()).slice(-4)}`;
+  const phoneNumber = `(737) 555-${digits.slice(3)}`;
   const site = await request.newContext({ baseURL: server.url });
   const posted = await site.post(`/api/intake/${key}`, {
-    data: { name: customer, phone: '(512) 555-0177', address: '500 Congress Ave, Austin TX', service: 'hvac',
+    data: { name: customer, phone: phoneNumber, address: '500 Congress Ave, Austin TX', service: 'hvac',
             message: 'No heat since this morning', utm_source: 'google', utm_campaign: 'winter-heat' },
     headers: { 'Idempotency-Key': customer },
   });
@@ -46,6 +49,8 @@ test('a web lead is answered, booked for tech1, started offline from Today, and 
   await expect(lead.getByTestId('lead-age')).toContainText('waiting');
   await expect(lead).toContainText('winter-heat');
   await expect(lead).toContainText('No heat since this morning');
+  // Without push permission the tab bar says leads are waiting.
+  await expect(office.getByTestId('leads-badge')).toBeVisible();
 
   // One tap calls (the phone's dialer is held back here) and logs the first contact.
   await office.evaluate(() =>
@@ -82,7 +87,7 @@ test('a web lead is answered, booked for tech1, started offline from Today, and 
   await expect(visit).toBeVisible({ timeout: 45_000 });
   await expect(visit).toContainText('23:00–00:00');
   await expect(visit.getByRole('link', { name: /500 Congress Ave/ })).toHaveAttribute('href', /maps/);
-  await expect(visit.getByRole('link', { name: /Call/ })).toHaveAttribute('href', 'tel:+15125550177');
+  await expect(visit.getByRole('link', { name: /Call/ })).toHaveAttribute('href', `tel:+1737${digits}`);
   const visitsTop = (await tech.getByTestId('todays-visits').boundingBox())!.y;
   const listTop = (await tech.getByTestId('consultation-list').boundingBox())!.y;
   expect(visitsTop).toBeLessThan(listTop);

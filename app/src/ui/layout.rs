@@ -46,10 +46,20 @@ pub fn RolePage(children: Children) -> impl IntoView {
             <nav class="tabbar" aria-label="Main">
                 {tabs
                     .map(|(href, t)| {
+                        // The in-app badge: leads nobody has answered yet (with or without push).
+                        let count = (href == "/inbox").then(|| {
+                            move || {
+                                let n = sync.snapshot.with(unanswered_leads);
+                                (n > 0).then(|| view! {
+                                    <span class="tab-count" data-testid="leads-badge" aria-label=format!("{n} not answered")>{n}</span>
+                                })
+                            }
+                        });
                         view! {
                             <A href=href attr:class="tab">
                                 <span class="tab-icon" aria-hidden="true">{t.icon}</span>
                                 <span class="tab-label">{t.label}</span>
+                                {count}
                             </A>
                         }
                     })
@@ -58,6 +68,25 @@ pub fn RolePage(children: Children) -> impl IntoView {
         </div>
     }
     .into_any()
+}
+
+/// Live leads on the device with no first contact, not disqualified, and no visit yet.
+fn unanswered_leads(s: &crate::sync::device::SyncSnapshot) -> usize {
+    use crate::sync::protocol::Entity;
+    use serde_json::Value;
+    let blank = |v: &Value, k: &str| v.get(k).is_none_or(Value::is_null);
+    let visited: std::collections::HashSet<&str> = s
+        .records(Entity::Consultation)
+        .filter(|(_, c)| blank(c, "cancelled_at"))
+        .filter_map(|(_, c)| c.get("lead_id").and_then(Value::as_str))
+        .collect();
+    s.records(Entity::Lead)
+        .filter(|(id, l)| {
+            blank(l, "first_contact_at")
+                && l.get("qualification").and_then(Value::as_str) != Some("disqualified")
+                && !visited.contains(id.to_string().as_str())
+        })
+        .count()
 }
 
 /// Signing out removes the person's records from this device (a shared tablet must not keep

@@ -320,18 +320,27 @@ async fn store(state: &AppState, company: Uuid, writer: Uuid, e: &Enquiry) -> Re
     let phone = e.phone.as_ref().map(|p| p.as_str());
     let email = e.email.as_ref().map(|m| m.as_str());
     // A customer already known by this phone or email is the same household asking again.
-    let known = sqlx::query_scalar!(
-        "select id from customers where company_id = $1 and not deleted and (phone = $2 or email = $3)
+    let known = sqlx::query!(
+        "select id, name from customers where company_id = $1 and not deleted and (phone = $2 or email = $3)
          order by created_at limit 1",
         company,
         phone,
         email
     )
     .fetch_optional(&state.pool)
-    .await?;
+    .await?
+    .map(|c| (c.id, c.name));
     let now = Utc::now();
     let mut mutations = vec![];
-    let customer = known.unwrap_or_else(Uuid::now_v7);
+    let customer = known.map(|(id, _)| id).unwrap_or_else(Uuid::now_v7);
+    // The same household under another name (a spouse, a tenant): the name given is kept with
+    // the enquiry, since the customer record keeps its own.
+    let notes = match known {
+        Some((_, name)) if name != e.name.as_str() => {
+            format!("{} (name given: {})", e.message, e.name.as_str()).trim().to_string()
+        }
+        _ => e.message.clone(),
+    };
     if known.is_none() {
         let create = CustomerCreate {
             id: customer,
@@ -350,7 +359,7 @@ async fn store(state: &AppState, company: Uuid, writer: Uuid, e: &Enquiry) -> Re
         service_type: e.service.into(),
         created_at: now,
         external_id: e.external_id.clone(),
-        notes: e.message.clone(),
+        notes,
         campaign: e.campaign.clone(),
         utm: e.utm.clone(),
         ..Default::default()
