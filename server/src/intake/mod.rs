@@ -332,10 +332,10 @@ async fn store(state: &AppState, company: Uuid, writer: Uuid, e: &Enquiry) -> Re
     .map(|c| (c.id, c.name));
     let now = Utc::now();
     let mut mutations = vec![];
-    let customer = known.map(|(id, _)| id).unwrap_or_else(Uuid::now_v7);
+    let customer = known.as_ref().map(|(id, _)| *id).unwrap_or_else(Uuid::now_v7);
     // The same household under another name (a spouse, a tenant): the name given is kept with
     // the enquiry, since the customer record keeps its own.
-    let notes = match known {
+    let notes = match &known {
         Some((_, name)) if name != e.name.as_str() => {
             format!("{} (name given: {})", e.message, e.name.as_str()).trim().to_string()
         }
