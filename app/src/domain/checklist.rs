@@ -179,7 +179,7 @@ mod tests {
     #[test]
     fn a_consultation_keeps_the_revision_it_was_captured_with() {
         use serde_json::json;
-        let ids: Vec<uuid::Uuid> = (1..=4).map(|n| uuid::Uuid::from_u128(n)).collect();
+        let ids: Vec<uuid::Uuid> = (1..=4).map(uuid::Uuid::from_u128).collect();
         let steps = |label: &str| json!([{ "key": "k", "label": label, "required": true }]);
         let templates = [
             json!({ "id": ids[0], "service_type": null, "steps": steps("general v1"), "retired": true }),

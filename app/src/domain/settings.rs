@@ -23,7 +23,23 @@ pub struct Settings {
     pub targets: Targets,
     /// Days after the visit a quote is followed up on (the reps' suggested next contact).
     pub follow_up_cadence_days: Vec<u32>,
+    /// Opening hours per weekday, Monday first: `[open, close]` in minutes after local midnight,
+    /// or none when closed. Speed to lead in business time stops the clock outside them.
+    pub business_hours: [Option<[u16; 2]>; 7],
+    /// Days the company is closed whatever the weekday (company-local dates).
+    pub holidays: Vec<chrono::NaiveDate>,
 }
+
+/// Monday to Friday, 08:00 to 17:00.
+pub const DEFAULT_BUSINESS_HOURS: [Option<[u16; 2]>; 7] = [
+    Some([480, 1020]),
+    Some([480, 1020]),
+    Some([480, 1020]),
+    Some([480, 1020]),
+    Some([480, 1020]),
+    None,
+    None,
+];
 
 impl Default for Settings {
     fn default() -> Self {
@@ -35,6 +51,8 @@ impl Default for Settings {
             sold_threshold_cents: BTreeMap::new(),
             targets: Targets::default(),
             follow_up_cadence_days: crate::domain::cadence::DEFAULT_CADENCE_DAYS.to_vec(),
+            business_hours: DEFAULT_BUSINESS_HOURS,
+            holidays: vec![],
         }
     }
 }
@@ -95,6 +113,23 @@ impl Settings {
                     .into(),
             );
         }
+        if self.business_hours.iter().all(Option::is_none) {
+            return Err("business_hours: open at least one day a week".into());
+        }
+        const DAYS: [&str; 7] =
+            ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+        for (day, hours) in DAYS.iter().zip(&self.business_hours) {
+            if let Some([open, close]) = hours {
+                if open >= close || *close > 1440 {
+                    return Err(format!(
+                        "business_hours.{day}: opening must be before closing, within the day"
+                    ));
+                }
+            }
+        }
+        if self.holidays.len() > 60 {
+            return Err("holidays: at most 60 days".into());
+        }
         let t = &self.targets;
         for (name, share) in [
             ("targets.lead_to_consultation", t.lead_to_consultation),
@@ -112,7 +147,55 @@ impl Settings {
         Ok(())
     }
 
+    /// A weekday's hours as typed: "08:00-17:00", or "closed" (or nothing).
+    pub fn parse_hours(day: &str, raw: &str) -> Result<Option<[u16; 2]>, String> {
+        let raw = raw.trim().to_ascii_lowercase();
+        if raw.is_empty() || raw == "closed" {
+            return Ok(None);
+        }
+        let wrong = || format!("{day}: write the hours like 08:00-17:00, or closed");
+        let minutes = |t: &str| -> Result<u16, String> {
+            let (h, m) = t.trim().split_once(':').ok_or_else(wrong)?;
+            let (h, m): (u16, u16) = (h.parse().map_err(|_| wrong())?, m.parse().map_err(|_| wrong())?);
+            if h > 24 || m > 59 || (h == 24 && m > 0) {
+                return Err(wrong());
+            }
+            Ok(h * 60 + m)
+        };
+        let (open, close) = raw.split_once(['-', '–']).ok_or_else(wrong)?;
+        let (open, close) = (minutes(open)?, minutes(close)?);
+        if open >= close {
+            return Err(format!("{day}: opening must be before closing"));
+        }
+        Ok(Some([open, close]))
+    }
+
+    pub fn format_hours(hours: Option<[u16; 2]>) -> String {
+        match hours {
+            None => "closed".into(),
+            Some([o, c]) => format!("{:02}:{:02}-{:02}:{:02}", o / 60, o % 60, c / 60, c % 60),
+        }
+    }
+
     pub fn sold_threshold(&self, service_type: &str) -> i64 {
         self.sold_threshold_cents.get(service_type).copied().unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opening_hours_read_as_typed_and_write_back_the_same() {
+        assert_eq!(Settings::parse_hours("monday", " 08:00-17:30 "), Ok(Some([480, 1050])));
+        assert_eq!(Settings::parse_hours("sunday", "Closed"), Ok(None));
+        assert_eq!(Settings::parse_hours("sunday", ""), Ok(None));
+        assert!(Settings::parse_hours("monday", "17:00-08:00").unwrap_err().contains("before closing"));
+        assert!(Settings::parse_hours("monday", "8am-5pm").unwrap_err().contains("like 08:00-17:00"));
+        assert_eq!(Settings::format_hours(Some([480, 1050])), "08:00-17:30");
+        let mut s = Settings::default();
+        s.business_hours = [None; 7];
+        assert!(s.validate().unwrap_err().contains("at least one day"));
     }
 }

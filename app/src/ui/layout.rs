@@ -47,14 +47,13 @@ pub fn RolePage(children: Children) -> impl IntoView {
                 {tabs
                     .map(|(href, t)| {
                         // The in-app badge: leads nobody has answered yet (with or without push).
-                        let count = (href == "/inbox").then(|| {
-                            move || {
-                                let n = sync.snapshot.with(unanswered_leads);
-                                (n > 0).then(|| view! {
-                                    <span class="tab-count" data-testid="leads-badge" aria-label=format!("{n} not answered")>{n}</span>
-                                })
-                            }
-                        });
+                        let badge = move || {
+                            let n = sync.snapshot.with(unanswered_leads);
+                            (n > 0).then(|| view! {
+                                <span class="tab-count" data-testid="leads-badge" aria-label=format!("{n} not answered")>{n}</span>
+                            })
+                        };
+                        let count = (href == "/inbox").then_some(badge);
                         view! {
                             <A href=href attr:class="tab">
                                 <span class="tab-icon" aria-hidden="true">{t.icon}</span>

@@ -110,6 +110,16 @@ fn SettingsForm(settings: Settings) -> impl IntoView {
             values.iter().find(|(k, _, _)| *k == key).map(|(_, _, v)| v.get_untracked()).unwrap_or_default()
         }
     };
+    const WEEKDAYS: [&str; 7] =
+        ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+    let hours: Vec<(&'static str, RwSignal<String>)> = WEEKDAYS
+        .iter()
+        .zip(settings.business_hours)
+        .map(|(day, h)| (*day, RwSignal::new(Settings::format_hours(h))))
+        .collect();
+    let holidays =
+        RwSignal::new(settings.holidays.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "));
+    let typed_hours = hours.clone();
     let base = StoredValue::new(settings);
     let save = Action::new_local(move |s: &Settings| {
         let s = s.clone();
@@ -158,6 +168,16 @@ fn SettingsForm(settings: Settings) -> impl IntoView {
                     s.sold_threshold_cents.insert(service.to_string(), cents);
                 }
             }
+            for (i, (day, value)) in typed_hours.iter().enumerate() {
+                s.business_hours[i] = Settings::parse_hours(day, &value.get_untracked())?;
+            }
+            s.holidays = holidays
+                .get_untracked()
+                .split([',', '\n'])
+                .map(str::trim)
+                .filter(|d| !d.is_empty())
+                .map(|d| d.parse().map_err(|_| format!("holidays: {d:?} is not a date like 2026-12-25")))
+                .collect::<Result<_, _>>()?;
             s.validate()?;
             Ok(s)
         };
@@ -177,6 +197,18 @@ fn SettingsForm(settings: Settings) -> impl IntoView {
                     <input id=id inputmode="decimal" required bind:value=value />
                 }
             }).collect_view()}
+            <fieldset data-testid="business-hours">
+                <legend>"Opening hours (speed to lead in business time stops the clock outside them)"</legend>
+                {hours.into_iter().map(|(day, value)| {
+                    let id = format!("hours-{}", day.to_lowercase());
+                    view! {
+                        <label for=id.clone()>{day}</label>
+                        <input id=id placeholder="08:00-17:00 or closed" bind:value=value />
+                    }
+                }).collect_view()}
+                <label for="set-holidays">"Holidays (dates, comma-separated)"</label>
+                <input id="set-holidays" placeholder="2026-12-25, 2027-01-01" bind:value=holidays />
+            </fieldset>
             {move || message.get().map(|r| match r {
                 Ok(t) => view! { <p class="ok" role="status">{t}</p> }.into_any(),
                 Err(t) => view! { <p class="error" role="alert">{t}</p> }.into_any(),

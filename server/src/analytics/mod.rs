@@ -5,6 +5,7 @@
 //! reports are pure functions of those facts ([`report`], [`stats`]). The HTTP side is
 //! [`routes`] (JSON, CSV, settings, process changes, import) and [`page`] (the dashboard).
 
+pub mod business;
 pub mod csv;
 pub mod facts;
 pub mod import;

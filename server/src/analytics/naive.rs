@@ -170,6 +170,8 @@ fn facts_of(rng: &mut StdRng, w: &World, tz: Tz) -> CompanyFacts {
 type Share = (u64, u64);
 /// leads, contacted, median delay, within the first threshold, within the second
 type Speed = (u64, u64, Option<i64>, Share, Share);
+/// Business-time speed: the median and the two shares.
+type BusinessSpeed = (Option<i64>, Share, Share);
 
 struct Naive<'a> {
     w: &'a World,
@@ -322,6 +324,61 @@ impl Naive<'_> {
         (leads, delays.len() as u64, median, a, b)
     }
 
+    /// Business seconds from `a` to `b`, walked minute by minute on the local clock (nothing
+    /// shared with `business::Hours`), no further than just past `cap`.
+    fn business_secs(&self, a: i64, b: i64, cap: i64) -> i64 {
+        use chrono::{Datelike, Timelike};
+        let (mut t, mut total) = (a, 0);
+        while t < b && total <= cap {
+            let end = ((t.div_euclid(60) + 1) * 60).min(b);
+            let local = self.tz.timestamp_opt(t, 0).unwrap();
+            let minute = (local.hour() * 60 + local.minute()) as u16;
+            let day = local.date_naive();
+            let open = !self.s.holidays.contains(&day)
+                && self.s.business_hours[day.weekday().num_days_from_monday() as usize]
+                    .is_some_and(|[o, c]| o <= minute && minute < c);
+            if open {
+                total += end - t;
+            }
+            t = end;
+        }
+        total
+    }
+
+    fn business_speed(&self, r: DateRange) -> BusinessSpeed {
+        let (from, to) = self.bounds(r);
+        let [t1, t2] = self.s.speed_thresholds_minutes.map(|m| m as i64 * 60);
+        let (mut delays, mut a, mut b) = (vec![], (0, 0), (0, 0));
+        for (lead, _, events) in &self.w.leads {
+            let created =
+                events.iter().find(|e| e.kind == EventKind::LeadCreated).map_or(lead.created_at, |e| e.at);
+            if created < from || created >= to {
+                continue;
+            }
+            let contact = events.iter().filter(|e| e.kind == EventKind::FirstContact).map(|e| e.at).min();
+            let waited = match contact {
+                Some(c) => self.business_secs(created, c, i64::MAX),
+                None => self.business_secs(created, self.now, t1.max(t2)),
+            };
+            for (t, acc) in [(t1, &mut a), (t2, &mut b)] {
+                match contact {
+                    Some(_) => {
+                        acc.1 += 1;
+                        acc.0 += (waited <= t) as u64;
+                    }
+                    None if waited > t => acc.1 += 1,
+                    None => {}
+                }
+            }
+            if contact.is_some() {
+                delays.push(waited);
+            }
+        }
+        delays.sort();
+        let median = (!delays.is_empty()).then(|| delays[delays.len().div_ceil(2) - 1]);
+        (median, a, b)
+    }
+
     fn lead_to_consultation(&self, r: DateRange) -> (u64, u64, u64) {
         let (from, to) = self.bounds(r);
         let window = self.s.lead_to_consultation_days as i64 * DAY;
@@ -426,6 +483,14 @@ fn every_kpi_equals_a_naive_recomputation_from_raw_events() {
             close_window_days: rng.gen_range(20..90),
             ..Settings::default()
         };
+        // Opening hours that differ by seed (a Saturday morning, a late Wednesday) and holidays.
+        if rng.gen_bool(0.5) {
+            settings.business_hours[5] = Some([480, 720]);
+            settings.business_hours[2] = Some([420, 1200]);
+        }
+        for _ in 0..rng.gen_range(0..4) {
+            settings.holidays.push(super::facts::local_day(tz, now - rng.gen_range(0..400 * DAY)));
+        }
         if rng.gen_bool(0.5) {
             settings.sold_threshold_cents.insert("hvac".into(), rng.gen_range(0..1_000) * 1_000);
         }
@@ -461,6 +526,22 @@ fn every_kpi_equals_a_naive_recomputation_from_raw_events() {
                 ((s.within_first.hits, s.within_first.n), (s.within_second.hits, s.within_second.n)),
                 (a, b),
                 "speed shares, {ctx}"
+            );
+            let (median, a, b) = naive.business_speed(r);
+            let biz = &s.business;
+            assert_eq!(
+                (
+                    biz.median_seconds,
+                    (biz.within_first.hits, biz.within_first.n),
+                    (biz.within_second.hits, biz.within_second.n)
+                ),
+                (median, a, b),
+                "speed in business time, {ctx}"
+            );
+            assert_eq!(
+                (s.never_contacted.hits, s.never_contacted.n),
+                (leads - contacted, leads),
+                "never contacted, {ctx}"
             );
             let l = report::lead_to_consultation(&cx, r);
             let (hits, n, open) = naive.lead_to_consultation(r);

@@ -129,6 +129,46 @@ fn headline(d: &Dashboard) -> Markup {
     }
 }
 
+fn duration(seconds: Option<i64>) -> String {
+    match seconds {
+        None => "—".into(),
+        Some(s) if s >= 7200 => format!("{:.1} h", s as f64 / 3600.0),
+        Some(s) => format!("{} min", (s as f64 / 60.0).round()),
+    }
+}
+
+/// Speed to lead on the clock and in business time, side by side, each with its definition,
+/// and always the share never contacted beside the median.
+fn speed(d: &Dashboard) -> Markup {
+    let s = &d.speed_to_lead;
+    let b = &s.business;
+    let [first, second] = s.thresholds_minutes;
+    html! {
+        section aria-labelledby="h-speed" {
+            h2 #h-speed { "Speed to lead" }
+            table.speed {
+                thead { tr { th { "" } th { "Clock time" } th { "Business time" } } }
+                tbody {
+                    tr { th { "Median (contacted leads)" } td { (duration(s.median_seconds)) } td { (duration(b.median_seconds)) } }
+                    tr { th { (format!("Contacted within {first} min")) } td { (pct(s.within_first.value)) } td { (pct(b.within_first.value)) } }
+                    tr { th { (format!("Contacted within {second} min")) } td { (pct(s.within_second.value)) } td { (pct(b.within_second.value)) } }
+                    tr { th { "Never contacted" } td colspan="2" { (pct(s.never_contacted.value)) " of " (s.leads) " leads" } }
+                }
+            }
+            details {
+                summary { "Definitions" }
+                p { "Clock time: from the lead's creation to its first human contact, every minute counted." }
+                p {
+                    "Business time: the same, with the clock stopped outside the company's opening hours and on its                      holidays (Settings): a lead at 02:00 starts counting at opening."
+                }
+                p {
+                    "The median is over contacted leads. A lead not yet contacted counts as a miss once the threshold                      has passed (in that clock), and is left out before that."
+                }
+            }
+        }
+    }
+}
+
 fn funnel(d: &Dashboard) -> Markup {
     let f = &d.funnel;
     let max = f.stages.iter().map(|s| s.entries).max().unwrap_or(1).max(1) as f64;
@@ -487,6 +527,7 @@ pub async fn reports(
                         ", " a href=(format!("/api/analytics/export/events?{query}")) { "events" }
                     }
                     (headline(&d))
+                    (speed(&d))
                     (funnel(&d))
                     h2 { "Breakdowns" }
                     p.muted {

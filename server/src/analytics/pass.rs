@@ -155,7 +155,10 @@ fn pieces<'a>(cx: &Context<'a>, since: Secs) -> Vec<Work<'a>> {
     // window), a quote goes stale or is won in time (stale and close windows).
     let days = s.stale_days.max(s.close_window_days).max(s.lead_to_consultation_days) as Secs;
     let minutes = s.speed_thresholds_minutes.into_iter().max().unwrap_or(0) as Secs;
-    let settled = |latest: Secs| latest.saturating_add(days * DAY + minutes * 60) < cx.now;
+    // A lead never answered passes the business-time threshold only once the company has been
+    // open long enough after it: past the longest the clock can stand still.
+    let business_days = cx.hours.days_to_pass(minutes * 60);
+    let settled = |latest: Secs| latest.saturating_add(days.max(business_days) * DAY + minutes * 60) < cx.now;
     let facts = cx.facts;
     let mut work = vec![];
     match facts.lead_chunks() {

@@ -161,6 +161,8 @@ pub struct Context<'a> {
     pub settings: &'a Settings,
     pub tz: Tz,
     pub now: Secs,
+    /// The company's opening hours, for speed to lead in business time.
+    pub hours: std::sync::Arc<super::business::Hours>,
     /// Sold threshold by service dictionary id (0 where none is set): a vector, not a map,
     /// because every deal of every pass asks.
     thresholds: Vec<i64>,
@@ -258,6 +260,7 @@ impl<'a> Context<'a> {
             settings,
             tz,
             now,
+            hours: std::sync::Arc::new(super::business::Hours::new(tz, settings)),
             thresholds,
             filter: Resolved::new(facts, filter),
             stale: settings.stale_days as Secs * DAY,
