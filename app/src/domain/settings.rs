@@ -194,8 +194,7 @@ mod tests {
         assert!(Settings::parse_hours("monday", "17:00-08:00").unwrap_err().contains("before closing"));
         assert!(Settings::parse_hours("monday", "8am-5pm").unwrap_err().contains("like 08:00-17:00"));
         assert_eq!(Settings::format_hours(Some([480, 1050])), "08:00-17:30");
-        let mut s = Settings::default();
-        s.business_hours = [None; 7];
+        let s = Settings { business_hours: [None; 7], ..Settings::default() };
         assert!(s.validate().unwrap_err().contains("at least one day"));
     }
 }
