@@ -9,6 +9,7 @@
 //! same `apply` as a device's writes (`sync::on_behalf`, purpose Intake), so it gets its stage
 //! event, its version and its poke to the office's devices like any other lead.
 
+mod batch;
 pub mod limit;
 pub mod settings;
 
@@ -17,14 +18,10 @@ use crate::{
     error::ApiError,
     form::{self, BodyKind},
     state::AppState,
-    sync::{
-        on_behalf::{self, Part, Purpose},
-        Actor,
-    },
 };
 use app::{
     api::{IntakeForm, IntakeReceived},
-    domain::{text, EmailAddress, PersonName, PhoneNumber, Role, ValidationError},
+    domain::{text, EmailAddress, PersonName, PhoneNumber, ValidationError},
     sync::mutation::{CustomerCreate, LeadCreate, Mutation, LEAD_SOURCES, SERVICE_TYPES},
 };
 use axum::{
@@ -55,6 +52,8 @@ pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
 pub struct Guards {
     pub by_key: limit::Counter<Uuid>,
     pub by_ip: limit::Counter<IpAddr>,
+    /// The writes, grouped per company (`batch`).
+    batcher: std::sync::Arc<batch::Batcher>,
 }
 
 /// The company a key belongs to, with what the endpoint needs of it.
@@ -365,19 +364,12 @@ async fn store(state: &AppState, company: Uuid, writer: Uuid, e: &Enquiry) -> Re
         ..Default::default()
     };
     mutations.push((Mutation::LeadCreate(create), now));
-    let actor = Actor {
-        company_id: company,
-        user_id: writer,
-        role: Role::Manager,
-        client_id: on_behalf::client_id(writer, Purpose::Intake),
-    };
-    let parts = [Part { actor, mutations }];
-    match on_behalf::apply_all(&state.pool, &state.clock, company, &parts).await? {
+    match state.intake.batcher.submit(&state.pool, &state.clock, company, writer, mutations).await? {
         Ok(()) => Ok(Received { lead_id: Some(lead), duplicate: false }),
-        Err(refused) => match earlier(&state.pool, company, e).await? {
+        Err(reason) => match earlier(&state.pool, company, e).await? {
             // The same form posted twice at once: the other post made the lead.
             Some(id) => Ok(Received { lead_id: Some(id), duplicate: true }),
-            None => Err(ApiError::Conflict(format!("The enquiry could not be stored: {}", refused.reason))),
+            None => Err(ApiError::Conflict(format!("The enquiry could not be stored: {reason}"))),
         },
     }
 }

@@ -253,3 +253,28 @@ async fn a_manager_rotates_the_key_and_lists_the_sites_and_nobody_else_can() {
     assert_eq!(post(old).await.unwrap().status(), 404);
     assert_eq!(post(new).await.unwrap().status(), 201);
 }
+
+#[tokio::test]
+async fn enquiries_arriving_at_once_each_make_one_lead_even_a_form_sent_twice() {
+    let app = spawn_app_with(|c| c.intake_limits.per_ip_per_minute = 1000).await;
+    let (co, key) = company(&app).await;
+    let http = reqwest::Client::new();
+    let url = app.url(&format!("/api/intake/{key}"));
+    let posts = (0..40).map(|i| {
+        // Every fourth post repeats the one before it (the same form sent twice at once).
+        let form = i - (i % 4 == 3) as i32;
+        let body = json!({ "name": format!("Caller {form}"), "phone": format!("51255503{form:02}") });
+        let req = http.post(&url).header("Idempotency-Key", format!("form-{form}")).json(&body).send();
+        async move {
+            let resp = req.await.unwrap();
+            let status = resp.status().as_u16();
+            let body: Value = resp.json().await.unwrap();
+            (status, body["lead_id"].as_str().map(str::to_string).unwrap_or_else(|| body.to_string()))
+        }
+    });
+    let answers = futures_util::future::join_all(posts).await;
+    assert!(answers.iter().all(|(s, _)| *s == 201 || *s == 200), "{answers:?}");
+    let distinct: std::collections::HashSet<&String> = answers.iter().map(|(_, id)| id).collect();
+    assert_eq!(distinct.len(), 30);
+    assert_eq!(leads(&app, co.id).await, 30);
+}
