@@ -115,18 +115,29 @@ async fn run(
 async fn write(pool: &sqlx::PgPool, clock: &Arc<VersionClock>, company: Uuid, mut jobs: Vec<Job>) {
     let mut refused_jobs = vec![];
     while !jobs.is_empty() {
-        let parts: Vec<Part> = jobs
-            .iter()
-            .map(|j| Part {
-                actor: Actor {
-                    company_id: company,
-                    user_id: j.writer,
-                    role: Role::Manager,
-                    client_id: on_behalf::client_id(j.writer, Purpose::Intake),
-                },
-                mutations: j.mutations.clone(),
-            })
-            .collect();
+        // One part per run of jobs with the same writer (all of them, unless the company's
+        // first manager changed meanwhile): one client lock and one log insert for the lot.
+        // `owner[p][i]` is the job of part p's i-th write.
+        let mut parts: Vec<Part> = vec![];
+        let mut owner: Vec<Vec<usize>> = vec![];
+        for (j, job) in jobs.iter().enumerate() {
+            if parts.last().is_none_or(|p| p.actor.user_id != job.writer) {
+                parts.push(Part {
+                    actor: Actor {
+                        company_id: company,
+                        user_id: job.writer,
+                        role: Role::Manager,
+                        client_id: on_behalf::client_id(job.writer, Purpose::Intake),
+                    },
+                    mutations: vec![],
+                });
+                owner.push(vec![]);
+            }
+            let (part, owners) =
+                (parts.last_mut().expect("pushed above"), owner.last_mut().expect("pushed above"));
+            part.mutations.extend(job.mutations.iter().cloned());
+            owners.extend(std::iter::repeat_n(j, job.mutations.len()));
+        }
         match on_behalf::apply_all(pool, clock, company, &parts).await {
             Ok(Ok(())) => {
                 for job in jobs.drain(..) {
@@ -134,7 +145,8 @@ async fn write(pool: &sqlx::PgPool, clock: &Arc<VersionClock>, company: Uuid, mu
                 }
             }
             Ok(Err(refused)) => {
-                let job = jobs.remove(refused.part.min(jobs.len() - 1));
+                let j = owner.get(refused.part).and_then(|o| o.get(refused.index)).copied().unwrap_or(0);
+                let job = jobs.remove(j);
                 refused_jobs.push((job, refused.reason));
             }
             Err(e) => {

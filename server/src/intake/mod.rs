@@ -54,9 +54,22 @@ pub struct Guards {
     pub by_ip: limit::Counter<IpAddr>,
     /// The writes, grouped per company (`batch`).
     batcher: std::sync::Arc<batch::Batcher>,
+    /// Keys looked up in the last few seconds: a busy form asks for its company once, not per
+    /// post. A rotation or a change of allowed sites empties it (`forget`).
+    targets: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Target)>>,
+}
+
+impl Guards {
+    /// How long a looked-up key is trusted.
+    const TRUST: std::time::Duration = std::time::Duration::from_secs(5);
+
+    pub fn forget(&self) {
+        self.targets.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
 }
 
 /// The company a key belongs to, with what the endpoint needs of it.
+#[derive(Clone)]
 struct Target {
     company: Uuid,
     origins: Vec<String>,
@@ -69,6 +82,11 @@ async fn target(state: &AppState, key: &str) -> Result<Target, ApiError> {
     if key.len() != 32 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(ApiError::NotFound("lead form"));
     }
+    if let Some((at, t)) = state.intake.targets.lock().unwrap_or_else(|e| e.into_inner()).get(key) {
+        if at.elapsed() < Guards::TRUST {
+            return Ok(t.clone());
+        }
+    }
     let row = sqlx::query!(
         "select c.id, c.intake_origins,
                 (select u.id from users u where u.company_id = c.id and u.role = 'manager' and u.active
@@ -79,7 +97,13 @@ async fn target(state: &AppState, key: &str) -> Result<Target, ApiError> {
     .fetch_optional(&state.pool)
     .await?
     .ok_or(ApiError::NotFound("lead form"))?;
-    Ok(Target { company: row.id, origins: row.intake_origins, writer: row.writer })
+    let target = Target { company: row.id, origins: row.intake_origins, writer: row.writer };
+    let mut cache = state.intake.targets.lock().unwrap_or_else(|e| e.into_inner());
+    if cache.len() > 10_000 {
+        cache.clear();
+    }
+    cache.insert(key.to_string(), (std::time::Instant::now(), target.clone()));
+    Ok(target)
 }
 
 /// The page's origin, when a browser sent one (`Origin`; a server posting has none).
@@ -283,52 +307,51 @@ struct Received {
     duplicate: bool,
 }
 
-/// The enquiry's lead if it was received before: the same idempotency key, or (without one)
-/// the same name and phone or email through the website in the last ten minutes.
-async fn earlier(db: &sqlx::PgPool, company: Uuid, e: &Enquiry) -> Result<Option<Uuid>, ApiError> {
+/// What is known already, in one query: the enquiry's lead if it was received before (the
+/// same idempotency key, or without one the same name and phone or email through the website
+/// in the last ten minutes), and a customer with its phone or email (the same household
+/// asking again).
+struct Known {
+    earlier: Option<Uuid>,
+    customer: Option<(Uuid, String)>,
+}
+
+async fn look_up(db: &sqlx::PgPool, company: Uuid, e: &Enquiry) -> Result<Known, ApiError> {
     let phone = e.phone.as_ref().map(|p| p.as_str());
     let email = e.email.as_ref().map(|m| m.as_str());
-    Ok(match &e.external_id {
-        Some(external) => {
-            sqlx::query_scalar!("select id from leads where company_id = $1 and external_id = $2", company, external)
-                .fetch_optional(db)
-                .await?
-        }
-        None => {
-            sqlx::query_scalar!(
-                "select l.id from leads l join customers c on c.company_id = l.company_id and c.id = l.customer_id
-                 where l.company_id = $1 and l.source = $2 and l.lead_created_at > now() - interval '10 minutes'
-                   and c.name = $3 and (c.phone = $4 or c.email = $5) and not l.deleted
-                 order by l.lead_created_at desc limit 1",
-                company,
-                e.source,
-                e.name.as_str(),
-                phone,
-                email
-            )
-            .fetch_optional(db)
-            .await?
-        }
-    })
+    let row = sqlx::query!(
+        r#"select
+             case when $2::text is not null
+                  then (select id from leads where company_id = $1 and external_id = $2)
+                  else (select l.id from leads l join customers c on c.company_id = l.company_id and c.id = l.customer_id
+                        where l.company_id = $1 and l.source = $3 and l.lead_created_at > now() - interval '10 minutes'
+                          and c.name = $4 and (c.phone = $5 or c.email = $6) and not l.deleted
+                        order by l.lead_created_at desc limit 1)
+             end as "earlier?",
+             k.id as "customer_id?", k.name as "customer_name?"
+           from (select 1) one
+           left join lateral (select id, name from customers
+                              where company_id = $1 and not deleted and (phone = $5 or email = $6)
+                              order by created_at limit 1) k on true"#,
+        company,
+        e.external_id.as_deref(),
+        e.source,
+        e.name.as_str(),
+        phone,
+        email
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(Known { earlier: row.earlier, customer: row.customer_id.zip(row.customer_name) })
 }
 
 async fn store(state: &AppState, company: Uuid, writer: Uuid, e: &Enquiry) -> Result<Received, ApiError> {
-    if let Some(id) = earlier(&state.pool, company, e).await? {
+    let Known { earlier, customer: known } = look_up(&state.pool, company, e).await?;
+    if let Some(id) = earlier {
         return Ok(Received { lead_id: Some(id), duplicate: true });
     }
     let phone = e.phone.as_ref().map(|p| p.as_str());
     let email = e.email.as_ref().map(|m| m.as_str());
-    // A customer already known by this phone or email is the same household asking again.
-    let known = sqlx::query!(
-        "select id, name from customers where company_id = $1 and not deleted and (phone = $2 or email = $3)
-         order by created_at limit 1",
-        company,
-        phone,
-        email
-    )
-    .fetch_optional(&state.pool)
-    .await?
-    .map(|c| (c.id, c.name));
     let now = Utc::now();
     let mut mutations = vec![];
     let customer = known.as_ref().map(|(id, _)| *id).unwrap_or_else(Uuid::now_v7);
@@ -366,7 +389,7 @@ async fn store(state: &AppState, company: Uuid, writer: Uuid, e: &Enquiry) -> Re
     mutations.push((Mutation::LeadCreate(create), now));
     match state.intake.batcher.submit(&state.pool, &state.clock, company, writer, mutations).await? {
         Ok(()) => Ok(Received { lead_id: Some(lead), duplicate: false }),
-        Err(reason) => match earlier(&state.pool, company, e).await? {
+        Err(reason) => match look_up(&state.pool, company, e).await?.earlier {
             // The same form posted twice at once: the other post made the lead.
             Some(id) => Ok(Received { lead_id: Some(id), duplicate: true }),
             None => Err(ApiError::Conflict(format!("The enquiry could not be stored: {reason}"))),

@@ -92,6 +92,7 @@ pub async fn put(
     };
     audit::record(&mut tx, &user, &device, change).await?;
     tx.commit().await?;
+    state.intake.forget();
     Ok(ApiJson(load(&state.pool, user.company_id()).await?))
 }
 
@@ -118,5 +119,7 @@ pub async fn rotate(
     };
     audit::record(&mut tx, &user, &device, change).await?;
     tx.commit().await?;
+    // The old key must stop at once, not when its cached lookup runs out.
+    state.intake.forget();
     Ok(ApiJson(load(&state.pool, user.company_id()).await?))
 }

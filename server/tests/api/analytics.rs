@@ -216,8 +216,16 @@ async fn settings_and_process_changes_round_trip_and_validate() {
     let page = m.get(app.url("/reports")).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
-    for text in ["Close rate", "Funnel and leaks", "New price book", "Cohorts", "Time to close", "Definition"]
-    {
+    for text in [
+        "Close rate",
+        "Funnel and leaks",
+        "New price book",
+        "Cohorts",
+        "Time to close",
+        "Definition",
+        "Business time",
+        "Never contacted",
+    ] {
         assert!(html.contains(text), "the report page shows {text}");
     }
     assert!(html.contains("&lt;script&gt;alert('x')&lt;/script&gt; &amp; co"), "escaped: {html}");
