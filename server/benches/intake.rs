@@ -129,8 +129,8 @@ async fn main() {
     server.stop().await;
 }
 
-/// An office device: listens for pokes and pulls after each one (a pull at a time; pokes that
-/// arrive meanwhile fold into the next pull), noting when each bench lead's row arrives.
+/// An office device: listens for pokes and pulls after one (a pull at a time; the pokes that
+/// arrived meanwhile fold into the next pull), noting when each bench lead's row arrives.
 async fn office_device(
     url: String,
     http: reqwest::Client,
@@ -146,7 +146,11 @@ async fn office_device(
     loop {
         tokio::select! {
             chunk = events.chunk() => match chunk {
-                Ok(Some(_)) => pull_all(&url, &http, client_id, &mut cookie, &sent, &arrived).await,
+                Ok(Some(_)) => {
+                    // Pokes already here fold into this pull, as a device's sync loop does.
+                    while let Ok(Ok(Some(_))) = tokio::time::timeout(Duration::ZERO, events.chunk()).await {}
+                    pull_all(&url, &http, client_id, &mut cookie, &sent, &arrived).await
+                }
                 _ => return,
             },
             _ = stop.notified() => return,
