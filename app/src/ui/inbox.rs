@@ -111,7 +111,9 @@ pub fn Inbox() -> impl IntoView {
             <button type="button" class="primary" data-testid="add-lead" on:click=move |_| adding.update(|a| *a = !*a)>
                 "+ Lead from a call"
             </button>
-            <a class="button" href="/schedule">"Schedule"</a>
+            {super::current_user().is_some_and(|m| m.role.sees_all()).then(|| view! {
+                <a class="button" href="/schedule">"Schedule"</a>
+            })}
         </div>
         <Show when=move || adding.get()>
             <QuickAdd on_saved=Callback::new(move |_| adding.set(false)) />
@@ -189,6 +191,8 @@ fn LeadRow(
         )
     };
     let has_phone = !w.phone.is_empty();
+    // Booking someone else's day is the office's and managers' (the server refuses it to others).
+    let books = super::current_user().is_some_and(|m| m.role.sees_all());
     // Unanswered past 15 minutes: the speed-to-lead target is missed.
     let cold = move || contacted.is_none() && now.get() - created > Duration::minutes(15);
     view! {
@@ -208,7 +212,9 @@ fn LeadRow(
             <div class="choice">
                 <a class="button" href=format!("tel:{}", w.phone) class:disabled=!has_phone data-testid="lead-call" on:click=move |_| contact("call")>"📞 Call"</a>
                 <a class="button" href=format!("sms:{}", w.phone) class:disabled=!has_phone on:click=move |_| contact("text")>"💬 Text"</a>
-                <button type="button" class="primary" data-testid="lead-book" on:click=move |_| booking.update(|b| *b = !*b)>"Book visit"</button>
+                {books.then(|| view! {
+                    <button type="button" class="primary" data-testid="lead-book" on:click=move |_| booking.update(|b| *b = !*b)>"Book visit"</button>
+                })}
                 <button type="button" on:click=move |_| judging.update(|j| *j = !*j)>"More…"</button>
             </div>
             <Show when=move || judging.get()>

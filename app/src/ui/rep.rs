@@ -122,6 +122,7 @@ pub fn Queue() -> impl IntoView {
     let logged = RwSignal::new(None::<(Uuid, String)>);
     view! {
         <h1>"Follow-up queue"</h1>
+        <p><a class="button" href="/inbox" data-testid="rep-leads">"+ Lead from a call, and my leads"</a></p>
         <Show when=move || loaded.get() fallback=|| view! { <p class="card muted">"Opening this device's records…"</p> }>
             <Show when=move || !queue.with(Vec::is_empty) fallback=|| view! {
                 <section class="card empty" data-testid="queue-empty"><p>"No open quotes are assigned to you."</p></section>

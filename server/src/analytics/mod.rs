@@ -94,6 +94,8 @@ pub struct Dashboard {
     pub headline: Vec<Kpi>,
     pub speed_to_lead: report::SpeedToLead,
     pub lead_to_consultation: Rate,
+    /// Leads of the range out of the lead → consultation denominator, by reason.
+    pub disqualified_leads: Vec<report::DisqualifiedLeads>,
     pub close_rate: report::CloseRate,
     pub win_rate: report::WinRate,
     pub sales_cycle: report::SalesCycle,
@@ -151,6 +153,7 @@ pub fn dashboard_with_breakdowns(
     } = pass::run(cx, &query);
     let breakdowns: Vec<_> = dims.iter().zip(breakdowns).map(|(&dim, b)| (dim, b.finish(cx))).collect();
     let speed = speed.finish(cx);
+    let disqualified = l2c.disqualified(cx);
     let l2c = l2c.finish();
     let close = close.finish();
     let win = win.finish();
@@ -268,6 +271,7 @@ pub fn dashboard_with_breakdowns(
         headline,
         speed_to_lead: speed,
         lead_to_consultation: l2c,
+        disqualified_leads: disqualified,
         close_rate: close,
         win_rate: win,
         sales_cycle: cycle,

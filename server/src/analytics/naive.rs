@@ -379,6 +379,29 @@ impl Naive<'_> {
         (median, a, b)
     }
 
+    /// Leads of the range whose latest judgement is disqualified, by reason, most first.
+    fn disqualified(&self, r: DateRange) -> Vec<(String, u64)> {
+        let (from, to) = self.bounds(r);
+        let mut by: std::collections::BTreeMap<String, u64> = Default::default();
+        for (lead, _, events) in &self.w.leads {
+            let created =
+                events.iter().find(|e| e.kind == EventKind::LeadCreated).map_or(lead.created_at, |e| e.at);
+            if created < from || created >= to {
+                continue;
+            }
+            let judged = events
+                .iter()
+                .filter(|e| matches!(e.kind, EventKind::Qualified | EventKind::Disqualified))
+                .max_by_key(|e| e.at);
+            if let Some(e) = judged.filter(|e| e.kind == EventKind::Disqualified) {
+                *by.entry(e.reason.clone().unwrap_or_else(|| "other".into())).or_default() += 1;
+            }
+        }
+        let mut rows: Vec<(String, u64)> = by.into_iter().collect();
+        rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        rows
+    }
+
     fn lead_to_consultation(&self, r: DateRange) -> (u64, u64, u64) {
         let (from, to) = self.bounds(r);
         let window = self.s.lead_to_consultation_days as i64 * DAY;
@@ -599,6 +622,11 @@ fn every_kpi_equals_a_naive_recomputation_from_raw_events() {
             );
             assert_eq!((&dash.sales_cycle, &dash.revenue, &dash.funnel), (&cy, &rev, &f), "dashboard, {ctx}");
             assert_eq!(dash.lost_reasons, report::lost_reasons(&cx, r), "dashboard lost reasons, {ctx}");
+            assert_eq!(
+                dash.disqualified_leads.iter().map(|d| (d.reason.clone(), d.leads)).collect::<Vec<_>>(),
+                naive.disqualified(r),
+                "disqualified leads by reason, {ctx}"
+            );
             assert_eq!(dash.tiers, report::tiers(&cx, r), "dashboard tiers, {ctx}");
             assert_eq!(dash.cohorts, report::cohorts(&cx, r), "dashboard cohorts, {ctx}");
             assert_eq!(

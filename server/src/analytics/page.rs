@@ -155,6 +155,15 @@ fn speed(d: &Dashboard) -> Markup {
                     tr { th { "Never contacted" } td colspan="2" { (pct(s.never_contacted.value)) " of " (s.leads) " leads" } }
                 }
             }
+            @if !d.disqualified_leads.is_empty() {
+                p {
+                    "Disqualified, and so out of lead → consultation: "
+                    @for (i, q) in d.disqualified_leads.iter().enumerate() {
+                        @if i > 0 { " · " }
+                        (q.reason.replace('_', " ")) " " (q.leads)
+                    }
+                }
+            }
             details {
                 summary { "Definitions" }
                 p { "Clock time: from the lead's creation to its first human contact, every minute counted." }

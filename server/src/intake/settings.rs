@@ -82,15 +82,30 @@ pub async fn put(
     sqlx::query!("update companies set intake_origins = $2 where id = $1", user.company_id(), &origins)
         .execute(&mut *tx)
         .await?;
+    let change = (serde_json::json!(before.allowed_origins), serde_json::json!(origins));
+    finish(&state, &user, &device, tx, "Website lead form: allowed sites", Some(change)).await
+}
+
+/// Keeps the change in the audit trail in its transaction, commits, makes the lead form forget
+/// what it looked up (an old key or site stops at once), and answers the settings as they are.
+async fn finish(
+    state: &AppState,
+    user: &CurrentUser,
+    device: &Device,
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    summary: &str,
+    before_after: Option<(serde_json::Value, serde_json::Value)>,
+) -> Result<ApiJson<IntakeSettings>, ApiError> {
+    let (before, after) = before_after.unzip();
     let change = audit::Change {
         record_type: "company",
         record_id: Some(user.company_id()),
         action: "changed",
-        summary: "Website lead form: allowed sites".into(),
-        before: Some(serde_json::json!(before.allowed_origins)),
-        after: Some(serde_json::json!(origins)),
+        summary: summary.into(),
+        before,
+        after,
     };
-    audit::record(&mut tx, &user, &device, change).await?;
+    audit::record(&mut tx, user, device, change).await?;
     tx.commit().await?;
     state.intake.forget();
     Ok(ApiJson(load(&state.pool, user.company_id()).await?))
@@ -109,17 +124,5 @@ pub async fn rotate(
     sqlx::query!("update companies set intake_key = $2 where id = $1", user.company_id(), new_key())
         .execute(&mut *tx)
         .await?;
-    let change = audit::Change {
-        record_type: "company",
-        record_id: Some(user.company_id()),
-        action: "changed",
-        summary: "Website lead form: new key (the old one stopped)".into(),
-        before: None,
-        after: None,
-    };
-    audit::record(&mut tx, &user, &device, change).await?;
-    tx.commit().await?;
-    // The old key must stop at once, not when its cached lookup runs out.
-    state.intake.forget();
-    Ok(ApiJson(load(&state.pool, user.company_id()).await?))
+    finish(&state, &user, &device, tx, "Website lead form: new key (the old one stopped)", None).await
 }

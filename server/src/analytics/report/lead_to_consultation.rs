@@ -13,6 +13,16 @@ pub struct LeadToConsultationAcc {
     hits: u64,
     n: u64,
     open: u64,
+    /// Leads of the cohort left out as disqualified, by reason (dictionary id).
+    disqualified: std::collections::BTreeMap<u32, u64>,
+}
+
+/// How many leads of the range were disqualified for one reason (reported beside the rate, as
+/// METRICS.md asks).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct DisqualifiedLeads {
+    pub reason: String,
+    pub leads: u64,
 }
 
 impl LeadToConsultationAcc {
@@ -25,11 +35,16 @@ impl LeadToConsultationAcc {
             hits: 0,
             n: 0,
             open: 0,
+            disqualified: Default::default(),
         }
     }
 
     pub fn add(&mut self, l: &LeadFact) {
-        if !self.span.holds(l.created) || l.disqualified.is_some() {
+        if !self.span.holds(l.created) {
+            return;
+        }
+        if let Some(reason) = l.disqualified {
+            *self.disqualified.entry(reason).or_default() += 1;
             return;
         }
         self.n += 1;
@@ -44,6 +59,23 @@ impl LeadToConsultationAcc {
         self.hits += other.hits;
         self.n += other.n;
         self.open += other.open;
+        for (reason, n) in &other.disqualified {
+            *self.disqualified.entry(*reason).or_default() += n;
+        }
+    }
+
+    /// The disqualified leads of the range by reason, most first.
+    pub fn disqualified(&self, cx: &Context) -> Vec<DisqualifiedLeads> {
+        let mut rows: Vec<DisqualifiedLeads> = self
+            .disqualified
+            .iter()
+            .map(|(reason, n)| DisqualifiedLeads {
+                reason: cx.facts.dict.name(*reason).to_string(),
+                leads: *n,
+            })
+            .collect();
+        rows.sort_by(|a, b| b.leads.cmp(&a.leads).then_with(|| a.reason.cmp(&b.reason)));
+        rows
     }
 
     pub fn finish(self) -> Rate {
