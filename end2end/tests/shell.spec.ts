@@ -37,7 +37,8 @@ test('each role lands on its own tabs', async ({ page }) => {
   for (const [email, home, tabs] of [
     [DEMO.tech, '/today', ['Today', 'New', 'My day', 'Sync']],
     [DEMO.rep, '/queue', ['Queue', 'My day', 'Sync']],
-    [DEMO.manager, '/dashboard', ['Dashboard', 'Follow-ups', 'Team', 'Prices']],
+    [DEMO.manager, '/dashboard', ['Dashboard', 'Leads', 'Follow-ups', 'Team', 'Prices']],
+    [DEMO.office, '/inbox', ['Leads', 'Schedule', 'Sync']],
   ] as const) {
     await page.context().clearCookies();
     await signIn(page, server.url, email);
