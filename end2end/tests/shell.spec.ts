@@ -93,7 +93,7 @@ test('after one online visit the app opens from a cold start with no network', a
     await context.setOffline(true);
     await page.reload();
     await hydrated(page);
-    await expect(page.getByRole('heading', { name: 'Today' })).toBeVisible();
+    await expect(page.getByRole('heading', { name: 'Today', exact: true })).toBeVisible();
     await expect(page.getByTestId('sync-badge')).toContainText('Offline');
 
     // Then a true cold start: the browser closes and opens again, still without a network.
@@ -114,7 +114,7 @@ test('after one online visit the app opens from a cold start with no network', a
     await nav.getByRole('link', { name: /New/ }).click();
     await expect(page.getByRole('heading', { name: 'New consultation' })).toBeVisible();
     await nav.getByRole('link', { name: /Today/ }).click();
-    await expect(page.getByRole('heading', { name: 'Today' })).toBeVisible();
+    await expect(page.getByRole('heading', { name: 'Today', exact: true })).toBeVisible();
     await context.close();
   } finally {
     rmSync(profile, { recursive: true, force: true });
