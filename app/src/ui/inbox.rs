@@ -41,8 +41,14 @@ struct Waiting {
     pending: bool,
 }
 
-/// Live leads that are not disqualified and have no visit booked or held, oldest first.
+/// How far back the inbox looks: a lead with no visit after a month is not waiting any more
+/// (lead → consultation counts visits within 30 days); it stays in the reports.
+pub const INBOX_DAYS: i64 = 30;
+
+/// Live leads of the last [`INBOX_DAYS`] that are not disqualified and have no visit booked or
+/// held, unanswered first, oldest first.
 fn waiting(s: &SyncSnapshot) -> Vec<Waiting> {
+    let since = Utc::now() - Duration::days(INBOX_DAYS);
     let visited: HashSet<String> = s
         .records(Entity::Consultation)
         .filter(|(_, c)| c.get("cancelled_at").is_none_or(Value::is_null))
@@ -74,6 +80,7 @@ fn waiting(s: &SyncSnapshot) -> Vec<Waiting> {
                 pending: s.is_pending(Entity::Lead, *id),
             }
         })
+        .filter(|w| w.created >= since)
         .collect();
     out.sort_by_key(|w| (w.contacted.is_some(), w.created));
     out
@@ -122,7 +129,7 @@ pub fn Inbox() -> impl IntoView {
             <p class="muted" data-testid="inbox-summary">{move || {
                 let l = leads.get();
                 let unanswered = l.iter().filter(|w| w.contacted.is_none()).count();
-                format!("{} waiting · {unanswered} not answered yet · oldest first", l.len())
+                format!("{} waiting (last {INBOX_DAYS} days) · {unanswered} not answered yet · oldest first", l.len())
             }}</p>
             // A lead booked or disqualified leaves the list: what was done is said here instead.
             {move || done.get().filter(|(id, _)| !leads.with(|l| l.iter().any(|w| w.id == *id))).map(|(_, d)| view! {

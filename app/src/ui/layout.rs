@@ -69,7 +69,8 @@ pub fn RolePage(children: Children) -> impl IntoView {
     .into_any()
 }
 
-/// Live leads on the device with no first contact, not disqualified, and no visit yet.
+/// Live leads of the last month on the device with no first contact, not disqualified, and no
+/// visit yet (what the Leads inbox lists as not answered).
 fn unanswered_leads(s: &crate::sync::device::SyncSnapshot) -> usize {
     use crate::sync::protocol::Entity;
     use serde_json::Value;
@@ -79,9 +80,14 @@ fn unanswered_leads(s: &crate::sync::device::SyncSnapshot) -> usize {
         .filter(|(_, c)| blank(c, "cancelled_at"))
         .filter_map(|(_, c)| c.get("lead_id").and_then(Value::as_str))
         .collect();
+    let since = chrono::Utc::now() - chrono::Duration::days(30);
     s.records(Entity::Lead)
         .filter(|(id, l)| {
-            blank(l, "first_contact_at")
+            l.get("lead_created_at")
+                .and_then(Value::as_str)
+                .and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok())
+                .is_some_and(|t| t >= since)
+                && blank(l, "first_contact_at")
                 && l.get("qualification").and_then(Value::as_str) != Some("disqualified")
                 && !visited.contains(id.to_string().as_str())
         })
