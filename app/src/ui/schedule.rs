@@ -316,6 +316,7 @@ pub fn Schedule() -> impl IntoView {
     let date = Memo::new(move |_| {
         NaiveDate::parse_from_str(&day.get(), "%Y-%m-%d").unwrap_or_else(|_| local_day(Utc::now()))
     });
+    let loaded = Memo::new(move |_| sync.snapshot.with(|s| s.status.loaded));
     let shift = move |days: i64| {
         day.set((date.get_untracked() + Duration::days(days)).format("%Y-%m-%d").to_string())
     };
@@ -352,6 +353,7 @@ pub fn Schedule() -> impl IntoView {
             <button type="button" on:click=move |_| shift(1) aria-label="Next day">"▶"</button>
         </div>
         <p class="muted">{move || date.get().format("%A %B %-d").to_string()}</p>
+        <Show when=move || loaded.get() fallback=|| view! { <p class="card muted">"Opening this device's records…"</p> }>
         {move || columns.get().into_iter().map(|(tech, name, visits)| view! {
             <section class="card" data-testid="tech-day">
                 <h2>{name}</h2>
@@ -370,6 +372,7 @@ pub fn Schedule() -> impl IntoView {
                 }}
             </section>
         }).collect_view()}
+        </Show>
     }
 }
 
