@@ -5,7 +5,6 @@ use super::visit::text;
 use crate::sync::device::use_sync;
 use crate::sync::protocol::Entity;
 use leptos::prelude::*;
-use serde_json::Value;
 use uuid::Uuid;
 
 #[derive(Clone, PartialEq)]
@@ -43,13 +42,7 @@ pub fn ConsultationList(
         let mut rows: Vec<Row> = snap
             .records(Entity::Consultation)
             .map(|(id, c)| {
-                // The customer hangs off the lead (a consultation made offline knows only its lead).
-                let customer_id =
-                    c.get("customer_id").and_then(Value::as_str).map(str::to_string).or_else(|| {
-                        let lead = c.get("lead_id")?.as_str()?.parse().ok()?;
-                        snap.get(Entity::Lead, lead)?.get("customer_id")?.as_str().map(str::to_string)
-                    });
-                let cust = customer_id.and_then(|cid| cid.parse().ok()).and_then(|cid| snap.get(Entity::Customer, cid));
+                let cust = super::schedule::customer_of(&snap, c);
                 let customer = cust.map(|cust| text(cust, "name")).unwrap_or_else(|| "Unknown customer".into());
                 let haystack = cust
                     .map(|c| format!("{} {} {}", text(c, "name"), text(c, "phone"), text(c, "address")).to_lowercase())

@@ -45,25 +45,36 @@ struct Waiting {
 /// (lead → consultation counts visits within 30 days); it stays in the reports.
 pub const INBOX_DAYS: i64 = 30;
 
-/// Live leads of the last [`INBOX_DAYS`] that are not disqualified and have no visit booked or
-/// held, unanswered first, oldest first.
-fn waiting(s: &SyncSnapshot) -> Vec<Waiting> {
+fn time(v: &Value, k: &str) -> Option<DateTime<Utc>> {
+    v.get(k).and_then(Value::as_str).and_then(|t| t.parse::<DateTime<Utc>>().ok())
+}
+
+/// The leads the inbox lists, unsorted, with when each came in: live leads of the last
+/// [`INBOX_DAYS`] that are not disqualified and have no visit booked or held. The Leads tab's
+/// badge counts the unanswered among them.
+pub fn waiting_leads(s: &SyncSnapshot) -> Vec<(Uuid, &Value, DateTime<Utc>)> {
     let since = Utc::now() - Duration::days(INBOX_DAYS);
     let visited: HashSet<String> = s
         .records(Entity::Consultation)
         .filter(|(_, c)| c.get("cancelled_at").is_none_or(Value::is_null))
         .map(|(_, c)| text(c, "lead_id"))
         .collect();
-    let time =
-        |v: &Value, k: &str| v.get(k).and_then(Value::as_str).and_then(|t| t.parse::<DateTime<Utc>>().ok());
-    let mut out: Vec<Waiting> = s
-        .records(Entity::Lead)
+    s.records(Entity::Lead)
         .filter(|(id, l)| text(l, "qualification") != "disqualified" && !visited.contains(&id.to_string()))
-        .map(|(id, l)| {
+        .map(|(id, l)| (*id, l, time(l, "lead_created_at").unwrap_or_else(Utc::now)))
+        .filter(|(_, _, created)| *created >= since)
+        .collect()
+}
+
+/// The inbox's rows: unanswered first, oldest first.
+fn waiting(s: &SyncSnapshot) -> Vec<Waiting> {
+    let mut out: Vec<Waiting> = waiting_leads(s)
+        .into_iter()
+        .map(|(id, l, created)| {
             let customer = customer_of(s, l);
             let campaign = text(l, "campaign");
             Waiting {
-                id: *id,
+                id,
                 customer: customer.map(|c| text(c, "name")).unwrap_or_else(|| "Unknown caller".into()),
                 phone: customer.map(|c| text(c, "phone")).unwrap_or_default(),
                 address: customer.map(|c| text(c, "address")).unwrap_or_default(),
@@ -74,13 +85,12 @@ fn waiting(s: &SyncSnapshot) -> Vec<Waiting> {
                     format!("{} · {campaign}", label(&text(l, "source")))
                 },
                 notes: text(l, "notes"),
-                created: time(l, "lead_created_at").unwrap_or_else(Utc::now),
+                created,
                 contacted: time(l, "first_contact_at"),
                 qualified: text(l, "qualification") == "qualified",
-                pending: s.is_pending(Entity::Lead, *id),
+                pending: s.is_pending(Entity::Lead, id),
             }
         })
-        .filter(|w| w.created >= since)
         .collect();
     out.sort_by_key(|w| (w.contacted.is_some(), w.created));
     out

@@ -69,28 +69,11 @@ pub fn RolePage(children: Children) -> impl IntoView {
     .into_any()
 }
 
-/// Live leads of the last month on the device with no first contact, not disqualified, and no
-/// visit yet (what the Leads inbox lists as not answered).
+/// The leads the inbox lists that nobody has answered yet.
 fn unanswered_leads(s: &crate::sync::device::SyncSnapshot) -> usize {
-    use crate::sync::protocol::Entity;
-    use serde_json::Value;
-    let blank = |v: &Value, k: &str| v.get(k).is_none_or(Value::is_null);
-    let visited: std::collections::HashSet<&str> = s
-        .records(Entity::Consultation)
-        .filter(|(_, c)| blank(c, "cancelled_at"))
-        .filter_map(|(_, c)| c.get("lead_id").and_then(Value::as_str))
-        .collect();
-    let since = chrono::Utc::now() - chrono::Duration::days(30);
-    s.records(Entity::Lead)
-        .filter(|(id, l)| {
-            l.get("lead_created_at")
-                .and_then(Value::as_str)
-                .and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok())
-                .is_some_and(|t| t >= since)
-                && blank(l, "first_contact_at")
-                && l.get("qualification").and_then(Value::as_str) != Some("disqualified")
-                && !visited.contains(id.to_string().as_str())
-        })
+    super::inbox::waiting_leads(s)
+        .into_iter()
+        .filter(|(_, l, _)| l.get("first_contact_at").is_none_or(serde_json::Value::is_null))
         .count()
 }
 

@@ -49,6 +49,17 @@ pub use session::current_user;
 /// The signed-in person travels to the browser in a `<meta name="fc-user">` tag so that the
 /// hydrated app (and a copy served from the service worker's cache while offline) knows who it
 /// is without a network round trip.
+/// Percent-encodes a text for a URL's query (an `sms:` body, a map search): every byte but the
+/// unreserved ones.
+pub fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let me_json =
         session::me_from_request().and_then(|me| serde_json::to_string(&me).ok()).unwrap_or_default();

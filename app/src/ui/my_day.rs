@@ -5,6 +5,7 @@
 
 use super::{
     current_user,
+    schedule::{self, hhmm},
     visit::{
         label,
         save::{SaveIndicator, Saver},
@@ -16,7 +17,7 @@ use crate::sync::{
     mutation::{Mutation, TimeEntryLog},
     protocol::Entity,
 };
-use chrono::{DateTime, Local, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Local, NaiveTime, Utc};
 use leptos::prelude::*;
 use uuid::Uuid;
 
@@ -49,15 +50,10 @@ impl Entry {
     }
 }
 
-fn hhmm(t: DateTime<Utc>) -> String {
-    t.with_timezone(&Local).format("%H:%M").to_string()
-}
-
 /// `HH:MM` on the local day of `day`, as an instant.
 fn at_local(day: DateTime<Utc>, raw: &str) -> Option<DateTime<Utc>> {
     let time = NaiveTime::parse_from_str(raw, "%H:%M").ok()?;
-    let date = day.with_timezone(&Local).date_naive();
-    Local.from_local_datetime(&date.and_time(time)).earliest().map(|t| t.with_timezone(&Utc))
+    schedule::at_local(schedule::local_day(day), time)
 }
 
 #[component]

@@ -37,16 +37,6 @@ pub fn quote_href(id: Uuid) -> String {
     format!("/quote?id={id}")
 }
 
-/// Percent-encodes a text for a `sms:` body.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// The text message, filled from the quote.
 fn sms_body(q: &Quote, me: &str, company: &str) -> String {
     let first = q.customer.split_whitespace().next().unwrap_or("there");
@@ -161,7 +151,7 @@ fn QueueRow(
         (n, None) => format!("{n} attempts"),
     };
     let tel = format!("tel:{}", q.phone);
-    let sms = format!("sms:{}?&body={}", q.phone, encode(&sms_body(&q, &my_name, &company)));
+    let sms = format!("sms:{}?&body={}", q.phone, super::percent_encode(&sms_body(&q, &my_name, &company)));
     let has_phone = !q.phone.is_empty();
     let q2 = q.clone();
     view! {

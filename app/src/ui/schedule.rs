@@ -127,14 +127,7 @@ pub fn technicians(s: &SyncSnapshot) -> Vec<(Uuid, String)> {
 }
 
 pub fn map_link(address: &str) -> String {
-    let encoded: String = address
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
-    format!("https://www.google.com/maps/search/?api=1&query={encoded}")
+    format!("https://www.google.com/maps/search/?api=1&query={}", super::percent_encode(address))
 }
 
 /// The window lengths offered when booking.
@@ -231,16 +224,11 @@ pub fn BookVisit(lead: Uuid, #[prop(into)] on_booked: Callback<String>) -> impl 
     }
 }
 
-/// At the door of a booked visit: the visit is logged (the lead's contact, if it had none) and
-/// the consultation held, as a consultation started on site is; then its first step opens.
-fn start_visit(
-    snapshot: &SyncSnapshot,
-    id: Uuid,
-    navigate: impl Fn(&str, leptos_router::NavigateOptions) + 'static,
-) {
-    let base = snapshot.revision(Entity::Consultation, id);
-    let now = Utc::now();
-    let writes = vec![
+/// At the door, by this device's clock: the visit logged (the lead's first contact, if it had
+/// none) and the consultation held. `base` is its revision as the device has it (0 when made
+/// here). Starting a booked visit and starting one on site write the same.
+pub fn at_the_door(id: Uuid, base: i64, now: DateTime<Utc>) -> [Mutation; 2] {
+    [
         Mutation::ActivityLog(ActivityLog {
             id: Uuid::now_v7(),
             consultation_id: id,
@@ -254,7 +242,17 @@ fn start_visit(
             base_version: base,
             fields: serde_json::json!({ "held_at": now }).as_object().cloned().unwrap_or_default(),
         }),
-    ];
+    ]
+}
+
+/// At the door of a booked visit: the visit is logged (the lead's contact, if it had none) and
+/// the consultation held, as a consultation started on site is; then its first step opens.
+fn start_visit(
+    snapshot: &SyncSnapshot,
+    id: Uuid,
+    navigate: impl Fn(&str, leptos_router::NavigateOptions) + 'static,
+) {
+    let writes = at_the_door(id, snapshot.revision(Entity::Consultation, id), Utc::now()).to_vec();
     leptos::task::spawn_local(async move {
         if queue(writes).await.is_ok() {
             navigate(&href(id, Step::Home), Default::default());

@@ -3,16 +3,13 @@
 use super::{
     consultations::ConsultationList,
     customer_match::{likely_customers, DuplicateCheck, CHOOSE_FIRST},
-    schedule::TodaysVisits,
+    schedule::{at_the_door, TodaysVisits},
     visit::{href, label, Step},
 };
 use crate::sync::device::{queue, sync_now, use_sync};
 use crate::{
     domain::{EmailAddress, PersonName, PhoneNumber},
-    sync::mutation::{
-        ActivityLog, ConsultationCreate, CustomerCreate, FieldUpdate, LeadCreate, Mutation, LEAD_SOURCES,
-        SERVICE_TYPES,
-    },
+    sync::mutation::{ConsultationCreate, CustomerCreate, LeadCreate, Mutation, LEAD_SOURCES, SERVICE_TYPES},
 };
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_navigate};
@@ -123,21 +120,8 @@ pub fn NewConsultation() -> impl IntoView {
                 problem: problem.get_untracked(),
                 ..Default::default()
             }),
-            // At the door: first contact and the consultation held, by this device's clock.
-            Mutation::ActivityLog(ActivityLog {
-                id: Uuid::now_v7(),
-                consultation_id: consultation,
-                kind: "visit".into(),
-                outcome: Some("on_site".into()),
-                at: now,
-                note: String::new(),
-            }),
-            Mutation::ConsultationUpdate(FieldUpdate {
-                id: consultation,
-                base_version: 0,
-                fields: serde_json::json!({ "held_at": now }).as_object().cloned().unwrap_or_default(),
-            }),
         ]);
+        mutations.extend(at_the_door(consultation, 0, now));
         saving.set(true);
         let navigate = navigate.clone();
         leptos::task::spawn_local(async move {

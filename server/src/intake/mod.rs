@@ -197,7 +197,7 @@ pub async fn receive(
         .unwrap_or_else(|| form.idempotency_key.clone());
     let received = if !form.website.trim().is_empty() {
         // A bot: it is told what a person would be told, and nothing is kept.
-        Received { lead_id: None, duplicate: false }
+        IntakeReceived { lead_id: None, duplicate: false }
     } else {
         let enquiry = Enquiry::parse(&form, &idempotency)?;
         let writer = target.writer.ok_or_else(|| {
@@ -205,7 +205,6 @@ pub async fn receive(
         })?;
         store(&state, target.company, writer, &enquiry).await?
     };
-    let body = IntakeReceived { lead_id: received.lead_id, duplicate: received.duplicate };
     let mut response = match kind {
         BodyKind::Json => {
             let status = if received.lead_id.is_some() && !received.duplicate {
@@ -213,7 +212,7 @@ pub async fn receive(
             } else {
                 StatusCode::OK
             };
-            (status, Json(body)).into_response()
+            (status, Json(received)).into_response()
         }
         BodyKind::Form => match allowed_redirect(&form.redirect, &target.origins) {
             Some(to) => Redirect::to(to).into_response(),
@@ -302,11 +301,6 @@ impl Enquiry {
     }
 }
 
-struct Received {
-    lead_id: Option<Uuid>,
-    duplicate: bool,
-}
-
 /// What is known already, in one query: the enquiry's lead if it was received before (the
 /// same idempotency key, or without one the same name and phone or email through the website
 /// in the last ten minutes), and a customer with its phone or email (the same household
@@ -345,10 +339,15 @@ async fn look_up(db: &sqlx::PgPool, company: Uuid, e: &Enquiry) -> Result<Known,
     Ok(Known { earlier: row.earlier, customer: row.customer_id.zip(row.customer_name) })
 }
 
-async fn store(state: &AppState, company: Uuid, writer: Uuid, e: &Enquiry) -> Result<Received, ApiError> {
+async fn store(
+    state: &AppState,
+    company: Uuid,
+    writer: Uuid,
+    e: &Enquiry,
+) -> Result<IntakeReceived, ApiError> {
     let Known { earlier, customer: known } = look_up(&state.pool, company, e).await?;
     if let Some(id) = earlier {
-        return Ok(Received { lead_id: Some(id), duplicate: true });
+        return Ok(IntakeReceived { lead_id: Some(id), duplicate: true });
     }
     let phone = e.phone.as_ref().map(|p| p.as_str());
     let email = e.email.as_ref().map(|m| m.as_str());
@@ -388,10 +387,10 @@ async fn store(state: &AppState, company: Uuid, writer: Uuid, e: &Enquiry) -> Re
     };
     mutations.push((Mutation::LeadCreate(create), now));
     match state.intake.batcher.submit(&state.pool, &state.clock, company, writer, mutations).await? {
-        Ok(()) => Ok(Received { lead_id: Some(lead), duplicate: false }),
+        Ok(()) => Ok(IntakeReceived { lead_id: Some(lead), duplicate: false }),
         Err(reason) => match look_up(&state.pool, company, e).await?.earlier {
             // The same form posted twice at once: the other post made the lead.
-            Some(id) => Ok(Received { lead_id: Some(id), duplicate: true }),
+            Some(id) => Ok(IntakeReceived { lead_id: Some(id), duplicate: true }),
             None => Err(ApiError::Conflict(format!("The enquiry could not be stored: {reason}"))),
         },
     }
