@@ -130,6 +130,10 @@
     if (e.data && e.data.type === 'warmed' && e.data.ready) {
       document.documentElement.dataset.offlineReady = e.data.build;
     }
+    // A tapped notification (sw.js): open its screen here.
+    if (e.data && e.data.type === 'open' && typeof e.data.url === 'string' && /^\/(?!\/)/.test(e.data.url)) {
+      if (window.location.pathname !== e.data.url) window.location.assign(e.data.url);
+    }
   });
 
   let reloading = false;

@@ -27,7 +27,13 @@ self.addEventListener('activate', (event) => {
 self.addEventListener('message', (event) => {
   const msg = event.data || {};
   if (msg.type === 'skip-waiting') self.skipWaiting();
-  if (msg.type === 'logout') event.waitUntil(Promise.all([caches.delete(PAGES), caches.delete(BLOBS)]));
+  if (msg.type === 'logout') {
+    // The server ends this device's push subscription with the session; the browser's goes too.
+    const unsubscribe = self.registration.pushManager
+      ? self.registration.pushManager.getSubscription().then((s) => s && s.unsubscribe()).catch(() => {})
+      : Promise.resolve();
+    event.waitUntil(Promise.all([caches.delete(PAGES), caches.delete(BLOBS), unsubscribe]));
+  }
   if (msg.type === 'warm') event.waitUntil(warm(msg.urls || [], event.source));
 });
 
@@ -110,4 +116,48 @@ async function blob(req) {
   const resp = await fetch(req);
   if (resp.ok) await cache.put(req.url, resp.clone());
   return resp;
+}
+
+// Web Push (server/src/push): a notice is shown as it came; a tap opens its screen in the tab
+// already open (pwa.js navigates it), or in a new one.
+self.addEventListener('push', (event) => {
+  let notice = {};
+  try {
+    notice = event.data ? event.data.json() : {};
+  } catch (_) {
+    notice = { title: event.data ? event.data.text() : '' };
+  }
+  event.waitUntil(
+    self.registration.showNotification(notice.title || 'Fieldclose', {
+      body: notice.body || '',
+      tag: notice.tag || undefined,
+      renotify: Boolean(notice.tag),
+      icon: '/icons/icon-192.png',
+      badge: '/icons/icon-192.png',
+      data: { url: samePage(notice.url) },
+    }),
+  );
+});
+
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const url = samePage(event.notification.data && event.notification.data.url);
+  event.waitUntil(
+    (async () => {
+      const tabs = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+      const tab = tabs.find((c) => new URL(c.url).origin === self.location.origin);
+      if (!tab) return self.clients.openWindow(url);
+      tab.postMessage({ type: 'open', url });
+      try {
+        await tab.focus();
+      } catch (_) {
+        /* focusing needs the tap's permission, which a replayed event lacks */
+      }
+    })(),
+  );
+});
+
+// Only a path of this app: a notice never sends the person to another site.
+function samePage(url) {
+  return typeof url === 'string' && url.startsWith('/') && !url.startsWith('//') ? url : '/';
 }

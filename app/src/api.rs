@@ -445,3 +445,53 @@ pub struct IntakeReceived {
     /// ten minutes): no second lead was made.
     pub duplicate: bool,
 }
+
+/// `GET /api/push/key`: the server's VAPID public key (an uncompressed P-256 point, base64url
+/// without padding), which a browser's `pushManager.subscribe` takes as `applicationServerKey`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PushKey {
+    pub public_key: String,
+}
+
+/// `PUT /api/push/subscription`: this device's push subscription, as the browser's
+/// `PushSubscription.toJSON()` gives it. It lasts as long as the session that sends it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PushSubscriptionIn {
+    /// The push service's address for this device (https, at a known push service).
+    pub endpoint: String,
+    pub keys: PushSubscriptionKeys,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PushSubscriptionKeys {
+    /// The device's P-256 public key, base64url (65 bytes decoded).
+    pub p256dh: String,
+    /// The device's authentication secret, base64url (16 bytes decoded).
+    pub auth: String,
+}
+
+/// `DELETE /api/push/subscription`: which subscription this device gives up.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PushUnsubscribe {
+    pub endpoint: String,
+}
+
+/// `GET/PUT /api/push/preferences`: which kinds of notice the signed-in person gets (on every
+/// device they turned notifications on), and how many of their devices are subscribed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct NotifyPreferences {
+    /// A new website lead waiting for an answer (the office, while open, and managers).
+    pub new_lead: bool,
+    /// A visit booked, moved or cancelled for you (technicians).
+    pub visit: bool,
+    /// A follow-up handed to you by someone else.
+    pub follow_up: bool,
+    /// Read-only: devices of yours with notifications on.
+    #[serde(default)]
+    pub devices: u32,
+}

@@ -10,6 +10,8 @@ pub const DEFAULT_SITE_ADDR: &str = "127.0.0.1:3000";
 pub const DEFAULT_SITE_ROOT: &str = "target/site";
 pub const DEFAULT_BLOB_DIR: &str = "target/blobs";
 pub const DEFAULT_LOG: &str = "info,server=debug,tower_http=info,sqlx=warn";
+/// Whom push services may contact about this server's notices; set your own in production.
+pub const DEFAULT_PUSH_CONTACT: &str = "mailto:push@fieldclose.app";
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -39,6 +41,17 @@ pub struct Config {
     /// The website lead form's posts a minute per company and per client address
     /// (FIELDCLOSE_INTAKE_PER_KEY, FIELDCLOSE_INTAKE_PER_IP).
     pub intake_limits: crate::intake::limit::IntakeLimits,
+    pub push: PushConfig,
+}
+
+/// Web Push (`push`): whom push services may write to about our notices, and whether a device
+/// may subscribe with a plain-http loopback endpoint (tests and local development only).
+#[derive(Debug, Clone)]
+pub struct PushConfig {
+    /// FIELDCLOSE_PUSH_CONTACT: a `mailto:` or `https:` address (the VAPID `sub`).
+    pub contact: String,
+    /// FIELDCLOSE_PUSH_LOOPBACK=true; never in production.
+    pub allow_loopback: bool,
 }
 
 /// How many failed sign-ins in a window are free before each further try must wait (growing
@@ -105,17 +118,21 @@ impl Config {
             });
         }
 
-        let cookie_secure = match var("FIELDCLOSE_COOKIE_SECURE").as_deref() {
-            None | Some("false") | Some("0") => false,
-            Some("true") | Some("1") => true,
-            Some(other) => {
-                return Err(ConfigError {
-                    var: "FIELDCLOSE_COOKIE_SECURE",
-                    value: other.into(),
-                    expected: "true or false",
-                })
-            }
+        let flag = |name: &'static str| match var(name).as_deref() {
+            None | Some("false") | Some("0") => Ok(false),
+            Some("true") | Some("1") => Ok(true),
+            Some(other) => Err(ConfigError { var: name, value: other.into(), expected: "true or false" }),
         };
+        let cookie_secure = flag("FIELDCLOSE_COOKIE_SECURE")?;
+        let contact = var("FIELDCLOSE_PUSH_CONTACT").unwrap_or_else(|| DEFAULT_PUSH_CONTACT.into());
+        if !(contact.starts_with("mailto:") || contact.starts_with("https://")) {
+            return Err(ConfigError {
+                var: "FIELDCLOSE_PUSH_CONTACT",
+                value: contact,
+                expected: "a mailto: or https: address push services can reach you at",
+            });
+        }
+        let push = PushConfig { contact, allow_loopback: flag("FIELDCLOSE_PUSH_LOOPBACK")? };
 
         let trusted_proxies = match var("FIELDCLOSE_TRUSTED_PROXIES") {
             None => vec![],
@@ -147,6 +164,7 @@ impl Config {
         Ok(Self {
             database_url,
             intake_limits,
+            push,
             trusted_proxies,
             blob_quota_bytes: 20_000_000_000,
             site_addr,

@@ -25,6 +25,7 @@ pub mod openapi;
 pub mod option_templates;
 pub mod passwords;
 pub mod price_book;
+pub mod push;
 pub mod pwa;
 pub mod reference;
 pub mod security;

@@ -87,6 +87,7 @@ pub fn api_routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .merge(crate::option_templates::router())
         .merge(crate::financing::router())
         .merge(crate::intake::router())
+        .merge(crate::push::router())
         .merge(crate::audit::router())
         .merge(sync::router())
         .merge(blobs::router())
@@ -128,6 +129,8 @@ pub enum StartError {
     BlobDir { dir: String, source: std::io::Error },
     #[error(transparent)]
     Clock(#[from] sync::clock::StartError),
+    #[error("cannot load or make the Web Push key: {0}")]
+    Push(#[source] sqlx::Error),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
 }
@@ -153,6 +156,8 @@ impl Application {
         let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
         crate::maintenance::spawn(pool.clone(), shutdown_rx.clone());
         crate::stale::spawn(pool.clone(), clock.clone(), shutdown_rx.clone());
+        let vapid = crate::push::vapid::VapidKey::load_or_create(&pool).await.map_err(StartError::Push)?;
+        let push = crate::push::Notifier::start(pool.clone(), vapid, &config.push, shutdown_rx.clone());
         let state = AppState {
             pool: pool.clone(),
             config: Arc::new(config),
@@ -165,6 +170,7 @@ impl Application {
             sessions: Arc::default(),
             analytics: Arc::default(),
             intake: Arc::default(),
+            push,
             shutdown: shutdown_rx,
         };
         crate::analytics::load::warm(state.analytics.clone(), pool.clone(), state.clock.clone());

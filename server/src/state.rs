@@ -26,6 +26,8 @@ pub struct AppState {
     pub analytics: Arc<crate::analytics::load::FactsCache>,
     /// The website lead form's flood guard (`intake::limit`).
     pub intake: Arc<crate::intake::Guards>,
+    /// Web Push notices, sent after the writes they are about (`push`).
+    pub push: crate::push::Notifier,
     /// Turns true when the server starts shutting down: long-lived responses (event streams)
     /// end then, so a graceful shutdown does not wait on them forever.
     pub shutdown: tokio::sync::watch::Receiver<bool>,

@@ -1,4 +1,5 @@
-//! `/account`: the signed-in person's own settings — for now, their password. Online only.
+//! `/account`: the signed-in person's own settings — their password and their notifications.
+//! Online only.
 
 use super::current_user;
 use crate::{api::PasswordChange, sync::device::transport};
@@ -36,7 +37,7 @@ pub fn Account() -> impl IntoView {
     };
     view! {
         <h1>"Your account"</h1>
-        <p class="muted">{me.map(|m| format!("{} · {} · {}", m.name, m.email, m.company_name))}</p>
+        <p class="muted">{me.clone().map(|m| format!("{} · {} · {}", m.name, m.email, m.company_name))}</p>
         <form class="card stack" on:submit=on_submit data-testid="password-form">
             <h2>"Change your password"</h2>
             {move || change.value().get().map(|r| match r {
@@ -49,5 +50,6 @@ pub fn Account() -> impl IntoView {
             <input id="new-password" type="password" autocomplete="new-password" required bind:value=new />
             <button type="submit" class="primary" disabled=move || change.pending().get()>"Change password"</button>
         </form>
+        {me.map(|m| view! { <super::notifications::NotificationsCard role=m.role /> })}
     }
 }

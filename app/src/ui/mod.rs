@@ -17,6 +17,7 @@ mod login;
 mod manager;
 mod media;
 mod my_day;
+mod notifications;
 mod option_templates;
 pub mod pages;
 mod price_book;

@@ -42,6 +42,12 @@ impl Hours {
         total.min(cap)
     }
 
+    /// Whether the company is open at `at` (a weekday's hours, not a holiday): when the office
+    /// is on duty for a new lead's notice.
+    pub fn is_open(&self, at: Secs) -> bool {
+        self.elapsed(at, at + 1, 1) > 0
+    }
+
     /// At most how many days after a lead `threshold` business seconds have passed (a chunk of
     /// facts is settled only past it, `pass::pieces`). Every week has an open day (settings
     /// refuse a week with none) of at least the shortest opening; each holiday may take a

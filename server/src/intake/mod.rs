@@ -387,7 +387,15 @@ async fn store(
     };
     mutations.push((Mutation::LeadCreate(create), now));
     match state.intake.batcher.submit(&state.pool, &state.clock, company, writer, mutations).await? {
-        Ok(()) => Ok(IntakeReceived { lead_id: Some(lead), duplicate: false }),
+        Ok(()) => {
+            // Nobody wrote it: every manager, and the office while open, is told.
+            state.push.notify(crate::push::Job {
+                company,
+                author: None,
+                notice: crate::push::Notice::NewLead { lead },
+            });
+            Ok(IntakeReceived { lead_id: Some(lead), duplicate: false })
+        }
         Err(reason) => match look_up(&state.pool, company, e).await?.earlier {
             // The same form posted twice at once: the other post made the lead.
             Some(id) => Ok(IntakeReceived { lead_id: Some(id), duplicate: true }),

@@ -148,7 +148,16 @@ pub async fn push(
     let gate = state.push_gates.for_company(actor.company_id);
     let response = super::detached(async move {
         let _turn = gate.acquire_owned().await.map_err(ApiError::internal)?;
-        process(&state.pool, &state.clock, &actor, &req, &parsed).await
+        let response = process(&state.pool, &state.clock, &actor, &req, &parsed).await?;
+        // Committed: the notices its writes call for (a visit booked for a technician, ...).
+        let applied = response
+            .results
+            .iter()
+            .filter(|r| r.status == MutationStatus::Applied)
+            .filter_map(|r| req.mutations.iter().position(|m| m.id == r.id))
+            .filter_map(|i| parsed[i].as_ref().ok());
+        state.push.after_push(actor.company_id, actor.user_id, applied);
+        Ok(response)
     })
     .await?;
     Ok(ApiJson(response))

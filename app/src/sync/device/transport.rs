@@ -153,6 +153,16 @@ pub async fn post_for_no_content<B: Serialize>(url: &str, body: &B) -> Result<()
     send(Method::Post, url, Some(body)).await.map(|_| ())
 }
 
+/// A PUT whose success has no body to read (204).
+pub async fn put_for_no_content<B: Serialize>(url: &str, body: &B) -> Result<(), Failure> {
+    send(Method::Put, url, Some(body)).await.map(|_| ())
+}
+
+/// A DELETE that says what to delete in its body (204).
+pub async fn delete_with<B: Serialize>(url: &str, body: &B) -> Result<(), Failure> {
+    send(Method::Delete, url, Some(body)).await.map(|_| ())
+}
+
 pub async fn put_json<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T, Failure> {
     json(send(Method::Put, url, Some(body)).await?).await
 }
