@@ -495,3 +495,27 @@ pub struct NotifyPreferences {
     #[serde(default)]
     pub devices: u32,
 }
+
+/// `GET/PUT /api/marketing-spend`: what the company paid in a month for a lead source, or for a
+/// campaign within it (an empty campaign is spend on the source not tied to one).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct MarketingSpend {
+    /// `2026-11`.
+    pub month: String,
+    /// One of the lead sources.
+    pub source: String,
+    #[serde(default)]
+    pub campaign: String,
+    pub amount_cents: i64,
+}
+
+/// `DELETE /api/marketing-spend`: which month, source and campaign to clear.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct MarketingSpendKey {
+    pub month: String,
+    pub source: String,
+    #[serde(default)]
+    pub campaign: String,
+}

@@ -64,6 +64,7 @@ fn main() {
         let lead = LeadFact {
             created,
             source,
+            campaign: server::analytics::facts::NONE,
             service,
             first_contact,
             contacted_by: technicians[rng.gen_range(0..technicians.len())],
@@ -74,6 +75,7 @@ fn main() {
         let deal = DealFact {
             lead_created: created,
             source,
+            campaign: server::analytics::facts::NONE,
             service,
             technician: technicians[rng.gen_range(0..technicians.len())],
             held,

@@ -74,6 +74,8 @@ pub struct LeadRow {
     pub source: String,
     pub service_type: String,
     pub created_at: Secs,
+    /// The `utm_campaign` it came with (marketing spend is per source and campaign).
+    pub campaign: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -138,6 +140,8 @@ pub enum Outcome {
 pub struct LeadFact {
     pub created: Secs,
     pub source: u32,
+    /// Its campaign (a dictionary id), NONE without one.
+    pub campaign: u32,
     pub service: u32,
     pub first_contact: Option<Secs>,
     /// Who made the first contact (people are dictionary ids of their uuid).
@@ -155,6 +159,8 @@ pub struct LeadFact {
 pub struct DealFact {
     pub lead_created: Secs,
     pub source: u32,
+    /// Its lead's campaign (NONE without one).
+    pub campaign: u32,
     pub service: u32,
     pub technician: u32,
     pub held: Option<Secs>,
@@ -195,12 +201,14 @@ pub fn fold(
     events.sort_by_key(|e| e.at);
     let source = dict.id(&lead.source);
     let service = dict.id(&lead.service_type);
+    let campaign = lead.campaign.as_deref().map_or(NONE, |c| dict.id(c));
     let created =
         events.iter().find(|e| e.kind == EventKind::LeadCreated).map(|e| e.at).unwrap_or(lead.created_at);
     let first = events.iter().find(|e| e.kind == EventKind::FirstContact);
     let mut lead_fact = LeadFact {
         created,
         source,
+        campaign,
         service,
         first_contact: first.map(|e| e.at),
         contacted_by: first.map(|e| dict.id(&e.actor.to_string())).unwrap_or(NONE),
@@ -222,6 +230,7 @@ pub fn fold(
         let mut d = DealFact {
             lead_created: created,
             source,
+            campaign,
             service,
             technician: dict.id(&c.technician.to_string()),
             held: None,
@@ -572,7 +581,13 @@ mod tests {
     fn the_last_decision_in_time_wins_and_a_reopen_is_a_move_back() {
         let mut dict = Dictionary::default();
         let (l, c) = (Uuid::now_v7(), Uuid::now_v7());
-        let lead = LeadRow { id: l, source: "web".into(), service_type: "hvac".into(), created_at: 0 };
+        let lead = LeadRow {
+            id: l,
+            source: "web".into(),
+            service_type: "hvac".into(),
+            created_at: 0,
+            campaign: None,
+        };
         let option =
             OptionRow { id: Uuid::now_v7(), tier: "Best".into(), price_cents: 900_000, presented: true };
         let cons = ConsultationRow { id: c, technician: Uuid::nil(), options: vec![option.clone()] };

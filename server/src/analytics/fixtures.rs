@@ -85,8 +85,13 @@ impl Builder {
         quoted: i64,
     ) {
         let (l, c) = (Uuid::now_v7(), Uuid::now_v7());
-        let lead =
-            LeadRow { id: l, source: source.into(), service_type: service.into(), created_at: t(created) };
+        let lead = LeadRow {
+            id: l,
+            source: source.into(),
+            service_type: service.into(),
+            created_at: t(created),
+            campaign: None,
+        };
         let mut events = vec![Event {
             consultation: None,
             kind: EventKind::LeadCreated,

@@ -141,6 +141,7 @@ struct LeadRec {
     source: String,
     service_type: String,
     lead_created_at: DateTime<Utc>,
+    campaign: Option<String>,
     deleted: bool,
 }
 
@@ -180,7 +181,8 @@ async fn refold(
 ) -> Result<(), sqlx::Error> {
     let leads = sqlx::query_as!(
         LeadRec,
-        "select id, source, service_type, lead_created_at, deleted from leads where company_id = $1 and id = any($2)",
+        "select id, source, service_type, lead_created_at, campaign, deleted from leads
+         where company_id = $1 and id = any($2)",
         company,
         ids
     )
@@ -265,6 +267,7 @@ async fn refold(
             source: l.source,
             service_type: l.service_type,
             created_at: secs(l.lead_created_at),
+            campaign: l.campaign,
         };
         let events = events_of.remove(&l.id).unwrap_or_default();
         let (lead, deals) = fold(&mut facts.dict, tz, &row, &cons, &events);

@@ -15,6 +15,7 @@ pub mod pass;
 pub mod report;
 pub mod routes;
 pub mod settings;
+pub mod spend;
 pub mod stats;
 
 #[cfg(test)]
@@ -35,8 +36,14 @@ pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
     let import = OpenApiRouter::new()
         .routes(routes!(import::import))
         .layer(axum::extract::DefaultBodyLimit::max(import::MAX_BYTES));
+    let spend_import = OpenApiRouter::new()
+        .routes(routes!(spend::import))
+        .layer(axum::extract::DefaultBodyLimit::max(spend::MAX_BYTES));
     OpenApiRouter::new()
         .routes(routes!(routes::get_dashboard))
+        .routes(routes!(spend::report))
+        .routes(routes!(spend::list, spend::put, spend::delete))
+        .merge(spend_import)
         .routes(routes!(routes::get_breakdown))
         .routes(routes!(routes::export))
         .routes(routes!(routes::get_settings, routes::put_settings))

@@ -31,6 +31,7 @@ fn random_world(rng: &mut StdRng, now: i64, people: &[Uuid]) -> World {
             source: ["web", "referral", "google"].choose(rng).unwrap().to_string(),
             service_type: ["hvac", "plumbing"].choose(rng).unwrap().to_string(),
             created_at: created,
+            campaign: None,
         };
         let actor = *people.choose(rng).unwrap();
         let ev = |consultation, kind, at, actor| Event {

@@ -18,6 +18,7 @@ mod helpers;
 mod http_surface;
 mod intake;
 mod invites;
+mod marketing;
 mod notifications;
 mod option_templates;
 mod pages;
