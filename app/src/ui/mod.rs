@@ -15,6 +15,7 @@ mod join;
 mod layout;
 mod login;
 mod manager;
+mod marketing_spend;
 mod media;
 mod my_day;
 mod notifications;

@@ -47,6 +47,7 @@ pub fn SettingsPage() -> impl IntoView {
         </nav>
         <super::company::CompanyCard />
         <super::website_leads::WebsiteLeadsCard />
+        <super::marketing_spend::MarketingSpendCard />
         <h2>"Targets and measures"</h2>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || loaded.get().map(|r| match r {

@@ -178,6 +178,91 @@ fn speed(d: &Dashboard) -> Markup {
     }
 }
 
+/// "$1,200" and, when the rate behind it has an interval, "($950–$2,400)".
+fn cost(c: &report::Cost) -> Markup {
+    html! {
+        (or_dash(c.cents.map(money)))
+        @if c.cents.is_some() {
+            br;
+            small.muted { "95% " (or_dash(c.low_cents.map(money))) "–" (c.high_cents.map(money).unwrap_or_else(|| "no bound".into())) }
+        }
+    }
+}
+
+fn marketing_row(r: &report::MarketingRow) -> Markup {
+    html! {
+        tr {
+            @if let Some(m) = &r.month { td { (m) } }
+            th scope="row" {
+                @match &r.campaign { Some(c) => { span.muted { "↳ " } (c) }, None => (r.source.replace('_', " ")) }
+            }
+            td { (money(r.spend_cents)) }
+            td { (r.leads) }
+            td { (or_dash(r.cost_per_lead_cents.map(money))) }
+            td class=[r.consultation.too_small.then_some("small")] title=(rate_note(&r.consultation)) {
+                (r.consultation.hits) " (" (pct(r.consultation.value)) ")"
+            }
+            td { (cost(&r.cost_per_consultation)) }
+            td class=[r.sale.too_small.then_some("small")] title=(rate_note(&r.sale)) { (r.sale.hits) }
+            td { (cost(&r.cost_per_sale)) }
+            td { (money(r.revenue_cents)) }
+            td { (r.return_on_spend.map(|x| format!("{x:.1}×")).unwrap_or_else(|| "—".into())) }
+            td { (pct(r.still_open)) }
+        }
+    }
+}
+
+/// Spend against what it bought, per source and campaign (docs/metrics.md, "Marketing spend").
+fn marketing(m: &report::Marketing) -> Markup {
+    let head = |with_month: bool| {
+        html! {
+            thead { tr {
+                @if with_month { th { "Month" } }
+                th { "Source / campaign" } th { "Spend" } th { "Leads" } th { "Per lead" }
+                th { "Consultations" } th { "Per consultation" } th { "Sales" } th { "Per sale" }
+                th { "Revenue" } th { "Return" } th { "Still open" }
+            } }
+        }
+    };
+    let totals: Vec<_> = m.rows.iter().filter(|r| r.month.is_none()).collect();
+    let months: Vec<_> = m.rows.iter().filter(|r| r.month.is_some()).collect();
+    let any_spend = totals.iter().any(|r| r.spend_cents > 0);
+    html! {
+        section aria-labelledby="h-marketing" {
+            h2 #h-marketing { "Marketing spend" }
+            @if !any_spend {
+                p.muted { "No marketing spend entered for " (m.from_month) " to " (m.to_month) ". Enter or import it in "
+                    a href="/settings#marketing-spend" { "Settings" } " to see cost per lead, per consultation and per sale." }
+            } @else {
+                p.muted { "Cohorts " (m.from_month) " to " (m.to_month) ", by the month each lead came in. "
+                    a href="/settings#marketing-spend" { "Enter spend" } }
+                div.scroll { table.marketing data-testid="marketing" {
+                    (head(false))
+                    tbody { @for r in &totals { (marketing_row(r)) } }
+                } }
+                details {
+                    summary { "By month" }
+                    div.scroll { table.marketing {
+                        (head(true))
+                        tbody { @for r in &months { (marketing_row(r)) } }
+                    } }
+                }
+                details {
+                    summary { "Definitions" }
+                    p { "Cost per lead: the month's spend ÷ the leads created that month (disqualified ones too: the spend bought them)." }
+                    p { "Cost per consultation and per sale: the same spend ÷ that month's leads that had a consultation held within "
+                        (m.lead_to_consultation_days) " days, or were sold (a win at or above the service's sold threshold). The 95% range comes from the "
+                        "Wilson interval of the rate behind it (consultations or sales per qualified lead); with no sale yet there is no upper bound." }
+                    p { "Return: revenue closed from the month's leads so far ÷ spend. Still open: qualified leads still waiting for a consultation "
+                        "within the window plus open quotes, as a share of the qualified leads: a young cohort's return is still growing." }
+                    p { "A campaign's row counts the leads that came with that campaign (utm_campaign) and the spend entered for it; the "
+                        "source's row counts all of them, and spend entered for the source as a whole." }
+                }
+            }
+        }
+    }
+}
+
 fn funnel(d: &Dashboard) -> Markup {
     let f = &d.funnel;
     let max = f.stages.iter().map(|s| s.entries).max().unwrap_or(1).max(1) as f64;
@@ -464,20 +549,23 @@ pub async fn reports(
         ("service", q.service.clone().unwrap_or_default()),
     ])
     .unwrap_or_default();
-    let (d, breakdowns, sources, services) = with_context(&state, &user, &q, |cx, r, changes| {
-        let (d, b) = dashboard_with_breakdowns(cx, r.range, r.period, changes, &Dimension::ALL);
-        let mut sources = vec![];
-        let mut services = vec![];
-        for row in &b {
-            match row.0 {
-                Dimension::Source => sources = row.1.iter().map(|r| r.key.clone()).collect(),
-                Dimension::Service => services = row.1.iter().map(|r| r.key.clone()).collect(),
-                _ => {}
+    let spend = super::spend::load(&state.pool, user.company_id()).await?;
+    let (d, breakdowns, sources, services, marketing_report) =
+        with_context(&state, &user, &q, move |cx, r, changes| {
+            let (d, b) = dashboard_with_breakdowns(cx, r.range, r.period, changes, &Dimension::ALL);
+            let m = report::marketing(cx, r.range, &spend);
+            let mut sources = vec![];
+            let mut services = vec![];
+            for row in &b {
+                match row.0 {
+                    Dimension::Source => sources = row.1.iter().map(|r| r.key.clone()).collect(),
+                    Dimension::Service => services = row.1.iter().map(|r| r.key.clone()).collect(),
+                    _ => {}
+                }
             }
-        }
-        (d, b, sources, services)
-    })
-    .await?;
+            (d, b, sources, services, m)
+        })
+        .await?;
     // Everyone, once: breakdown rows name people who have since left; the filters offer only
     // the active ones.
     let everyone = sqlx::query!(
@@ -538,6 +626,7 @@ pub async fn reports(
                     (headline(&d))
                     (speed(&d))
                     (funnel(&d))
+                    (marketing(&marketing_report))
                     h2 { "Breakdowns" }
                     p.muted {
                         "Close rate by the month held, win rate and revenue by the decision date. Tap a column to \
