@@ -75,19 +75,21 @@ pub async fn run(
     }
 }
 
-/// A job, or several new leads of one company (and one author) at once.
+/// A job, or several website leads of one company at once.
 #[derive(Debug, Clone, Copy)]
 enum Summed {
     One(Job),
     NewLeads { company: Uuid, author: Option<Uuid>, count: usize },
 }
 
-/// The batch in order, each company's (and author's) new leads at the place of the first.
+/// The batch in order, each company's website leads at the place of the first.
 fn summed(batch: Vec<Job>) -> Vec<Summed> {
     let mut out: Vec<Summed> = Vec::with_capacity(batch.len());
     let mut leads: BTreeMap<(Uuid, Option<Uuid>), usize> = BTreeMap::new();
     for job in batch {
-        if !matches!(job.notice, Notice::NewLead { .. }) {
+        // Only the website's leads are summed: a person's are few, and each is checked for an
+        // answer or a visit already made (`compose`).
+        if !matches!(job.notice, Notice::NewLead { .. }) || job.author.is_some() {
             out.push(Summed::One(job));
             continue;
         }
@@ -120,13 +122,14 @@ async fn compose(pool: &sqlx::PgPool, job: Summed) -> Result<Option<Outgoing>, s
             return new_lead_outgoing(pool, company, author, message).await;
         }
     };
-    let tz = time_zone(pool, company).await?;
     match notice {
         Notice::NewLead { lead } => {
             let Some(l) = sqlx::query!(
                 r#"select cu.name, l.service_type, l.source, cu.address
                    from leads l join customers cu on cu.company_id = l.company_id and cu.id = l.customer_id
-                   where l.company_id = $1 and l.id = $2 and not l.deleted"#,
+                   where l.company_id = $1 and l.id = $2 and not l.deleted and l.first_contact_at is null
+                     and not exists (select 1 from consultations c
+                                     where c.company_id = l.company_id and c.lead_id = l.id and not c.deleted)"#,
                 company,
                 lead
             )
@@ -166,6 +169,7 @@ async fn compose(pool: &sqlx::PgPool, job: Summed) -> Result<Option<Outgoing>, s
             if author == Some(v.technician_id) {
                 return Ok(None);
             }
+            let tz = time_zone(pool, company).await?;
             let when = v.scheduled_at.map(|at| window(at, v.window_minutes, tz)).unwrap_or_default();
             let title = match change {
                 VisitChange::Booked => format!("Visit booked: {}", v.name),
@@ -208,6 +212,7 @@ async fn compose(pool: &sqlx::PgPool, job: Summed) -> Result<Option<Outgoing>, s
             if author == Some(f.assignee_id) {
                 return Ok(None);
             }
+            let tz = time_zone(pool, company).await?;
             let due = format!("Due {}", f.due_at.with_timezone(&tz).format("%a %-d %b, %H:%M"));
             let body = [due, f.note].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" · ");
             let url = if f.role == Role::Manager.as_str() { "/followups" } else { "/queue" };
@@ -417,10 +422,15 @@ mod tests {
             author: Some(tech),
             notice: Notice::Visit { consultation: Uuid::now_v7(), change: VisitChange::Moved },
         };
-        let out = summed(vec![lead(a), visit, lead(a), lead(b), lead(a)]);
+        let mine = Job { company: a, author: Some(tech), notice: Notice::NewLead { lead: Uuid::now_v7() } };
+        let out = summed(vec![lead(a), visit, lead(a), lead(b), mine, lead(a)]);
         assert!(matches!(out[0], Summed::NewLeads { company, author: None, count: 3 } if company == a));
         assert!(matches!(out[1], Summed::One(Job { notice: Notice::Visit { .. }, .. })));
         assert!(matches!(out[2], Summed::One(Job { company, .. }) if company == b));
-        assert_eq!(out.len(), 3);
+        assert!(
+            matches!(out[3], Summed::One(Job { author: Some(_), .. })),
+            "a person's lead is its own notice"
+        );
+        assert_eq!(out.len(), 4);
     }
 }

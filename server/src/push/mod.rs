@@ -123,9 +123,21 @@ impl Notifier {
         }
     }
 
-    /// The notices of a device's push: one per applied write that calls for one.
+    /// The notices of a device's push: one per applied write that calls for one. A lead whose
+    /// visit the same push starts (a technician's lead on site) is no lead to answer.
     pub fn after_push<'a>(&self, company: Uuid, author: Uuid, applied: impl Iterator<Item = &'a Mutation>) {
-        for notice in applied.filter_map(|m| Notice::of_write(m, author)) {
+        let applied: Vec<&Mutation> = applied.collect();
+        let visited: Vec<Uuid> = applied
+            .iter()
+            .filter_map(|m| match m {
+                Mutation::ConsultationCreate(c) => Some(c.lead_id),
+                _ => None,
+            })
+            .collect();
+        for notice in applied.into_iter().filter_map(|m| Notice::of_write(m, author)) {
+            if matches!(notice, Notice::NewLead { lead } if visited.contains(&lead)) {
+                continue;
+            }
             self.notify(Job { company, author: Some(author), notice });
         }
     }

@@ -197,6 +197,14 @@ async fn notices_reach_the_right_people_encrypted_signed_and_as_each_chose() {
         .unwrap();
     assert_eq!((prefs["new_lead"].as_bool(), prefs["devices"].as_u64()), (Some(false), Some(1)));
     intake(&app, co.id, "Sam Okafor", "5125550199").await;
+    // A technician's lead on site comes with its visit: nobody is asked to answer it.
+    let mut on_site = Device::new(&app, tech.clone(), tech_id).await;
+    let (c, m) = customer("Eve Fox");
+    on_site.mutate(m).await;
+    let (l, m) = lead(c);
+    on_site.mutate(m).await;
+    on_site.mutate(crate::sync_fixtures::consultation(l, None).1).await;
+    on_site.push_all().await.unwrap();
     let mut manager = Device::new(&app, boss.clone(), boss_id).await;
     let (c, m) = customer("Ann Lee");
     manager.mutate(m).await;
