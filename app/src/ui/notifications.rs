@@ -192,10 +192,21 @@ mod browser {
             && js_sys::Reflect::has(&window.navigator(), &"serviceWorker".into()).unwrap_or(false)
     }
 
+    /// The service worker's registration; it may never be ready (its install failed), so this
+    /// gives up after a few seconds rather than leave the card checking for ever.
     async fn registration() -> Result<web_sys::ServiceWorkerRegistration, String> {
+        use futures_util::future::{select, Either};
         let window = web_sys::window().ok_or("no window")?;
-        let ready = window.navigator().service_worker().ready().map_err(text)?;
-        JsFuture::from(ready).await.map_err(text)?.dyn_into().map_err(|_| "no service worker".to_string())
+        let ready = JsFuture::from(window.navigator().service_worker().ready().map_err(text)?);
+        let timeout = gloo_timers::future::TimeoutFuture::new(5_000);
+        match select(ready, timeout).await {
+            Either::Left((ready, _)) => {
+                ready.map_err(text)?.dyn_into().map_err(|_| "no service worker".to_string())
+            }
+            Either::Right(_) => {
+                Err("The app's offline worker is not running; reload the page and try again.".into())
+            }
+        }
     }
 
     async fn current() -> Result<Option<web_sys::PushSubscription>, String> {

@@ -414,7 +414,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_burst_of_leads_is_one_notice_per_company_and_author_in_its_place() {
+    fn a_burst_of_website_leads_is_one_notice_per_company_in_its_place() {
         let (a, b, tech) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
         let lead = |company| Job { company, author: None, notice: Notice::NewLead { lead: Uuid::now_v7() } };
         let visit = Job {
