@@ -18,8 +18,8 @@ test('spend entered in Settings shows as cost per lead on the reports page', asy
   await hydrated(page);
   const card = page.getByTestId('marketing-spend');
   const month = new Date().toISOString().slice(0, 7);
-  await card.getByLabel('Month').fill(month);
-  await card.getByLabel('Source').selectOption('website');
+  await card.getByLabel('Month', { exact: true }).fill(month);
+  await card.getByLabel('Source', { exact: true }).selectOption('website');
   await card.getByLabel('Amount ($)').fill('1,500');
   await card.getByRole('button', { name: 'Save spend' }).click();
   await expect(card.getByRole('status')).toContainText(`Saved: $1,500.00 Website for ${month}`);
