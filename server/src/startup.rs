@@ -159,6 +159,7 @@ impl Application {
         let vapid = crate::push::vapid::VapidKey::load_or_create(&pool).await.map_err(StartError::Push)?;
         let push = crate::push::Notifier::start(pool.clone(), vapid, &config.push, shutdown_rx.clone());
         let state = AppState {
+            intake_pool: db::generic_plan_pool(&pool, 8),
             pool: pool.clone(),
             config: Arc::new(config),
             leptos_options,

@@ -9,6 +9,8 @@ use std::{collections::HashSet, sync::Arc};
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
+    /// The website lead form's own connections (`db::generic_plan_pool`).
+    pub intake_pool: PgPool,
     pub config: Arc<Config>,
     pub leptos_options: LeptosOptions,
     /// The paths the Leptos router renders (the pages behind sign-in).

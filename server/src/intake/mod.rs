@@ -94,7 +94,7 @@ async fn target(state: &AppState, key: &str) -> Result<Target, ApiError> {
          from companies c where c.intake_key = $1",
         key
     )
-    .fetch_optional(&state.pool)
+    .fetch_optional(&state.intake_pool)
     .await?
     .ok_or(ApiError::NotFound("lead form"))?;
     let target = Target { company: row.id, origins: row.intake_origins, writer: row.writer };
@@ -345,7 +345,7 @@ async fn store(
     writer: Uuid,
     e: &Enquiry,
 ) -> Result<IntakeReceived, ApiError> {
-    let Known { earlier, customer: known } = look_up(&state.pool, company, e).await?;
+    let Known { earlier, customer: known } = look_up(&state.intake_pool, company, e).await?;
     if let Some(id) = earlier {
         return Ok(IntakeReceived { lead_id: Some(id), duplicate: true });
     }
@@ -386,7 +386,7 @@ async fn store(
         ..Default::default()
     };
     mutations.push((Mutation::LeadCreate(create), now));
-    match state.intake.batcher.submit(&state.pool, &state.clock, company, writer, mutations).await? {
+    match state.intake.batcher.submit(&state.intake_pool, &state.clock, company, writer, mutations).await? {
         Ok(()) => {
             // Nobody wrote it: every manager, and the office while open, is told.
             state.push.notify(crate::push::Job {
@@ -396,7 +396,7 @@ async fn store(
             });
             Ok(IntakeReceived { lead_id: Some(lead), duplicate: false })
         }
-        Err(reason) => match look_up(&state.pool, company, e).await?.earlier {
+        Err(reason) => match look_up(&state.intake_pool, company, e).await?.earlier {
             // The same form posted twice at once: the other post made the lead.
             Some(id) => Ok(IntakeReceived { lead_id: Some(id), duplicate: true }),
             None => Err(ApiError::Conflict(format!("The enquiry could not be stored: {reason}"))),
