@@ -1,6 +1,6 @@
 // Passwords without the office: a manager's one-time reset link opened on the person's own
 // phone, and everyone changing their own password from /account.
-import { test, expect, request } from '@playwright/test';
+import { test, expect, request } from './guard';
 import { startServer, signIn, hydrated, RunningServer } from './server';
 
 let server: RunningServer;

@@ -1,6 +1,6 @@
 // The technician's whole in-home consultation, captured offline from a cold start on a phone,
 // then checked field by field on the server as a manager sees it.
-import { test, expect, request, Page, BrowserContext } from '@playwright/test';
+import { test, expect, request, Page, BrowserContext } from './guard';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { startServer, signIn, hydrated, DEMO, DEMO_PASSWORD, RunningServer } from './server';

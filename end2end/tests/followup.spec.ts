@@ -1,7 +1,7 @@
 // A technician hands a quote to a sales rep; both edit it offline; both come online, converge,
 // and both see the value that was overwritten. The rep's follow-up, logged offline from the
 // truck, reaches the manager's follow-up board.
-import { test, expect, Page } from '@playwright/test';
+import { test, expect, Page } from './guard';
 import { startServer, signIn, hydrated, DEMO, RunningServer } from './server';
 
 let server: RunningServer;
@@ -42,6 +42,14 @@ test('tech and rep edit one quote offline, converge, and both see the conflict',
   await tech.getByRole('button', { name: 'Schedule the follow-up' }).click();
   await expect(tech.getByTestId('follow-up-done')).toBeVisible();
   await settled(tech);
+  // Back on the step after a reload: it opens on the follow-up that exists and offers no second
+  // one unless asked.
+  await tech.reload();
+  await hydrated(tech);
+  await expect(tech.getByTestId('follow-up-open')).toContainText('with Jordan Reyes');
+  await expect(tech.getByRole('button', { name: 'Schedule the follow-up' })).toHaveCount(0);
+  await tech.getByTestId('follow-up-another').click();
+  await expect(tech.getByRole('button', { name: 'Schedule the follow-up' })).toBeVisible();
 
   // The rep's queue has it after sync.
   const row = rep.getByTestId('queue-row').filter({ hasText: customer });

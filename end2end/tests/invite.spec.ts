@@ -1,4 +1,4 @@
-import { test, expect, Page, Browser } from '@playwright/test';
+import { test, expect, Page, Browser } from './guard';
 import { readFileSync } from 'node:fs';
 import { startServer, signIn, hydrated, DEMO, RunningServer } from './server';
 

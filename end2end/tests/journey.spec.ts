@@ -2,7 +2,7 @@
 // invites a technician (who joins from their own phone), adds a price book item and a
 // checklist step; the technician, offline, sees both in a new consultation and captures it;
 // back online, the manager finds it in the audit trail and on the dashboard.
-import { test, expect } from '@playwright/test';
+import { test, expect } from './guard';
 import { startServer, hydrated, RunningServer } from './server';
 
 let server: RunningServer;

@@ -2,7 +2,7 @@
 // its push notice, delivered through DevTools, is shown and opens the inbox), one tap logs the
 // call, the visit is booked for tech1, it is at the top of tech1's Today (also offline, where the
 // visit is started), and the dashboard's speed to lead and lead → consultation count it.
-import { test, expect, request } from '@playwright/test';
+import { test, expect, request } from './guard';
 import { startServer, signIn, hydrated, DEMO, DEMO_PASSWORD, RunningServer } from './server';
 
 let server: RunningServer;

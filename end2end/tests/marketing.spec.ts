@@ -1,6 +1,6 @@
 // A manager enters a month's marketing spend in Settings, sees it divided by the leads it bought
 // on the reports page, and chooses which notices reach them on their account page.
-import { test, expect } from '@playwright/test';
+import { test, expect } from './guard';
 import { startServer, signIn, hydrated, DEMO, RunningServer } from './server';
 
 let server: RunningServer;

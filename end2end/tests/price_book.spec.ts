@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { test, expect } from './guard';
 import { startServer, signIn, hydrated, DEMO, RunningServer } from './server';
 
 let server: RunningServer;

@@ -1,4 +1,4 @@
-import { test, expect, chromium } from '@playwright/test';
+import { test, expect, chromium } from './guard';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,6 +90,14 @@ test('after one online visit the app opens from a cold start with no network', a
     // Airplane mode: the server is gone (so the worker's own fetches fail too) and the browser
     // is offline. Reload in place first.
     await server.stop();
+    // First the network is up but Fieldclose is not: the badge and the Sync tab say so, and
+    // neither calls it "Online".
+    const tabs = page.getByRole('navigation', { name: 'Main' });
+    await tabs.getByRole('link', { name: /Sync/ }).click();
+    await page.getByRole('button', { name: 'Sync now' }).click();
+    await expect(page.getByTestId('sync-badge')).toContainText("Can't reach Fieldclose");
+    await expect(page.getByTestId('connection')).toContainText('cannot reach Fieldclose');
+    await tabs.getByRole('link', { name: /Today/ }).click();
     await context.setOffline(true);
     await page.reload();
     await hydrated(page);

@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { test, expect } from './guard';
 import { startServer, hydrated, RunningServer } from './server';
 
 let server: RunningServer;

@@ -1,8 +1,10 @@
 //! The sync state at a glance, in the header of every page.
 //!
-//! Connectivity, how many changes wait to be sent and how many were rejected; it links to the
-//! Sync tab. `navigator.onLine` is read in an effect, never during render, so hydration matches.
+//! Connectivity (offline, a network that cannot reach Fieldclose, or online), how many changes
+//! wait to be sent and how many were rejected; it links to the Sync tab. `navigator.onLine` is
+//! read in an effect, never during render, so hydration matches.
 
+use crate::sync::device::Connection;
 use leptos::prelude::*;
 
 #[component]
@@ -24,10 +26,12 @@ pub fn SyncBadge() -> impl IntoView {
         }
     });
 
+    let connection = move || sync.snapshot.with(|s| Connection::of(online.get(), s.status.problem.as_ref()));
     view! {
-        <a href="/sync" class="sync-badge" class:offline=move || !online.get() aria-live="polite" data-testid="sync-badge">
+        <a href="/sync" class="sync-badge" class:offline=move || connection() != Connection::Online
+            aria-live="polite" data-testid="sync-badge" data-connection=move || format!("{:?}", connection()).to_lowercase()>
             <span class="dot" aria-hidden="true"></span>
-            <span class="state">{move || if online.get() { "Online" } else { "Offline" }}</span>
+            <span class="state">{move || connection().label()}</span>
             <span class="pending" data-testid="badge-pending">{move || {
                 sync.snapshot.with(|s| {
                 let snap = &s.status;

@@ -178,7 +178,10 @@ pub fn SyncPage() -> impl IntoView {
                 <dt>"Last synced"</dt>
                 <dd data-testid="last-synced">{move || snap().last_synced_at.map(|t| t.format("%b %-d, %H:%M UTC").to_string()).unwrap_or_else(|| "never".into())}</dd>
                 <dt>"Connection"</dt>
-                <dd>{move || if snap().online { "online" } else { "offline — changes are kept on this device" }}</dd>
+                <dd data-testid="connection">{move || {
+                    let s = snap();
+                    crate::sync::device::Connection::of(s.online, s.problem.as_ref()).explained()
+                }}</dd>
                 <dt>"Offline copy"</dt><dd class="offline-copy" data-testid="offline-copy"></dd>
             </dl>
             {move || snap().problem.map(|p| view! { <p class="error" role="alert">{p.message()}</p> })}

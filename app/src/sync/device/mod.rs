@@ -20,7 +20,7 @@ mod runtime;
 #[cfg(feature = "hydrate")]
 mod uploads;
 
-pub use status::{storage_warning, SyncProblem, SyncSnapshot, SyncStatus};
+pub use status::{storage_warning, Connection, SyncProblem, SyncSnapshot, SyncStatus};
 
 use crate::sync::mutation::Mutation;
 use leptos::prelude::*;

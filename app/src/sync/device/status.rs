@@ -29,6 +29,45 @@ pub struct SyncStatus {
     pub syncing_tab: bool,
 }
 
+/// How the device reaches the server, as a person needs to tell it: no network at all, a
+/// network that does not get to Fieldclose (a captive Wi-Fi, the server down), or fine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Connection {
+    Offline,
+    Unreachable,
+    Online,
+}
+
+impl Connection {
+    /// `network`: the browser's own idea (`navigator.onLine`); the last sync says the rest.
+    pub fn of(network: bool, problem: Option<&SyncProblem>) -> Connection {
+        match (network, problem) {
+            (false, _) => Connection::Offline,
+            (true, Some(SyncProblem::Unreachable)) => Connection::Unreachable,
+            (true, _) => Connection::Online,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Connection::Offline => "Offline",
+            Connection::Unreachable => "Can't reach Fieldclose",
+            Connection::Online => "Online",
+        }
+    }
+
+    /// What it means for the person's work, on the Sync page.
+    pub fn explained(self) -> &'static str {
+        match self {
+            Connection::Offline => "offline — changes are kept on this device",
+            Connection::Unreachable => {
+                "this device has a network but cannot reach Fieldclose (a Wi-Fi that wants a sign-in, or the server is down) — changes are kept on this device"
+            }
+            Connection::Online => "online",
+        }
+    }
+}
+
 /// Why sync is not (fully) done, as the sync state shows it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum SyncProblem {
@@ -132,5 +171,14 @@ mod tests {
     fn a_refusal_is_shown_in_the_servers_words() {
         assert_eq!(SyncProblem::Refused("Sign in again.".into()).message(), "Sign in again.");
         assert!(SyncProblem::UploadRefused("too big".into()).message().ends_with("too big"));
+    }
+
+    #[test]
+    fn a_network_that_does_not_reach_the_server_is_not_called_online() {
+        assert_eq!(Connection::of(false, None), Connection::Offline);
+        assert_eq!(Connection::of(false, Some(&SyncProblem::Unreachable)), Connection::Offline);
+        assert_eq!(Connection::of(true, Some(&SyncProblem::Unreachable)).label(), "Can't reach Fieldclose");
+        assert_eq!(Connection::of(true, Some(&SyncProblem::Refused("no".into()))), Connection::Online);
+        assert_eq!(Connection::of(true, None), Connection::Online);
     }
 }

@@ -11,12 +11,13 @@ use super::{
 };
 use crate::{
     domain::checklist::gaps,
-    sync::device::use_sync,
+    sync::device::{use_sync, SyncSnapshot},
     sync::{
         mutation::{FieldUpdate, FollowupSchedule, Mutation, Outcome, SetOutcome, LOST_REASONS},
         protocol::Entity,
     },
 };
+use chrono::{DateTime, Utc};
 use leptos::{html::Canvas, prelude::*};
 use leptos_router::{components::A, hooks::use_query_map};
 use serde_json::{json, Value};
@@ -35,6 +36,12 @@ pub fn OutcomeStep(id: Uuid) -> impl IntoView {
     let query = use_query_map();
     let chosen_from_query = query.with_untracked(|q| q.get("option").and_then(|o| o.parse::<Uuid>().ok()));
     let ending = RwSignal::new(chosen_from_query.map(|_| Ending::Sold));
+    // Back on a quote that already has its follow-up: the step opens on it.
+    Effect::new(move |_| {
+        if ending.get_untracked().is_none() && sync.snapshot.with(|s| open_follow_up(s, id).is_some()) {
+            ending.set(Some(Ending::FollowUp));
+        }
+    });
     let status = Memo::new(move |_| {
         sync.snapshot.with(|s| s.get(Entity::Consultation, id).map(|c| text(c, "status")).unwrap_or_default())
     });
@@ -251,6 +258,26 @@ fn SignaturePad(canvas: NodeRef<Canvas>, inked: RwSignal<bool>) -> impl IntoView
     }
 }
 
+/// The quote's open follow-up, the soonest if there are several: when, with whom, the note.
+fn open_follow_up(s: &SyncSnapshot, id: Uuid) -> Option<(Option<DateTime<Utc>>, String, String)> {
+    s.records(Entity::Followup)
+        .filter(|(_, f)| {
+            text(f, "consultation_id") == id.to_string() && f.get("done_at").is_none_or(Value::is_null)
+        })
+        .map(|(_, f)| {
+            let due = f.get("due_at").and_then(Value::as_str).and_then(|d| d.parse::<DateTime<Utc>>().ok());
+            let who = f
+                .get("assignee_id")
+                .and_then(Value::as_str)
+                .and_then(|a| a.parse::<Uuid>().ok())
+                .and_then(|a| s.get(Entity::TeamMember, a))
+                .map(|m| text(m, "name"))
+                .unwrap_or_default();
+            (due, who, text(f, "note"))
+        })
+        .min_by_key(|(due, _, _)| *due)
+}
+
 #[component]
 fn FollowUp(id: Uuid) -> impl IntoView {
     let sync = use_sync();
@@ -268,6 +295,10 @@ fn FollowUp(id: Uuid) -> impl IntoView {
             reps
         })
     });
+    // The quote's open follow-up, as this device has it (its own, just scheduled, included): one
+    // per quote unless the person asks for another.
+    let open = Memo::new(move |_| sync.snapshot.with(|s| open_follow_up(s, id)));
+    let another = RwSignal::new(false);
     let days = RwSignal::new(1i64);
     let assignee = RwSignal::new(String::new());
     let note = RwSignal::new(String::new());
@@ -294,10 +325,29 @@ fn FollowUp(id: Uuid) -> impl IntoView {
         }
         saver.queue(mutations);
         done.set(true);
+        another.set(false);
     };
     view! {
         <section class="card stack" data-testid="follow-up">
             <h2>"Follow up"</h2>
+            {move || open.get().map(|(due, who, note)| view! {
+                <div class="stack" data-testid="follow-up-open">
+                    <p class="ok">
+                        "Follow-up scheduled"
+                        {due.map(|d| format!(" for {}", d.with_timezone(&chrono::Local).format("%a %-d %b, %H:%M")))}
+                        {(!who.is_empty()).then(|| format!(" with {who}"))}
+                        "."
+                    </p>
+                    {(!note.is_empty()).then(|| view! { <p class="muted">{note}</p> })}
+                    <A href="/today">"Back to Today"</A>
+                    <Show when=move || !another.get()>
+                        <button type="button" data-testid="follow-up-another" on:click=move |_| { another.set(true); done.set(false); }>
+                            "Schedule another follow-up"
+                        </button>
+                    </Show>
+                </div>
+            })}
+            <Show when=move || open.with(Option::is_none) || another.get()>
             <p class="step-label">"When?"</p>
             <div class="choice three" role="group" aria-label="When">
                 {[(1, "Tomorrow"), (3, "In 3 days"), (7, "In a week")].into_iter().map(|(n, t)| view! {
@@ -312,9 +362,9 @@ fn FollowUp(id: Uuid) -> impl IntoView {
             <label for="f-note">"Note for the follow-up"</label>
             <textarea id="f-note" rows="2" bind:value=note></textarea>
             <button type="button" class="primary" on:click=schedule disabled=move || done.get()>"Schedule the follow-up"</button>
+            </Show>
             <Show when=move || done.get()>
                 <p class="ok" data-testid="follow-up-done">"Follow-up scheduled."</p>
-                <A href="/today">"Back to Today"</A>
             </Show>
         </section>
     }
