@@ -299,13 +299,32 @@ fn FollowUp(id: Uuid) -> impl IntoView {
     // per quote unless the person asks for another.
     let open = Memo::new(move |_| sync.snapshot.with(|s| open_follow_up(s, id)));
     let another = RwSignal::new(false);
-    let days = RwSignal::new(1i64);
+    // When: a day and a time on this device's clock (9:00 tomorrow unless changed); the quick
+    // picks set the day.
+    let day_in = |n: i64| (chrono::Local::now() + chrono::Duration::days(n)).date_naive();
+    let day = RwSignal::new(day_in(1).to_string());
+    let time = RwSignal::new("09:00".to_string());
     let assignee = RwSignal::new(String::new());
     let note = RwSignal::new(String::new());
     let done = RwSignal::new(false);
+    let problem = RwSignal::new(None::<String>);
     let schedule = move |_| {
         let rep = assignee.get_untracked().parse::<Uuid>().ok();
-        let due = chrono::Utc::now() + chrono::Duration::days(days.get_untracked());
+        let when = day
+            .get_untracked()
+            .parse::<chrono::NaiveDate>()
+            .ok()
+            .zip(chrono::NaiveTime::parse_from_str(&time.get_untracked(), "%H:%M").ok())
+            .and_then(|(d, t)| super::super::schedule::at_local(d, t));
+        let Some(due) = when else {
+            problem.set(Some("Pick a day and a time for the follow-up.".to_string()));
+            return;
+        };
+        if due < chrono::Utc::now() {
+            problem.set(Some("That time has passed; pick a later one.".to_string()));
+            return;
+        }
+        problem.set(None);
         let mut mutations = vec![Mutation::FollowupSchedule(FollowupSchedule {
             id: Uuid::now_v7(),
             consultation_id: id,
@@ -351,9 +370,15 @@ fn FollowUp(id: Uuid) -> impl IntoView {
             <p class="step-label">"When?"</p>
             <div class="choice three" role="group" aria-label="When">
                 {[(1, "Tomorrow"), (3, "In 3 days"), (7, "In a week")].into_iter().map(|(n, t)| view! {
-                    <button type="button" aria-pressed=move || (days.get() == n).to_string() on:click=move |_| days.set(n)>{t}</button>
+                    <button type="button" aria-pressed=move || (day.get() == day_in(n).to_string()).to_string()
+                        on:click=move |_| day.set(day_in(n).to_string())>{t}</button>
                 }).collect_view()}
             </div>
+            <label for="f-day">"Day"</label>
+            <input id="f-day" type="date" required bind:value=day />
+            <label for="f-time">"Time"</label>
+            <input id="f-time" type="time" required step="900" bind:value=time />
+            {move || problem.get().map(|p| view! { <p class="error" role="alert">{p}</p> })}
             <label for="f-assignee">"Who follows up"</label>
             <select id="f-assignee" on:change=move |ev| assignee.set(event_target_value(&ev))>
                 <option value="">"Me"</option>
