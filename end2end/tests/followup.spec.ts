@@ -39,6 +39,7 @@ test('tech and rep edit one quote offline, converge, and both see the conflict',
   await hydrated(tech);
   await tech.getByRole('button', { name: 'Follow up' }).click();
   await tech.getByLabel('Who follows up').selectOption({ label: 'Jordan Reyes' });
+  await tech.getByLabel('Note for the follow-up').fill('Wants the better option on financing');
   await tech.getByRole('button', { name: 'Schedule the follow-up' }).click();
   await expect(tech.getByTestId('follow-up-done')).toBeVisible();
   await settled(tech);
@@ -72,6 +73,8 @@ test('tech and rep edit one quote offline, converge, and both see the conflict',
   // And writes a note on the quote.
   await row.getByRole('link', { name: customer }).click();
   await expect(rep).toHaveURL(/\/quote\?id=/);
+  // The technician's hand-off note is on the quote, with what was seen on the visit.
+  await expect(rep.getByTestId('handoff-note')).toContainText('Wants the better option on financing');
   await rep.getByLabel('Notes').fill('Call after 5 pm');
   await expect(rep.getByTestId('save-state')).toContainText('Saved on this device');
 

@@ -257,6 +257,7 @@ fn QuoteDetail(id: Uuid) -> impl IntoView {
             <p class="status" data-testid="quote-status">{q.status.clone()}</p>
         })}
         <SaveIndicator />
+        <FromTheVisit id />
         <section class="card stack">
             <label for="q-notes">"Notes"</label>
             <textarea id="q-notes" rows="3" prop:value=notes
@@ -289,6 +290,88 @@ fn QuoteDetail(id: Uuid) -> impl IntoView {
         </section>
         <crate::ui::audit::History id />
         <crate::ui::audit::CustomerHistory consultation=id />
+    }
+}
+
+/// What the technician saw and offered, for the rep who takes the quote over: the hand-off note,
+/// the problem, the equipment, the photos, and what each option contains.
+#[component]
+fn FromTheVisit(id: Uuid) -> impl IntoView {
+    let sync = use_sync();
+    let visit = Memo::new(move |_| {
+        sync.snapshot.with(|s| {
+            let c = s.get(Entity::Consultation, id)?;
+            let handoff: Vec<String> = s
+                .records(Entity::Followup)
+                .filter(|(_, f)| text(f, "consultation_id") == id.to_string())
+                .map(|(_, f)| text(f, "note"))
+                .filter(|n| !n.is_empty())
+                .collect();
+            let home = c.get("home").and_then(Value::as_object).cloned().unwrap_or_default();
+            let equipment: Vec<String> = [
+                ("system_type", ""),
+                ("brand", ""),
+                ("model", "model "),
+                ("age_years", "years old: "),
+                ("fuel", "fuel: "),
+            ]
+            .iter()
+            .filter_map(|(k, prefix)| {
+                let v =
+                    home.get(*k).map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))?;
+                (!v.is_empty() && v != "null").then(|| match *k {
+                    "age_years" => format!("{v} years old"),
+                    "system_type" | "fuel" => format!("{prefix}{}", label(&v)),
+                    _ => format!("{prefix}{v}"),
+                })
+            })
+            .collect();
+            let photos: Vec<String> = s
+                .records(Entity::Attachment)
+                .filter(|(_, a)| text(a, "consultation_id") == id.to_string() && text(a, "kind") == "photo")
+                .map(|(_, a)| text(a, "sha256"))
+                .collect();
+            let options: Vec<(String, Vec<String>, Cents)> = options_of(s, id)
+                .into_iter()
+                .map(|o| {
+                    let items = o
+                        .items
+                        .iter()
+                        .map(|i| {
+                            if i.quantity > 1 {
+                                format!("{} × {}", i.quantity, i.description)
+                            } else {
+                                i.description.clone()
+                            }
+                        })
+                        .collect();
+                    (label(&o.tier), items, o.total())
+                })
+                .collect();
+            Some((handoff, text(c, "problem"), equipment, photos, options))
+        })
+    });
+    move || {
+        visit.get().map(|(handoff, problem, equipment, photos, options)| {
+            view! {
+                <section class="card stack" data-testid="from-the-visit">
+                    <h2>"From the visit"</h2>
+                    {handoff.into_iter().map(|n| view! { <p class="handoff" data-testid="handoff-note"><strong>"Hand-off note: "</strong>{n}</p> }).collect_view()}
+                    {(!problem.is_empty()).then(|| view! { <p><strong>"Problem: "</strong>{problem}</p> })}
+                    {(!equipment.is_empty()).then(|| view! { <p><strong>"Equipment: "</strong>{equipment.join(" · ")}</p> })}
+                    {(!photos.is_empty()).then(|| view! {
+                        <ul class="thumbs">{photos.into_iter().map(|sha| view! { <li><super::media::Thumb sha /></li> }).collect_view()}</ul>
+                    })}
+                    {(!options.is_empty()).then(|| view! {
+                        <ul class="list" data-testid="quote-options">
+                            {options.into_iter().map(|(tier, items, total)| view! {
+                                <li><strong>{format!("{tier} · {total}")}</strong><br/><span class="muted">{items.join(", ")}</span></li>
+                            }).collect_view()}
+                        </ul>
+                    })}
+                </section>
+            }
+        })
     }
 }
 
