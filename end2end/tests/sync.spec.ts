@@ -21,6 +21,11 @@ test('a consultation made offline survives a reload and reaches a manager after 
   const form = page.getByTestId('new-consultation');
   await form.getByLabel('Customer name').fill(customer);
   await form.getByLabel('Phone').fill('(737) 555-0199');
+  // The first step is kept as typed: a reload with no signal loses nothing.
+  await page.reload();
+  await hydrated(page);
+  await expect(form.getByLabel('Customer name')).toHaveValue(customer);
+  await expect(form.getByLabel('Phone')).toHaveValue('(737) 555-0199');
   await form.getByLabel('How they found us').selectOption('referral');
   await form.getByLabel('Problem').fill('Water heater leaking in the basement');
   await form.getByRole('button', { name: 'Save and continue' }).click();

@@ -77,3 +77,39 @@ pub fn left_behind(user: Uuid) -> Vec<(String, String, Draft)> {
         vec![]
     }
 }
+
+/// Where a form that is not a record yet (the first step of a consultation) is kept as typed, so
+/// an offline reload or a killed tab does not lose it.
+pub fn form_key(user: Uuid, form: &str) -> String {
+    format!("fieldclose-form:{user}:{form}")
+}
+
+pub fn keep_form<T: Serialize>(key: &str, value: &T) {
+    #[cfg(feature = "hydrate")]
+    if let (Some(s), Ok(text)) = (storage(), serde_json::to_string(value)) {
+        let _ = s.set_item(key, &text);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (key, serde_json::to_value(value));
+}
+
+pub fn kept_form<T: serde::de::DeserializeOwned>(key: &str) -> Option<T> {
+    #[cfg(feature = "hydrate")]
+    {
+        serde_json::from_str(&storage()?.get_item(key).ok().flatten()?).ok()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = key;
+        None
+    }
+}
+
+pub fn drop_form(key: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(s) = storage() {
+        let _ = s.remove_item(key);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = key;
+}

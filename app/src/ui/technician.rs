@@ -34,6 +34,18 @@ pub fn Today() -> impl IntoView {
     }
 }
 
+/// The first step's fields as typed (`drafts::keep_form`).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct NewForm {
+    name: String,
+    phone: String,
+    email: String,
+    address: String,
+    source: String,
+    service: String,
+    problem: String,
+}
+
 /// The first step of a consultation: who, how they found us, what for. The device's customers
 /// are searched as the name, phone and address are typed, and a likely duplicate is shown before
 /// a new customer is made. Saved on the device at once (no signal needed), then the visit goes on
@@ -53,6 +65,44 @@ pub fn NewConsultation() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let saving = RwSignal::new(false);
     let navigate = use_navigate();
+
+    // Kept as typed (an offline reload or a killed tab loses nothing), restored once on opening,
+    // dropped when the consultation is saved.
+    let kept = super::drafts::form_key(super::current_user().map(|m| m.user_id).unwrap_or_default(), "new");
+    let restored = RwSignal::new(false);
+    {
+        let kept = kept.clone();
+        Effect::new(move |_| {
+            if let Some(f) = super::drafts::kept_form::<NewForm>(&kept) {
+                name.set(f.name);
+                phone.set(f.phone);
+                email.set(f.email);
+                address.set(f.address);
+                source.set(f.source);
+                service.set(f.service);
+                problem.set(f.problem);
+            }
+            restored.set(true);
+        });
+    }
+    {
+        let kept = kept.clone();
+        Effect::new(move |_| {
+            let form = NewForm {
+                name: name.get(),
+                phone: phone.get(),
+                email: email.get(),
+                address: address.get(),
+                source: source.get(),
+                service: service.get(),
+                problem: problem.get(),
+            };
+            // Not before the kept copy is back: the empty form would overwrite it.
+            if restored.get() {
+                super::drafts::keep_form(&kept, &form);
+            }
+        });
+    }
 
     let candidates = Memo::new(move |_| {
         sync.snapshot.with(|s| likely_customers(s, &name.get(), &phone.get(), &address.get()))
@@ -124,9 +174,13 @@ pub fn NewConsultation() -> impl IntoView {
         mutations.extend(at_the_door(consultation, 0, now));
         saving.set(true);
         let navigate = navigate.clone();
+        let kept = kept.clone();
         leptos::task::spawn_local(async move {
             match queue(mutations).await {
-                Ok(()) => navigate(&href(consultation, Step::Home), Default::default()),
+                Ok(()) => {
+                    super::drafts::drop_form(&kept);
+                    navigate(&href(consultation, Step::Home), Default::default())
+                }
                 Err(e) => error.set(Some(e)),
             }
             saving.set(false);
@@ -146,12 +200,12 @@ pub fn NewConsultation() -> impl IntoView {
             <input id="c-address" autocomplete="street-address" bind:value=address />
             <DuplicateCheck candidates existing different />
             <label for="c-source">"How they found us"</label>
-            <select id="c-source" on:change=move |ev| source.set(event_target_value(&ev))>
+            <select id="c-source" prop:value=move || source.get() on:change=move |ev| source.set(event_target_value(&ev))>
                 {LEAD_SOURCES.iter().map(|s| view! { <option value=*s>{label(s)}</option> }).collect_view()}
             </select>
             <p class="hint">"The source is kept as first recorded; a manager corrects it if it was wrong."</p>
             <label for="c-service">"Service"</label>
-            <select id="c-service" on:change=move |ev| service.set(event_target_value(&ev))>
+            <select id="c-service" prop:value=move || service.get() on:change=move |ev| service.set(event_target_value(&ev))>
                 {SERVICE_TYPES.iter().map(|s| view! { <option value=*s>{label(s)}</option> }).collect_view()}
             </select>
             <label for="c-problem">"Problem, in the customer's words"</label>
