@@ -116,6 +116,7 @@ fn headline(d: &Dashboard) -> Markup {
                             @match k.met {
                                 Some(true) => span.ok { "✓ on target" },
                                 Some(false) => span.off { "✗ off target" },
+                                None if k.key == "non_selling" => span.muted { "no time logged" },
                                 None => span.muted { "no data" },
                             }
                         }
@@ -308,24 +309,45 @@ fn funnel(d: &Dashboard) -> Markup {
     }
 }
 
+/// A breakdown as a table, with only the columns that mean something for its dimension: reps
+/// hold no consultations (no held, no close rate), and only sold consultations have a tier (a
+/// tier's close and win rates would be 100% by construction). A row with nothing in it (a rep
+/// who decided nothing in the range) is left out.
 fn breakdown_table(title: &str, dim: Dimension, rows: &[BreakdownRow], query: &str) -> Markup {
+    let (held, rates) = match dim {
+        Dimension::Rep => (false, true),
+        Dimension::Tier => (false, false),
+        _ => (true, true),
+    };
+    let rows: Vec<&BreakdownRow> = rows
+        .iter()
+        .filter(|r| !(dim == Dimension::Rep && r.held == 0 && r.won == 0 && r.win_rate.n == 0))
+        .collect();
     html! {
         section {
             h3 { "By " (title) }
+            @if rows.is_empty() {
+                p.muted { "Nothing in this range." }
+            } @else {
             div.scroll { table.sortable {
                 thead { tr {
-                    @for column in [title, "Held", "Close rate", "Win rate", "Won", "Revenue", "Avg ticket"] {
-                        th { button type="button" { (column) } }
-                    }
+                    th { button type="button" { (title) } }
+                    @if held { th { button type="button" { "Held" } } th { button type="button" { "Close rate" } } }
+                    @if rates { th { button type="button" { "Win rate" } } }
+                    @for column in ["Won", "Revenue", "Avg ticket"] { th { button type="button" { (column) } } }
                 } }
                 tbody {
-                    @for r in rows {
+                    @for r in &rows {
                         tr {
                             td { (r.key) }
-                            td data-v=(r.held) { (r.held) }
-                            td data-v=(r.close_rate.value.unwrap_or(-1.0)) title=(rate_note(&r.close_rate))
-                                class=[r.close_rate.too_small.then_some("small")] { (pct(r.close_rate.value)) }
-                            td data-v=(r.win_rate.value.unwrap_or(-1.0)) title=(rate_note(&r.win_rate)) { (pct(r.win_rate.value)) }
+                            @if held {
+                                td data-v=(r.held) { (r.held) }
+                                td data-v=(r.close_rate.value.unwrap_or(-1.0)) title=(rate_note(&r.close_rate))
+                                    class=[r.close_rate.too_small.then_some("small")] { (pct(r.close_rate.value)) }
+                            }
+                            @if rates {
+                                td data-v=(r.win_rate.value.unwrap_or(-1.0)) title=(rate_note(&r.win_rate)) { (pct(r.win_rate.value)) }
+                            }
                             td data-v=(r.won) { (r.won) }
                             td data-v=(r.revenue_cents) { (money(r.revenue_cents)) }
                             td data-v=(r.average_ticket_cents.unwrap_or(0)) { (or_dash(r.average_ticket_cents.map(money))) }
@@ -333,6 +355,7 @@ fn breakdown_table(title: &str, dim: Dimension, rows: &[BreakdownRow], query: &s
                     }
                 }
             } }
+            }
             p { a href=(format!("/api/analytics/export/breakdown-{}?{query}", dim.as_str())) { "Download CSV" } }
         }
     }
@@ -608,6 +631,7 @@ pub async fn reports(
                 title { "Reports · Fieldclose" }
                 meta name="theme-color" content="#0b2f55";
                 link rel="icon" href="/favicon.ico";
+                link rel="manifest" href="/manifest.webmanifest";
                 link rel="stylesheet" href="/reports.css";
                 script src="/reports.js" defer {}
             }
