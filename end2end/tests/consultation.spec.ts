@@ -133,6 +133,11 @@ test('a whole consultation captured offline reaches the server with every field,
   await option.getByTestId('price-book-results').getByRole('button').first().click();
   await expect(option.getByTestId('option-total')).toHaveText('$4,290.00');
   await option.getByRole('button', { name: 'Done adding' }).click();
+  // A removed option can be put back.
+  await option.getByRole('button', { name: 'Remove this option' }).click();
+  await expect(page.getByTestId('option')).toHaveCount(0);
+  await page.getByTestId('option-removed').getByRole('button', { name: 'Undo' }).click();
+  await expect(page.getByTestId('option').nth(0).getByTestId('option-total')).toHaveText('$4,290.00');
   await page.getByTestId('add-option').click();
   option = page.getByTestId('option').nth(1);
   await option.getByLabel('Search the price book').fill('heat pump, 3 ton');

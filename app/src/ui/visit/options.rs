@@ -128,7 +128,11 @@ struct BookItem {
 /// ton" finds "3-Ton Heat Pump 16 SEER". An empty query matches everything.
 fn every_word_in(query: &str, fields: &[&str]) -> bool {
     let fields: Vec<String> = fields.iter().map(|f| f.to_lowercase()).collect();
-    query.split_whitespace().map(str::to_lowercase).all(|w| fields.iter().any(|f| f.contains(&w)))
+    query
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .all(|w| fields.iter().any(|f| f.contains(&w)))
 }
 
 fn price_book(s: &SyncSnapshot) -> Vec<BookItem> {
@@ -219,6 +223,8 @@ pub fn OptionsStep(id: Uuid) -> impl IntoView {
         Memo::new(move |_| sync.snapshot.with(|s| book.with(|b| templates(s, b, &service))))
     };
     let plans = Memo::new(move |_| sync.snapshot.with(plans_of));
+    // The option just removed, until it is put back or another is removed.
+    let removed = RwSignal::new(None::<Opt>);
 
     // Every change re-prices the monthly payment on the company's plan as it is now.
     let save = move |opt: Opt| {
@@ -269,9 +275,27 @@ pub fn OptionsStep(id: Uuid) -> impl IntoView {
                 options
                     .get()
                     .into_iter()
-                    .map(|opt| view! { <OptionCard opt book plans adding search service=service.clone() save error /> })
+                    .map(|opt| view! { <OptionCard opt book plans adding search service=service.clone() save error removed /> })
                     .collect_view()
             }}
+            {move || removed.get().map(|gone| {
+                let back = gone.clone();
+                view! {
+                    <p class="undo" role="status" data-testid="option-removed">
+                        {format!("{} removed. ", gone.tier)}
+                        <button type="button" class="link" on:click=move |_| {
+                            // Back as a new record (the removed one is gone for good), in its
+                            // place if that is still free.
+                            let taken: Vec<u8> = options.get_untracked().iter().map(|o| o.position).collect();
+                            let Some(position) = std::iter::once(back.position).chain(0..4).find(|p| !taken.contains(p)) else {
+                                return error.set(Some("Four options already: remove one to put this one back.".into()));
+                            };
+                            save(Opt { id: Uuid::now_v7(), position, presented: false, ..back.clone() });
+                            removed.set(None);
+                        }>"Undo"</button>
+                    </p>
+                }
+            })}
             <Show when=move || options.with(|o| o.len() < 4) && offered.with(|t| !t.is_empty())>
                 <div class="card templates" data-testid="option-templates">
                     <p class="small muted">"Start from your company's options:"</p>
@@ -304,6 +328,7 @@ fn OptionCard(
     service: String,
     save: impl Fn(Opt) + Copy + Send + Sync + 'static,
     error: RwSignal<Option<String>>,
+    removed: RwSignal<Option<Opt>>,
 ) -> impl IntoView {
     let saver = Saver::get();
     let oid = opt.id;
@@ -391,6 +416,7 @@ fn OptionCard(
         }
     };
     let opt_add = opt.clone();
+    let opt_removed = opt.clone();
     let opt_tier = opt.clone();
     let opt_plan = opt.clone();
     let tier_id = format!("tier-{oid}");
@@ -464,6 +490,7 @@ fn OptionCard(
             </select>
             {monthly.map(|m| view! { <p class="monthly" data-testid="monthly">{format!("or {m} a month")}</p> })}
             <button type="button" class="link danger" on:click=move |_| {
+                removed.set(Some(opt_removed.clone()));
                 saver.queue(vec![Mutation::Delete(DeleteRecord { entity: Entity::Option, id: oid })]);
             }>"Remove this option"</button>
         </article>
@@ -478,6 +505,7 @@ mod tests {
     fn price_book_search_takes_words_in_any_order() {
         let item = ["3-Ton Heat Pump 16 SEER", "HP-3T-16"];
         assert!(every_word_in("heat pump 3 ton", &item));
+        assert!(every_word_in("pump, 3 ton", &item));
         assert!(every_word_in("SEER pump", &item));
         assert!(every_word_in("hp-3t", &item));
         assert!(every_word_in("  ", &item));
