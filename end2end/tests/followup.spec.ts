@@ -70,6 +70,11 @@ test('tech and rep edit one quote offline, converge, and both see the conflict',
   await row.getByRole('link', { name: /Text/ }).click();
   await row.getByTestId('contact-result').getByRole('button', { name: 'No answer' }).click();
   await expect(row.getByTestId('contact-logged')).toContainText('Next follow-up');
+  // At once a second attempt: the first rebuilt the row while it was being saved (this used to
+  // panic in the background; the guard fails the spec on any page error).
+  await row.getByRole('link', { name: /Call/ }).click();
+  await row.getByTestId('contact-result').getByRole('button', { name: 'Left message' }).click();
+  await expect(row).toContainText('2 attempts, last: Left message');
   // And writes a note on the quote.
   await row.getByRole('link', { name: customer }).click();
   await expect(rep).toHaveURL(/\/quote\?id=/);
@@ -110,7 +115,7 @@ test('tech and rep edit one quote offline, converge, and both see the conflict',
   await manager.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: /Follow-ups/ }).click();
   const entry = manager.getByTestId('followup-row').filter({ hasText: customer });
   await expect(entry).toBeVisible({ timeout: 45_000 });
-  await expect(entry).toContainText('1 attempts, last: No answer');
+  await expect(entry).toContainText('2 attempts, last: Left message');
   await expect(manager.getByTestId('followup-group').filter({ hasText: customer })).toContainText('Jordan Reyes');
   await techCtx.close();
   await repCtx.close();

@@ -107,6 +107,9 @@ pub fn Queue() -> impl IntoView {
         q
     });
     let loaded = Memo::new(move |_| sync.snapshot.with(|s| s.status.loaded));
+    // The page's saver, shared by its rows: a row's own would be disposed with the row, which is
+    // rebuilt as soon as its write changes the records (while the write is still being saved).
+    let _ = Saver::get();
     // Row state lives here: the rows are rebuilt whenever the device's records change.
     let contacting = RwSignal::new(None::<(Uuid, &'static str)>);
     let logged = RwSignal::new(None::<(Uuid, String)>);

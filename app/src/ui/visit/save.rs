@@ -74,8 +74,8 @@ impl Saver {
     fn settle(self) {
         let idle = self.in_flight.try_get_value().unwrap_or(0) == 0
             && self.waiting.try_with_value(HashMap::is_empty).unwrap_or(true);
-        if idle && !matches!(self.state.get_untracked(), SaveState::Failed(_)) {
-            self.state.set(SaveState::Saved);
+        if idle && !matches!(self.state.try_get_untracked(), Some(SaveState::Failed(_))) {
+            let _ = self.state.try_set(SaveState::Saved);
         }
     }
 
@@ -87,18 +87,23 @@ impl Saver {
     fn queue_then(self, mutations: Vec<Mutation>, saved: impl FnOnce() + 'static) {
         self.state.set(SaveState::Saving);
         let _ = self.in_flight.try_update_value(|n| *n += 1);
+        // The page (and with it this saver's signals) may be gone by the time the write is on
+        // the device: a rebuilt list, a tap on another tab. The write still lands; only the
+        // "Saved" line has nobody to tell, so every signal is touched with `try_`.
         leptos::task::spawn_local(async move {
             let result = queue(mutations).await;
             let _ = self.in_flight.try_update_value(|n| *n = n.saturating_sub(1));
             match result {
                 Ok(()) => {
                     saved();
-                    if matches!(self.state.get_untracked(), SaveState::Failed(_)) {
-                        self.state.set(SaveState::Saving);
+                    if matches!(self.state.try_get_untracked(), Some(SaveState::Failed(_))) {
+                        let _ = self.state.try_set(SaveState::Saving);
                     }
                     self.settle();
                 }
-                Err(e) => self.state.set(SaveState::Failed(e)),
+                Err(e) => {
+                    let _ = self.state.try_set(SaveState::Failed(e));
+                }
             }
         });
     }
