@@ -80,10 +80,10 @@ fn CompanyForm(profile: CompanyProfile) -> impl IntoView {
                 };
                 match uploaded.await {
                     Ok(sha) => {
-                        logo.set(Some(sha));
-                        message.set(Some(Ok("Logo uploaded: save to use it.".into())));
+                        crate::ui::set_if_alive(logo, Some(sha));
+                        crate::ui::set_if_alive(message, Some(Ok("Logo uploaded: save to use it.".into())));
                     }
-                    Err(e) => message.set(Some(Err(e))),
+                    Err(e) => crate::ui::set_if_alive(message, Some(Err(e))),
                 }
             });
         }

@@ -174,8 +174,8 @@ fn LeadRow(
     let save = move |mutations: Vec<Mutation>, said: String| {
         leptos::task::spawn_local(async move {
             match queue(mutations).await {
-                Ok(()) => done.set(Some((id, said))),
-                Err(e) => error.set(Some(e)),
+                Ok(()) => crate::ui::set_if_alive(done, Some((id, said))),
+                Err(e) => crate::ui::set_if_alive(error, Some(e)),
             }
         })
     };
@@ -322,7 +322,7 @@ fn QuickAdd(on_saved: Callback<()>) -> impl IntoView {
         leptos::task::spawn_local(async move {
             match queue(mutations).await {
                 Ok(()) => on_saved.run(()),
-                Err(e) => error.set(Some(e)),
+                Err(e) => crate::ui::set_if_alive(error, Some(e)),
             }
         });
     };

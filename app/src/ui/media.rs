@@ -42,7 +42,7 @@ pub fn Thumb(sha: String, #[prop(default = "Photo")] alt: &'static str) -> impl 
     #[cfg(feature = "hydrate")]
     {
         let sha = sha.clone();
-        leptos::task::spawn_local(async move { src.set(Some(image_url(&sha).await)) });
+        leptos::task::spawn_local(async move { crate::ui::set_if_alive(src, Some(image_url(&sha).await)) });
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = &sha;

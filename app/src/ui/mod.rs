@@ -192,3 +192,10 @@ mod tests {
         assert_eq!(routed, super::pages::PUBLIC_PATHS);
     }
 }
+
+/// Sets `signal` if its page is still there. After an `.await` the component that owns it may be
+/// gone (a list rebuilt by the very write awaited, a tap on another tab), and setting a disposed
+/// signal panics; the work itself is done, so there is just nobody left to tell.
+pub(crate) fn set_if_alive<S: Set>(signal: S, value: S::Value) {
+    let _ = signal.try_set(value);
+}

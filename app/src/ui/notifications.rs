@@ -60,10 +60,10 @@ pub fn NotificationsCard(role: Role) -> impl IntoView {
     let message = RwSignal::new(None::<Result<String, String>>);
     Effect::new(move |_| {
         leptos::task::spawn_local(async move {
-            device.set(browser::state().await);
+            crate::ui::set_if_alive(device, browser::state().await);
             match transport::get_json::<NotifyPreferences>("/api/push/preferences").await {
-                Ok(p) => prefs.set(Some(p)),
-                Err(f) => message.set(Some(Err(f.into_detail().message))),
+                Ok(p) => crate::ui::set_if_alive(prefs, Some(p)),
+                Err(f) => crate::ui::set_if_alive(message, Some(Err(f.into_detail().message))),
             }
         });
     });
@@ -71,9 +71,9 @@ pub fn NotificationsCard(role: Role) -> impl IntoView {
         let on = *on;
         async move {
             let result = if on { turn_on().await } else { turn_off().await };
-            device.set(browser::state().await);
+            crate::ui::set_if_alive(device, browser::state().await);
             if let Ok(p) = transport::get_json::<NotifyPreferences>("/api/push/preferences").await {
-                prefs.set(Some(p));
+                crate::ui::set_if_alive(prefs, Some(p));
             }
             message.set(Some(result));
         }

@@ -197,7 +197,7 @@ pub fn BookVisit(lead: Uuid, #[prop(into)] on_booked: Callback<String>) -> impl 
                     hhmm(start),
                     hhmm(start + Duration::minutes(minutes.into()))
                 )),
-                Err(e) => error.set(Some(e)),
+                Err(e) => crate::ui::set_if_alive(error, Some(e)),
             }
         });
     };
@@ -402,10 +402,10 @@ fn ScheduledVisit(v: Visit, tech: Uuid) -> impl IntoView {
         leptos::task::spawn_local(async move {
             match queue(vec![m]).await {
                 Ok(()) => {
-                    moving.set(false);
-                    cancelling.set(false);
+                    crate::ui::set_if_alive(moving, false);
+                    crate::ui::set_if_alive(cancelling, false);
                 }
-                Err(e) => error.set(Some(e)),
+                Err(e) => crate::ui::set_if_alive(error, Some(e)),
             }
         })
     };

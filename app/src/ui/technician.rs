@@ -181,9 +181,10 @@ pub fn NewConsultation() -> impl IntoView {
                     super::drafts::drop_form(&kept);
                     navigate(&href(consultation, Step::Home), Default::default())
                 }
-                Err(e) => error.set(Some(e)),
+                Err(e) => crate::ui::set_if_alive(error, Some(e)),
             }
-            saving.set(false);
+            // The page may be gone already (the visit opened): nothing left to tell.
+            let _ = saving.try_set(false);
         });
     };
 
