@@ -171,6 +171,13 @@ fn Home() -> impl IntoView {
     view! { <Redirect path=target /> }
 }
 
+/// Sets `signal` if its page is still there. After an `.await` the component that owns it may be
+/// gone (a list rebuilt by the very write awaited, a tap on another tab), and setting a disposed
+/// signal panics; the work itself is done, so there is just nobody left to tell.
+pub(crate) fn set_if_alive<S: Set>(signal: S, value: S::Value) {
+    let _ = signal.try_set(value);
+}
+
 #[cfg(test)]
 mod tests {
     use super::pages::{Code, PAGES};
@@ -191,11 +198,4 @@ mod tests {
         routed.extend(super::PUBLIC_LAZY_PATHS);
         assert_eq!(routed, super::pages::PUBLIC_PATHS);
     }
-}
-
-/// Sets `signal` if its page is still there. After an `.await` the component that owns it may be
-/// gone (a list rebuilt by the very write awaited, a tap on another tab), and setting a disposed
-/// signal panics; the work itself is done, so there is just nobody left to tell.
-pub(crate) fn set_if_alive<S: Set>(signal: S, value: S::Value) {
-    let _ = signal.try_set(value);
 }
