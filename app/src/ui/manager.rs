@@ -159,7 +159,7 @@ pub fn Team() -> impl IntoView {
                             {move || reset.value().get().map(|r| match r {
                                 Ok(link) => view! {
                                     <div class="stack" role="status">
-                                        <p class="ok">{format!("A one-time link to set a new password, until {}:", link.expires_at.format("%b %-d, %H:%M UTC"))}</p>
+                                        <p class="ok">{format!("A one-time link to set a new password, until {}:", link.expires_at.with_timezone(&chrono::Local).format("%b %-d, %H:%M"))}</p>
                                         <input readonly value=link.url aria-label="Password reset link" data-testid="reset-link" />
                                     </div>
                                 }.into_any(),
