@@ -158,12 +158,7 @@ fn SpendCsv(on_imported: impl Fn() + Copy + 'static) -> impl IntoView {
                     if errors.is_empty() {
                         view! { <p class="ok" role="status">{format!("Imported {} rows.", r["imported"])}</p> }.into_any()
                     } else {
-                        view! {
-                            <div role="alert">
-                                <p class="error">"Nothing was imported. Fix these lines and try again:"</p>
-                                <ul>{errors.into_iter().map(|e| view! { <li>{format!("line {}: {}", e["line"], e["message"].as_str().unwrap_or(""))}</li> }).collect_view()}</ul>
-                            </div>
-                        }.into_any()
+                        view! { <super::price_book::ImportErrors errors /> }.into_any()
                     }
                 }
                 Err(m) => view! { <p class="error" role="alert">{m}</p> }.into_any(),

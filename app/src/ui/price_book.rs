@@ -185,6 +185,18 @@ fn ItemForm(
     }
 }
 
+/// A CSV import refused whole: each line's problem, for the person to fix and try again (the price
+/// book's and the marketing spend's imports answer alike).
+#[component]
+pub fn ImportErrors(errors: Vec<Value>) -> impl IntoView {
+    view! {
+        <div role="alert">
+            <p class="error">"Nothing was imported. Fix these lines and try again:"</p>
+            <ul>{errors.into_iter().map(|e| view! { <li>{format!("line {}: {}", e["line"], e["message"].as_str().unwrap_or(""))}</li> }).collect_view()}</ul>
+        </div>
+    }
+}
+
 /// The book as CSV: download it, edit it in a spreadsheet, and bring it back (a dry run first).
 #[component]
 fn CsvInOut(on_imported: impl Fn() + Copy + 'static) -> impl IntoView {
@@ -228,12 +240,7 @@ fn CsvInOut(on_imported: impl Fn() + Copy + 'static) -> impl IntoView {
                     if errors.is_empty() {
                         view! { <p class="ok" role="status">{summary}</p> }.into_any()
                     } else {
-                        view! {
-                            <div role="alert">
-                                <p class="error">"Nothing was imported. Fix these lines and try again:"</p>
-                                <ul>{errors.into_iter().map(|e| view! { <li>{format!("line {}: {}", e["line"], e["message"].as_str().unwrap_or(""))}</li> }).collect_view()}</ul>
-                            </div>
-                        }.into_any()
+                        view! { <ImportErrors errors /> }.into_any()
                     }
                 }
                 Err(m) => view! { <p class="error" role="alert">{m}</p> }.into_any(),
