@@ -43,16 +43,19 @@ pub fn MarketingSpendCard() -> impl IntoView {
         async move {
             match transport::put_json::<_, MarketingSpend>("/api/marketing-spend", &spend).await {
                 Ok(saved) => {
-                    version.update(|v| *v += 1);
-                    amount.set(String::new());
-                    message.set(Some(Ok(format!(
-                        "Saved: {} {} for {}.",
-                        Cents(saved.amount_cents),
-                        label(&saved.source),
-                        saved.month
-                    ))));
+                    let _ = version.try_update(|v| *v += 1);
+                    crate::ui::set_if_alive(amount, String::new());
+                    crate::ui::set_if_alive(
+                        message,
+                        Some(Ok(format!(
+                            "Saved: {} {} for {}.",
+                            Cents(saved.amount_cents),
+                            label(&saved.source),
+                            saved.month
+                        ))),
+                    );
                 }
-                Err(f) => message.set(Some(Err(f.into_detail().message))),
+                Err(f) => crate::ui::set_if_alive(message, Some(Err(f.into_detail().message))),
             }
         }
     });
@@ -60,8 +63,10 @@ pub fn MarketingSpendCard() -> impl IntoView {
         let key = key.clone();
         async move {
             match transport::delete_with("/api/marketing-spend", &key).await {
-                Ok(()) => version.update(|v| *v += 1),
-                Err(f) => message.set(Some(Err(f.into_detail().message))),
+                Ok(()) => {
+                    let _ = version.try_update(|v| *v += 1);
+                }
+                Err(f) => crate::ui::set_if_alive(message, Some(Err(f.into_detail().message))),
             }
         }
     });

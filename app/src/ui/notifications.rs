@@ -75,7 +75,7 @@ pub fn NotificationsCard(role: Role) -> impl IntoView {
             if let Ok(p) = transport::get_json::<NotifyPreferences>("/api/push/preferences").await {
                 crate::ui::set_if_alive(prefs, Some(p));
             }
-            message.set(Some(result));
+            crate::ui::set_if_alive(message, Some(result));
         }
     });
     let choose = Action::new_local(move |next: &NotifyPreferences| {
@@ -83,10 +83,10 @@ pub fn NotificationsCard(role: Role) -> impl IntoView {
         async move {
             match transport::put_json::<_, NotifyPreferences>("/api/push/preferences", &next).await {
                 Ok(p) => {
-                    prefs.set(Some(p));
-                    message.set(Some(Ok("Saved.".into())));
+                    crate::ui::set_if_alive(prefs, Some(p));
+                    crate::ui::set_if_alive(message, Some(Ok("Saved.".into())));
                 }
-                Err(f) => message.set(Some(Err(f.into_detail().message))),
+                Err(f) => crate::ui::set_if_alive(message, Some(Err(f.into_detail().message))),
             }
         }
     });
