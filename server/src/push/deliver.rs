@@ -65,9 +65,10 @@ pub async fn run(
                 Err(_) => break,
             }
         }
+        let courier = Courier { client: &client, key: &key, contact: &contact };
         for job in summed(batch) {
             match compose(&pool, job).await {
-                Ok(Some(out)) => send(&pool, &client, &key, &contact, out).await,
+                Ok(Some(out)) => send(&pool, &courier, out).await,
                 Ok(None) => {}
                 Err(e) => tracing::warn!(error = %e, "push: could not read a notice's details"),
             }
@@ -284,7 +285,21 @@ fn window(at: DateTime<Utc>, minutes: Option<i32>, tz: Tz) -> String {
     }
 }
 
-async fn send(pool: &sqlx::PgPool, client: &reqwest::Client, key: &VapidKey, contact: &str, out: Outgoing) {
+/// What every post to a push service is sent with: the HTTP client and who we are (VAPID).
+struct Courier<'a> {
+    client: &'a reqwest::Client,
+    key: &'a VapidKey,
+    contact: &'a str,
+}
+
+/// A device's subscription as stored.
+struct Device<'a> {
+    endpoint: &'a str,
+    p256dh: &'a [u8],
+    auth: &'a [u8],
+}
+
+async fn send(pool: &sqlx::PgPool, courier: &Courier<'_>, out: Outgoing) {
     if out.to.is_empty() {
         return;
     }
@@ -315,7 +330,8 @@ async fn send(pool: &sqlx::PgPool, client: &reqwest::Client, key: &VapidKey, con
         .for_each_concurrent(CONCURRENT, |s| {
             let message = messages[&s.user_id];
             async move {
-                let outcome = post(client, key, contact, &s.endpoint, &s.p256dh, &s.auth, message, out).await;
+                let device = Device { endpoint: &s.endpoint, p256dh: &s.p256dh, auth: &s.auth };
+                let outcome = courier.post(device, message, out).await;
                 record(pool, s.id, outcome).await;
             }
         })
@@ -329,46 +345,45 @@ enum Outcome {
     Failed(String),
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn post(
-    client: &reqwest::Client,
-    key: &VapidKey,
-    contact: &str,
-    endpoint: &str,
-    p256dh: &[u8],
-    auth: &[u8],
-    message: &Message,
-    out: &Outgoing,
-) -> Outcome {
-    // Stored endpoints were checked on the way in; a loopback one is only stored where allowed.
-    let Ok(endpoint) = PushEndpoint::parse(endpoint, true) else { return Outcome::Gone };
-    let Ok(device) = web_push_native::p256::PublicKey::from_sec1_bytes(p256dh) else { return Outcome::Gone };
-    if auth.len() != 16 {
-        return Outcome::Gone;
-    }
-    let auth = web_push_native::Auth::clone_from_slice(auth);
-    let payload = serde_json::to_vec(message).unwrap_or_default();
-    let request = match web_push_native::WebPushBuilder::new(endpoint.uri().clone(), device, auth)
-        .with_valid_duration(out.ttl)
-        .build(payload)
-    {
-        Ok(r) => r,
-        Err(e) => return Outcome::Failed(format!("encrypting: {e}")),
-    };
-    let (parts, body) = request.into_parts();
-    let sent = client
-        .post(endpoint.as_str())
-        .headers(parts.headers)
-        .header("Urgency", out.urgency)
-        .header(reqwest::header::AUTHORIZATION, key.authorization(&endpoint.audience(), contact, Utc::now()))
-        .body(body)
-        .send()
-        .await;
-    match sent {
-        Ok(r) if r.status().is_success() => Outcome::Delivered,
-        Ok(r) if matches!(r.status().as_u16(), 404 | 410) => Outcome::Gone,
-        Ok(r) => Outcome::Failed(format!("push service answered {}", r.status())),
-        Err(e) => Outcome::Failed(e.to_string()),
+impl Courier<'_> {
+    async fn post(&self, to: Device<'_>, message: &Message, out: &Outgoing) -> Outcome {
+        let Device { endpoint, p256dh, auth } = to;
+        // Stored endpoints were checked on the way in; a loopback one is only stored where allowed.
+        let Ok(endpoint) = PushEndpoint::parse(endpoint, true) else { return Outcome::Gone };
+        let Ok(device) = web_push_native::p256::PublicKey::from_sec1_bytes(p256dh) else {
+            return Outcome::Gone;
+        };
+        if auth.len() != 16 {
+            return Outcome::Gone;
+        }
+        let auth = web_push_native::Auth::clone_from_slice(auth);
+        let payload = serde_json::to_vec(message).unwrap_or_default();
+        let request = match web_push_native::WebPushBuilder::new(endpoint.uri().clone(), device, auth)
+            .with_valid_duration(out.ttl)
+            .build(payload)
+        {
+            Ok(r) => r,
+            Err(e) => return Outcome::Failed(format!("encrypting: {e}")),
+        };
+        let (parts, body) = request.into_parts();
+        let sent = self
+            .client
+            .post(endpoint.as_str())
+            .headers(parts.headers)
+            .header("Urgency", out.urgency)
+            .header(
+                reqwest::header::AUTHORIZATION,
+                self.key.authorization(&endpoint.audience(), self.contact, Utc::now()),
+            )
+            .body(body)
+            .send()
+            .await;
+        match sent {
+            Ok(r) if r.status().is_success() => Outcome::Delivered,
+            Ok(r) if matches!(r.status().as_u16(), 404 | 410) => Outcome::Gone,
+            Ok(r) => Outcome::Failed(format!("push service answered {}", r.status())),
+            Err(e) => Outcome::Failed(e.to_string()),
+        }
     }
 }
 
