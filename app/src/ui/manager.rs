@@ -202,7 +202,7 @@ pub fn Team() -> impl IntoView {
 #[component]
 pub fn FollowupsBoard() -> impl IntoView {
     use super::{
-        quotes::quotes,
+        quotes::queue_of,
         visit::{label, save::Saver, text},
     };
     use crate::sync::device::use_sync;
@@ -226,30 +226,39 @@ pub fn FollowupsBoard() -> impl IntoView {
             p
         })
     });
-    // (assignee, [(follow-up, quote)]) for open quotes with an open follow-up.
+    // Each person's queue exactly as their own device shows it (`queue_of`), soonest due first
+    // and those with no follow-up set last; people with nothing open are left out.
     let board = Memo::new(move |_| {
         sync.snapshot.with(|s| {
-            let mut open = quotes(s, |c| text(c, "status") == "open");
-            open.retain(|q| q.next_due.is_some());
-            open.sort_by_key(|q| q.next_due.map(|d| d.1));
-            let mut by: Vec<(Uuid, Vec<super::quotes::Quote>)> = vec![];
-            for q in open {
-                let who = q.next_due.map(|d| d.2).unwrap_or_default();
-                match by.iter_mut().find(|(w, _)| *w == who) {
-                    Some((_, list)) => list.push(q),
-                    None => by.push((who, vec![q])),
-                }
-            }
-            by
+            // Everyone who may hold a queue, the deactivated too: their open follow-ups are the
+            // ones most in need of handing on.
+            let mut holders: Vec<(Uuid, String)> = s
+                .records(Entity::TeamMember)
+                .filter(|(_, m)| text(m, "role") != "manager")
+                .map(|(id, m)| (*id, text(m, "name")))
+                .collect();
+            holders.sort_by(|a, b| a.1.cmp(&b.1));
+            holders
+                .iter()
+                .filter_map(|(who, _)| {
+                    let mut list = queue_of(s, *who);
+                    list.sort_by_key(|q| (q.next_due.is_none(), q.next_due.map(|d| d.1)));
+                    (!list.is_empty()).then_some((*who, list))
+                })
+                .collect::<Vec<_>>()
         })
     });
     let name_of = move |id: Uuid| {
-        people.with(|p| p.iter().find(|x| x.0 == id).map(|x| x.1.clone())).unwrap_or_else(|| "Someone".into())
+        people.with(|p| p.iter().find(|x| x.0 == id).map(|x| x.1.clone())).unwrap_or_else(|| {
+            let name = sync.snapshot.with(|s| s.get(Entity::TeamMember, id).map(|m| text(m, "name")));
+            format!("{} (no longer active)", name.unwrap_or_else(|| "Someone".into()))
+        })
     };
     let reassign = move |q: &super::quotes::Quote, to: Uuid| {
-        let Some((followup, _, _)) = q.next_due else { return };
-        let mut mutations =
-            vec![Mutation::FollowupReassign(FollowupReassign { id: followup, assignee_id: to })];
+        let mut mutations = vec![];
+        if let Some((followup, _, _)) = q.next_due {
+            mutations.push(Mutation::FollowupReassign(FollowupReassign { id: followup, assignee_id: to }));
+        }
         // A rep who gets the follow-up gets the quote (and so sees it on their device).
         if people.with_untracked(|p| p.iter().any(|x| x.0 == to && x.2 == "sales_rep")) {
             let base_version = sync.snapshot.with_untracked(|s| s.revision(Entity::Consultation, q.id));
@@ -259,7 +268,9 @@ pub fn FollowupsBoard() -> impl IntoView {
                 fields: serde_json::json!({ "sales_rep_id": to }).as_object().cloned().unwrap_or_default(),
             }));
         }
-        saver.queue(mutations);
+        if !mutations.is_empty() {
+            saver.queue(mutations);
+        }
     };
     let now = chrono::Utc::now();
     view! {
@@ -270,13 +281,13 @@ pub fn FollowupsBoard() -> impl IntoView {
                 <h2>{format!("{} — {} open", name_of(who), list.len())}</h2>
                 <ul class="list">
                     {list.into_iter().map(|q| {
-                        let due = q.next_due.map(|d| d.1.format("%b %-d").to_string()).unwrap_or_default();
+                        let due = q.next_due.map(|d| format!("due {}", d.1.format("%b %-d"))).unwrap_or_else(|| "no follow-up set".into());
                         let select_id = format!("to-{}", q.id);
                         let q2 = q.clone();
                         view! {
                             <li data-testid="followup-row" data-overdue=q.overdue(now).to_string()>
                                 <strong>{q.customer.clone()}</strong>
-                                <div class="muted">{format!("{} · due {due} · {} attempts{}", q.quoted(), q.attempts,
+                                <div class="muted">{format!("{} · {due} · {} attempts{}", q.quoted(), q.attempts,
                                     q.last_result.as_deref().map(|r| format!(", last: {}", label(r))).unwrap_or_default())}</div>
                                 <label for=select_id.clone() class="small">"Hand to"</label>
                                 <select id=select_id on:change=move |ev| {

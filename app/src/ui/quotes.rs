@@ -154,6 +154,21 @@ pub fn quotes(s: &SyncSnapshot, keep: impl Fn(&Value) -> bool) -> Vec<Quote> {
         .collect()
 }
 
+/// The open quotes on `person`'s follow-up queue: handed to them (their quote), or with an open
+/// follow-up assigned to them. The rep's queue and the manager's board both read it, so they
+/// agree on what is open.
+pub fn queue_of(s: &SyncSnapshot, person: Uuid) -> Vec<Quote> {
+    let me = person.to_string();
+    let mine: std::collections::HashSet<String> = s
+        .records(Entity::Followup)
+        .filter(|(_, f)| text(f, "assignee_id") == me && f.get("done_at").is_none_or(Value::is_null))
+        .map(|(_, f)| text(f, "consultation_id"))
+        .collect();
+    quotes(s, |c| {
+        text(c, "status") == "open" && (text(c, "sales_rep_id") == me || mine.contains(&text(c, "id")))
+    })
+}
+
 /// The queue's order: overdue first (most overdue first), then the largest expected value,
 /// then the oldest visit.
 pub fn rank(quotes: &mut [Quote], now: DateTime<Utc>) {

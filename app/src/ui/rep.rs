@@ -5,7 +5,7 @@
 use super::{
     conflicts::ConflictView,
     current_user,
-    quotes::{quotes, rank, Quote},
+    quotes::{queue_of, quotes, rank, Quote},
     visit::{
         consultation_on_device, label,
         options::options_of,
@@ -89,20 +89,7 @@ pub fn Queue() -> impl IntoView {
     let my_id = me.as_ref().map(|m| m.user_id).unwrap_or_default();
     let now = Utc::now();
     let queue = Memo::new(move |_| {
-        let mut q = sync.snapshot.with(|s| {
-            // Mine: quotes handed to me, or with a follow-up assigned to me.
-            let mine: std::collections::HashSet<String> = s
-                .records(Entity::Followup)
-                .filter(|(_, f)| {
-                    text(f, "assignee_id") == my_id.to_string() && f.get("done_at").is_none_or(Value::is_null)
-                })
-                .map(|(_, f)| text(f, "consultation_id"))
-                .collect();
-            quotes(s, |c| {
-                text(c, "status") == "open"
-                    && (text(c, "sales_rep_id") == my_id.to_string() || mine.contains(&text(c, "id")))
-            })
-        });
+        let mut q = sync.snapshot.with(|s| queue_of(s, my_id));
         rank(&mut q, now);
         q
     });
