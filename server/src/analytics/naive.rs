@@ -174,6 +174,20 @@ type Speed = (u64, u64, Option<i64>, Share, Share);
 /// Business-time speed: the median and the two shares.
 type BusinessSpeed = (Option<i64>, Share, Share);
 
+/// When the lead came in: its `lead_created` event, else its row's time.
+fn created_at(lead: &LeadRow, events: &[Event]) -> i64 {
+    events.iter().find(|e| e.kind == EventKind::LeadCreated).map_or(lead.created_at, |e| e.at)
+}
+
+/// The lead's latest judgement, if it is a disqualification (the latest one stands).
+fn disqualified(events: &[Event]) -> Option<&Event> {
+    events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Qualified | EventKind::Disqualified))
+        .max_by_key(|e| e.at)
+        .filter(|e| e.kind == EventKind::Disqualified)
+}
+
 struct Naive<'a> {
     w: &'a World,
     s: &'a Settings,
@@ -231,8 +245,7 @@ impl Naive<'_> {
                 _ => {}
             }
         }
-        let created =
-            events.iter().find(|e| e.kind == EventKind::LeadCreated).map_or(lead.created_at, |e| e.at);
+        let created = created_at(lead, events);
         let last = mine.iter().map(|e| e.at).max().unwrap_or(created).max(created);
         let quote = self.held(events, c.id).is_some() || self.presented(events, c.id);
         let stale = self.s.stale_days as i64 * DAY;
@@ -299,8 +312,7 @@ impl Naive<'_> {
         let [t1, t2] = self.s.speed_thresholds_minutes.map(|m| m as i64 * 60);
         let (mut leads, mut delays, mut a, mut b) = (0, vec![], (0, 0), (0, 0));
         for (lead, _, events) in &self.w.leads {
-            let created =
-                events.iter().find(|e| e.kind == EventKind::LeadCreated).map_or(lead.created_at, |e| e.at);
+            let created = created_at(lead, events);
             if created < from || created >= to {
                 continue;
             }
@@ -351,8 +363,7 @@ impl Naive<'_> {
         let [t1, t2] = self.s.speed_thresholds_minutes.map(|m| m as i64 * 60);
         let (mut delays, mut a, mut b) = (vec![], (0, 0), (0, 0));
         for (lead, _, events) in &self.w.leads {
-            let created =
-                events.iter().find(|e| e.kind == EventKind::LeadCreated).map_or(lead.created_at, |e| e.at);
+            let created = created_at(lead, events);
             if created < from || created >= to {
                 continue;
             }
@@ -385,16 +396,11 @@ impl Naive<'_> {
         let (from, to) = self.bounds(r);
         let mut by: std::collections::BTreeMap<String, u64> = Default::default();
         for (lead, _, events) in &self.w.leads {
-            let created =
-                events.iter().find(|e| e.kind == EventKind::LeadCreated).map_or(lead.created_at, |e| e.at);
+            let created = created_at(lead, events);
             if created < from || created >= to {
                 continue;
             }
-            let judged = events
-                .iter()
-                .filter(|e| matches!(e.kind, EventKind::Qualified | EventKind::Disqualified))
-                .max_by_key(|e| e.at);
-            if let Some(e) = judged.filter(|e| e.kind == EventKind::Disqualified) {
+            if let Some(e) = disqualified(events) {
                 *by.entry(e.reason.clone().unwrap_or_else(|| "other".into())).or_default() += 1;
             }
         }
@@ -408,17 +414,12 @@ impl Naive<'_> {
         let window = self.s.lead_to_consultation_days as i64 * DAY;
         let (mut hits, mut n, mut open) = (0, 0, 0);
         for (lead, cons, events) in &self.w.leads {
-            let created =
-                events.iter().find(|e| e.kind == EventKind::LeadCreated).map_or(lead.created_at, |e| e.at);
+            let created = created_at(lead, events);
             if created < from || created >= to {
                 continue;
             }
-            // The latest judgement stands: disqualified leads leave the denominator.
-            let judged = events
-                .iter()
-                .filter(|e| matches!(e.kind, EventKind::Qualified | EventKind::Disqualified))
-                .max_by_key(|e| e.at);
-            if judged.is_some_and(|e| e.kind == EventKind::Disqualified) {
+            // Disqualified leads leave the denominator.
+            if disqualified(events).is_some() {
                 continue;
             }
             n += 1;
@@ -436,8 +437,7 @@ impl Naive<'_> {
         let (from, to) = self.bounds(r);
         let mut v = vec![];
         for (lead, cons, events) in &self.w.leads {
-            let created =
-                events.iter().find(|e| e.kind == EventKind::LeadCreated).map_or(lead.created_at, |e| e.at);
+            let created = created_at(lead, events);
             for c in cons {
                 if let St::Won(at, amount) = self.status(lead, events, c) {
                     if at >= from && at < to && self.sale(lead, amount) {
