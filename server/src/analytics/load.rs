@@ -40,10 +40,7 @@ impl FactsCache {
     ) -> Result<tokio::sync::OwnedMutexGuard<Option<Slot>>, sqlx::Error> {
         let slot = self.companies.lock().expect("cache lock").entry(company).or_default().clone();
         let mut guard = slot.lock_owned().await;
-        let zone = sqlx::query_scalar!("select time_zone from companies where id = $1", company)
-            .fetch_one(pool)
-            .await?;
-        let tz = super::settings::parse_zone(&zone);
+        let tz = super::settings::load_zone(pool, company).await?;
         if guard.as_ref().is_none_or(|s| s.tz != tz) {
             // First use, or the company moved zones: "same local day" facts must be re-folded.
             *guard = Some(Slot { facts: CompanyFacts::default(), tz });

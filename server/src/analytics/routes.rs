@@ -394,10 +394,7 @@ async fn raw_export(
 ) -> Result<Response, ApiError> {
     user.require(Role::Manager, "Only managers can export the company's records.")?;
     let company = user.company_id();
-    let zone = sqlx::query_scalar!("select time_zone from companies where id = $1", company)
-        .fetch_one(&state.pool)
-        .await?;
-    let tz = super::settings::parse_zone(&zone);
+    let tz = super::settings::load_zone(&state.pool, company).await?;
     let r = q.parse(tz)?;
     let (from, to) = report::bounds(tz, r.range);
     let (from, to) = (

@@ -8,3 +8,10 @@ use chrono_tz::Tz;
 pub fn parse_zone(name: &str) -> Tz {
     name.parse().unwrap_or(chrono_tz::UTC)
 }
+
+/// The company's zone, as stored.
+pub async fn load_zone(pool: &sqlx::PgPool, company: uuid::Uuid) -> Result<Tz, sqlx::Error> {
+    let zone =
+        sqlx::query_scalar!("select time_zone from companies where id = $1", company).fetch_one(pool).await?;
+    Ok(parse_zone(&zone))
+}

@@ -170,7 +170,7 @@ async fn compose(pool: &sqlx::PgPool, job: Summed) -> Result<Option<Outgoing>, s
             if author == Some(v.technician_id) {
                 return Ok(None);
             }
-            let tz = time_zone(pool, company).await?;
+            let tz = crate::analytics::settings::load_zone(pool, company).await?;
             let when = v.scheduled_at.map(|at| window(at, v.window_minutes, tz)).unwrap_or_default();
             let title = match change {
                 VisitChange::Booked => format!("Visit booked: {}", v.name),
@@ -213,7 +213,7 @@ async fn compose(pool: &sqlx::PgPool, job: Summed) -> Result<Option<Outgoing>, s
             if author == Some(f.assignee_id) {
                 return Ok(None);
             }
-            let tz = time_zone(pool, company).await?;
+            let tz = crate::analytics::settings::load_zone(pool, company).await?;
             let due = format!("Due {}", f.due_at.with_timezone(&tz).format("%a %-d %b, %H:%M"));
             let body = [due, f.note].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" · ");
             let url = if f.role == Role::Manager.as_str() { "/followups" } else { "/queue" };
@@ -263,14 +263,8 @@ async fn new_lead_outgoing(
     Ok(Some(Outgoing { company, kind: Kind::NewLead, to, ttl: Duration::from_secs(3600), urgency: "high" }))
 }
 
-async fn time_zone(pool: &sqlx::PgPool, company: Uuid) -> Result<Tz, sqlx::Error> {
-    let zone =
-        sqlx::query_scalar!("select time_zone from companies where id = $1", company).fetch_one(pool).await?;
-    Ok(zone.parse().unwrap_or(chrono_tz::America::Chicago))
-}
-
 async fn open_now(pool: &sqlx::PgPool, company: Uuid) -> Result<bool, sqlx::Error> {
-    let tz = time_zone(pool, company).await?;
+    let tz = crate::analytics::settings::load_zone(pool, company).await?;
     let settings = crate::analytics::routes::load_settings(pool, company).await.unwrap_or_default();
     Ok(crate::analytics::business::Hours::new(tz, &settings).is_open(Utc::now().timestamp()))
 }
