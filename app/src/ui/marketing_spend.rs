@@ -13,13 +13,7 @@ use serde_json::Value;
 
 /// This month, `2026-11`, in the device's time.
 fn this_month() -> String {
-    #[cfg(feature = "hydrate")]
-    {
-        let now = js_sys::Date::new_0();
-        format!("{:04}-{:02}", now.get_full_year(), now.get_month() + 1)
-    }
-    #[cfg(not(feature = "hydrate"))]
-    chrono::Utc::now().format("%Y-%m").to_string()
+    chrono::Local::now().format("%Y-%m").to_string()
 }
 
 #[component]

@@ -298,23 +298,21 @@ fn FromTheVisit(id: Uuid) -> impl IntoView {
                 .filter(|n| !n.is_empty())
                 .collect();
             let home = c.get("home").and_then(Value::as_object).cloned().unwrap_or_default();
+            // A field as typed (text, or a number for the age), if there is one.
+            let field = |k: &str| {
+                home.get(k)
+                    .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
+                    .filter(|v| !v.is_empty() && v != "null")
+            };
             let equipment: Vec<String> = [
-                ("system_type", ""),
-                ("brand", ""),
-                ("model", "model "),
-                ("age_years", "years old: "),
-                ("fuel", "fuel: "),
+                field("system_type").map(|v| label(&v)),
+                field("brand"),
+                field("model").map(|v| format!("model {v}")),
+                field("age_years").map(|v| format!("{v} years old")),
+                field("fuel").map(|v| format!("fuel: {}", label(&v))),
             ]
-            .iter()
-            .filter_map(|(k, prefix)| {
-                let v =
-                    home.get(*k).map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))?;
-                (!v.is_empty() && v != "null").then(|| match *k {
-                    "age_years" => format!("{v} years old"),
-                    "system_type" | "fuel" => format!("{prefix}{}", label(&v)),
-                    _ => format!("{prefix}{v}"),
-                })
-            })
+            .into_iter()
+            .flatten()
             .collect();
             let photos: Vec<String> = s
                 .records(Entity::Attachment)
