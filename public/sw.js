@@ -74,7 +74,8 @@ self.addEventListener('fetch', (event) => {
     event.respondWith(blob(req));
     return;
   }
-  if (url.pathname.startsWith('/api/') || url.pathname === '/sw.js') return;
+  // A customer's proposal copy (/p/…) is read as it stands, never kept on this device.
+  if (url.pathname.startsWith('/api/') || url.pathname.startsWith('/p/') || url.pathname === '/sw.js') return;
   if (req.mode === 'navigate') {
     event.respondWith(navigate(req, url));
     return;

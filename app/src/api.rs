@@ -49,6 +49,12 @@ pub struct Me {
     /// The company's logo (an uploaded image's SHA-256), shown on the customer presentation.
     #[serde(default)]
     pub company_logo: Option<String>,
+    /// The company's time zone (IANA): every time on a person's screens is shown in it.
+    #[serde(default)]
+    pub time_zone: String,
+    /// The terms and conditions printed under every proposal (Settings → Company).
+    #[serde(default)]
+    pub proposal_terms: String,
     /// The company's follow-up cadence (days after the visit), for the reps' suggestions offline.
     #[serde(default = "default_cadence")]
     pub cadence_days: Vec<u32>,
@@ -316,7 +322,14 @@ pub struct CompanyProfile {
     /// An image uploaded with `PUT /api/blobs/{sha256}`, shown on the customer presentation.
     #[serde(default)]
     pub logo_sha256: Option<String>,
+    /// Terms and conditions printed under every proposal the customer signs (at most 4,000
+    /// characters; line breaks kept).
+    #[serde(default)]
+    pub proposal_terms: String,
 }
+
+/// The longest terms a company may print under its proposals.
+pub const MAX_PROPOSAL_TERMS: usize = 4000;
 
 /// A good / better / best bundle of price book items that a technician starts an option from.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -518,4 +531,20 @@ pub struct MarketingSpendKey {
     pub source: String,
     #[serde(default)]
     pub campaign: String,
+}
+
+/// `POST /api/proposals`: a link to the customer's copy of a consultation's proposal.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ProposalLinkRequest {
+    pub consultation_id: Uuid,
+}
+
+/// The customer's copy: read-only, at an unguessable link, the same link however often it is
+/// asked for (until revoked).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ProposalLink {
+    /// The page's path (`/p/{token}`); the device puts its own origin before it.
+    pub path: String,
 }

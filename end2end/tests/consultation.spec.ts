@@ -122,7 +122,10 @@ test('a whole consultation captured offline reaches the server with every field,
       await item.getByRole('button', { name: 'Done' }).click();
     }
   }
-  await expect(page.getByTestId('checklist-open')).toContainText('Every required step is answered');
+  await expect(page.getByTestId('checklist-open')).toContainText('Every required step here is answered');
+  // Steps that happen later are asked later: presenting with the options, the decision at the end.
+  await expect(items.filter({ hasText: 'Ask for the decision' })).toHaveCount(0);
+  await expect(items.filter({ hasText: 'Present good / better / best' })).toHaveCount(0);
   await saved(page);
 
   // Step 4: options from the price book, a discount, financing.
@@ -153,15 +156,32 @@ test('a whole consultation captured offline reaches the server with every field,
   await option.getByLabel('Financing').selectOption('apr_999_60');
   await expect(option.getByTestId('monthly')).toHaveText(/or \$301\.\d\d a month/);
 
+  // The checklist's steps of this stage sit under the options.
+  const withOptions = page.getByTestId('options-checklist').getByTestId('checklist-item');
+  await expect(withOptions.first()).toContainText('Present good / better / best');
+  const optionSteps = await withOptions.count();
+  for (let i = 0; i < optionSteps; i++) await withOptions.nth(i).getByRole('button', { name: 'Done' }).click();
+
   // Presentation mode: the tiers side by side; the customer chooses Better.
   await page.getByTestId('present').click();
   await expect(page.getByTestId('presentation')).toBeVisible();
   await expect(page.getByTestId('tier')).toHaveCount(2);
   await page.getByRole('button', { name: 'Choose Better' }).click();
 
-  // Step 5: sold, signed on the screen.
+  // Step 5: sold, signed on the screen — on the proposal, not a blank box.
   await expect(page).toHaveURL(/step=outcome/);
   await expect(page.getByTestId('sold')).toBeVisible();
+  const atDecision = page.getByTestId('outcome-checklist').getByTestId('checklist-item');
+  await expect(atDecision).toHaveCount(1);
+  await expect(atDecision.first()).toContainText('Ask for the decision');
+  await atDecision.first().getByRole('button', { name: 'Done' }).click();
+  const proposal = page.getByTestId('proposal');
+  await expect(proposal.getByTestId('proposal-customer')).toHaveText(customer);
+  await expect(proposal.getByTestId('proposal-total')).toHaveText('$14,185.00');
+  await expect(proposal.getByTestId('proposal-financing')).toContainText(/\$301\.\d\d\/month for 60 months at 9\.99% APR/);
+  await expect(proposal).toContainText('42 Cellar Lane');
+  await expect(page.getByTestId('signed-name')).toHaveValue(customer);
+  await page.getByTestId('signed-name').fill('Hugo Basement');
   const pad = page.getByTestId('signature');
   await pad.evaluate((el) => el.scrollIntoView({ block: 'center' }));
   const box = (await pad.boundingBox())!;
@@ -174,6 +194,10 @@ test('a whole consultation captured offline reaches the server with every field,
   await page.getByRole('button', { name: 'Record the sale' }).click();
   await expect(page.getByTestId('decided')).toContainText('Sold');
   await expect(page.getByTestId('visit-status')).toHaveText('won');
+  // The customer's copy: printing works from the device; a link needs the server.
+  const copy = page.getByTestId('customer-copy');
+  await copy.getByRole('button', { name: 'Send a link' }).click();
+  await expect(copy.getByRole('alert')).toContainText('No connection');
 
   // Signal again: it all goes up by itself.
   await ctx.setOffline(false);
@@ -181,6 +205,21 @@ test('a whole consultation captured offline reaches the server with every field,
   await page.goto(`${server.url}/sync`);
   await expect(page.getByTestId('uploads-pending')).toHaveText('0', { timeout: 30_000 });
   await expect(page.getByText('None. Every change was accepted.')).toBeVisible();
+
+  // Online: the link is made, and opens for the customer without an account.
+  await page.goto(`${server.url}/visit?id=${consultationId}&step=outcome`);
+  await hydrated(page);
+  await page.getByTestId('customer-copy').getByRole('button', { name: 'Send a link' }).click();
+  const link = await page.getByTestId('proposal-link').inputValue();
+  expect(link).toMatch(/\/p\/[A-Za-z0-9_-]{43}$/);
+  const customerSide = await page.context().browser()!.newContext({ viewport: { width: 360, height: 740 } });
+  const copyPage = await customerSide.newPage();
+  await copyPage.goto(link);
+  await expect(copyPage.getByTestId('copy-signed-name')).toHaveText('Hugo Basement');
+  await expect(copyPage.getByTestId('copy-total')).toHaveText('$14,185.00');
+  await expect(copyPage.getByTestId('copy-option')).toHaveCount(1);
+  await expect(copyPage.getByRole('button', { name: 'Print or save as PDF' })).toBeVisible();
+  await customerSide.close();
 
   // The manager sees every field, the photo and the signature.
   const { api, of } = await managerRecords(server.url);
@@ -192,7 +231,8 @@ test('a whole consultation captured offline reaches the server with every field,
   expect(c.held_at).toBeTruthy();
   expect(c.status).toBe('won');
   expect(c.sold_amount_cents).toBe(1_418_500);
-  expect(Object.values(c.checklist).length).toBe(count);
+  expect(Object.values(c.checklist).length).toBe(count + optionSteps + 1);
+  expect(c.signed_name).toBe('Hugo Basement');
   const lead = of('lead').find((l) => l.id === c.lead_id)!;
   expect(lead.source).toBe('referral');
   const cust = of('customer').find((x) => x.id === lead.customer_id)!;

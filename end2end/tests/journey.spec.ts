@@ -95,7 +95,7 @@ test('sign up → invite → price book and checklist → offline capture → au
   await expect(checklist.first()).toContainText('(required)');
   const n = await checklist.count();
   for (let i = 0; i < n; i++) await checklist.nth(i).getByRole('button', { name: 'Done' }).click();
-  await expect(tech.getByTestId('checklist-open')).toContainText('Every required step is answered');
+  await expect(tech.getByTestId('checklist-open')).toContainText('Every required step here is answered');
   await tech.getByRole('link', { name: 'Next: options' }).click();
   await tech.getByTestId('add-option').click();
   const option = tech.getByTestId('option').nth(0);

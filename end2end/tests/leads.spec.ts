@@ -9,7 +9,9 @@ let server: RunningServer;
 test.afterEach(async () => server && (await server.stop()));
 
 const phone = { viewport: { width: 360, height: 740 }, hasTouch: true };
-const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+// A date on the demo company's clock (America/Chicago): the app's days are the company's.
+const day = (offset: number) =>
+  new Date(Date.now() + offset * 86_400_000).toLocaleDateString('en-CA', { timeZone: 'America/Chicago' });
 
 test('a web lead is answered, booked for tech1, started offline from Today, and counted', async ({ browser }) => {
   test.setTimeout(240_000);

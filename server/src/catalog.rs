@@ -1,7 +1,11 @@
 //! A company's price book and in-home checklist: reference data every device receives by sync
 //! and only managers change. A new company starts with a sensible catalogue it can edit.
 
-use app::domain::{pricing::STARTER_PLANS, Trade};
+use app::domain::{
+    checklist::{Stage, TemplateStep},
+    pricing::STARTER_PLANS,
+    Trade,
+};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -102,17 +106,17 @@ const STARTER_PRICE_BOOK: &[(&str, &str, &str, i64, i16, &str)] = &[
     ("GEN-LABOR", "Additional labour, per hour", "other", 16_500, 0, "Beyond the standard install"),
 ];
 
-/// (key, label, required)
-const STARTER_CHECKLIST: &[(&str, &str, bool)] = &[
-    ("intro", "Introduce yourself and the company; shoe covers on", true),
-    ("listen", "Ask what prompted the call and what matters most to them", true),
-    ("inspect", "Inspect the equipment and the space; note age and condition", true),
-    ("photos", "Photograph the data plate and the existing unit", false),
-    ("measure", "Measure or confirm square footage and layout", false),
-    ("findings", "Show and explain what you found", true),
-    ("options", "Present good / better / best side by side", true),
-    ("financing", "Offer financing on every option", false),
-    ("ask", "Ask for the decision", true),
+/// (key, label, required, where in the visit it is asked)
+const STARTER_CHECKLIST: &[(&str, &str, bool, Stage)] = &[
+    ("intro", "Introduce yourself and the company; shoe covers on", true, Stage::Visit),
+    ("listen", "Ask what prompted the call and what matters most to them", true, Stage::Visit),
+    ("inspect", "Inspect the equipment and the space; note age and condition", true, Stage::Visit),
+    ("photos", "Photograph the data plate and the existing unit", false, Stage::Visit),
+    ("measure", "Measure or confirm square footage and layout", false, Stage::Visit),
+    ("findings", "Show and explain what you found", true, Stage::Visit),
+    ("options", "Present good / better / best side by side", true, Stage::Options),
+    ("financing", "Offer financing on every option", false, Stage::Options),
+    ("ask", "Ask for the decision", true, Stage::Outcome),
 ];
 
 /// Gives `company` the starter price book and checklist unless it has its own. Idempotent.
@@ -194,7 +198,10 @@ pub async fn write_starter(
     .await?;
     let steps: Vec<serde_json::Value> = STARTER_CHECKLIST
         .iter()
-        .map(|(key, label, required)| serde_json::json!({ "key": key, "label": label, "required": required }))
+        .map(|&(key, label, required, stage)| {
+            serde_json::to_value(TemplateStep { key: key.into(), label: label.into(), required, stage })
+                .expect("a step is JSON")
+        })
         .collect();
     for plan in STARTER_PLANS {
         sqlx::query!(

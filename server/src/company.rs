@@ -1,5 +1,6 @@
-//! The company profile (managers): its name, trades, time zone and logo. The name and logo are
-//! what a customer sees on the presentation; the zone decides every report's days.
+//! The company profile (managers): its name, trades, time zone, logo and proposal terms. The
+//! name, logo and terms are what a customer sees on the presentation and the proposal; the zone
+//! decides every report's days and every time on a person's screens.
 
 use crate::{
     audit::{self, Device},
@@ -18,10 +19,19 @@ fn manager(user: &CurrentUser) -> Result<(), ApiError> {
 }
 
 async fn load(pool: &sqlx::PgPool, company: uuid::Uuid) -> Result<CompanyProfile, ApiError> {
-    let r = sqlx::query!("select name, trades, time_zone, logo_sha256 from companies where id = $1", company)
-        .fetch_one(pool)
-        .await?;
-    Ok(CompanyProfile { name: r.name, trades: r.trades, time_zone: r.time_zone, logo_sha256: r.logo_sha256 })
+    let r = sqlx::query!(
+        "select name, trades, time_zone, logo_sha256, proposal_terms from companies where id = $1",
+        company
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(CompanyProfile {
+        name: r.name,
+        trades: r.trades,
+        time_zone: r.time_zone,
+        logo_sha256: r.logo_sha256,
+        proposal_terms: r.proposal_terms,
+    })
 }
 
 #[utoipa::path(get, path = "/company", tag = "company",
@@ -53,6 +63,8 @@ pub async fn put(
             format!("{:?} is not a time zone like America/Chicago", req.time_zone),
         )
     })?;
+    let terms = req.proposal_terms.trim().to_string();
+    app::domain::text::check("proposal_terms", &terms, app::api::MAX_PROPOSAL_TERMS)?;
     let company = user.company_id();
     let logo = req.logo_sha256.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
     if let Some(sha) = &logo {
@@ -86,15 +98,18 @@ pub async fn put(
         trades: trade_names.clone(),
         time_zone: zone.name().to_string(),
         logo_sha256: logo.clone(),
+        proposal_terms: terms,
     };
     let mut tx = state.pool.begin().await?;
     sqlx::query!(
-        "update companies set name = $2, trades = $3, time_zone = $4, logo_sha256 = $5 where id = $1",
+        "update companies set name = $2, trades = $3, time_zone = $4, logo_sha256 = $5, proposal_terms = $6
+         where id = $1",
         company,
         after.name,
         &trade_names,
         after.time_zone,
-        logo
+        logo,
+        after.proposal_terms
     )
     .execute(&mut *tx)
     .await?;

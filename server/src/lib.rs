@@ -25,6 +25,7 @@ pub mod openapi;
 pub mod option_templates;
 pub mod passwords;
 pub mod price_book;
+pub mod proposal;
 pub mod push;
 pub mod pwa;
 pub mod reference;

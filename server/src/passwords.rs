@@ -203,7 +203,7 @@ pub async fn reset(
     };
     let found = sqlx::query!(
         r#"select r.company_id, r.id, u.id as user_id, u.name, u.email, u.role as "role: Role", c.name as company_name,
-                  c.logo_sha256 as company_logo
+                  c.logo_sha256 as company_logo, c.time_zone, c.proposal_terms
            from password_resets r join users u on u.company_id = r.company_id and u.id = r.user_id
            join companies c on c.id = r.company_id
            where r.token_hash = $1 and r.used_at is null and r.expires_at > now() and u.active"#,
@@ -227,6 +227,8 @@ pub async fn reset(
         company_id: found.company_id,
         company_name: found.company_name,
         company_logo: found.company_logo,
+        time_zone: found.time_zone,
+        proposal_terms: found.proposal_terms,
         cadence_days: app::domain::cadence::DEFAULT_CADENCE_DAYS.to_vec(),
     };
     let new = match new_password(&me, &req.password, "password") {

@@ -84,7 +84,8 @@ pub async fn headers(State(state): State<AppState>, req: Request, next: Next) ->
     if state.config.cookie_secure {
         h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
     }
-    if path.starts_with("/api/") || path == "/reports" {
+    // A customer's copy (`/p/…`) is read as it stands now, never from a cache.
+    if path.starts_with("/api/") || path == "/reports" || path.starts_with("/p/") {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     Response::from_parts(parts, body)

@@ -199,6 +199,8 @@ async fn create(state: &AppState, s: SignUp) -> Result<Me, ApiError> {
             company_id: company,
             company_name: s.company.as_str().to_string(),
             company_logo: None,
+            time_zone: s.time_zone.name().to_string(),
+            proposal_terms: String::new(),
             cadence_days: app::domain::cadence::DEFAULT_CADENCE_DAYS.to_vec(),
         })
     })

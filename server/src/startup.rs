@@ -42,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/sw.js", get(pwa::service_worker))
         .route("/reports", get(analytics::page::reports))
+        .route("/p/{token}", get(crate::proposal::page))
         .nest("/api", api)
         .leptos_routes(&state, routes, {
             let options = leptos_options.clone();
@@ -86,6 +87,7 @@ pub fn api_routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .merge(crate::company::router())
         .merge(crate::option_templates::router())
         .merge(crate::financing::router())
+        .merge(crate::proposal::router())
         .merge(crate::intake::router())
         .merge(crate::push::router())
         .merge(crate::audit::router())

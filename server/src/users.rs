@@ -33,7 +33,7 @@ pub fn cadence_days(setting: Option<sqlx::types::Json<Vec<u32>>>) -> Vec<u32> {
 }
 
 /// The [`Me`] of a `query!` record with the columns `user_id, name, email, role, company_id,
-/// company_name, company_logo, cadence` (each `query!` makes a record type of its own, so a function could
+/// company_name, company_logo, time_zone, proposal_terms, cadence` (each `query!` makes a record type of its own, so a function could
 /// not take both the sign-in's and the session's).
 macro_rules! me_of_record {
     ($r:expr) => {
@@ -45,6 +45,8 @@ macro_rules! me_of_record {
             company_id: $r.company_id,
             company_name: $r.company_name,
             company_logo: $r.company_logo,
+            time_zone: $r.time_zone,
+            proposal_terms: $r.proposal_terms,
             cadence_days: $crate::users::cadence_days($r.cadence),
         }
     };
@@ -54,7 +56,7 @@ pub(crate) use me_of_record;
 pub async fn find_login(pool: &PgPool, email: &str) -> Result<Option<LoginAccount>, ApiError> {
     let row = sqlx::query!(
         r#"select u.id as user_id, u.name, u.email, u.role as "role: Role", u.company_id,
-                  c.name as company_name, c.logo_sha256 as company_logo, u.password_hash,
+                  c.name as company_name, c.logo_sha256 as company_logo, c.time_zone, c.proposal_terms, u.password_hash,
                   (select s.settings->'follow_up_cadence_days' from analytics_settings s
                     where s.company_id = c.id) as "cadence: sqlx::types::Json<Vec<u32>>"
            from users u join companies c on c.id = u.company_id

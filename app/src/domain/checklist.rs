@@ -13,6 +13,53 @@ pub struct TemplateStep {
     pub label: String,
     #[serde(default)]
     pub required: bool,
+    /// Where in the visit the step is asked (absent: during the visit, as before stages).
+    #[serde(default, skip_serializing_if = "Stage::is_visit")]
+    pub stage: Stage,
+}
+
+/// The part of the visit a checklist step belongs to, so it is asked where it happens: "present
+/// the options" beside the options, "ask for the decision" at the outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// The checklist step of the visit (inspection, findings).
+    #[default]
+    Visit,
+    /// The options step (presenting, financing).
+    Options,
+    /// The outcome step (asking for the decision).
+    Outcome,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 3] = [Stage::Visit, Stage::Options, Stage::Outcome];
+
+    pub fn is_visit(&self) -> bool {
+        *self == Stage::Visit
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Visit => "visit",
+            Stage::Options => "options",
+            Stage::Outcome => "outcome",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Stage> {
+        Stage::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// How the editor names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Stage::Visit => "During the visit",
+            Stage::Options => "With the options",
+            Stage::Outcome => "At the decision",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,6 +136,8 @@ pub struct StepDraft {
     pub label: String,
     #[serde(default)]
     pub required: bool,
+    #[serde(default)]
+    pub stage: Stage,
 }
 
 /// The editor's steps, in order, as a checklist's steps: labels present and short, keys made
@@ -127,7 +176,12 @@ pub fn parse_steps(drafts: &[StepDraft]) -> Result<Vec<TemplateStep>, Validation
         if !used.insert(key.clone()) {
             return Err(ValidationError::new("steps", format!("step {} repeats the key {key}", n + 1)));
         }
-        steps.push(TemplateStep { key, label: label.to_string(), required: draft.required });
+        steps.push(TemplateStep {
+            key,
+            label: label.to_string(),
+            required: draft.required,
+            stage: draft.stage,
+        });
     }
     Ok(steps)
 }
@@ -160,7 +214,7 @@ mod tests {
     use super::*;
 
     fn step(key: &str, required: bool) -> TemplateStep {
-        TemplateStep { key: key.into(), label: key.to_uppercase(), required }
+        TemplateStep { key: key.into(), label: key.to_uppercase(), required, stage: Stage::Visit }
     }
 
     #[test]
@@ -204,7 +258,7 @@ mod tests {
     }
 
     fn draft(key: Option<&str>, label: &str) -> StepDraft {
-        StepDraft { key: key.map(str::to_string), label: label.into(), required: false }
+        StepDraft { key: key.map(str::to_string), label: label.into(), required: false, stage: Stage::Visit }
     }
 
     #[test]

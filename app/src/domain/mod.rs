@@ -13,6 +13,7 @@ mod password;
 mod person_name;
 mod phone;
 pub mod pricing;
+pub mod proposal;
 mod role;
 pub mod settings;
 pub mod text;

@@ -173,6 +173,8 @@ pub const CONSULTATION_FIELDS: &[FieldSpec] = &[
     // The checklist revision the answers were given to: set with the first answer, so the
     // consultation keeps it after the checklist is edited.
     ("checklist_template_id", FieldKind::ChecklistRef),
+    // The name the customer printed beside their signature on the proposal.
+    ("signed_name", FieldKind::Text(100)),
 ];
 
 /// A per-field patch. `base_version` is the record's **revision** (its `revision` field, bumped

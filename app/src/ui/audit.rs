@@ -2,11 +2,11 @@
 //! record type and dates, with a CSV of the same) and [`History`], one consultation's or
 //! customer's changes as a timeline. Both read the server's trail, so they need a connection.
 
+use crate::ui::clock;
 use crate::{
     api::{AuditEntry, FieldChange, TeamMember, AUDIT_RECORD_TYPES},
     sync::{device::transport, protocol::Entity},
 };
-use chrono::Local;
 use leptos::prelude::*;
 use serde_json::Value;
 use uuid::Uuid;
@@ -33,9 +33,9 @@ fn change_line(c: &FieldChange) -> String {
 /// One entry: when, who, on what, and what changed.
 #[component]
 fn Entry(entry: AuditEntry) -> impl IntoView {
-    let when = entry.at.with_timezone(&Local).format("%b %-d, %H:%M").to_string();
+    let when = clock::format(entry.at, "%b %-d, %H:%M");
     let synced_later = (entry.recorded_at - entry.at).num_minutes() >= 5;
-    let recorded = entry.recorded_at.with_timezone(&Local).format("%b %-d, %H:%M").to_string();
+    let recorded = clock::format(entry.recorded_at, "%b %-d, %H:%M");
     let changes: Vec<String> = entry.changes.iter().map(change_line).collect();
     view! {
         <li data-testid="audit-entry" data-record-type=entry.record_type.clone()>

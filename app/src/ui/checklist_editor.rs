@@ -5,7 +5,7 @@
 
 use crate::{
     api::{Checklist, ChecklistEdit},
-    domain::checklist::StepDraft,
+    domain::checklist::{Stage, StepDraft},
     sync::{device::transport, mutation::SERVICE_TYPES},
 };
 use leptos::prelude::*;
@@ -17,6 +17,7 @@ struct Row {
     key: Option<String>,
     label: RwSignal<String>,
     required: RwSignal<bool>,
+    stage: RwSignal<Stage>,
 }
 
 fn service_label(service: Option<&str>) -> String {
@@ -41,10 +42,16 @@ pub fn ChecklistEditor() -> impl IntoView {
     let next_row = StoredValue::new(0u32);
     let status = RwSignal::new(None::<Result<String, String>>);
     let new_step = RwSignal::new(String::new());
-    let make_row = move |key: Option<String>, label: String, required: bool| {
+    let make_row = move |key: Option<String>, label: String, required: bool, stage: Stage| {
         let row = next_row.get_value();
         next_row.set_value(row + 1);
-        Row { row, key, label: RwSignal::new(label), required: RwSignal::new(required) }
+        Row {
+            row,
+            key,
+            label: RwSignal::new(label),
+            required: RwSignal::new(required),
+            stage: RwSignal::new(stage),
+        }
     };
     let current = move || {
         lists
@@ -55,7 +62,7 @@ pub fn ChecklistEditor() -> impl IntoView {
     // Choosing a checklist (or its list arriving) fills the rows with its steps.
     Effect::new(move |_| {
         let steps = current().map(|c| c.steps).unwrap_or_default();
-        rows.set(steps.into_iter().map(|s| make_row(Some(s.key), s.label, s.required)).collect());
+        rows.set(steps.into_iter().map(|s| make_row(Some(s.key), s.label, s.required, s.stage)).collect());
     });
     let move_row = move |row: u32, by: isize| {
         rows.update(|r| {
@@ -73,7 +80,7 @@ pub fn ChecklistEditor() -> impl IntoView {
             status.set(Some(Err("Write the step first, then add it.".into())));
             return;
         }
-        rows.update(|r| r.push(make_row(None, label, false)));
+        rows.update(|r| r.push(make_row(None, label, false, Stage::Visit)));
         new_step.set(String::new());
         status.set(None);
     };
@@ -86,6 +93,7 @@ pub fn ChecklistEditor() -> impl IntoView {
                     key: r.key.clone(),
                     label: r.label.get_untracked(),
                     required: r.required.get_untracked(),
+                    stage: r.stage.get_untracked(),
                 })
                 .collect(),
         };
@@ -128,7 +136,7 @@ pub fn ChecklistEditor() -> impl IntoView {
     };
     view! {
         <h1>"In-home checklist"</h1>
-        <p class="muted">"The steps every consultation walks through. A required step must be done, or skipped with a reason, before a technician can finish."</p>
+        <p class="muted">"The steps every consultation walks through, each asked where it happens (during the visit, with the options, or at the decision). A required step must be done, or skipped with a reason, before a technician can finish."</p>
         <section class="card">
             <label for="checklist-service">"Checklist"</label>
             <select id="checklist-service" on:change=move |ev| {
@@ -160,8 +168,9 @@ pub fn ChecklistEditor() -> impl IntoView {
             <ol class="list checklist-editor" data-testid="checklist-steps">
                 <For each=move || rows.get() key=|r| r.row let:r>
                     {
-                        let (row, label, required) = (r.row, r.label, r.required);
+                        let (row, label, required, stage) = (r.row, r.label, r.required, r.stage);
                         let id = format!("step-{row}");
+                        let stage_id = format!("stage-{row}");
                         view! {
                             <li>
                                 <label for=id.clone() class="visually-hidden">"Step"</label>
@@ -172,6 +181,13 @@ pub fn ChecklistEditor() -> impl IntoView {
                                         on:change=move |ev| required.set(event_target_checked(&ev)) />
                                     " Required"
                                 </label>
+                                <label for=stage_id.clone() class="visually-hidden">"Asked"</label>
+                                <select id=stage_id class="small" data-testid="step-stage"
+                                    on:change=move |ev| if let Some(s) = Stage::parse(&event_target_value(&ev)) { stage.set(s) }>
+                                    {Stage::ALL.into_iter().map(|s| view! {
+                                        <option value=s.as_str() selected=move || stage.get() == s>{s.label()}</option>
+                                    }).collect_view()}
+                                </select>
                                 <span class="row-actions">
                                     <button type="button" class="small" aria-label="Move up" on:click=move |_| move_row(row, -1)>"↑"</button>
                                     <button type="button" class="small" aria-label="Move down" on:click=move |_| move_row(row, 1)>"↓"</button>

@@ -1,5 +1,5 @@
-//! The company profile card on `/settings` (managers): name, trades, time zone and the logo a
-//! customer sees on the presentation. Online, like the other editors.
+//! The company profile card on `/settings` (managers): name, trades, time zone, and the logo and
+//! terms a customer sees on the presentation and the proposal. Online, like the other editors.
 
 use crate::{api::CompanyProfile, domain::Trade, sync::device::transport};
 use leptos::prelude::*;
@@ -28,6 +28,7 @@ fn CompanyForm(profile: CompanyProfile) -> impl IntoView {
     let zone = RwSignal::new(profile.time_zone.clone());
     let trades = RwSignal::new(profile.trades.clone());
     let logo = RwSignal::new(profile.logo_sha256.clone());
+    let terms = RwSignal::new(profile.proposal_terms.clone());
     let message = RwSignal::new(None::<Result<String, String>>);
     let save = Action::new_local(move |p: &CompanyProfile| {
         let p = p.clone();
@@ -35,7 +36,8 @@ fn CompanyForm(profile: CompanyProfile) -> impl IntoView {
             transport::put_json::<_, CompanyProfile>("/api/company", &p)
                 .await
                 .map(|_| {
-                    "Saved. Devices show the new name and logo after their next sign-in check.".to_string()
+                    "Saved. Devices show the new name, logo and terms after their next sign-in check."
+                        .to_string()
                 })
                 .map_err(|f| f.into_detail().message)
         }
@@ -52,6 +54,7 @@ fn CompanyForm(profile: CompanyProfile) -> impl IntoView {
             trades: trades.get_untracked(),
             time_zone: zone.get_untracked(),
             logo_sha256: logo.get_untracked(),
+            proposal_terms: terms.get_untracked(),
         });
     };
     let on_logo = move |ev: leptos::ev::Event| {
@@ -125,6 +128,10 @@ fn CompanyForm(profile: CompanyProfile) -> impl IntoView {
             {move || logo.get().is_some().then(|| view! {
                 <button type="button" on:click=move |_| logo.set(None)>"Remove the logo"</button>
             })}
+            <label for="co-terms">"Proposal terms (printed under every proposal the customer signs)"</label>
+            <textarea id="co-terms" rows="6" maxlength=crate::api::MAX_PROPOSAL_TERMS.to_string()
+                placeholder="Deposit, warranty, cancellation, license number…"
+                prop:value=move || terms.get() on:input=move |ev| terms.set(event_target_value(&ev))></textarea>
             <button type="submit" class="primary" disabled=move || save.pending().get()>"Save profile"</button>
             {move || message.get().map(|r| match r {
                 Ok(t) => view! { <p class="ok" role="status">{t}</p> }.into_any(),

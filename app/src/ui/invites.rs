@@ -56,7 +56,7 @@ pub fn InviteByLink() -> impl IntoView {
                         <ul class="list" data-testid="open-invites">
                             {list.into_iter().map(|i| view! {
                                 <li>
-                                    {format!("{} · until {}", i.role.label(), i.expires_at.format("%b %-d"))}
+                                    {format!("{} · until {}", i.role.label(), crate::ui::clock::format(i.expires_at, "%b %-d"))}
                                     " "
                                     <button type="button" class="link-button" on:click=move |_| { revoke.dispatch(i.id); }>
                                         "Revoke"
@@ -81,13 +81,13 @@ fn NewLink(invite: Invite) -> impl IntoView {
     let copy = {
         let url = url.clone();
         move |_| {
-            copy_to_clipboard(&url);
+            crate::ui::copy_to_clipboard(&url);
             copied.set(true);
         }
     };
     view! {
         <div class="stack" role="status">
-            <p class="ok">{format!("A link for a {}, until {}:", invite.role.label().to_lowercase(), invite.expires_at.format("%b %-d"))}</p>
+            <p class="ok">{format!("A link for a {}, until {}:", invite.role.label().to_lowercase(), crate::ui::clock::format(invite.expires_at, "%b %-d"))}</p>
             <input readonly value=url.clone() aria-label="Invite link" data-testid="invite-link"
                 on:focus=|ev| select_all(&ev) />
             <button type="button" on:click=copy>{move || if copied.get() { "Copied" } else { "Copy link" }}</button>
@@ -95,22 +95,6 @@ fn NewLink(invite: Invite) -> impl IntoView {
             <div class="qr" aria-label="QR code of the invite link" inner_html=invite.qr_svg.unwrap_or_default()></div>
         </div>
     }
-}
-
-fn copy_to_clipboard(text: &str) {
-    #[cfg(feature = "hydrate")]
-    {
-        use wasm_bindgen::{JsCast, JsValue};
-        let Some(window) = web_sys::window() else { return };
-        let clipboard = js_sys::Reflect::get(&window.navigator(), &JsValue::from_str("clipboard"))
-            .unwrap_or(JsValue::UNDEFINED);
-        let write = js_sys::Reflect::get(&clipboard, &JsValue::from_str("writeText")).ok();
-        if let Some(write) = write.and_then(|f| f.dyn_into::<js_sys::Function>().ok()) {
-            let _ = write.call1(&clipboard, &JsValue::from_str(text));
-        }
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = text;
 }
 
 fn select_all(ev: &leptos::ev::FocusEvent) {

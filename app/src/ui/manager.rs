@@ -159,7 +159,7 @@ pub fn Team() -> impl IntoView {
                             {move || reset.value().get().map(|r| match r {
                                 Ok(link) => view! {
                                     <div class="stack" role="status">
-                                        <p class="ok">{format!("A one-time link to set a new password, until {}:", link.expires_at.with_timezone(&chrono::Local).format("%b %-d, %H:%M"))}</p>
+                                        <p class="ok">{format!("A one-time link to set a new password, until {}:", crate::ui::clock::format(link.expires_at, "%b %-d, %H:%M"))}</p>
                                         <input readonly value=link.url aria-label="Password reset link" data-testid="reset-link" />
                                     </div>
                                 }.into_any(),
@@ -281,7 +281,7 @@ pub fn FollowupsBoard() -> impl IntoView {
                 <h2>{format!("{} — {} open", name_of(who), list.len())}</h2>
                 <ul class="list">
                     {list.into_iter().map(|q| {
-                        let due = q.next_due.map(|d| format!("due {}", d.1.format("%b %-d"))).unwrap_or_else(|| "no follow-up set".into());
+                        let due = q.next_due.map(|d| format!("due {}", crate::ui::clock::format(d.1, "%b %-d"))).unwrap_or_else(|| "no follow-up set".into());
                         let select_id = format!("to-{}", q.id);
                         let q2 = q.clone();
                         view! {

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 /// This month, `2026-11`, in the device's time.
 fn this_month() -> String {
-    chrono::Local::now().format("%Y-%m").to_string()
+    crate::ui::clock::format(chrono::Utc::now(), "%Y-%m")
 }
 
 #[component]

@@ -3,6 +3,7 @@
 mod account;
 mod audit;
 mod checklist_editor;
+pub mod clock;
 mod company;
 mod conflicts;
 mod consultations;
@@ -32,7 +33,7 @@ mod signup;
 mod start;
 mod sync_badge;
 mod technician;
-mod visit;
+pub mod visit;
 mod website_leads;
 
 use leptos::prelude::*;
@@ -53,6 +54,24 @@ pub use session::current_user;
 /// is without a network round trip.
 /// Percent-encodes a text for a URL's query (an `sms:` body, a map search): every byte but the
 /// unreserved ones.
+/// Puts `text` on the clipboard (where the browser allows it; the text stays on screen to copy
+/// by hand otherwise).
+pub fn copy_to_clipboard(text: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::{JsCast, JsValue};
+        let Some(window) = web_sys::window() else { return };
+        let clipboard = js_sys::Reflect::get(&window.navigator(), &JsValue::from_str("clipboard"))
+            .unwrap_or(JsValue::UNDEFINED);
+        let write = js_sys::Reflect::get(&clipboard, &JsValue::from_str("writeText")).ok();
+        if let Some(write) = write.and_then(|f| f.dyn_into::<js_sys::Function>().ok()) {
+            let _ = write.call1(&clipboard, &JsValue::from_str(text));
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = text;
+}
+
 pub fn percent_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {

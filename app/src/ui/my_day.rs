@@ -5,7 +5,7 @@
 
 use super::{
     current_user,
-    schedule::{self, hhmm},
+    schedule::hhmm,
     visit::{
         label,
         save::{SaveIndicator, Saver},
@@ -17,7 +17,7 @@ use crate::sync::{
     mutation::{Mutation, TimeEntryLog},
     protocol::Entity,
 };
-use chrono::{DateTime, Local, NaiveTime, Utc};
+use chrono::{DateTime, NaiveTime, Utc};
 use leptos::prelude::*;
 use uuid::Uuid;
 
@@ -53,7 +53,7 @@ impl Entry {
 /// `HH:MM` on the local day of `day`, as an instant.
 fn at_local(day: DateTime<Utc>, raw: &str) -> Option<DateTime<Utc>> {
     let time = NaiveTime::parse_from_str(raw, "%H:%M").ok()?;
-    schedule::at_local(schedule::local_day(day), time)
+    crate::ui::clock::at(crate::ui::clock::day_of(day), time)
 }
 
 #[component]
@@ -62,7 +62,7 @@ pub fn MyDay() -> impl IntoView {
     let saver = Saver::provide();
     let me = current_user().map(|m| m.user_id.to_string()).unwrap_or_default();
     let entries = Memo::new(move |_| {
-        let today = Local::now().date_naive();
+        let today = crate::ui::clock::today();
         sync.snapshot.with(|s| {
             let mut e: Vec<Entry> = s
                 .records(Entity::TimeEntry)
@@ -75,7 +75,7 @@ pub fn MyDay() -> impl IntoView {
                         ended_at: text(t, "ended_at").parse().ok(),
                     })
                 })
-                .filter(|e| e.started_at.with_timezone(&Local).date_naive() == today || e.ended_at.is_none())
+                .filter(|e| crate::ui::clock::day_of(e.started_at) == today || e.ended_at.is_none())
                 .collect();
             e.sort_by_key(|e| e.started_at);
             e

@@ -130,8 +130,8 @@ fn QueueRow(
     let now = Utc::now();
     let id = q.id;
     let due = match q.next_due {
-        Some((_, d, _)) if d <= now => format!("Overdue since {}", d.format("%b %-d")),
-        Some((_, d, _)) => format!("Next: {}", d.format("%b %-d")),
+        Some((_, d, _)) if d <= now => format!("Overdue since {}", crate::ui::clock::format(d, "%b %-d")),
+        Some((_, d, _)) => format!("Next: {}", crate::ui::clock::format(d, "%b %-d")),
         None => "No follow-up set".into(),
     };
     let days = q.days_since_visit(now).map(|d| format!("{d} days since the visit")).unwrap_or_default();
@@ -177,7 +177,7 @@ fn QueueRow(
                                     logged.set(Some((id, match (r, next) {
                                         (ContactResult::Booked, _) => "Booked: mark it won on the quote's page.".to_string(),
                                         (ContactResult::Lost, _) => "Lost: record the reason on the quote's page.".to_string(),
-                                        (_, Some(n)) => format!("Logged. Next follow-up {}.", n.format("%a %b %-d")),
+                                        (_, Some(n)) => format!("Logged. Next follow-up {}.", crate::ui::clock::format(n, "%a %b %-d")),
                                         _ => "Logged.".to_string(),
                                     })));
                                 }>{r.label()}</button>
@@ -248,6 +248,7 @@ fn QuoteDetail(id: Uuid) -> impl IntoView {
         })}
         <SaveIndicator />
         <FromTheVisit id />
+        <crate::ui::visit::proposal::CustomerCopy id />
         <section class="card stack">
             <label for="q-notes">"Notes"</label>
             <textarea id="q-notes" rows="3" prop:value=notes

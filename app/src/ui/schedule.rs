@@ -9,7 +9,7 @@ use crate::sync::{
     mutation::{ActivityLog, Cancel, ConsultationCreate, FieldUpdate, Mutation, Reschedule, CANCEL_REASONS},
     protocol::Entity,
 };
-use chrono::{DateTime, Duration, Local, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use leptos::prelude::*;
 use serde_json::Value;
 use uuid::Uuid;
@@ -42,16 +42,11 @@ impl Visit {
 }
 
 pub fn hhmm(t: DateTime<Utc>) -> String {
-    t.with_timezone(&Local).format("%H:%M").to_string()
+    crate::ui::clock::format(t, "%H:%M")
 }
 
 pub fn local_day(t: DateTime<Utc>) -> NaiveDate {
-    t.with_timezone(&Local).date_naive()
-}
-
-/// A day and a time on this device's clock, as an instant.
-pub fn at_local(day: NaiveDate, time: NaiveTime) -> Option<DateTime<Utc>> {
-    Local.from_local_datetime(&day.and_time(time)).earliest().map(|t| t.with_timezone(&Utc))
+    crate::ui::clock::day_of(t)
 }
 
 /// The customer of a consultation or lead record (a record made offline knows only its lead).
@@ -156,7 +151,8 @@ pub fn BookVisit(lead: Uuid, #[prop(into)] on_booked: Callback<String>) -> impl 
                 .map_err(|_| "Choose a day.".to_string())?;
             let t = NaiveTime::parse_from_str(&time.get_untracked(), "%H:%M")
                 .map_err(|_| "Choose a start time.".to_string())?;
-            let start = at_local(d, t).ok_or("That time does not exist on this day (clock change).")?;
+            let start =
+                crate::ui::clock::at(d, t).ok_or("That time does not exist on this day (clock change).")?;
             let minutes: u16 = length.get_untracked().parse().unwrap_or(120);
             if let Some(v) = sync
                 .snapshot
@@ -413,7 +409,7 @@ fn ScheduledVisit(v: Visit, tech: Uuid) -> impl IntoView {
         let start = NaiveDate::parse_from_str(&day.get_untracked(), "%Y-%m-%d")
             .ok()
             .zip(NaiveTime::parse_from_str(&time.get_untracked(), "%H:%M").ok())
-            .and_then(|(d, t)| at_local(d, t));
+            .and_then(|(d, t)| crate::ui::clock::at(d, t));
         let Some(start) = start else { return error.set(Some("Choose a day and a time.".into())) };
         if let Some(c) = sync
             .snapshot

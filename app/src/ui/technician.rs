@@ -231,7 +231,7 @@ pub fn SyncPage() -> impl IntoView {
                 <dt>"Photos to upload"</dt>
                 <dd data-testid="uploads-pending">{move || snap().uploads_pending}</dd>
                 <dt>"Last synced"</dt>
-                <dd data-testid="last-synced">{move || snap().last_synced_at.map(|t| t.with_timezone(&chrono::Local).format("%b %-d, %H:%M").to_string()).unwrap_or_else(|| "never".into())}</dd>
+                <dd data-testid="last-synced">{move || snap().last_synced_at.map(|t| crate::ui::clock::format(t, "%b %-d, %H:%M")).unwrap_or_else(|| "never".into())}</dd>
                 <dt>"Connection"</dt>
                 <dd data-testid="connection">{move || {
                     let s = snap();

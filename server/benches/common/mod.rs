@@ -259,6 +259,8 @@ impl BenchServer {
                 company_id: company,
                 company_name: String::new(),
                 company_logo: None,
+                time_zone: String::new(),
+                proposal_terms: String::new(),
                 cadence_days: vec![],
             };
             let token = session::create(&self.pool, &me, Duration::from_secs(3600), None).await.unwrap();

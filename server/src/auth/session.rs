@@ -125,7 +125,7 @@ struct Found {
 async fn lookup(pool: &PgPool, token: &TokenHash, max_age: Duration) -> Result<Option<Found>, ApiError> {
     let row = sqlx::query!(
         r#"select u.id as user_id, u.name, u.email, u.role as "role: Role", c.id as company_id,
-                  c.name as company_name, c.logo_sha256 as company_logo,
+                  c.name as company_name, c.logo_sha256 as company_logo, c.time_zone, c.proposal_terms,
                   s.last_seen_at < now() - make_interval(secs => $2) as "stale!",
                   extract(epoch from s.expires_at - now())::float8 as "seconds_left!",
                   (select a.settings->'follow_up_cadence_days' from analytics_settings a

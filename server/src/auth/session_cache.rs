@@ -107,6 +107,8 @@ mod tests {
             company_id,
             company_name: "Acme Air".into(),
             company_logo: None,
+            time_zone: "America/Chicago".into(),
+            proposal_terms: String::new(),
             cadence_days: vec![1, 3],
         }
     }

@@ -24,6 +24,7 @@ mod option_templates;
 mod pages;
 mod passwords;
 mod price_book;
+mod proposals;
 mod signup;
 mod sync_events;
 mod sync_fixtures;

@@ -2,7 +2,7 @@
 
 use super::{save::Saver, NextStep, Step};
 use crate::{
-    domain::checklist::{gaps, pick, Answer, Answers, StepState, TemplateStep},
+    domain::checklist::{gaps, pick, Answer, Answers, Stage, StepState, TemplateStep},
     sync::device::{use_sync, SyncSnapshot},
     sync::protocol::Entity,
 };
@@ -37,9 +37,29 @@ pub fn answers(s: &SyncSnapshot, consultation: Uuid) -> Answers {
 #[component]
 pub fn ChecklistStep(id: Uuid) -> impl IntoView {
     let sync = use_sync();
+    let empty = sync.snapshot.with_untracked(|s| steps(s, id).is_empty());
+    view! {
+        <section class="card" data-testid="checklist-step">
+            <h2>"Checklist"</h2>
+            {empty.then(|| view! { <p class="muted">"Your company has no checklist yet; a manager adds one."</p> })}
+            <ChecklistItems id stage=Stage::Visit />
+        </section>
+        <NextStep id to=Step::Options text="Next: options" />
+    }
+}
+
+/// The checklist's steps asked at `stage` (on the step of the visit where they happen), each
+/// done or skipped with a note; nothing when the checklist has none there.
+#[component]
+pub fn ChecklistItems(id: Uuid, stage: Stage) -> impl IntoView {
+    let sync = use_sync();
     let saver = Saver::get();
     let (revision, steps) = sync.snapshot.with_untracked(|s| template(s, id)).unzip();
-    let steps = steps.unwrap_or_default();
+    let steps: Vec<TemplateStep> =
+        steps.unwrap_or_default().into_iter().filter(|s| s.stage == stage).collect();
+    if steps.is_empty() {
+        return None;
+    }
     let answers = RwSignal::new(sync.snapshot.with_untracked(|s| answers(s, id)));
     let save = move |at_once: bool| {
         let mut fields = Map::new();
@@ -68,12 +88,14 @@ pub fn ChecklistStep(id: Uuid) -> impl IntoView {
         let steps = steps.clone();
         move || answers.with(|a| gaps(&steps, a).len())
     };
-    let empty = steps.is_empty();
-    view! {
-        <section class="card" data-testid="checklist-step">
-            <h2>"Checklist"</h2>
-            {empty.then(|| view! { <p class="muted">"Your company has no checklist yet; a manager adds one."</p> })}
-            <ol class="checklist">
+    let heading = match stage {
+        Stage::Visit => None,
+        Stage::Options => Some("Checklist: with the options"),
+        Stage::Outcome => Some("Checklist: at the decision"),
+    };
+    Some(view! {
+        {heading.map(|h| view! { <h3>{h}</h3> })}
+            <ol class="checklist" data-stage=stage.as_str()>
                 {steps
                     .into_iter()
                     .map(|step| {
@@ -108,10 +130,8 @@ pub fn ChecklistStep(id: Uuid) -> impl IntoView {
                     .collect_view()}
             </ol>
             <p class="muted" data-testid="checklist-open">{move || match open() {
-                0 => "Every required step is answered.".to_string(),
+                0 => "Every required step here is answered.".to_string(),
                 n => format!("{n} required step(s) still to do, or to skip with a reason."),
             }}</p>
-        </section>
-        <NextStep id to=Step::Options text="Next: options" />
-    }
+    })
 }

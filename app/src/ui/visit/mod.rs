@@ -10,6 +10,7 @@ mod home;
 pub mod options;
 mod outcome;
 mod present;
+pub mod proposal;
 pub mod save;
 
 use crate::sync::device::use_sync;

@@ -314,6 +314,9 @@ pub fn OptionsStep(id: Uuid) -> impl IntoView {
                 <a class="button present-button" href=super::href(id, Step::Present) data-testid="present">"Show the customer ⤢"</a>
             </Show>
         </section>
+        <section class="card" data-testid="options-checklist">
+            <super::checklist::ChecklistItems id stage=crate::domain::checklist::Stage::Options />
+        </section>
         <NextStep id to=Step::Outcome text="Next: outcome" />
     }
 }

@@ -6,6 +6,7 @@ use super::{
     checklist::{answers, steps},
     href, label,
     options::options_of,
+    proposal::{proposal_of, CustomerCopy, ProposalSheet},
     save::Saver,
     text, Step,
 };
@@ -59,6 +60,11 @@ pub fn OutcomeStep(id: Uuid) -> impl IntoView {
         }
     };
     view! {
+        <Show when=move || status.get() == "open">
+            <section class="card" data-testid="outcome-checklist">
+                <super::checklist::ChecklistItems id stage=crate::domain::checklist::Stage::Outcome />
+            </section>
+        </Show>
         <section class="card" data-testid="outcome-step">
             <h2>"Outcome"</h2>
             <Show when=move || status.get() != "open" fallback=move || view! {
@@ -89,7 +95,7 @@ pub fn OutcomeStep(id: Uuid) -> impl IntoView {
             Some(match ending.get() {
                 None => ().into_any(),
                 Some(Ending::Sold) => view! { {blocked} <Sold id preselected=chosen_from_query open_steps /> }.into_any(),
-                Some(Ending::FollowUp) => view! { <FollowUp id /> }.into_any(),
+                Some(Ending::FollowUp) => view! { <FollowUp id /> <CustomerCopy id /> }.into_any(),
                 Some(Ending::Lost) => view! { {blocked} <Lost id open_steps /> }.into_any(),
             })
         }}
@@ -100,7 +106,13 @@ pub fn OutcomeStep(id: Uuid) -> impl IntoView {
 #[component]
 fn Decided(id: Uuid, status: Memo<String>) -> impl IntoView {
     let saver = Saver::get();
+    let sync = use_sync();
+    let signed = Memo::new(move |_| {
+        (status.get() == "won").then(|| sync.snapshot.with(|s| proposal_of(s, id, None))).flatten()
+    });
     view! {
+        <ProposalSheet proposal=signed />
+        {move || (status.get() == "won").then(|| view! { <CustomerCopy id /> })}
         <p class="decided" data-testid="decided">{move || match status.get().as_str() {
             "won" => "Sold — recorded on this device. Thank the customer!".to_string(),
             other => format!("Recorded as {other}."),
@@ -122,12 +134,30 @@ fn Sold(id: Uuid, preselected: Option<Uuid>, open_steps: Memo<Vec<String>>) -> i
     let canvas = NodeRef::<Canvas>::new();
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
+    let proposal = Memo::new(move |_| {
+        let choice = chosen.get()?;
+        sync.snapshot.with(|s| proposal_of(s, id, Some(choice)))
+    });
+    // The customer prints their name beside the signature; it starts as the name on file.
+    let printed = RwSignal::new(
+        sync.snapshot
+            .with_untracked(|s| proposal_of(s, id, None))
+            .map(|p| p.customer_name)
+            .unwrap_or_default(),
+    );
     let record = move |_| {
         let Some(option) =
             chosen.get_untracked().and_then(|c| options.get_untracked().into_iter().find(|o| o.id == c))
         else {
             return error.set(Some("Choose the option the customer bought.".into()));
         };
+        let name = printed.get_untracked().trim().to_string();
+        if name.is_empty() {
+            return error.set(Some("Ask the customer to print their name above the signature.".into()));
+        }
+        if let Err(e) = crate::domain::text::check("signed_name", &name, 100) {
+            return error.set(Some(format!("The printed name: {}", e.message)));
+        }
         if !inked.get_untracked() {
             return error.set(Some("Ask the customer to sign in the box.".into()));
         }
@@ -136,6 +166,10 @@ fn Sold(id: Uuid, preselected: Option<Uuid>, open_steps: Memo<Vec<String>>) -> i
         }
         error.set(None);
         busy.set(true);
+        let mut fields = serde_json::Map::new();
+        fields.insert("signed_name".into(), name.into());
+        let base_version = sync.snapshot.with_untracked(|s| s.revision(Entity::Consultation, id));
+        let named = Mutation::ConsultationUpdate(FieldUpdate { id, base_version, fields });
         let won = Mutation::SetOutcome(SetOutcome {
             id,
             outcome: Outcome::Won { option_id: Some(option.id), amount_cents: option.total() },
@@ -158,6 +192,7 @@ fn Sold(id: Uuid, preselected: Option<Uuid>, open_steps: Memo<Vec<String>>) -> i
                         content_type: image.content_type,
                         byte_size: image.byte_size,
                     }),
+                    named,
                     won,
                 ]),
                 Err(e) => error.set(Some(format!("The signature could not be kept: {e}"))),
@@ -165,7 +200,7 @@ fn Sold(id: Uuid, preselected: Option<Uuid>, open_steps: Memo<Vec<String>>) -> i
             busy.set(false);
         });
         #[cfg(not(feature = "hydrate"))]
-        let _ = (won, saver);
+        let _ = (won, named, saver);
     };
     view! {
         <section class="card stack" data-testid="sold">
@@ -181,6 +216,10 @@ fn Sold(id: Uuid, preselected: Option<Uuid>, open_steps: Memo<Vec<String>>) -> i
                     }
                 }).collect_view()}
             </div>
+            <ProposalSheet proposal />
+            <label for="signed-name">"Customer's printed name"</label>
+            <input id="signed-name" autocomplete="off" data-testid="signed-name"
+                prop:value=move || printed.get() on:input=move |ev| printed.set(event_target_value(&ev)) />
             <SignaturePad canvas inked />
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             <button type="button" class="primary" disabled=move || busy.get() on:click=record>"Record the sale"</button>
@@ -250,11 +289,11 @@ fn SignaturePad(canvas: NodeRef<Canvas>, inked: RwSignal<bool>) -> impl IntoView
         )
     };
     view! {
-        <p class="step-label" id="signature-label">"Customer's signature"</p>
+        <p class="step-label" id="signature-label">"Customer's signature: I accept this proposal and its terms"</p>
         <canvas node_ref=canvas class="signature" width="720" height="240" data-testid="signature"
             aria-labelledby="signature-label" role="img"
             on:pointerdown=down on:pointermove=moved on:pointerup=up on:pointercancel=up></canvas>
-        <button type="button" on:click=clear>"Clear signature"</button>
+        <button type="button" class="no-print" on:click=clear>"Clear signature"</button>
     }
 }
 
@@ -301,7 +340,7 @@ fn FollowUp(id: Uuid) -> impl IntoView {
     let another = RwSignal::new(false);
     // When: a day and a time on this device's clock (9:00 tomorrow unless changed); the quick
     // picks set the day.
-    let day_in = |n: i64| (chrono::Local::now() + chrono::Duration::days(n)).date_naive();
+    let day_in = |n: i64| crate::ui::clock::today() + chrono::Duration::days(n);
     let day = RwSignal::new(day_in(1).to_string());
     let time = RwSignal::new("09:00".to_string());
     let assignee = RwSignal::new(String::new());
@@ -315,7 +354,7 @@ fn FollowUp(id: Uuid) -> impl IntoView {
             .parse::<chrono::NaiveDate>()
             .ok()
             .zip(chrono::NaiveTime::parse_from_str(&time.get_untracked(), "%H:%M").ok())
-            .and_then(|(d, t)| super::super::schedule::at_local(d, t));
+            .and_then(|(d, t)| crate::ui::clock::at(d, t));
         let Some(due) = when else {
             problem.set(Some("Pick a day and a time for the follow-up.".to_string()));
             return;
@@ -353,7 +392,7 @@ fn FollowUp(id: Uuid) -> impl IntoView {
                 <div class="stack" data-testid="follow-up-open">
                     <p class="ok">
                         "Follow-up scheduled"
-                        {due.map(|d| format!(" for {}", d.with_timezone(&chrono::Local).format("%a %-d %b, %H:%M")))}
+                        {due.map(|d| format!(" for {}", crate::ui::clock::format(d, "%a %-d %b, %H:%M")))}
                         {(!who.is_empty()).then(|| format!(" with {who}"))}
                         "."
                     </p>
