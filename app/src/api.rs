@@ -55,9 +55,16 @@ pub struct Me {
     /// The terms and conditions printed under every proposal (Settings → Company).
     #[serde(default)]
     pub proposal_terms: String,
+    /// How many days of finished work the device keeps (`Settings::device_history_days`).
+    #[serde(default = "default_history_days")]
+    pub history_days: u32,
     /// The company's follow-up cadence (days after the visit), for the reps' suggestions offline.
     #[serde(default = "default_cadence")]
     pub cadence_days: Vec<u32>,
+}
+
+fn default_history_days() -> u32 {
+    crate::domain::settings::DEFAULT_DEVICE_HISTORY_DAYS
 }
 
 fn default_cadence() -> Vec<u32> {

@@ -230,6 +230,7 @@ pub async fn reset(
         time_zone: found.time_zone,
         proposal_terms: found.proposal_terms,
         cadence_days: app::domain::cadence::DEFAULT_CADENCE_DAYS.to_vec(),
+        history_days: app::domain::settings::DEFAULT_DEVICE_HISTORY_DAYS,
     };
     let new = match new_password(&me, &req.password, "password") {
         Ok(p) => p,

@@ -202,6 +202,7 @@ async fn create(state: &AppState, s: SignUp) -> Result<Me, ApiError> {
             time_zone: s.time_zone.name().to_string(),
             proposal_terms: String::new(),
             cadence_days: app::domain::cadence::DEFAULT_CADENCE_DAYS.to_vec(),
+            history_days: app::domain::settings::DEFAULT_DEVICE_HISTORY_DAYS,
         })
     })
     .await

@@ -25,6 +25,11 @@ pub struct LoginAccount {
 }
 
 /// The company's follow-up cadence from its `follow_up_cadence_days` setting, when it has one.
+/// A company's `device_history_days` setting, or its default.
+pub fn history_days(setting: Option<i32>) -> u32 {
+    setting.and_then(|d| u32::try_from(d).ok()).unwrap_or(app::domain::settings::DEFAULT_DEVICE_HISTORY_DAYS)
+}
+
 pub fn cadence_days(setting: Option<sqlx::types::Json<Vec<u32>>>) -> Vec<u32> {
     setting
         .map(|c| c.0)
@@ -33,7 +38,7 @@ pub fn cadence_days(setting: Option<sqlx::types::Json<Vec<u32>>>) -> Vec<u32> {
 }
 
 /// The [`Me`] of a `query!` record with the columns `user_id, name, email, role, company_id,
-/// company_name, company_logo, time_zone, proposal_terms, cadence` (each `query!` makes a record type of its own, so a function could
+/// company_name, company_logo, time_zone, proposal_terms, cadence, history` (each `query!` makes a record type of its own, so a function could
 /// not take both the sign-in's and the session's).
 macro_rules! me_of_record {
     ($r:expr) => {
@@ -48,6 +53,7 @@ macro_rules! me_of_record {
             time_zone: $r.time_zone,
             proposal_terms: $r.proposal_terms,
             cadence_days: $crate::users::cadence_days($r.cadence),
+            history_days: $crate::users::history_days($r.history),
         }
     };
 }
@@ -58,7 +64,9 @@ pub async fn find_login(pool: &PgPool, email: &str) -> Result<Option<LoginAccoun
         r#"select u.id as user_id, u.name, u.email, u.role as "role: Role", u.company_id,
                   c.name as company_name, c.logo_sha256 as company_logo, c.time_zone, c.proposal_terms, u.password_hash,
                   (select s.settings->'follow_up_cadence_days' from analytics_settings s
-                    where s.company_id = c.id) as "cadence: sqlx::types::Json<Vec<u32>>"
+                    where s.company_id = c.id) as "cadence: sqlx::types::Json<Vec<u32>>",
+                  (select (s.settings->>'device_history_days')::int from analytics_settings s
+                    where s.company_id = c.id) as history
            from users u join companies c on c.id = u.company_id
            where u.email = $1 and u.active"#,
         email

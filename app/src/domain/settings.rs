@@ -28,7 +28,14 @@ pub struct Settings {
     pub business_hours: [Option<[u16; 2]>; 7],
     /// Days the company is closed whatever the weekday (company-local dates).
     pub holidays: Vec<chrono::NaiveDate>,
+    /// How much finished work a device keeps for use without signal, in days (open work,
+    /// upcoming visits, customers, the price book and checklists are always kept):
+    /// docs/sync.md, "What a device keeps".
+    pub device_history_days: u32,
 }
+
+/// The default of [`Settings::device_history_days`].
+pub const DEFAULT_DEVICE_HISTORY_DAYS: u32 = 90;
 
 /// Monday to Friday, 08:00 to 17:00.
 pub const DEFAULT_BUSINESS_HOURS: [Option<[u16; 2]>; 7] = [
@@ -53,6 +60,7 @@ impl Default for Settings {
             follow_up_cadence_days: crate::domain::cadence::DEFAULT_CADENCE_DAYS.to_vec(),
             business_hours: DEFAULT_BUSINESS_HOURS,
             holidays: vec![],
+            device_history_days: DEFAULT_DEVICE_HISTORY_DAYS,
         }
     }
 }
@@ -126,6 +134,9 @@ impl Settings {
                     ));
                 }
             }
+        }
+        if !(14..=730).contains(&self.device_history_days) {
+            return Err("device_history_days: between 14 and 730 days".into());
         }
         if self.holidays.len() > 60 {
             return Err("holidays: at most 60 days".into());

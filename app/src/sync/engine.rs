@@ -280,6 +280,39 @@ impl<S: Store> Engine<S> {
         Ok(())
     }
 
+    /// Drops the server rows that have left the history window ([`super::window::outside`]).
+    /// It is a pull the device makes to itself (`del`s at the cookie it has, `has_more` so the
+    /// last sync time stands), so the store and the state change in the one step they already
+    /// take for a pull. Returns how many rows left.
+    pub async fn evict_outside(&mut self, cutoff: DateTime<Utc>) -> Result<usize, S::Error> {
+        let Some(cookie) = self.state.cookie else { return Ok(0) };
+        let gone = super::window::outside(&self.state.rows, &self.state.pending, cutoff);
+        if gone.is_empty() {
+            return Ok(0);
+        }
+        let patch = gone
+            .iter()
+            .map(|key| PatchOp::Del {
+                entity: key.0,
+                id: key.1,
+                version: self.state.rows.get(key).map(|r| r.version).unwrap_or_default(),
+            })
+            .collect();
+        let response = PullResponse {
+            cookie,
+            last_mutation_id: self.state.last_mutation_id,
+            patch,
+            has_more: true,
+            reset: false,
+            rejected: vec![],
+            awaiting_commit: false,
+        };
+        let at = self.state.last_synced_at.unwrap_or_else(Utc::now);
+        self.store.apply_pull(&response, at).await?;
+        self.state.apply_pull(&response, at);
+        Ok(gone.len())
+    }
+
     /// A request failed (no network, 5xx): how long to wait before the next try.
     pub fn on_failure(&mut self, random: u64) -> std::time::Duration {
         self.backoff.next(random)

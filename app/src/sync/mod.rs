@@ -7,3 +7,4 @@ pub mod idb;
 pub mod mutation;
 pub mod optimistic;
 pub mod protocol;
+pub mod window;

@@ -85,6 +85,11 @@ fn SettingsForm(settings: Settings) -> impl IntoView {
             settings.stale_days.to_string(),
         ),
         (
+            "history_days",
+            "Finished work each phone keeps for use without signal (days)",
+            settings.device_history_days.to_string(),
+        ),
+        (
             "speed_1",
             "Speed to lead: first threshold (minutes)",
             settings.speed_thresholds_minutes[0].to_string(),
@@ -150,6 +155,7 @@ fn SettingsForm(settings: Settings) -> impl IntoView {
             s.lead_to_consultation_days = number("lead → consultation window", &get("l2c_days"))?;
             s.close_window_days = number("close window", &get("close_days"))?;
             s.stale_days = number("stale window", &get("stale_days"))?;
+            s.device_history_days = number("history on phones", &get("history_days"))?;
             s.speed_thresholds_minutes =
                 [number("first threshold", &get("speed_1"))?, number("second threshold", &get("speed_2"))?];
             s.follow_up_cadence_days = get("cadence")

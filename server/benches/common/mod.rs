@@ -177,11 +177,31 @@ impl BenchServer {
 
     /// The server with extra environment (e.g. raised limits for a load test).
     pub async fn start_with(env: &[(&str, &str)]) -> Self {
+        Self::start_seeded(env, false).await
+    }
+
+    /// The server over the demo company's year of history (`server seed-demo`, run first).
+    pub async fn start_demo() -> Self {
+        Self::start_seeded(&[], true).await
+    }
+
+    async fn start_seeded(env: &[(&str, &str)], demo: bool) -> Self {
         let base = std::env::var("DATABASE_URL").unwrap_or_else(|_| default_database_url().into());
         let root = base.rsplit_once('/').map(|(h, _)| h.to_string()).expect("DATABASE_URL has a path");
         let db = format!("fc_bench_{}", Uuid::now_v7().simple());
         let database_url = format!("{root}/{db}");
         let blob_dir = std::env::temp_dir().join(&db);
+        if demo {
+            let seeded = Command::new(env!("CARGO_BIN_EXE_server"))
+                .arg("seed-demo")
+                .env("DATABASE_URL", &database_url)
+                .env("FIELDCLOSE_BLOB_DIR", &blob_dir)
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::null())
+                .status()
+                .expect("seed-demo runs");
+            assert!(seeded.success(), "seed-demo failed");
+        }
         // A free port: bind 0, read it, let go. Racy in theory, fine on a bench machine.
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new(env!("CARGO_BIN_EXE_server"))
@@ -262,6 +282,7 @@ impl BenchServer {
                 time_zone: String::new(),
                 proposal_terms: String::new(),
                 cadence_days: vec![],
+                history_days: app::domain::settings::DEFAULT_DEVICE_HISTORY_DAYS,
             };
             let token = session::create(&self.pool, &me, Duration::from_secs(3600), None).await.unwrap();
             let mut headers = reqwest::header::HeaderMap::new();

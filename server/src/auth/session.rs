@@ -129,7 +129,9 @@ async fn lookup(pool: &PgPool, token: &TokenHash, max_age: Duration) -> Result<O
                   s.last_seen_at < now() - make_interval(secs => $2) as "stale!",
                   extract(epoch from s.expires_at - now())::float8 as "seconds_left!",
                   (select a.settings->'follow_up_cadence_days' from analytics_settings a
-                    where a.company_id = c.id) as "cadence: sqlx::types::Json<Vec<u32>>"
+                    where a.company_id = c.id) as "cadence: sqlx::types::Json<Vec<u32>>",
+                  (select (a.settings->>'device_history_days')::int from analytics_settings a
+                    where a.company_id = c.id) as history
            from sessions s
            join users u on u.company_id = s.company_id and u.id = s.user_id
            join companies c on c.id = s.company_id

@@ -110,6 +110,7 @@ mod tests {
             time_zone: "America/Chicago".into(),
             proposal_terms: String::new(),
             cadence_days: vec![1, 3],
+            history_days: app::domain::settings::DEFAULT_DEVICE_HISTORY_DAYS,
         }
     }
 

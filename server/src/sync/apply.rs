@@ -644,6 +644,10 @@ async fn set_outcome(
             )
             .execute(&mut *db)
             .await?;
+            // A quote decided long ago may have left devices' history window (`sync::window`):
+            // its family is stamped again, so devices that see it pull its options, activities,
+            // events and lead along with it.
+            scope::restamp(db, actor, m.id, c.lead_id, version).await?;
             ("reopened", serde_json::json!({ "from": status.as_str() }))
         }
     };

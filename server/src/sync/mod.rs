@@ -14,6 +14,7 @@ pub mod on_behalf;
 pub mod pull;
 pub mod push;
 mod scope;
+mod window;
 
 use crate::{auth::CurrentUser, state::AppState};
 use app::domain::Role;

@@ -36,7 +36,8 @@ const SOURCES: &[(Entity, &str, bool)] = &[
 /// `t.version >= $6` is implied by the row comparison after it, but only the plain bound lets
 /// each branch's index scan start at the page boundary instead of re-reading earlier pages.
 /// `{rank} <= $10` leaves out the kinds newer than the device's build (a constant filter: the
-/// branch is not scanned at all).
+/// branch is not scanned at all). `$11`, on a first sync, is the history window's cutoff
+/// ([`super::window`]).
 /// The rows' JSON is read afterwards ([`data_query`]) for the page's rows alone: built here, it
 /// was built for every row each branch offered the sort (up to twelve pages' worth) and thrown
 /// away for most of them.
@@ -55,12 +56,13 @@ fn keys_query() -> &'static str {
             })
             .chain(std::iter::once((Entity::TeamMember.rank(), "users", "", "not t.active")))
             .map(|(rank, table, scope, deleted)| {
+                let kept = super::window::kept(table);
                 format!(
                     "(select {rank}::smallint as rank, t.id, t.version, {deleted} as deleted
                       from {table} t
                       where t.company_id = $1 and t.version > $2 and t.version <= $3 {scope}
                         and t.version >= $6 and (t.version, {rank}::smallint, t.id) > ($6, $7, $8)
-                        and {rank}::smallint <= $10
+                        and {rank}::smallint <= $10 {kept}
                       order by t.version, t.id limit $9)"
                 )
             })
@@ -201,6 +203,20 @@ pub async fn read(
     let after =
         from.after.unwrap_or(RowKey { version: from.version, entity: Entity::TeamMember, id: Uuid::max() });
     let after_rank = if from.after.is_some() { after.entity.rank() } else { i16::MAX };
+    // A first sync (or a reset: every page of it has version 0) brings the history window only.
+    let cutoff = if from.version == 0 {
+        let days = sqlx::query_scalar!(
+            "select (settings->>'device_history_days')::int from analytics_settings where company_id = $1",
+            actor.company_id
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .flatten();
+        let days = crate::users::history_days(days);
+        Some(chrono::Utc::now() - chrono::Duration::days(days.into()))
+    } else {
+        None
+    };
 
     // Dynamic: a `union all` branch per synced table, its text built once (`keys_query`).
     let keys: Vec<Key> = sqlx::query_as(keys_query())
@@ -214,6 +230,7 @@ pub async fn read(
         .bind(after.id)
         .bind(limit as i64)
         .bind(max_rank)
+        .bind(cutoff)
         .fetch_all(&mut *tx)
         .await?;
     // Each live row's JSON, passed through to the response as Postgres wrote it.

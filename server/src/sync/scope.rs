@@ -172,6 +172,34 @@ pub fn widen_lead_ctes(w: WidenLead) -> String {
     )
 }
 
+/// Stamps a consultation's family (its own records, its lead and the lead's own events) with
+/// `version`, scope unchanged, so every device that sees it pulls it again: a quote reopened long
+/// after its decision is back in devices' history window (`sync::window`) with everything it had.
+pub async fn restamp(
+    db: &mut PgConnection,
+    actor: &Actor,
+    consultation_id: Uuid,
+    lead_id: Uuid,
+    version: i64,
+) -> Result<(), ApplyError> {
+    sqlx::query!(
+        "with options as (update options set version = $4 where company_id = $1 and consultation_id = $2),
+              activities as (update activities set version = $4 where company_id = $1 and consultation_id = $2),
+              followups as (update followups set version = $4 where company_id = $1 and consultation_id = $2),
+              attachments as (update attachments set version = $4 where company_id = $1 and consultation_id = $2),
+              events as (update stage_events set version = $4
+                         where company_id = $1 and (consultation_id = $2 or (lead_id = $3 and consultation_id is null)))
+         update leads set version = $4 where company_id = $1 and id = $3",
+        actor.company_id,
+        consultation_id,
+        lead_id,
+        version
+    )
+    .execute(&mut *db)
+    .await?;
+    Ok(())
+}
+
 /// Someone lost sight of rows: their devices must reset and pull their scope afresh.
 pub async fn shrink(db: &mut PgConnection, actor: &Actor, users: &[Uuid]) -> Result<(), ApplyError> {
     if users.is_empty() {

@@ -15,6 +15,7 @@ mod financing;
 mod followups;
 mod health;
 mod helpers;
+mod history_window;
 mod http_surface;
 mod intake;
 mod invites;

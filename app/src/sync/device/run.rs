@@ -16,6 +16,22 @@ use wasm_bindgen::{closure::Closure, JsCast};
 /// Between syncs when nothing is wrong: writes and pokes start one sooner.
 const IDLE: Duration = Duration::from_secs(30);
 
+/// Whether an hour has passed since this page last evicted rows (or it never has).
+fn eviction_due() -> bool {
+    use std::cell::Cell;
+    thread_local! {
+        static LAST: Cell<Option<chrono::DateTime<Utc>>> = const { Cell::new(None) };
+    }
+    let now = Utc::now();
+    LAST.with(|last| {
+        let due = last.get().is_none_or(|t| now - t >= chrono::Duration::hours(1));
+        if due {
+            last.set(Some(now));
+        }
+        due
+    })
+}
+
 /// How a sync run ended, which sets the wait before the loop's next one.
 pub(super) enum Run {
     Finished,
@@ -192,6 +208,19 @@ async fn sync_once() -> Run {
                 unreachable |= failure.is_unreachable();
                 problem = Some(problem_of(failure));
             }
+        }
+    }
+    // Finished work that has left the history window leaves the device (at most hourly: it
+    // reads every record).
+    if problem.is_none() && eviction_due() {
+        let days = crate::ui::current_user()
+            .map(|me| me.history_days)
+            .unwrap_or(crate::domain::settings::DEFAULT_DEVICE_HISTORY_DAYS);
+        let cutoff = Utc::now() - chrono::Duration::days(days.into());
+        match rt.engine.lock().await.evict_outside(cutoff).await {
+            Ok(0) => {}
+            Ok(_) => records_changed = true,
+            Err(e) => problem = Some(SyncProblem::Storage(e.to_string())),
         }
     }
     // A write saved while this run was on the network has not been pushed yet: go again.

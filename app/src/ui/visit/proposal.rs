@@ -20,7 +20,7 @@ use uuid::Uuid;
 /// be signed for.
 pub fn proposal_of(s: &SyncSnapshot, id: Uuid, choice: Option<Uuid>) -> Option<Proposal> {
     let consultation = s.get(Entity::Consultation, id)?;
-    let customer = text(consultation, "customer_id").parse().ok().and_then(|c| s.get(Entity::Customer, c));
+    let customer = crate::ui::schedule::customer_of(s, consultation);
     let cid = id.to_string();
     let options: Vec<(Uuid, &Value)> = s
         .records(Entity::Option)
@@ -103,8 +103,7 @@ pub fn CustomerCopy(id: Uuid) -> impl IntoView {
     let busy = RwSignal::new(false);
     let customer = Memo::new(move |_| {
         sync.snapshot.with(|s| {
-            let c = s.get(Entity::Consultation, id)?;
-            let customer = s.get(Entity::Customer, text(c, "customer_id").parse().ok()?)?;
+            let customer = crate::ui::schedule::customer_of(s, s.get(Entity::Consultation, id)?)?;
             Some((text(customer, "phone"), text(customer, "email")))
         })
     });
