@@ -46,3 +46,19 @@ if (form) {
     });
   });
 }
+
+// A chart's point, tapped or focused, says its value in the chart's caption (a phone has no
+// hover, so the SVG title alone would never show).
+document.querySelectorAll('figure').forEach(function (figure) {
+  var caption = figure.querySelector('.tap-value');
+  if (!caption) return;
+  figure.querySelectorAll('.tap').forEach(function (point) {
+    var show = function () {
+      figure.querySelectorAll('.tap.on').forEach(function (p) { p.classList.remove('on'); });
+      point.classList.add('on');
+      caption.textContent = point.dataset.label;
+    };
+    point.addEventListener('click', show);
+    point.addEventListener('focus', show);
+  });
+});

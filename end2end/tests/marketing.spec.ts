@@ -34,6 +34,13 @@ test('spend entered in Settings shows as cost per lead on the reports page', asy
   await expect(website).toContainText('$1,500');
   // The demo's website leads this year: a cost per lead is shown, not a dash.
   await expect(website.locator('td').nth(2)).toContainText('$');
+  // Charts read on a phone: a tapped point says its period and value.
+  const trend = page.locator('figure.trend').first();
+  await trend.locator('circle.tap').first().click({ force: true });
+  await expect(trend.locator('.tap-value')).toHaveText(/^[A-Z][a-z]{2} \d{1,2}: .+/);
+  const curve = page.locator('section[aria-labelledby="h-curve"] figure');
+  await curve.locator('circle.tap').last().click({ force: true });
+  await expect(curve.locator('.tap-value')).toHaveText(/^Day \d+: [\d.]+% closed$/);
 
   // Notices: the manager's kinds, saved for all their devices.
   await page.goto(`${server.url}/account`);

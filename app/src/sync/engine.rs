@@ -280,13 +280,13 @@ impl<S: Store> Engine<S> {
         Ok(())
     }
 
-    /// Drops the server rows that have left the history window ([`super::window::outside`]).
-    /// It is a pull the device makes to itself (`del`s at the cookie it has, `has_more` so the
-    /// last sync time stands), so the store and the state change in the one step they already
-    /// take for a pull. Returns how many rows left.
-    pub async fn evict_outside(&mut self, cutoff: DateTime<Utc>) -> Result<usize, S::Error> {
-        let Some(cookie) = self.state.cookie else { return Ok(0) };
-        let gone = super::window::outside(&self.state.rows, &self.state.pending, cutoff);
+    /// Drops the server rows that have left the history window ([`super::window::outside`]),
+    /// through [`Engine::adopt`]. Returns how many rows left.
+    pub async fn evict_outside(&mut self, kept: &[Uuid], cutoff: DateTime<Utc>) -> Result<usize, S::Error> {
+        if self.state.cookie.is_none() {
+            return Ok(0);
+        }
+        let gone = super::window::outside(&self.state.rows, &self.state.pending, kept, cutoff);
         if gone.is_empty() {
             return Ok(0);
         }
@@ -298,6 +298,17 @@ impl<S: Store> Engine<S> {
                 version: self.state.rows.get(key).map(|r| r.version).unwrap_or_default(),
             })
             .collect();
+        self.adopt(patch).await?;
+        Ok(gone.len())
+    }
+
+    /// Applies a patch that did not come from a pull — rows a search of older work found, or
+    /// the `del`s of an eviction — as a pull the device makes to itself: the same store step, at
+    /// the cookie it has (so the next pull goes on from where it was), `has_more` so the last
+    /// sync time stands. A found row comes at its current version, so it agrees with what later
+    /// pulls send.
+    pub async fn adopt(&mut self, patch: Vec<PatchOp>) -> Result<(), S::Error> {
+        let Some(cookie) = self.state.cookie else { return Ok(()) };
         let response = PullResponse {
             cookie,
             last_mutation_id: self.state.last_mutation_id,
@@ -310,7 +321,7 @@ impl<S: Store> Engine<S> {
         let at = self.state.last_synced_at.unwrap_or_else(Utc::now);
         self.store.apply_pull(&response, at).await?;
         self.state.apply_pull(&response, at);
-        Ok(gone.len())
+        Ok(())
     }
 
     /// A request failed (no network, 5xx): how long to wait before the next try.

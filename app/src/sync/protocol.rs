@@ -224,3 +224,17 @@ impl Entity {
         Entity::ALL.iter().position(|e| *e == self).unwrap_or(0) as i16
     }
 }
+
+/// `GET /api/sync/search?q=…`: older work beyond the device's history window, found on the
+/// server, with everything it needs to open (its customer, lead, options, activities, follow-ups,
+/// attachments and events) as rows at their current versions, for the device to keep.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SearchResponse {
+    /// The consultations found, newest first (at most [`MAX_SEARCH_HITS`]).
+    pub found: Vec<Uuid>,
+    pub patch: Vec<PatchOp>,
+}
+
+/// The most consultations one search returns.
+pub const MAX_SEARCH_HITS: usize = 20;

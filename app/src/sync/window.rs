@@ -33,17 +33,19 @@ pub fn consultation_kept(row: &Value, cutoff: DateTime<Utc>) -> bool {
 }
 
 /// The rows of `rows` outside the window at `cutoff`, except those a `pending` write names (its
-/// record, or the consultation it belongs to).
+/// record, or the consultation it belongs to) and the consultations `kept` (found by a search
+/// of older work), each with its family.
 pub fn outside(
     rows: &BTreeMap<(Entity, Uuid), ServerRow>,
     pending: &[MutationEnvelope],
+    kept: &[Uuid],
     cutoff: DateTime<Utc>,
 ) -> Vec<(Entity, Uuid)> {
-    // Everything a pending write names stays, with its family.
     let named: HashSet<Uuid> = pending
         .iter()
         .flat_map(|m| ["id", "consultation_id", "lead_id"].map(|k| id(&m.args, k)))
         .flatten()
+        .chain(kept.iter().copied())
         .collect();
     let kept_consultations: HashSet<Uuid> = rows
         .iter()
@@ -133,7 +135,7 @@ mod tests {
         );
         rows.insert((Entity::TimeEntry, entry), row(json!({"started_at": old, "ended_at": old})));
         rows.insert((Entity::TimeEntry, running), row(json!({"started_at": old, "ended_at": null})));
-        let mut gone = outside(&rows, &[], cutoff);
+        let mut gone = outside(&rows, &[], &[], cutoff);
         gone.sort();
         let mut expected = vec![
             (Entity::Consultation, old_won),
@@ -152,7 +154,9 @@ mod tests {
             args: json!({"id": Uuid::now_v7(), "consultation_id": old_won}),
             client_ts: now,
         };
-        let gone = outside(&rows, &[pending], cutoff);
+        let gone = outside(&rows, &[pending], &[], cutoff);
         assert_eq!(gone, vec![(Entity::TimeEntry, entry)]);
+        // So does having found it by a search.
+        assert_eq!(outside(&rows, &[], &[old_won], cutoff), vec![(Entity::TimeEntry, entry)]);
     }
 }

@@ -18,8 +18,8 @@ use uuid::Uuid;
 /// How many of the latest consultations Today lists before a search.
 const RECENT: usize = 20;
 
-/// Today: the day's booked visits in time order, then recent work; the whole history is one
-/// search away (a technician of a year has hundreds of consultations).
+/// Today: the day's booked visits in time order, then recent work; what the device keeps is one
+/// search away, and older work one more tap (found on the server).
 #[component]
 pub fn Today() -> impl IntoView {
     let query = RwSignal::new(String::new());
@@ -30,7 +30,43 @@ pub fn Today() -> impl IntoView {
         <label for="search" class="visually-hidden">"Search by name, phone or address"</label>
         <input id="search" type="search" placeholder="Search all your customers: name, phone or address" bind:value=query data-testid="search" />
         <ConsultationList empty="No consultations on this device yet. Start one from New." query=query link=true recent=RECENT />
+        <Show when=move || query.with(|q| q.trim().chars().count() >= 2)>
+            <SearchOlder query />
+        </Show>
         <A href="/new" attr:class="button primary">"Start a consultation"</A>
+    }
+}
+
+/// Work older than this device keeps (the company's history window) is found on the server and
+/// kept here from then on.
+#[component]
+fn SearchOlder(query: RwSignal<String>) -> impl IntoView {
+    let message = RwSignal::new(None::<Result<String, String>>);
+    let busy = RwSignal::new(false);
+    let search = move |_| {
+        let words = query.get_untracked().trim().to_string();
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let said = match crate::sync::device::search_older(&words).await {
+                Ok(0) => Ok(format!("Nothing older matches \"{words}\".")),
+                Ok(n) => Ok(format!("{n} found on the server, listed above; they stay on this device.")),
+                Err(f) if f.is_unreachable() => {
+                    Err("No connection: older work is searched online.".to_string())
+                }
+                Err(f) => Err(f.into_detail().message),
+            };
+            super::set_if_alive(message, Some(said));
+            super::set_if_alive(busy, false);
+        });
+    };
+    view! {
+        <div class="stack" data-testid="search-older">
+            <button type="button" class="link" disabled=move || busy.get() on:click=search>"Search older work on the server"</button>
+            {move || message.get().map(|r| match r {
+                Ok(t) => view! { <p class="ok" role="status">{t}</p> }.into_any(),
+                Err(t) => view! { <p class="error" role="alert">{t}</p> }.into_any(),
+            })}
+        </div>
     }
 }
 

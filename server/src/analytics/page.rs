@@ -39,7 +39,11 @@ fn pct(v: Option<f64>) -> String {
 }
 
 fn kpi_value(k: &Kpi) -> String {
-    match (k.unit, k.value) {
+    value_in(k.unit, k.value)
+}
+
+fn value_in(unit: Unit, value: Option<f64>) -> String {
+    match (unit, value) {
         (_, None) => "—".into(),
         (Unit::Share, Some(v)) => pct(Some(v)),
         (Unit::Minutes, Some(v)) if v >= 120.0 => format!("{:.1} h", v / 60.0),
@@ -71,31 +75,63 @@ fn or_dash(v: Option<String>) -> String {
     v.unwrap_or_else(|| "—".into())
 }
 
-/// A sparkline of a series (gaps where a period has no value), scaled to its own range.
-fn sparkline(values: &[Option<f64>]) -> Markup {
-    let (w, h) = (120.0, 28.0);
+/// A KPI's value in its unit, as the cards print it.
+fn unit_value(unit: Unit, v: f64) -> String {
+    value_in(unit, Some(v))
+}
+
+/// A point a person can tap (or focus) to read its value in the chart's caption (reports.js).
+fn tap_point(x: f64, y: f64, label: &str) -> Markup {
+    html! {
+        circle.tap cx=(format!("{x:.1}")) cy=(format!("{y:.1}")) r="7" tabindex="0" data-label=(label) {
+            title { (label) }
+        }
+    }
+}
+
+/// A KPI's trend over the periods (gaps where a period has no value), scaled to its own range,
+/// with its range and first and last period on the axes and each value a tap away.
+fn trend_chart(k: &Kpi, periods: &[chrono::NaiveDate]) -> Markup {
+    let (w, h, left, bottom) = (150.0, 44.0, 34.0, 12.0);
+    let values = &k.trend;
     let present: Vec<f64> = values.iter().flatten().copied().collect();
     if present.len() < 2 {
         return html! {};
     }
     let (lo, hi) = present.iter().fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
     let span = if hi > lo { hi - lo } else { 1.0 };
-    let step = w / (values.len().max(2) - 1) as f64;
+    let step = (w - left - 4.0) / (values.len().max(2) - 1) as f64;
+    let plot_h = h - bottom - 4.0;
     let mut path = String::new();
+    let mut points = vec![];
     let mut pen_down = false;
     for (i, v) in values.iter().enumerate() {
         match v {
             Some(v) => {
-                let (x, y) = (i as f64 * step, h - 2.0 - (v - lo) / span * (h - 4.0));
+                let (x, y) = (left + i as f64 * step, 2.0 + plot_h - (v - lo) / span * plot_h);
                 let _ = write!(path, "{}{x:.1},{y:.1} ", if pen_down { "L" } else { "M" });
                 pen_down = true;
+                let when = periods.get(i).map(|p| p.format("%b %-d").to_string()).unwrap_or_default();
+                points.push((x, y, format!("{when}: {}", unit_value(k.unit, *v))));
             }
             None => pen_down = false,
         }
     }
+    let period_label = |i: usize| periods.get(i).map(|p| p.format("%b %-d").to_string()).unwrap_or_default();
+    let latest = points.last().map(|p| p.2.clone()).unwrap_or_default();
     html! {
-        svg.spark viewBox=(format!("0 0 {w} {h}")) width=(w) height=(h) role="img" aria-label="trend over the periods" {
-            path d=(path) fill="none" stroke="currentColor" stroke-width="1.5" {}
+        figure.trend {
+            svg.spark viewBox=(format!("0 0 {w} {h}")) role="img"
+                aria-label=(format!("{} by period, from {} to {}", k.label, unit_value(k.unit, lo), unit_value(k.unit, hi))) {
+                text.tick x=(left - 3.0) y="8" text-anchor="end" { (unit_value(k.unit, hi)) }
+                text.tick x=(left - 3.0) y=(format!("{:.1}", 2.0 + plot_h)) text-anchor="end" { (unit_value(k.unit, lo)) }
+                line.axis x1=(left) y1=(format!("{:.1}", 2.0 + plot_h)) x2=(w - 2.0) y2=(format!("{:.1}", 2.0 + plot_h)) {}
+                text.tick x=(left) y=(h - 1.0) { (period_label(0)) }
+                text.tick x=(w - 2.0) y=(h - 1.0) text-anchor="end" { (period_label(values.len() - 1)) }
+                path d=(path) fill="none" stroke="currentColor" stroke-width="1.5" {}
+                @for (x, y, label) in &points { (tap_point(*x, *y, label)) }
+            }
+            figcaption.tap-value aria-live="polite" { "Latest: " (latest) " · tap a point" }
         }
     }
 }
@@ -121,7 +157,7 @@ fn headline(d: &Dashboard) -> Markup {
                             }
                         }
                         p.muted { (note) @if small { " · too few to judge" } }
-                        (sparkline(&k.trend))
+                        (trend_chart(k, &d.periods))
                         details { summary { "Definition" } p { (k.definition) } }
                     }
                 }
@@ -381,10 +417,23 @@ fn curve(d: &Dashboard) -> Markup {
     html! {
         section aria-labelledby="h-curve" {
             h2 #h-curve { "Time to close" }
-            svg.chart viewBox=(format!("-2 -2 {} {}", w + 4.0, h + 4.0)) role="img"
+            figure {
+            svg.chart viewBox=(format!("-36 -8 {} {}", w + 44.0, h + 28.0)) role="img"
                 aria-label=(format!("share of consultations closed by day since the visit; {by_then}")) {
-                path d=(path) fill="none" stroke="currentColor" stroke-width="2" {}
+                text.tick x="-4" y="4" text-anchor="end" { "100%" }
+                text.tick x="-4" y=(format!("{:.1}", h / 2.0 + 4.0)) text-anchor="end" { "50%" }
+                text.tick x="-4" y=(h) text-anchor="end" { "0%" }
+                line x1="0" y1="0" x2="0" y2=(h) class="axis" {}
                 line x1="0" y1=(h) x2=(w) y2=(h) class="axis" {}
+                text.tick x="0" y=(h + 14.0) { "day 0" }
+                text.tick x=(w) y=(h + 14.0) text-anchor="end" { "day " (horizon) }
+                path d=(path) fill="none" stroke="currentColor" stroke-width="2" {}
+                @for p in points {
+                    (tap_point(p.day as f64 / horizon * w, h - p.closed * h,
+                        &format!("Day {}: {} closed", p.day, pct(Some(p.closed)))))
+                }
+            }
+            figcaption.tap-value aria-live="polite" { (by_then) " · tap a point" }
             }
             p.muted {
                 "Kaplan–Meier: share of consultations held in the range that closed by each day since the visit; \

@@ -14,6 +14,7 @@ pub mod on_behalf;
 pub mod pull;
 pub mod push;
 mod scope;
+pub mod search;
 mod window;
 
 use crate::{auth::CurrentUser, state::AppState};
@@ -28,6 +29,7 @@ pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .routes(routes!(pull::pull))
         .routes(routes!(events::events))
         .routes(routes!(conflicts::list))
+        .routes(routes!(search::search))
 }
 
 /// Who is writing or reading, as every sync query needs it.

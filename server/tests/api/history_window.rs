@@ -110,12 +110,55 @@ async fn a_first_sync_brings_the_window_and_eviction_keeps_the_same_rows() {
     let mut everything = crate::device::Device::new(&app, http.clone(), tech.user_id).await;
     everything.sync().await;
     assert!(everything.has(Entity::Consultation, old_sale) && everything.has(Entity::Activity, old_activity));
-    let evicted = everything.engine.evict_outside(Utc::now() - Duration::days(90)).await.unwrap();
+    let evicted = everything.engine.evict_outside(&[], Utc::now() - Duration::days(90)).await.unwrap();
     assert!(evicted > 0);
     let after: BTreeSet<(Entity, Uuid)> = everything.rows().keys().copied().collect();
     assert_eq!(after, windowed, "the device's rules and the server's agree");
-    let left = window::outside(&everything.engine.state().rows, &[], Utc::now() - Duration::days(90));
+    let left = window::outside(&everything.engine.state().rows, &[], &[], Utc::now() - Duration::days(90));
     assert!(left.is_empty(), "nothing more to evict");
+
+    // Older work is found on the server and kept: the phone that lacked the old sale adopts it,
+    // and eviction spares it while it is kept.
+    let resp = phone.http.get(app.url("/api/sync/search?q=old%20sale")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let found: app::sync::protocol::SearchResponse = resp.json().await.unwrap();
+    assert_eq!(found.found, vec![old_sale]);
+    let mut searched = crate::device::Device::new(&app, http.clone(), tech.user_id).await;
+    searched.sync().await;
+    searched.engine.adopt(found.patch.clone()).await.unwrap();
+    for (entity, id) in
+        [(Entity::Consultation, old_sale), (Entity::Activity, old_activity), (Entity::Lead, old_lead)]
+    {
+        assert!(searched.has(entity, id), "{entity:?} {id} found and kept");
+    }
+    let cutoff = Utc::now() - Duration::days(90);
+    assert_eq!(searched.engine.evict_outside(&[old_sale], cutoff).await.unwrap(), 0);
+    assert!(searched.engine.evict_outside(&[], cutoff).await.unwrap() > 0, "unpinned, it leaves again");
+    searched.sync().await;
+    assert!(!searched.has(Entity::Consultation, old_sale), "a pull after adopting goes on from its cookie");
+    // Digits find a phone however it was typed; nobody else's work is found; bad words say why.
+    let by_phone: app::sync::protocol::SearchResponse = phone
+        .http
+        .get(app.url("/api/sync/search?q=512-555-0143"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(by_phone.found.contains(&old_sale));
+    let other = Company::new(&app, "Other").await;
+    let (outsider, _) = app.signed_in(other.id, "boss@other.test", Role::Manager).await;
+    let theirs: app::sync::protocol::SearchResponse =
+        outsider.get(app.url("/api/sync/search?q=old%20sale")).send().await.unwrap().json().await.unwrap();
+    assert!(theirs.found.is_empty() && theirs.patch.is_empty());
+    for bad in ["x", "%00", "a%07b"] {
+        let resp = phone.http.get(app.url(&format!("/api/sync/search?q={bad}"))).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
+    let wildcard: app::sync::protocol::SearchResponse =
+        phone.http.get(app.url("/api/sync/search?q=%25%25")).send().await.unwrap().json().await.unwrap();
+    assert!(wildcard.found.is_empty(), "% is a character, not a wildcard");
 
     // A manager reopens the old sale: it comes back with its family on the phone that lacked it.
     let resp = manager

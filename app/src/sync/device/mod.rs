@@ -12,6 +12,8 @@ mod status;
 pub mod transport;
 
 #[cfg(feature = "hydrate")]
+pub(crate) mod kept;
+#[cfg(feature = "hydrate")]
 mod leader;
 #[cfg(feature = "hydrate")]
 mod run;
@@ -85,6 +87,22 @@ pub async fn forget_records() -> Result<(), String> {
         return rt.store.forget_records().await.map_err(|e| format!("Could not clear this device: {e}"));
     }
     Ok(())
+}
+
+/// Finds older work on the server (`GET /api/sync/search`) and keeps it on this device, so what
+/// was opened once reads offline afterwards; returns how many consultations were found.
+pub async fn search_older(words: &str) -> Result<usize, transport::Failure> {
+    let url = format!("/api/sync/search?q={}", crate::ui::percent_encode(words));
+    let found = transport::get_json::<crate::sync::protocol::SearchResponse>(&url).await?;
+    #[cfg(feature = "hydrate")]
+    if let Some(rt) = runtime::opened().await {
+        kept::pin(&found.found);
+        let mut engine = rt.engine.lock().await;
+        if engine.adopt(found.patch).await.is_ok() {
+            rt.publish(&engine, |_| {});
+        }
+    }
+    Ok(found.found.len())
 }
 
 /// Asks for a sync now (the Sync tab's button).

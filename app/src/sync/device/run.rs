@@ -217,7 +217,8 @@ async fn sync_once() -> Run {
             .map(|me| me.history_days)
             .unwrap_or(crate::domain::settings::DEFAULT_DEVICE_HISTORY_DAYS);
         let cutoff = Utc::now() - chrono::Duration::days(days.into());
-        match rt.engine.lock().await.evict_outside(cutoff).await {
+        let kept = super::kept::pinned();
+        match rt.engine.lock().await.evict_outside(&kept, cutoff).await {
             Ok(0) => {}
             Ok(_) => records_changed = true,
             Err(e) => problem = Some(SyncProblem::Storage(e.to_string())),

@@ -197,8 +197,18 @@ pub fn label(code: &str) -> String {
     c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
 }
 
-/// A "Next" link at the bottom of a step, within thumb reach.
+/// The step's bar, kept within thumb reach at the bottom however long the step: back to the
+/// step before, and on to `to` (the step's primary action).
 #[component]
 fn NextStep(id: Uuid, to: Step, #[prop(into)] text: String) -> impl IntoView {
-    view! { <a href=href(id, to) class="button primary next">{text}</a> }
+    let back =
+        Step::FLOW.iter().position(|s| *s == to).and_then(|next| next.checked_sub(2)).map(|i| Step::FLOW[i]);
+    view! {
+        <nav class="step-bar" aria-label="Back and next">
+            {back.map(|b| view! {
+                <a href=href(id, b) class="button back" aria-label=format!("Back to {}", b.label())>"‹"</a>
+            })}
+            <a href=href(id, to) class="button primary next">{text}</a>
+        </nav>
+    }
 }
