@@ -16,6 +16,8 @@ pub(crate) mod kept;
 #[cfg(feature = "hydrate")]
 mod leader;
 #[cfg(feature = "hydrate")]
+mod older;
+#[cfg(feature = "hydrate")]
 mod run;
 #[cfg(feature = "hydrate")]
 mod runtime;
@@ -92,17 +94,13 @@ pub async fn forget_records() -> Result<(), String> {
 /// Finds older work on the server (`GET /api/sync/search`) and keeps it on this device, so what
 /// was opened once reads offline afterwards; returns how many consultations were found.
 pub async fn search_older(words: &str) -> Result<usize, transport::Failure> {
-    let url = format!("/api/sync/search?q={}", crate::ui::percent_encode(words));
-    let found = transport::get_json::<crate::sync::protocol::SearchResponse>(&url).await?;
     #[cfg(feature = "hydrate")]
-    if let Some(rt) = runtime::opened().await {
-        kept::pin(&found.found);
-        let mut engine = rt.engine.lock().await;
-        if engine.adopt(found.patch).await.is_ok() {
-            rt.publish(&engine, |_| {});
-        }
+    return older::search(words.to_string()).await;
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = words;
+        Ok(0)
     }
-    Ok(found.found.len())
 }
 
 /// Asks for a sync now (the Sync tab's button).
