@@ -52,6 +52,20 @@ fn option(consultation: Uuid, tier: &str, position: u8, plan: Option<(&str, Cent
     (id, m)
 }
 
+/// `POST /api/proposals` for `consultation` (an id, or anything a client might send).
+async fn ask_link(
+    app: &crate::helpers::TestApp,
+    client: &reqwest::Client,
+    consultation: Value,
+) -> reqwest::Response {
+    client
+        .post(app.url("/api/proposals"))
+        .json(&json!({ "consultation_id": consultation }))
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn the_customer_opens_their_signed_proposal_at_a_link_only_people_in_sight_can_make() {
     let app = spawn_app().await;
@@ -91,13 +105,7 @@ async fn the_customer_opens_their_signed_proposal_at_a_link_only_people_in_sight
     assert!(tech.engine.state().rejected.is_empty(), "{:?}", tech.engine.state().rejected);
 
     // Before it is signed: a link for review shows every option, no signature.
-    let resp = tech
-        .http
-        .post(app.url("/api/proposals"))
-        .json(&json!({ "consultation_id": visit }))
-        .send()
-        .await
-        .unwrap();
+    let resp = ask_link(&app, &tech.http, json!(visit)).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let path = resp.json::<Value>().await.unwrap()["path"].as_str().unwrap().to_string();
     assert!(path.starts_with("/p/") && path.len() == 3 + 43, "{path}");
@@ -149,13 +157,7 @@ async fn the_customer_opens_their_signed_proposal_at_a_link_only_people_in_sight
     tech.sync().await;
     assert!(tech.engine.state().rejected.is_empty(), "{:?}", tech.engine.state().rejected);
 
-    let again = tech
-        .http
-        .post(app.url("/api/proposals"))
-        .json(&json!({ "consultation_id": visit }))
-        .send()
-        .await
-        .unwrap();
+    let again = ask_link(&app, &tech.http, json!(visit)).await;
     assert_eq!(again.json::<Value>().await.unwrap()["path"], path, "the same link each time");
     let html = anonymous.get(app.url(&path)).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("Signed proposal") && html.contains("Ann B. Lee"), "{html}");
@@ -165,22 +167,12 @@ async fn the_customer_opens_their_signed_proposal_at_a_link_only_people_in_sight
 
     // Only people who may see the consultation make links; other companies cannot even tell.
     for client in [&other_tech, &outsider] {
-        let resp = client
-            .post(app.url("/api/proposals"))
-            .json(&json!({ "consultation_id": visit }))
-            .send()
-            .await
-            .unwrap();
+        let resp = ask_link(&app, client, json!(visit)).await;
         assert_eq!(resp.status(), StatusCode::NOT_FOUND);
         let resp = client.delete(app.url(&format!("/api/proposals/{visit}"))).send().await.unwrap();
         assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     }
-    let resp = manager
-        .post(app.url("/api/proposals"))
-        .json(&json!({ "consultation_id": visit }))
-        .send()
-        .await
-        .unwrap();
+    let resp = ask_link(&app, &manager, json!(visit)).await;
     assert_eq!(resp.json::<Value>().await.unwrap()["path"], path);
 
     // Revoked: the link ends; a new one is new.
@@ -189,13 +181,7 @@ async fn the_customer_opens_their_signed_proposal_at_a_link_only_people_in_sight
     let gone = anonymous.get(app.url(&path)).send().await.unwrap();
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);
     assert!(gone.text().await.unwrap().contains("no longer opens a proposal"));
-    let fresh = tech
-        .http
-        .post(app.url("/api/proposals"))
-        .json(&json!({ "consultation_id": visit }))
-        .send()
-        .await
-        .unwrap();
+    let fresh = ask_link(&app, &tech.http, json!(visit)).await;
     assert_ne!(fresh.json::<Value>().await.unwrap()["path"], path);
 
     // Bad input: a guessed or malformed token is a plain 404 page; a bad body a clear 4xx.
@@ -203,12 +189,6 @@ async fn the_customer_opens_their_signed_proposal_at_a_link_only_people_in_sight
         let resp = anonymous.get(app.url(bad)).send().await.unwrap();
         assert_eq!(resp.status(), StatusCode::NOT_FOUND, "{bad}");
     }
-    let resp = tech
-        .http
-        .post(app.url("/api/proposals"))
-        .json(&json!({ "consultation_id": "x" }))
-        .send()
-        .await
-        .unwrap();
+    let resp = ask_link(&app, &tech.http, json!("x")).await;
     assert!(resp.status().is_client_error());
 }

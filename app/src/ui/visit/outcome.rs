@@ -338,7 +338,7 @@ fn FollowUp(id: Uuid) -> impl IntoView {
     // per quote unless the person asks for another.
     let open = Memo::new(move |_| sync.snapshot.with(|s| open_follow_up(s, id)));
     let another = RwSignal::new(false);
-    // When: a day and a time on this device's clock (9:00 tomorrow unless changed); the quick
+    // When: a day and a time on the company's clock (9:00 tomorrow unless changed); the quick
     // picks set the day.
     let day_in = |n: i64| crate::ui::clock::today() + chrono::Duration::days(n);
     let day = RwSignal::new(day_in(1).to_string());
