@@ -123,6 +123,8 @@ test('a whole consultation captured offline reaches the server with every field,
     }
   }
   await expect(page.getByTestId('checklist-open')).toContainText('Every required step here is answered');
+  // The step bar, within thumb reach, goes back as well as on.
+  await expect(page.getByRole('link', { name: 'Back to Home' })).toBeVisible();
   // Steps that happen later are asked later: presenting with the options, the decision at the end.
   await expect(items.filter({ hasText: 'Ask for the decision' })).toHaveCount(0);
   await expect(items.filter({ hasText: 'Present good / better / best' })).toHaveCount(0);

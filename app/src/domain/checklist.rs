@@ -22,6 +22,8 @@ pub struct TemplateStep {
 /// the options" beside the options, "ask for the decision" at the outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+// The analytics funnel has a `Stage` of its own in the document.
+#[cfg_attr(feature = "ssr", schema(as = ChecklistStage))]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     /// The checklist step of the visit (inspection, findings).
