@@ -171,18 +171,7 @@ pub async fn get(
 ) -> Result<Response, ApiError> {
     let sha = Sha256Hex::parse(&sha)?;
     let content_type = readable(&state, &user, &sha).await?;
-    let bytes = state
-        .blobs
-        .as_ref()
-        .get(&key(user.company_id(), &sha))
-        .await
-        .map_err(|e| match e {
-            object_store::Error::NotFound { .. } => ApiError::NotFound("blob"),
-            other => storage_error(other),
-        })?
-        .bytes()
-        .await
-        .map_err(storage_error)?;
+    let bytes = read(&state, user.company_id(), &sha).await?.ok_or(ApiError::NotFound("blob"))?;
     Ok((
         [
             (header::CONTENT_TYPE, content_type),
@@ -192,6 +181,37 @@ pub async fn get(
         Body::from(bytes),
     )
         .into_response())
+}
+
+/// A company's stored bytes of `sha`; `None` when they are not there (an upload cut short
+/// leaves the row without them).
+async fn read(state: &AppState, company: uuid::Uuid, sha: &Sha256Hex) -> Result<Option<Bytes>, ApiError> {
+    match state.blobs.as_ref().get(&key(company, sha)).await {
+        Ok(found) => Ok(Some(found.bytes().await.map_err(storage_error)?)),
+        Err(object_store::Error::NotFound { .. }) => Ok(None),
+        Err(e) => Err(storage_error(e)),
+    }
+}
+
+/// [`read`] for a hash the server itself stored (a logo, a signature), with its content type;
+/// `None` for anything that is not a stored blob of the company.
+pub async fn stored(
+    state: &AppState,
+    company: uuid::Uuid,
+    sha: &str,
+) -> Result<Option<(String, Bytes)>, ApiError> {
+    let Ok(sha) = Sha256Hex::parse(sha) else { return Ok(None) };
+    let Some(content_type) = sqlx::query_scalar!(
+        "select content_type from blobs where company_id = $1 and sha256 = $2",
+        company,
+        sha.0
+    )
+    .fetch_optional(&state.pool)
+    .await?
+    else {
+        return Ok(None);
+    };
+    Ok(read(state, company, &sha).await?.map(|bytes| (content_type, bytes)))
 }
 
 /// `/blobs/{sha256}`, which alone takes bodies up to [`MAX_BLOB_BYTES`].

@@ -20,7 +20,6 @@ use axum::{
 };
 use base64::{engine::general_purpose::STANDARD, Engine};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
-use object_store::ObjectStoreExt;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -108,28 +107,11 @@ struct Copy {
     signature: Option<String>,
 }
 
-/// A stored image as a `data:` URL, so the copy is one file (saved, forwarded, printed).
+/// A stored image as a `data:` URL, so the copy is one file (saved, forwarded, printed); none
+/// when its bytes are missing (the page goes without the image).
 async fn data_url(state: &AppState, company: Uuid, sha: &str) -> Result<Option<String>, ApiError> {
-    let Some(content_type) = sqlx::query_scalar!(
-        "select content_type from blobs where company_id = $1 and sha256 = $2",
-        company,
-        sha
-    )
-    .fetch_optional(&state.pool)
-    .await?
-    else {
-        return Ok(None);
-    };
-    let key = object_store::path::Path::from(format!("{company}/{}/{sha}", &sha[..2.min(sha.len())]));
-    match state.blobs.as_ref().get(&key).await {
-        Ok(found) => {
-            let bytes = found.bytes().await.map_err(|e| ApiError::Internal(Box::new(e)))?;
-            Ok(Some(format!("data:{content_type};base64,{}", STANDARD.encode(bytes))))
-        }
-        // The row without its bytes (an upload cut short): the page goes without the image.
-        Err(object_store::Error::NotFound { .. }) => Ok(None),
-        Err(e) => Err(ApiError::Internal(Box::new(e))),
-    }
+    let image = crate::blobs::stored(state, company, sha).await?;
+    Ok(image.map(|(content_type, bytes)| format!("data:{content_type};base64,{}", STANDARD.encode(bytes))))
 }
 
 async fn load(state: &AppState, token: &str) -> Result<Option<Copy>, ApiError> {

@@ -45,10 +45,6 @@ pub fn hhmm(t: DateTime<Utc>) -> String {
     crate::ui::clock::format(t, "%H:%M")
 }
 
-pub fn local_day(t: DateTime<Utc>) -> NaiveDate {
-    crate::ui::clock::day_of(t)
-}
-
 /// The customer of a consultation or lead record (a record made offline knows only its lead).
 pub fn customer_of<'a>(s: &'a SyncSnapshot, record: &Value) -> Option<&'a Value> {
     let id = record.get("customer_id").and_then(Value::as_str).map(str::to_string).or_else(|| {
@@ -136,7 +132,7 @@ pub fn BookVisit(lead: Uuid, #[prop(into)] on_booked: Callback<String>) -> impl 
     let sync = use_sync();
     let techs = Memo::new(move |_| sync.snapshot.with(technicians));
     let tech = RwSignal::new(String::new());
-    let tomorrow = local_day(Utc::now()) + Duration::days(1);
+    let tomorrow = crate::ui::clock::today() + Duration::days(1);
     let day = RwSignal::new(tomorrow.format("%Y-%m-%d").to_string());
     let time = RwSignal::new("09:00".to_string());
     let length = RwSignal::new("120".to_string());
@@ -162,7 +158,7 @@ pub fn BookVisit(lead: Uuid, #[prop(into)] on_booked: Callback<String>) -> impl 
                     "That overlaps {} {} ({}): pick another time or technician.",
                     v.customer,
                     v.window(),
-                    local_day(v.start).format("%a %b %-d")
+                    crate::ui::clock::day_of(v.start).format("%a %b %-d")
                 ));
             }
             Ok((technician, start, minutes))
@@ -189,7 +185,7 @@ pub fn BookVisit(lead: Uuid, #[prop(into)] on_booked: Callback<String>) -> impl 
             match queue(vec![booking]).await {
                 Ok(()) => on_booked.run(format!(
                     "Booked with {name}, {} {}–{}.",
-                    local_day(start).format("%a %b %-d"),
+                    crate::ui::clock::day_of(start).format("%a %b %-d"),
                     hhmm(start),
                     hhmm(start + Duration::minutes(minutes.into()))
                 )),
@@ -264,11 +260,11 @@ pub fn TodaysVisits(me: Uuid) -> impl IntoView {
     // Copy, so every row's button can reach it.
     let navigate = StoredValue::new_local(leptos_router::hooks::use_navigate());
     let visits = Memo::new(move |_| {
-        let today = local_day(Utc::now());
+        let today = crate::ui::clock::today();
         sync.snapshot
             .with(booked_visits)
             .into_iter()
-            .filter(|v| v.technician == me && local_day(v.start) == today)
+            .filter(|v| v.technician == me && crate::ui::clock::day_of(v.start) == today)
             .collect::<Vec<_>>()
     });
     view! {
@@ -306,9 +302,9 @@ pub fn TodaysVisits(me: Uuid) -> impl IntoView {
 #[component]
 pub fn Schedule() -> impl IntoView {
     let sync = use_sync();
-    let day = RwSignal::new(local_day(Utc::now()).format("%Y-%m-%d").to_string());
+    let day = RwSignal::new(crate::ui::clock::today().format("%Y-%m-%d").to_string());
     let date = Memo::new(move |_| {
-        NaiveDate::parse_from_str(&day.get(), "%Y-%m-%d").unwrap_or_else(|_| local_day(Utc::now()))
+        NaiveDate::parse_from_str(&day.get(), "%Y-%m-%d").unwrap_or_else(|_| crate::ui::clock::today())
     });
     let loaded = Memo::new(move |_| sync.snapshot.with(|s| s.status.loaded));
     let shift = move |days: i64| {
@@ -318,7 +314,7 @@ pub fn Schedule() -> impl IntoView {
         let d = date.get();
         sync.snapshot.with(|s| {
             let visits: Vec<Visit> =
-                booked_visits(s).into_iter().filter(|v| local_day(v.start) == d).collect();
+                booked_visits(s).into_iter().filter(|v| crate::ui::clock::day_of(v.start) == d).collect();
             let mut techs = technicians(s);
             // A visit of someone no longer active stays visible: it needs rebooking.
             for v in &visits {
@@ -388,7 +384,7 @@ fn ScheduledVisit(v: Visit, tech: Uuid) -> impl IntoView {
     let sync = use_sync();
     let moving = RwSignal::new(false);
     let cancelling = RwSignal::new(false);
-    let day = RwSignal::new(local_day(v.start).format("%Y-%m-%d").to_string());
+    let day = RwSignal::new(crate::ui::clock::day_of(v.start).format("%Y-%m-%d").to_string());
     let time = RwSignal::new(hhmm(v.start));
     let minutes = v.minutes;
     let reason = RwSignal::new(CANCEL_REASONS[0].to_string());

@@ -102,6 +102,7 @@ fn trend_chart(k: &Kpi, periods: &[chrono::NaiveDate]) -> Markup {
     let span = if hi > lo { hi - lo } else { 1.0 };
     let step = (w - left - 4.0) / (values.len().max(2) - 1) as f64;
     let plot_h = h - bottom - 4.0;
+    let period_label = |i: usize| periods.get(i).map(|p| p.format("%b %-d").to_string()).unwrap_or_default();
     let mut path = String::new();
     let mut points = vec![];
     let mut pen_down = false;
@@ -111,13 +112,11 @@ fn trend_chart(k: &Kpi, periods: &[chrono::NaiveDate]) -> Markup {
                 let (x, y) = (left + i as f64 * step, 2.0 + plot_h - (v - lo) / span * plot_h);
                 let _ = write!(path, "{}{x:.1},{y:.1} ", if pen_down { "L" } else { "M" });
                 pen_down = true;
-                let when = periods.get(i).map(|p| p.format("%b %-d").to_string()).unwrap_or_default();
-                points.push((x, y, format!("{when}: {}", unit_value(k.unit, *v))));
+                points.push((x, y, format!("{}: {}", period_label(i), unit_value(k.unit, *v))));
             }
             None => pen_down = false,
         }
     }
-    let period_label = |i: usize| periods.get(i).map(|p| p.format("%b %-d").to_string()).unwrap_or_default();
     let latest = points.last().map(|p| p.2.clone()).unwrap_or_default();
     html! {
         figure.trend {

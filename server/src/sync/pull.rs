@@ -71,6 +71,10 @@ fn keys_query() -> &'static str {
     })
 }
 
+/// A synced row `t` as devices receive it: its columns, less the company, scope and per-field
+/// versions. Pulls and a search of older work send the same form (a device keeps both alike).
+pub(super) const ROW_JSON: &str = "(to_jsonb(t) - 'company_id' - 'scope_users' - 'field_versions')";
+
 /// The JSON of one table's rows of a page, by id (their scope was checked by [`keys_query`],
 /// in the same snapshot).
 fn data_query(entity: Entity) -> &'static str {
@@ -80,7 +84,7 @@ fn data_query(entity: Entity) -> &'static str {
             .iter()
             .map(|e| match SOURCES.iter().find(|(s, _, _)| s == e) {
                 Some((_, table, _)) => format!(
-                    "select t.id, (to_jsonb(t) - 'company_id' - 'scope_users' - 'field_versions')::text
+                    "select t.id, {ROW_JSON}::text
                      from {table} t where t.company_id = $1 and t.id = any($2)"
                 ),
                 None => "select t.id, jsonb_build_object('id', t.id, 'name', t.name, 'email', t.email, 'role', t.role,

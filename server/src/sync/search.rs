@@ -4,7 +4,7 @@
 //! at their current versions: the device keeps them like rows a pull brought, so an old quote
 //! opened once reads offline afterwards.
 
-use super::Actor;
+use super::{pull::ROW_JSON, Actor};
 use crate::{auth::CurrentUser, error::ApiError, error::ApiJson, state::AppState};
 use app::sync::protocol::{Entity, PatchOp, SearchResponse, MAX_SEARCH_HITS};
 use axum::extract::{Query, State};
@@ -93,7 +93,7 @@ pub async fn search(
         for (entity, table, belongs) in FAMILY {
             // Dynamic: one statement per table of the family.
             let rows: Vec<(Uuid, i64, serde_json::Value)> = sqlx::query_as(&format!(
-                "select t.id, t.version, to_jsonb(t) - 'company_id' - 'scope_users' - 'field_versions'
+                "select t.id, t.version, {ROW_JSON}
                  from {table} t
                  where t.company_id = $1 and not t.deleted and ($3 or $4 = any(t.scope_users)) and {belongs}"
             ))

@@ -139,12 +139,13 @@ fn Sold(id: Uuid, preselected: Option<Uuid>, open_steps: Memo<Vec<String>>) -> i
         sync.snapshot.with(|s| proposal_of(s, id, Some(choice)))
     });
     // The customer prints their name beside the signature; it starts as the name on file.
-    let printed = RwSignal::new(
-        sync.snapshot
-            .with_untracked(|s| proposal_of(s, id, None))
-            .map(|p| p.customer_name)
-            .unwrap_or_default(),
-    );
+    let printed = RwSignal::new(sync.snapshot.with_untracked(|s| {
+        let consultation = s.get(Entity::Consultation, id);
+        consultation
+            .and_then(|c| crate::ui::schedule::customer_of(s, c))
+            .map(|c| text(c, "name"))
+            .unwrap_or_default()
+    }));
     let record = move |_| {
         let Some(option) =
             chosen.get_untracked().and_then(|c| options.get_untracked().into_iter().find(|o| o.id == c))
