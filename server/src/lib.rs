@@ -16,6 +16,7 @@ pub mod demo;
 pub mod demo_history;
 pub mod error;
 pub mod financing;
+pub mod first_screen;
 pub mod form;
 pub mod health;
 pub mod intake;

@@ -109,7 +109,8 @@ fn page_policy(scripts: &[String]) -> String {
     )
 }
 
-/// The text of every inline `<script>` (one without `src`) in `html`.
+/// The text of every inline `<script>` (one without `src`) in `html`; a data block (JSON, such
+/// as the first screen's rows) is not a script and needs no hash.
 fn inline_scripts(html: &[u8]) -> Vec<String> {
     let html = String::from_utf8_lossy(html);
     let mut scripts = vec![];
@@ -120,7 +121,7 @@ fn inline_scripts(html: &[u8]) -> Vec<String> {
         let attributes = &rest[..tag_end];
         rest = &rest[tag_end + 1..];
         let Some(close) = rest.find("</script>") else { break };
-        if !attributes.contains("src=") {
+        if !attributes.contains("src=") && !attributes.contains("application/json") {
             scripts.push(rest[..close].to_string());
         }
         rest = &rest[close..];
@@ -193,7 +194,7 @@ mod tests {
 
     #[test]
     fn only_inline_scripts_are_hashed() {
-        let html = br#"<html><script src="/pwa.js" defer></script><script type="module">boot()</script><p>x</p><script>two</script></html>"#;
+        let html = br#"<html><script src="/pwa.js" defer></script><script type="module">boot()</script><p>x</p><script>two</script><script type="application/json" id="fc-first-screen">[]</script></html>"#;
         assert_eq!(inline_scripts(html), ["boot()", "two"]);
         let policy = page_policy(&inline_scripts(html));
         assert_eq!(policy.matches("'sha256-").count(), 2);

@@ -2,7 +2,8 @@
 //! thing (tests on port 0 against a database of their own).
 
 use crate::{
-    analytics, auth, blobs, config::Config, db, health, pwa, security, state::AppState, sync, users,
+    analytics, auth, blobs, config::Config, db, first_screen, health, pwa, security, state::AppState, sync,
+    users,
 };
 use app::{shell, App};
 use axum::{extract::DefaultBodyLimit, http::StatusCode, middleware, routing::get, Router};
@@ -51,6 +52,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         // A panic anywhere below becomes a logged JSON 500, never a dropped connection.
         .layer(CatchPanicLayer::custom(security::panic_response))
+        // Inside the session's layer: it reads who is signed in.
+        .layer(middleware::from_fn_with_state(state.clone(), first_screen::middleware))
         .layer(middleware::from_fn_with_state(state.clone(), auth::session::middleware))
         // Before anything else looks at a write: one from another site is refused.
         .layer(middleware::from_fn(security::refuse_cross_site))

@@ -331,8 +331,17 @@ impl<S: Store> Engine<S> {
 
     /// What a person sees: the server's rows with pending local writes laid over them.
     pub fn view(&self) -> BTreeMap<(Entity, Uuid), Value> {
-        let mut view: BTreeMap<(Entity, Uuid), Value> =
-            self.state.rows.iter().map(|(k, r)| (*k, r.data.clone())).collect();
+        self.view_over(None)
+    }
+
+    /// [`Engine::view`] over `under`, rows the device does not keep (the page's first screen,
+    /// `device::first_screen`): a row the device has wins, and pending writes apply to both.
+    pub fn view_over(
+        &self,
+        under: Option<&BTreeMap<(Entity, Uuid), Value>>,
+    ) -> BTreeMap<(Entity, Uuid), Value> {
+        let mut view = under.cloned().unwrap_or_default();
+        view.extend(self.state.rows.iter().map(|(k, r)| (*k, r.data.clone())));
         for m in &self.state.pending {
             super::optimistic::apply(&mut view, &m.name, &m.args, m.client_ts);
         }

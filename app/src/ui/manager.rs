@@ -9,6 +9,9 @@ use leptos::prelude::*;
 
 #[component]
 pub fn Dashboard() -> impl IntoView {
+    // The newest consultations and a search, not the whole company's list: a manager's device
+    // holds hundreds, and drawing them all was most of this page's blocking time.
+    let query = RwSignal::new(String::new());
     view! {
         <h1>"Dashboard"</h1>
         <p>
@@ -17,7 +20,9 @@ pub fn Dashboard() -> impl IntoView {
         </p>
         <p><a href="/settings">"Settings"</a>" · "<a href="/audit">"Audit trail"</a></p>
         <h2>"Recent consultations"</h2>
-        <super::consultations::ConsultationList empty="No consultations have synced yet." />
+        <label for="search" class="visually-hidden">"Search by name, phone or address"</label>
+        <input id="search" type="search" placeholder="Search customers: name, phone or address" bind:value=query data-testid="search" />
+        <super::consultations::ConsultationList empty="No consultations have synced yet." query=query recent=super::RECENT_CONSULTATIONS />
     }
 }
 

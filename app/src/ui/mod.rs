@@ -47,6 +47,10 @@ use leptos_router::{
 
 pub use session::current_user;
 
+/// How many of the newest consultations a list shows before a search (Today, the dashboard);
+/// the server sends as many with a device's first page (`server::first_screen`).
+pub const RECENT_CONSULTATIONS: usize = 20;
+
 /// The whole HTML document, rendered on the server for every page.
 ///
 /// The signed-in person travels to the browser in a `<meta name="fc-user">` tag so that the
@@ -84,6 +88,8 @@ pub fn percent_encode(s: &str) -> String {
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let me_json =
         session::me_from_request().and_then(|me| serde_json::to_string(&me).ok()).unwrap_or_default();
+    // The first screen's rows (a device's first visit): the browser hydrates over them.
+    let first_screen = crate::sync::device::FirstScreen::of_page().map(|f| f.to_page_json());
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -96,6 +102,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href="/icons/icon-192.png" type="image/png" />
                 <link rel="apple-touch-icon" href="/icons/icon-192.png" />
                 <script src="/pwa.js" defer></script>
+                {first_screen.map(|json| view! {
+                    <script type="application/json" id=crate::sync::device::FIRST_SCREEN_ELEMENT inner_html=json></script>
+                })}
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />

@@ -93,7 +93,11 @@ pub fn Queue() -> impl IntoView {
         rank(&mut q, now);
         q
     });
-    let loaded = Memo::new(move |_| sync.snapshot.with(|s| s.status.loaded));
+    // The page's own rows (a first visit) are enough to show the queue.
+    let loaded = Memo::new(move |_| sync.snapshot.with(|s| s.status.loaded || s.status.first_screen));
+    // What a quote is worth uses the close rates of every decided consultation on the device:
+    // not shown until the device has them.
+    let estimated = Memo::new(move |_| sync.snapshot.with(|s| !s.status.first_screen));
     // The page's saver, shared by its rows: a row's own would be disposed with the row, which is
     // rebuilt as soon as its write changes the records (while the write is still being saved).
     let _ = Saver::get();
@@ -109,7 +113,7 @@ pub fn Queue() -> impl IntoView {
             }>
                 <p class="muted">{move || format!("{} open quotes · overdue first, then by expected value", queue.with(Vec::len))}</p>
                 <ul class="list card" data-testid="queue">
-                    {move || queue.get().into_iter().map(|q| view! { <QueueRow q contacting logged /> }).collect_view()}
+                    {move || queue.get().into_iter().map(|q| view! { <QueueRow q contacting logged estimated /> }).collect_view()}
                 </ul>
             </Show>
         </Show>
@@ -121,6 +125,7 @@ fn QueueRow(
     q: Quote,
     contacting: RwSignal<Option<(Uuid, &'static str)>>,
     logged: RwSignal<Option<(Uuid, String)>>,
+    estimated: Memo<bool>,
 ) -> impl IntoView {
     let me = current_user();
     let (my_id, my_name, company, cadence) = me
@@ -151,7 +156,10 @@ fn QueueRow(
                 <span class="due" class:overdue=q.overdue(now)>{due}</span>
             </div>
             <div class="muted">{format!("{} · {}", q.service, q.quoted())}</div>
-            <div class="small">{format!("{days} · {attempts} · worth about {}", q.expected_value)}</div>
+            <div class="small">
+                {format!("{days} · {attempts}")}
+                {move || estimated.get().then(|| format!(" · worth about {}", q.expected_value))}
+            </div>
             <div class="choice">
                 <a class="button" href=tel.clone() class:disabled=!has_phone on:click=move |_| contacting.set(Some((id, "call")))>"📞 Call"</a>
                 <a class="button" href=sms class:disabled=!has_phone on:click=move |_| contacting.set(Some((id, "text")))>"💬 Text"</a>

@@ -15,9 +15,6 @@ use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_navigate};
 use uuid::Uuid;
 
-/// How many of the latest consultations Today lists before a search.
-const RECENT: usize = 20;
-
 /// Today: the day's booked visits in time order, then recent work; what the device keeps is one
 /// search away, and older work one more tap (found on the server).
 #[component]
@@ -29,7 +26,7 @@ pub fn Today() -> impl IntoView {
         <TodaysVisits me />
         <label for="search" class="visually-hidden">"Search by name, phone or address"</label>
         <input id="search" type="search" placeholder="Search all your customers: name, phone or address" bind:value=query data-testid="search" />
-        <ConsultationList empty="No consultations on this device yet. Start one from New." query=query link=true recent=RECENT />
+        <ConsultationList empty="No consultations on this device yet. Start one from New." query=query link=true recent=super::RECENT_CONSULTATIONS />
         <Show when=move || query.with(|q| q.trim().chars().count() >= 2)>
             <SearchOlder query />
         </Show>

@@ -8,6 +8,7 @@ pub mod clock;
 pub mod conflicts;
 mod deferred;
 pub mod events;
+pub mod family;
 mod fields;
 mod leads;
 pub mod on_behalf;

@@ -4,9 +4,9 @@
 //! at their current versions: the device keeps them like rows a pull brought, so an old quote
 //! opened once reads offline afterwards.
 
-use super::{pull::ROW_JSON, Actor};
+use super::Actor;
 use crate::{auth::CurrentUser, error::ApiError, error::ApiJson, state::AppState};
-use app::sync::protocol::{Entity, PatchOp, SearchResponse, MAX_SEARCH_HITS};
+use app::sync::protocol::{SearchResponse, MAX_SEARCH_HITS};
 use axum::extract::{Query, State};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -22,31 +22,6 @@ fn like(word: &str) -> String {
     let escaped = word.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     format!("%{escaped}%")
 }
-
-/// The family of the consultations found, per synced table: (entity, table, how a row belongs).
-const FAMILY: &[(Entity, &str, &str)] = &[
-    (
-        Entity::Customer,
-        "customers",
-        "t.id in (select customer_id from consultations where company_id = $1 and id = any($2))",
-    ),
-    (
-        Entity::Lead,
-        "leads",
-        "t.id in (select lead_id from consultations where company_id = $1 and id = any($2))",
-    ),
-    (Entity::Consultation, "consultations", "t.id = any($2)"),
-    (Entity::Option, "options", "t.consultation_id = any($2)"),
-    (Entity::Activity, "activities", "t.consultation_id = any($2)"),
-    (Entity::Followup, "followups", "t.consultation_id = any($2)"),
-    (Entity::Attachment, "attachments", "t.consultation_id = any($2)"),
-    (
-        Entity::StageEvent,
-        "stage_events",
-        "(t.consultation_id = any($2) or (t.consultation_id is null and t.lead_id in
-        (select lead_id from consultations where company_id = $1 and id = any($2))))",
-    ),
-];
 
 #[utoipa::path(get, path = "/sync/search", tag = "sync", params(SearchQuery),
     responses((status = 200, body = SearchResponse), (status = 400, body = app::api::ErrorBody)))]
@@ -85,32 +60,6 @@ pub async fn search(
     )
     .fetch_all(&state.pool)
     .await?;
-    let mut patch = vec![];
-    if !found.is_empty() {
-        let mut tx = state.pool.begin().await?;
-        // One snapshot for the family, so its rows agree with each other.
-        sqlx::query!("set transaction isolation level repeatable read, read only").execute(&mut *tx).await?;
-        for (entity, table, belongs) in FAMILY {
-            // Dynamic: one statement per table of the family.
-            let rows: Vec<(Uuid, i64, serde_json::Value)> = sqlx::query_as(&format!(
-                "select t.id, t.version, {ROW_JSON}
-                 from {table} t
-                 where t.company_id = $1 and not t.deleted and ($3 or $4 = any(t.scope_users)) and {belongs}"
-            ))
-            .bind(actor.company_id)
-            .bind(&found)
-            .bind(actor.sees_all())
-            .bind(actor.user_id)
-            .fetch_all(&mut *tx)
-            .await?;
-            patch.extend(rows.into_iter().map(|(id, version, data)| PatchOp::Put {
-                entity: *entity,
-                id,
-                version,
-                data,
-            }));
-        }
-        tx.commit().await?;
-    }
+    let patch = super::family::rows(&state.pool, &actor, &found).await?;
     Ok(ApiJson(SearchResponse { found, patch }))
 }

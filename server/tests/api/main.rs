@@ -12,6 +12,7 @@ mod company;
 mod demo;
 mod device;
 mod financing;
+mod first_screen;
 mod followups;
 mod health;
 mod helpers;

@@ -8,6 +8,7 @@
 //! snapshot stays at its default, so the first render matches the server's HTML; the real state
 //! arrives right after hydration.
 
+mod first_screen;
 mod status;
 pub mod transport;
 
@@ -24,6 +25,7 @@ mod runtime;
 #[cfg(feature = "hydrate")]
 mod uploads;
 
+pub use first_screen::{FirstScreen, ELEMENT_ID as FIRST_SCREEN_ELEMENT, SYNCED_COOKIE};
 pub use status::{storage_warning, Connection, SyncProblem, SyncSnapshot, SyncStatus};
 
 use crate::sync::mutation::Mutation;
@@ -48,7 +50,16 @@ thread_local! {
 /// Provides the handle to every page; in the browser the device's runtime starts once the page
 /// has hydrated ([`start_after_hydration`]).
 pub fn provide_sync() {
-    let handle = SyncHandle { snapshot: RwSignal::new(SyncSnapshot::default()) };
+    // The rows the page came with (a device's first visit): the server rendered them, so the
+    // browser starts from them too.
+    let mut snapshot = SyncSnapshot::default();
+    if let Some(first) = FirstScreen::of_page() {
+        snapshot.view = std::sync::Arc::new(first.records());
+        snapshot.status.first_screen = true;
+        #[cfg(feature = "hydrate")]
+        first_screen::keep(snapshot.view.clone());
+    }
+    let handle = SyncHandle { snapshot: RwSignal::new(snapshot) };
     provide_context(handle);
     #[cfg(feature = "hydrate")]
     if let Some(me) = crate::ui::current_user() {
@@ -84,6 +95,8 @@ pub async fn queue(mutations: Vec<Mutation>) -> Result<(), String> {
 
 /// Removes this person's records from the device on sign-out, keeping only what was never sent.
 pub async fn forget_records() -> Result<(), String> {
+    #[cfg(feature = "hydrate")]
+    first_screen::mark_synced(None);
     #[cfg(feature = "hydrate")]
     if let Some(rt) = runtime::runtime() {
         return rt.store.forget_records().await.map_err(|e| format!("Could not clear this device: {e}"));

@@ -16,6 +16,12 @@ use wasm_bindgen::{closure::Closure, JsCast};
 /// Between syncs when nothing is wrong: writes and pokes start one sooner.
 const IDLE: Duration = Duration::from_secs(30);
 
+/// Rows per page of a device's first sync. Parsing and storing a page is one task of the main
+/// thread, so a phone's first visit, which stores a thousand records while the person starts
+/// to work, takes them in pages small enough not to hold up a tap; later pulls carry few rows
+/// and take the server's largest page. (docs/perf-log.md, 2026-12-05.)
+const FIRST_SYNC_PAGE: u32 = 200;
+
 /// Whether an hour has passed since this page last evicted rows (or it never has).
 fn eviction_due() -> bool {
     use std::cell::Cell;
@@ -182,7 +188,10 @@ async fn sync_once() -> Run {
     // Said where the sync state is shown, like a problem, without stopping anything.
     let mut awaiting_commit = None;
     while problem.is_none() {
-        let req = rt.engine.lock().await.pull_request(None);
+        let req = {
+            let engine = rt.engine.lock().await;
+            engine.pull_request(engine.state().last_synced_at.is_none().then_some(FIRST_SYNC_PAGE))
+        };
         match post_json::<_, PullResponse>("/api/sync/pull", &req).await {
             Ok(resp) => {
                 let mut engine = rt.engine.lock().await;
@@ -191,9 +200,11 @@ async fn sync_once() -> Run {
                     problem = Some(SyncProblem::Storage(e.to_string()));
                     break;
                 }
-                // Most pulls bring nothing new: then only "last synced" changes.
-                if records_changed || resp.reset || !resp.patch.is_empty() || records_shape(&engine) != before
-                {
+                records_changed |= resp.reset || !resp.patch.is_empty() || records_shape(&engine) != before;
+                // The records on screen are rebuilt once the pull is complete, not after every
+                // page (each rebuild copies every record); most pulls bring nothing new, and
+                // then only "last synced" changes.
+                if records_changed && !resp.has_more {
                     rt.publish(&engine, |_| {});
                     records_changed = false;
                 } else {

@@ -28,6 +28,8 @@ pub(super) type DeviceEngine = Engine<IdbStore>;
 
 pub(super) struct Runtime {
     pub handle: SyncHandle,
+    /// Whose records these are.
+    user_id: Uuid,
     /// Locked only to build a request or apply a response, never across the network (see
     /// `run::sync_once`).
     pub engine: Mutex<DeviceEngine>,
@@ -116,6 +118,7 @@ pub(super) fn start(handle: SyncHandle, user_id: Uuid) {
         }
         let rt = Rc::new(Runtime {
             handle,
+            user_id,
             engine: Mutex::new(engine),
             store,
             channel,
@@ -204,10 +207,12 @@ impl Runtime {
         let state = engine.state();
         let pending_targets =
             state.pending.iter().filter_map(|m| crate::sync::optimistic::target(&m.name, &m.args)).collect();
+        let first = super::first_screen::shown(state.last_synced_at.is_some(), self.user_id);
         self.handle.snapshot.update(|s| {
             self.set_status(&mut s.status, state);
+            s.status.first_screen = first.is_some();
             s.pending_targets = pending_targets;
-            s.view = Arc::new(engine.view());
+            s.view = Arc::new(engine.view_over(first.as_deref()));
             tweak(&mut s.status);
         });
     }

@@ -27,6 +27,9 @@ pub struct SyncStatus {
     pub storage_warning: Option<String>,
     /// False in a second tab of the app: another tab does the syncing.
     pub syncing_tab: bool,
+    /// The records shown include the rows the page came with (`first_screen`): the device's own
+    /// copy is still arriving, so what is computed from all of them (a close rate) is not yet.
+    pub first_screen: bool,
 }
 
 /// How the device reaches the server, as a person needs to tell it: no network at all, a

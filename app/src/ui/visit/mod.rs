@@ -84,8 +84,10 @@ pub(crate) fn consultation_on_device(id: Memo<Option<Uuid>>) -> Memo<Found> {
     let sync = use_sync();
     Memo::new(move |_| {
         sync.snapshot.with(|s| match id.get() {
-            _ if !s.status.loaded => Found::Opening,
+            // Shown as soon as it is there: from the device, or with the page (first screen).
             Some(id) if s.get(Entity::Consultation, id).is_some() => Found::Here(id),
+            // A device whose first sync is not complete may still receive it.
+            _ if !s.status.loaded || s.status.last_synced_at.is_none() => Found::Opening,
             _ => Found::Missing,
         })
     })
