@@ -97,6 +97,28 @@ pub(super) fn kick() {
     }
 }
 
+/// A User Timing measure from its start to its drop, named `fc:…` (DevTools' Performance panel
+/// shows it; end2end/measure/long-tasks.mjs lists it beside the long tasks it overlaps).
+struct Measure(&'static str);
+
+impl Measure {
+    fn start(name: &'static str) -> Self {
+        if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
+            let _ = p.mark(name);
+        }
+        Measure(name)
+    }
+}
+
+impl Drop for Measure {
+    fn drop(&mut self) {
+        if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
+            let _ = p.measure_with_start_mark(self.0, self.0);
+            p.clear_marks_with_mark_name(self.0);
+        }
+    }
+}
+
 /// Marks a sync run going in this tab for as long as it lives.
 struct Running<'a>(&'a Runtime);
 
@@ -192,6 +214,8 @@ async fn sync_once() -> Run {
             let engine = rt.engine.lock().await;
             engine.pull_request(engine.state().last_synced_at.is_none().then_some(FIRST_SYNC_PAGE))
         };
+        // A page of a pull: the request, reading the answer, storing it and showing it.
+        let measure = Measure::start("fc:pull-page");
         match post_json::<_, PullResponse>("/api/sync/pull", &req).await {
             Ok(resp) => {
                 let mut engine = rt.engine.lock().await;
@@ -210,6 +234,7 @@ async fn sync_once() -> Run {
                 } else {
                     rt.publish_status(&engine, |_| {});
                 }
+                drop(measure);
                 if !resp.has_more {
                     awaiting_commit = resp.awaiting_commit.then_some(SyncProblem::AwaitingCommit);
                     break;
