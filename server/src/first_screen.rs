@@ -7,7 +7,9 @@
 //! untouched.
 //!
 //! A device that has synced says so with the `fc_synced` cookie (its person's id), and gets no
-//! rows: its own records open faster than the server could send them.
+//! rows: its own records open faster than the server could send them. Nor do the pages the
+//! service worker keeps for offline starts (`X-Fieldclose-Offline-Copy`): a device opens them
+//! once it has synced, and stale rows would show until its own records had opened.
 
 use crate::{auth::session::cookie_value, state::AppState, sync::Actor};
 use app::{api::Me, sync::device::FirstScreen};
@@ -17,6 +19,8 @@ use uuid::Uuid;
 /// How many of the newest consultations a list's first screen shows (Today's and the
 /// dashboard's `recent`).
 const RECENT: i64 = app::ui::RECENT_CONSULTATIONS as i64;
+/// The header the service worker sends when it fetches a page to keep for offline starts.
+const OFFLINE_COPY: &str = "x-fieldclose-offline-copy";
 /// At most this many quotes on the rep's first screen; the rest come with the first sync.
 const QUEUE: i64 = 100;
 
@@ -27,7 +31,9 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
         if let Some(me) = req.extensions().get::<Me>().cloned() {
             let synced = cookie_value(req.headers(), app::sync::device::SYNCED_COOKIE)
                 .is_some_and(|v| v == me.user_id.to_string());
-            if !synced {
+            // The service worker's offline copies are opened later, from a synced device.
+            let offline_copy = req.headers().contains_key(OFFLINE_COPY);
+            if !synced && !offline_copy {
                 let id = req.uri().query().and_then(id_param);
                 match rows(&state, &me, path, id).await {
                     Ok(Some(first)) => {

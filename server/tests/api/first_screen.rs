@@ -96,6 +96,10 @@ async fn a_first_page_carries_the_rows_of_its_screen_within_sight() {
     assert!(queue.contains(&(Entity::Consultation, visit)) && queue.contains(&(Entity::Customer, ann)));
     assert!(!queue.iter().any(|(_, id)| *id == hidden));
 
+    // The service worker's offline copies carry none (a synced device opens them).
+    let copy = client.get(app.url("/today")).header("x-fieldclose-offline-copy", "1").send().await.unwrap();
+    assert!(!copy.text().await.unwrap().contains("fc-first-screen"));
+
     // Once the device has synced, its own records are faster: no rows with the page. Another
     // person's mark does not count.
     let url = app.url("/").parse().unwrap();
