@@ -67,37 +67,22 @@ async fn rows(
     let ids: Vec<Uuid> = match path {
         // Today: the technician's visits of the day (in the company's zone), then recent work.
         "/today" => {
-            sqlx::query_scalar!(
-                r#"select c.id as "id!" from consultations c
+            let mut ids = sqlx::query_scalar!(
+                r#"select c.id from consultations c
                    where c.company_id = $1 and not c.deleted and ($2 or $3 = any(c.scope_users))
                      and c.technician_id = $3 and c.cancelled_at is null
-                     and (c.scheduled_at at time zone $5)::date = (now() at time zone $5)::date
-                   union
-                   (select c.id from consultations c
-                    where c.company_id = $1 and not c.deleted and ($2 or $3 = any(c.scope_users))
-                    order by c.id desc limit $4)"#,
+                     and (c.scheduled_at at time zone $4)::date = (now() at time zone $4)::date"#,
                 actor.company_id,
                 actor.sees_all(),
                 actor.user_id,
-                RECENT,
                 me.time_zone,
             )
             .fetch_all(&state.pool)
-            .await?
+            .await?;
+            ids.extend(recent(state, &actor, me.history_days).await?);
+            ids
         }
-        "/dashboard" => {
-            sqlx::query_scalar!(
-                r#"select c.id from consultations c
-                   where c.company_id = $1 and not c.deleted and ($2 or $3 = any(c.scope_users))
-                   order by c.id desc limit $4"#,
-                actor.company_id,
-                actor.sees_all(),
-                actor.user_id,
-                RECENT,
-            )
-            .fetch_all(&state.pool)
-            .await?
-        }
+        "/dashboard" => recent(state, &actor, me.history_days).await?,
         // The rep's queue (`quotes::queue_of`): open quotes handed to them, or with an open
         // follow-up of theirs.
         "/queue" => {
@@ -123,6 +108,25 @@ async fn rows(
     };
     let rows = crate::sync::family::rows(&state.pool, &actor, &ids).await?;
     Ok((!rows.is_empty()).then(|| FirstScreen::new(rows)))
+}
+
+/// The newest consultations in sight that a device keeps (its history window), as the lists
+/// show them: by id, newest first.
+async fn recent(state: &AppState, actor: &Actor, history_days: u32) -> Result<Vec<Uuid>, sqlx::Error> {
+    // Dynamic: the window's rule is one piece of SQL, shared with the first sync's.
+    sqlx::query_scalar(&format!(
+        "select c.id from consultations c
+         where c.company_id = $1 and not c.deleted and ($2 or $3 = any(c.scope_users)) and {}
+         order by c.id desc limit $4",
+        crate::sync::window::consultation_kept("c", "now() - make_interval(days => $5)")
+    ))
+    .bind(actor.company_id)
+    .bind(actor.sees_all())
+    .bind(actor.user_id)
+    .bind(RECENT)
+    .bind(history_days as i32)
+    .fetch_all(&state.pool)
+    .await
 }
 
 #[cfg(test)]

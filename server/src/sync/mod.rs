@@ -16,7 +16,7 @@ pub mod pull;
 pub mod push;
 mod scope;
 pub mod search;
-mod window;
+pub mod window;
 
 use crate::{auth::CurrentUser, state::AppState};
 use app::domain::Role;

@@ -18,9 +18,15 @@
 
 /// A kept consultation `k`.
 fn consultation(k: &str) -> String {
+    consultation_kept(k, "$11")
+}
+
+/// A consultation `k` a device keeps, with `cutoff` the SQL of the window's start: also what a
+/// page's first screen lists (`first_screen`), so it shows what the device will.
+pub fn consultation_kept(k: &str, cutoff: &str) -> String {
     format!(
         "(({k}.status = 'open' and {k}.cancelled_at is null)
-          or coalesce({k}.decided_at, {k}.cancelled_at, {k}.scheduled_at, {k}.created_at) >= $11)"
+          or coalesce({k}.decided_at, {k}.cancelled_at, {k}.scheduled_at, {k}.created_at) >= {cutoff})"
     )
 }
 
