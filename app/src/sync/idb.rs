@@ -9,7 +9,7 @@
 
 use super::{
     engine::{ClientState, Rejected, ServerRow, Store},
-    protocol::{Cookie, Entity, MutationEnvelope, PatchOp, PullResponse},
+    protocol::{Cookie, Entity, MutationEnvelope, PatchOp, PullResponse, StoredRow},
 };
 use chrono::{DateTime, Utc};
 use js_sys::{Array, Promise};
@@ -65,14 +65,6 @@ struct Meta {
     last_mutation_id: u64,
     next_mutation_id: u64,
     last_synced_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct StoredRow {
-    entity: Entity,
-    id: Uuid,
-    version: i64,
-    data: serde_json::Value,
 }
 
 fn row_key(entity: Entity, id: Uuid) -> JsValue {

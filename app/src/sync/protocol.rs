@@ -140,6 +140,16 @@ pub enum PatchOp {
     Del { entity: Entity, id: Uuid, version: i64 },
 }
 
+/// A server row as a device keeps it: in IndexedDB (`sync::idb`), and in a page's first screen
+/// (`device::first_screen`), whose reading in the first load this shares.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StoredRow {
+    pub entity: Entity,
+    pub id: Uuid,
+    pub version: i64,
+    pub data: serde_json::Value,
+}
+
 impl PatchOp {
     pub fn key(&self) -> (Entity, Uuid) {
         match self {

@@ -8,7 +8,7 @@ use crate::{
 };
 use app::{
     domain::Role,
-    sync::protocol::{Entity, PatchOp},
+    sync::protocol::{Entity, StoredRow},
 };
 use reqwest::{cookie::Jar, redirect, Client};
 use std::{collections::BTreeSet, sync::Arc};
@@ -22,14 +22,8 @@ async fn first_screen(client: &Client, app: &TestApp, path: &str) -> Option<BTre
     let start = html.find(r#"id="fc-first-screen">"#)? + r#"id="fc-first-screen">"#.len();
     let json = &html[start..start + html[start..].find("</script>").unwrap()];
     assert!(!json.contains('<'), "a row's text cannot end the script element: {json}");
-    let rows: Vec<PatchOp> = serde_json::from_str(json).unwrap();
-    Some(
-        rows.into_iter()
-            .map(|op| match op {
-                PatchOp::Put { entity, id, .. } | PatchOp::Del { entity, id, .. } => (entity, id),
-            })
-            .collect(),
-    )
+    let rows: Vec<StoredRow> = serde_json::from_str(json).unwrap();
+    Some(rows.into_iter().map(|r| (r.entity, r.id)).collect())
 }
 
 /// A client of `email` whose cookie jar can be added to.

@@ -4,7 +4,7 @@
 //! the same rows. They are shown under the device's own records until its first sync is
 //! complete, and never stored.
 
-use crate::sync::protocol::{Entity, PatchOp};
+use crate::sync::protocol::{Entity, PatchOp, StoredRow};
 use serde_json::Value;
 use std::{collections::BTreeMap, sync::Arc};
 use uuid::Uuid;
@@ -19,23 +19,28 @@ pub const SYNCED_COOKIE: &str = "fc_synced";
 /// Records by entity and id, as the screens read them (`SyncSnapshot::view`).
 pub type Records = BTreeMap<(Entity, Uuid), Value>;
 
+/// The rows, in the form a device stores them (whose reading the first load already has).
 #[derive(Clone, Debug)]
-pub struct FirstScreen(Arc<Vec<PatchOp>>);
+pub struct FirstScreen(Arc<Vec<StoredRow>>);
 
 impl FirstScreen {
+    /// From rows read like a pull's (`put`s; anything else is not a row to show).
     pub fn new(rows: Vec<PatchOp>) -> Self {
-        FirstScreen(Arc::new(rows))
+        FirstScreen(Arc::new(
+            rows.into_iter()
+                .filter_map(|op| match op {
+                    PatchOp::Put { entity, id, version, data } => {
+                        Some(StoredRow { entity, id, version, data })
+                    }
+                    PatchOp::Del { .. } => None,
+                })
+                .collect(),
+        ))
     }
 
     /// The rows as the screens read them.
     pub fn records(&self) -> Records {
-        self.0
-            .iter()
-            .filter_map(|op| match op {
-                PatchOp::Put { entity, id, data, .. } => Some(((*entity, *id), data.clone())),
-                PatchOp::Del { .. } => None,
-            })
-            .collect()
+        self.0.iter().map(|r| ((r.entity, r.id), r.data.clone())).collect()
     }
 
     /// The rows as the page carries them: JSON in which `<` is escaped, so no text in a row can
@@ -45,7 +50,7 @@ impl FirstScreen {
     }
 
     pub fn from_page_json(json: &str) -> Option<Self> {
-        serde_json::from_str(json).ok().map(Self::new)
+        serde_json::from_str(json).ok().map(|rows| FirstScreen(Arc::new(rows)))
     }
 
     /// This page's rows: on the server, those the request carries; in the browser, those the
