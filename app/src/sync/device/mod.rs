@@ -80,17 +80,36 @@ pub fn start_after_hydration() {
 
 /// Validates and queues a local write; resolves once it is safe on the device.
 pub async fn queue(mutations: Vec<Mutation>) -> Result<(), String> {
-    for m in &mutations {
-        m.validate().map_err(|e| e.to_string())?;
-    }
     #[cfg(feature = "hydrate")]
     {
-        runtime::opened().await.ok_or(runtime::NOT_OPEN)?.queue(&mutations).await
+        save(mutations).await
     }
     #[cfg(not(feature = "hydrate"))]
     {
+        let _ = mutations;
         Err("changes can only be made in the browser".into())
     }
+}
+
+/// [`queue`]'s work, in a wasm chunk of its own (`#[lazy]`): every mutation's validation and
+/// serializer stay out of the first load, which only shows records. [`preload_saving`] fetches
+/// it once the first screen is up, so a save offline never waits for it.
+#[cfg(feature = "hydrate")]
+#[leptos::lazy]
+async fn save(mutations: Vec<Mutation>) -> Result<(), String> {
+    if mutations.is_empty() {
+        return Ok(());
+    }
+    for m in &mutations {
+        m.validate().map_err(|e| e.to_string())?;
+    }
+    runtime::opened().await.ok_or(runtime::NOT_OPEN)?.queue(&mutations).await
+}
+
+/// Fetches the code that saves writes (see [`queue`]).
+pub async fn preload_saving() {
+    #[cfg(feature = "hydrate")]
+    let _ = save(Vec::new()).await;
 }
 
 /// Removes this person's records from the device on sign-out, keeping only what was never sent.
