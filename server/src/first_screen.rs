@@ -12,7 +12,7 @@
 //! once it has synced, and stale rows would show until its own records had opened.
 
 use crate::{auth::session::cookie_value, state::AppState, sync::Actor};
-use app::{api::Me, sync::device::FirstScreen};
+use app::{api::Me, sync::device::FirstScreen, sync::protocol::Entity};
 use axum::{extract::Request, extract::State, middleware::Next, response::Response};
 use uuid::Uuid;
 
@@ -64,7 +64,19 @@ async fn rows(
 ) -> Result<Option<FirstScreen>, sqlx::Error> {
     let actor =
         Actor { company_id: me.company_id, user_id: me.user_id, role: me.role, client_id: Uuid::nil() };
-    let ids: Vec<Uuid> = match path {
+    // What each screen reads: a list needs the consultation, its customer and its lead; the
+    // queue also the options (what was quoted), contacts and follow-ups; an opened
+    // consultation its whole family.
+    const LIST: &[Entity] = &[Entity::Customer, Entity::Lead, Entity::Consultation];
+    const QUEUE_KINDS: &[Entity] = &[
+        Entity::Customer,
+        Entity::Lead,
+        Entity::Consultation,
+        Entity::Option,
+        Entity::Activity,
+        Entity::Followup,
+    ];
+    let (ids, kinds): (Vec<Uuid>, &[Entity]) = match path {
         // Today: the technician's visits of the day (in the company's zone), then recent work.
         "/today" => {
             let mut ids = sqlx::query_scalar!(
@@ -80,13 +92,13 @@ async fn rows(
             .fetch_all(&state.pool)
             .await?;
             ids.extend(recent(state, &actor, me.history_days).await?);
-            ids
+            (ids, LIST)
         }
-        "/dashboard" => recent(state, &actor, me.history_days).await?,
+        "/dashboard" => (recent(state, &actor, me.history_days).await?, LIST),
         // The rep's queue (`quotes::queue_of`): open quotes handed to them, or with an open
         // follow-up of theirs.
         "/queue" => {
-            sqlx::query_scalar!(
+            let ids = sqlx::query_scalar!(
                 r#"select c.id from consultations c
                    where c.company_id = $1 and not c.deleted and ($2 or $3 = any(c.scope_users))
                      and c.status = 'open'
@@ -101,12 +113,13 @@ async fn rows(
                 QUEUE,
             )
             .fetch_all(&state.pool)
-            .await?
+            .await?;
+            (ids, QUEUE_KINDS)
         }
-        "/visit" | "/quote" => id.into_iter().collect(),
+        "/visit" | "/quote" => (id.into_iter().collect(), crate::sync::family::ALL),
         _ => return Ok(None),
     };
-    let rows = crate::sync::family::rows(&state.pool, &actor, &ids).await?;
+    let rows = crate::sync::family::rows(&state.pool, &actor, &ids, kinds).await?;
     Ok((!rows.is_empty()).then(|| FirstScreen::new(rows)))
 }
 

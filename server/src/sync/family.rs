@@ -33,16 +33,34 @@ const FAMILY: &[(Entity, &str, &str)] = &[
     ),
 ];
 
-/// The family of `consultations` that `actor` may see, read in one snapshot so its rows agree
-/// with each other. Ids outside the actor's company or sight bring nothing.
-pub async fn rows(pool: &PgPool, actor: &Actor, consultations: &[Uuid]) -> Result<Vec<PatchOp>, sqlx::Error> {
+/// Every kind of record in a consultation's family.
+pub const ALL: &[Entity] = &[
+    Entity::Customer,
+    Entity::Lead,
+    Entity::Consultation,
+    Entity::Option,
+    Entity::Activity,
+    Entity::Followup,
+    Entity::Attachment,
+    Entity::StageEvent,
+];
+
+/// The family of `consultations` that `actor` may see, of the kinds in `kinds`, read in one
+/// snapshot so its rows agree with each other. Ids outside the actor's company or sight bring
+/// nothing.
+pub async fn rows(
+    pool: &PgPool,
+    actor: &Actor,
+    consultations: &[Uuid],
+    kinds: &[Entity],
+) -> Result<Vec<PatchOp>, sqlx::Error> {
     let mut patch = vec![];
     if consultations.is_empty() {
         return Ok(patch);
     }
     let mut tx = pool.begin().await?;
     sqlx::query!("set transaction isolation level repeatable read, read only").execute(&mut *tx).await?;
-    for (entity, table, belongs) in FAMILY {
+    for (entity, table, belongs) in FAMILY.iter().filter(|(entity, ..)| kinds.contains(entity)) {
         // Dynamic: one statement per table of the family.
         let rows: Vec<(Uuid, i64, serde_json::Value)> = sqlx::query_as(&format!(
             "select t.id, t.version, {ROW_JSON}

@@ -60,6 +60,6 @@ pub async fn search(
     )
     .fetch_all(&state.pool)
     .await?;
-    let patch = super::family::rows(&state.pool, &actor, &found).await?;
+    let patch = super::family::rows(&state.pool, &actor, &found, super::family::ALL).await?;
     Ok(ApiJson(SearchResponse { found, patch }))
 }
