@@ -19,7 +19,129 @@ pub fn offset_at(t: DateTime<Utc>) -> FixedOffset {
 }
 
 fn offset_in(zone: &str, t: DateTime<Utc>) -> FixedOffset {
+    #[cfg(feature = "hydrate")]
+    if let Some(offset) = page_table(zone, t) {
+        return offset;
+    }
     zone_offset(zone, t).unwrap_or_else(|| *t.with_timezone(&chrono::Local).offset())
+}
+
+/// The page's name for the company zone's table (`<meta name="fc-zone">`).
+pub const ZONE_META: &str = "fc-zone";
+
+/// A zone's offsets over a span of time, as the instants they change. The server writes the
+/// company zone's table into each page (`ZONE_META`): building an `Intl.DateTimeFormat` for a
+/// zone was the largest part of hydrating a first screen on a phone (the browser loads the
+/// zone's data for it), and the screens' times are almost all within the span. Outside it, the
+/// browser's Intl answers, as before.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ZoneTable {
+    zone: String,
+    /// The span covered, in Unix seconds: `[from, until)`.
+    from: i64,
+    until: i64,
+    /// (from this instant, the offset in seconds east of UTC), the first at `from`.
+    changes: Vec<(i64, i32)>,
+}
+
+impl ZoneTable {
+    /// The offset of `zone` at `t`, when this table is that zone's and covers `t`.
+    pub fn offset(&self, zone: &str, t: DateTime<Utc>) -> Option<FixedOffset> {
+        let s = t.timestamp();
+        if zone != self.zone || s < self.from || s >= self.until {
+            return None;
+        }
+        let at = self.changes.partition_point(|(start, _)| *start <= s);
+        FixedOffset::east_opt(self.changes.get(at.checked_sub(1)?)?.1)
+    }
+
+    /// `zone|from|until|start:offset,start:offset,…`: a meta tag's content.
+    pub fn to_meta(&self) -> String {
+        let changes: Vec<String> = self.changes.iter().map(|(s, o)| format!("{s}:{o}")).collect();
+        format!("{}|{}|{}|{}", self.zone, self.from, self.until, changes.join(","))
+    }
+
+    pub fn parse(meta: &str) -> Option<Self> {
+        let mut parts = meta.split('|');
+        let zone = parts.next()?.to_string();
+        let from = parts.next()?.parse().ok()?;
+        let until = parts.next()?.parse().ok()?;
+        let changes = parts
+            .next()?
+            .split(',')
+            .map(|c| {
+                let (s, o) = c.split_once(':')?;
+                Some((s.parse().ok()?, o.parse().ok()?))
+            })
+            .collect::<Option<Vec<(i64, i32)>>>()?;
+        (changes.first()?.0 == from && changes.windows(2).all(|w| w[0].0 < w[1].0)).then_some(ZoneTable {
+            zone,
+            from,
+            until,
+            changes,
+        })
+    }
+
+    /// `zone`'s table over `[from, until)`, from the tz database: its offset each day, and
+    /// where a day's offset differs from the day before's, the second it changed.
+    #[cfg(feature = "ssr")]
+    pub fn of(zone: &str, from: DateTime<Utc>, until: DateTime<Utc>) -> Option<Self> {
+        let tz: chrono_tz::Tz = zone.parse().ok()?;
+        let offset = |s: i64| {
+            let t = DateTime::from_timestamp(s, 0).unwrap_or_default();
+            chrono::Offset::fix(t.with_timezone(&tz).offset()).local_minus_utc()
+        };
+        let (from, until) = (from.timestamp(), until.timestamp());
+        let mut changes = vec![(from, offset(from))];
+        let mut day = from;
+        while day < until {
+            let next = (day + 86_400).min(until);
+            let now = offset(next);
+            if now != changes.last()?.1 {
+                // The change lies in (day, next]: the first second with the new offset.
+                let (mut lo, mut hi) = (day, next);
+                while hi - lo > 1 {
+                    let mid = lo + (hi - lo) / 2;
+                    if offset(mid) == now {
+                        hi = mid;
+                    } else {
+                        lo = mid;
+                    }
+                }
+                changes.push((hi, now));
+            }
+            day = next;
+        }
+        Some(ZoneTable { zone: zone.to_string(), from, until, changes })
+    }
+}
+
+/// The company zone's table for a page (`ZONE_META`): two years back (a device's longest history
+/// window) to a year ahead (visits and follow-ups booked).
+pub fn page_meta(zone: &str) -> Option<String> {
+    #[cfg(feature = "ssr")]
+    {
+        let now = Utc::now();
+        ZoneTable::of(zone, now - Duration::days(730), now + Duration::days(365)).map(|t| t.to_meta())
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let _ = zone;
+        None
+    }
+}
+
+/// The table the page came with, for `zone` at `t`.
+#[cfg(feature = "hydrate")]
+fn page_table(zone: &str, t: DateTime<Utc>) -> Option<FixedOffset> {
+    thread_local! {
+        static TABLE: Option<ZoneTable> = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.query_selector(&format!("meta[name={ZONE_META}]")).ok().flatten())
+            .and_then(|m| m.get_attribute("content"))
+            .and_then(|c| ZoneTable::parse(&c));
+    }
+    TABLE.with(|table| table.as_ref()?.offset(zone, t))
 }
 
 #[cfg(feature = "hydrate")]
@@ -139,6 +261,36 @@ fn at_in(zone: &str, day: NaiveDate, time: NaiveTime) -> Option<DateTime<Utc>> {
 #[cfg(all(test, feature = "ssr"))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_zone_table_gives_the_tz_databases_offset_at_every_instant_it_covers() {
+        let from: DateTime<Utc> = "2025-06-01T00:00:00Z".parse().unwrap();
+        let until: DateTime<Utc> = "2027-06-01T00:00:00Z".parse().unwrap();
+        // Two changes a year, none, a half-hour change, and one across the date line.
+        for zone in ["America/Chicago", "Asia/Kolkata", "Australia/Lord_Howe", "Pacific/Auckland"] {
+            let table = ZoneTable::parse(&ZoneTable::of(zone, from, until).unwrap().to_meta()).unwrap();
+            let tz: chrono_tz::Tz = zone.parse().unwrap();
+            let mut t = from;
+            while t < until {
+                // Every 15 minutes, and the seconds either side of each change.
+                let want = chrono::Offset::fix(t.with_timezone(&tz).offset());
+                assert_eq!(table.offset(zone, t), Some(want), "{zone} at {t}");
+                t += Duration::minutes(15);
+            }
+            for (start, offset) in &table.changes[1..] {
+                let at = DateTime::from_timestamp(*start, 0).unwrap();
+                assert_eq!(table.offset(zone, at).unwrap().local_minus_utc(), *offset, "{zone} at {at}");
+                let before = table.offset(zone, at - Duration::seconds(1)).unwrap().local_minus_utc();
+                assert_ne!(before, *offset, "{zone}: the change is at {at}, not later");
+            }
+            assert_eq!(table.offset(zone, until), None, "outside the span the browser's Intl answers");
+            assert_eq!(table.offset(zone, from - Duration::seconds(1)), None);
+            assert_eq!(table.offset("Europe/Berlin", from), None, "another zone's table says nothing");
+        }
+        assert_eq!(ZoneTable::of("America/Chicago", from, until).unwrap().changes.len(), 5);
+        assert_eq!(ZoneTable::parse("America/Chicago|10|5|11:0"), None, "must start where it says");
+        assert_eq!(ZoneTable::parse("nonsense"), None);
+    }
 
     #[test]
     fn a_picked_time_is_that_time_in_the_company_zone_across_daylight_saving() {

@@ -88,6 +88,8 @@ pub fn percent_encode(s: &str) -> String {
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let me_json =
         session::me_from_request().and_then(|me| serde_json::to_string(&me).ok()).unwrap_or_default();
+    // The company zone's offsets, so the browser need not ask Intl (`clock::ZoneTable`).
+    let zone = session::me_from_request().and_then(|me| clock::page_meta(&me.time_zone));
     // The first screen's rows (a device's first visit): the browser hydrates over them.
     let first_screen = crate::sync::device::FirstScreen::of_page().map(|f| f.to_page_json());
     view! {
@@ -98,6 +100,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover" />
                 <meta name="theme-color" content="#0b5d3b" />
                 <meta name="fc-user" content=me_json />
+                {zone.map(|z| view! { <meta name=clock::ZONE_META content=z /> })}
                 <link rel="manifest" href="/manifest.webmanifest" />
                 <link rel="icon" href="/icons/icon-192.png" type="image/png" />
                 <link rel="apple-touch-icon" href="/icons/icon-192.png" />
@@ -106,7 +109,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                     <script type="application/json" id=crate::sync::device::FIRST_SCREEN_ELEMENT inner_html=json></script>
                 })}
                 <AutoReload options=options.clone() />
-                <HydrationScripts options />
+                // Deferred to the browser's first idle moment, with the bundle's preloads at low
+                // priority: the server-rendered screen (its rows included, ADR 0058) paints
+                // before 300 KB of wasm competes for one bar of signal. Links and the sign-in
+                // form work before hydration; taps on buttons wait for it, as they did.
+                <HydrationScripts options defer=true />
                 <MetaTags />
             </head>
             <body>

@@ -20,7 +20,7 @@ const IDLE: Duration = Duration::from_secs(30);
 /// thread, so a phone's first visit, which stores a thousand records while the person starts
 /// to work, takes them in pages small enough not to hold up a tap; later pulls carry few rows
 /// and take the server's largest page. (docs/perf-log.md, 2026-12-05.)
-const FIRST_SYNC_PAGE: u32 = 200;
+const FIRST_SYNC_PAGE: u32 = 100;
 
 /// Whether an hour has passed since this page last evicted rows (or it never has).
 fn eviction_due() -> bool {
