@@ -67,6 +67,18 @@ struct Meta {
     last_synced_at: Option<DateTime<Utc>>,
 }
 
+/// Rows written per task of a pull's transaction (`apply_pull`).
+const ROWS_PER_TASK: usize = 25;
+
+/// A [`StoredRow`] written from a pull's row without copying its data.
+#[derive(Serialize)]
+struct StoredRowRef<'a> {
+    entity: Entity,
+    id: Uuid,
+    version: i64,
+    data: &'a serde_json::Value,
+}
+
 fn row_key(entity: Entity, id: Uuid) -> JsValue {
     JsValue::from_str(&format!("{}:{id}", entity.as_str()))
 }
@@ -330,15 +342,21 @@ impl Store for IdbStore {
         if response.reset {
             s[3].clear()?;
         }
-        for op in &response.patch {
-            match op {
-                PatchOp::Put { entity, id, version, data } => {
-                    let row = StoredRow { entity: *entity, id: *id, version: *version, data: data.clone() };
-                    s[3].put_with_key(&json(&row)?, &row_key(*entity, *id))?;
-                }
-                PatchOp::Del { entity, id, .. } => {
-                    s[3].delete(&row_key(*entity, *id))?;
-                }
+        for ops in response.patch.chunks(ROWS_PER_TASK) {
+            let mut last = None;
+            for op in ops {
+                last = Some(match op {
+                    PatchOp::Put { entity, id, version, data } => {
+                        let row = StoredRowRef { entity: *entity, id: *id, version: *version, data };
+                        s[3].put_with_key(&json(&row)?, &row_key(*entity, *id))?
+                    }
+                    PatchOp::Del { entity, id, .. } => s[3].delete(&row_key(*entity, *id))?,
+                });
+            }
+            // Wait for the chunk's last write: the transaction stays open, and the page gets
+            // the main thread between chunks (a tap is not held up by a page of rows).
+            if let Some(last) = last {
+                request(last).await?;
             }
         }
         if confirmed > 0 {
