@@ -56,7 +56,7 @@ test("a rep's first visit shows the queue at once, and what a quote is worth onc
   await expect(row).toContainText('worth about', { timeout: 60_000 });
 });
 
-test('a consultation opened on a first visit shows at once and takes what is typed', async ({ page, browser }) => {
+test('a consultation opened on a first visit shows at once', async ({ page, browser }) => {
   server = await startServer();
   await signIn(page, server.url, DEMO.tech);
   await hydrated(page);
