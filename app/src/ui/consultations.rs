@@ -39,36 +39,43 @@ pub fn ConsultationList(
             .iter()
             .filter_map(|r| crate::sync::optimistic::shown_under(&r.mutation.name, &r.mutation.args))
             .collect();
-        let mut rows: Vec<Row> = snap
-            .records(Entity::Consultation)
-            .map(|(id, c)| {
-                let cust = super::schedule::customer_of(&snap, c);
-                let customer = cust.map(|cust| text(cust, "name")).unwrap_or_else(|| "Unknown customer".into());
-                let haystack = cust
-                    .map(|c| format!("{} {} {}", text(c, "name"), text(c, "phone"), text(c, "address")).to_lowercase())
-                    .unwrap_or_default();
-                Row {
-                    id: *id,
-                    customer,
-                    haystack,
-                    problem: text(c, "problem"),
-                    status: text(c, "status"),
-                    pending: snap.is_pending(Entity::Consultation, *id),
-                    rejected: rejected.contains(id),
-                }
-            })
-            .filter(|r| {
-                needle.is_empty()
-                    || r.haystack.contains(&needle)
-                    // "5125550143" finds "+15125550143" however the phone was typed.
-                    || (digits.len() >= 4 && r.haystack.chars().filter(char::is_ascii_digit).collect::<String>().contains(&digits))
-            })
-            .collect();
-        rows.sort_by_key(|r| std::cmp::Reverse(r.id)); // UUIDv7: newest first
-        let total = rows.len();
-        if let Some(n) = recent.filter(|_| needle.is_empty()) {
-            rows.truncate(n);
-        }
+        let row = |(id, c): (&Uuid, &serde_json::Value)| {
+            let cust = super::schedule::customer_of(&snap, c);
+            let customer = cust.map(|cust| text(cust, "name")).unwrap_or_else(|| "Unknown customer".into());
+            let haystack = cust
+                .map(|c| {
+                    format!("{} {} {}", text(c, "name"), text(c, "phone"), text(c, "address")).to_lowercase()
+                })
+                .unwrap_or_default();
+            Row {
+                id: *id,
+                customer,
+                haystack,
+                problem: text(c, "problem"),
+                status: text(c, "status"),
+                pending: snap.is_pending(Entity::Consultation, *id),
+                rejected: rejected.contains(id),
+            }
+        };
+        let matches = |r: &Row| {
+            needle.is_empty()
+                || r.haystack.contains(&needle)
+                // "5125550143" finds "+15125550143" however the phone was typed.
+                || (digits.len() >= 4 && r.haystack.chars().filter(char::is_ascii_digit).collect::<String>().contains(&digits))
+        };
+        // UUIDv7: newest first. Without a search only the newest `recent` rows are built: a
+        // device holds hundreds of consultations and the list shows twenty.
+        let mut newest: Vec<(&Uuid, &serde_json::Value)> = snap.records(Entity::Consultation).collect();
+        newest.reverse();
+        let total = newest.len();
+        let (rows, total) = match recent.filter(|_| needle.is_empty()) {
+            Some(n) => (newest.into_iter().take(n).map(row).collect::<Vec<Row>>(), total),
+            None => {
+                let rows: Vec<Row> = newest.into_iter().map(row).filter(matches).collect();
+                let found = rows.len();
+                (rows, found)
+            }
+        };
         (rows, total)
     });
     let hidden = move || rows.with(|(shown, total)| total - shown.len());

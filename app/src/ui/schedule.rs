@@ -60,6 +60,12 @@ fn time_of(v: &Value, key: &str) -> Option<DateTime<Utc>> {
 
 /// Every booked visit on the device that is not cancelled, in time order.
 pub fn booked_visits(s: &SyncSnapshot) -> Vec<Visit> {
+    booked_visits_where(s, |_, _| true)
+}
+
+/// The booked visits `keep(technician, start)` wants, in time order: the rest are never built
+/// (Today asks for one person's day among a device's months of visits).
+pub fn booked_visits_where(s: &SyncSnapshot, keep: impl Fn(Uuid, DateTime<Utc>) -> bool) -> Vec<Visit> {
     let mut visits: Vec<Visit> = s
         .records(Entity::Consultation)
         .filter(|(_, c)| c.get("cancelled_at").is_none_or(Value::is_null))
@@ -67,6 +73,9 @@ pub fn booked_visits(s: &SyncSnapshot) -> Vec<Visit> {
             let minutes = c.get("window_minutes")?.as_u64()? as u16;
             let start = time_of(c, "scheduled_at")?;
             let technician = c.get("technician_id")?.as_str()?.parse().ok()?;
+            if !keep(technician, start) {
+                return None;
+            }
             let customer = customer_of(s, c);
             let lead = c.get("lead_id").and_then(Value::as_str).and_then(|l| l.parse().ok());
             let service = lead.and_then(|l| s.get(Entity::Lead, l)).map(|l| label(&text(l, "service_type")));
@@ -261,11 +270,11 @@ pub fn TodaysVisits(me: Uuid) -> impl IntoView {
     let navigate = StoredValue::new_local(leptos_router::hooks::use_navigate());
     let visits = Memo::new(move |_| {
         let today = crate::ui::clock::today();
-        sync.snapshot
-            .with(booked_visits)
-            .into_iter()
-            .filter(|v| v.technician == me && crate::ui::clock::day_of(v.start) == today)
-            .collect::<Vec<_>>()
+        sync.snapshot.with(|s| {
+            booked_visits_where(s, |technician, start| {
+                technician == me && crate::ui::clock::day_of(start) == today
+            })
+        })
     });
     view! {
         <Show when=move || !visits.with(Vec::is_empty)>
@@ -313,8 +322,7 @@ pub fn Schedule() -> impl IntoView {
     let columns = Memo::new(move |_| {
         let d = date.get();
         sync.snapshot.with(|s| {
-            let visits: Vec<Visit> =
-                booked_visits(s).into_iter().filter(|v| crate::ui::clock::day_of(v.start) == d).collect();
+            let visits: Vec<Visit> = booked_visits_where(s, |_, start| crate::ui::clock::day_of(start) == d);
             let mut techs = technicians(s);
             // A visit of someone no longer active stays visible: it needs rebooking.
             for v in &visits {
