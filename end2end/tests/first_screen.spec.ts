@@ -19,6 +19,8 @@ test('a first visit shows the work at once, before its first sync', async ({ pag
   await expect(rows.first()).toBeVisible();
   expect(await rows.count()).toBe(20);
   const first = await rows.first().locator('strong').innerText();
+  // Said where the person looks: the work is not on the phone yet.
+  await expect(page.getByTestId('first-sync')).toBeVisible();
 
   // The first sync goes through: the device's own records take over, the same work on top.
   await page.unroute('**/api/sync/pull');
@@ -27,6 +29,7 @@ test('a first visit shows the work at once, before its first sync', async ({ pag
   await expect(page.getByTestId('last-synced')).not.toContainText('never', { timeout: 60_000 });
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: /Today/ }).click();
   await expect(rows.first().locator('strong')).toHaveText(first);
+  await expect(page.getByTestId('first-sync')).toHaveCount(0);
 
   // The device has synced: pages come without rows, and Today opens from the device.
   await expect.poll(async () => (await page.context().cookies()).some((c) => c.name === 'fc_synced')).toBe(true);

@@ -151,6 +151,8 @@ test('a web lead is answered, booked for tech1, started offline from Today, and 
   const listTop = (await tech.getByTestId('consultation-list').boundingBox())!.y;
   expect(visitsTop).toBeLessThan(listTop);
   await expect(tech.locator('html[data-offline-ready]')).toHaveCount(1);
+  // The visit came with the page; it is on the device once the first sync is done.
+  await expect(tech.getByTestId('first-sync')).toHaveCount(0, { timeout: 45_000 });
   await techCtx.setOffline(true);
   await tech.reload();
   await hydrated(tech);

@@ -42,7 +42,16 @@ pub fn RolePage(children: Children) -> impl IntoView {
                     <button type="submit" class="link-button">"Sign out"</button>
                 </form>
             </header>
-            <main class="page">{body}</main>
+            <main class="page">
+                // While the records on screen are the ones the page came with: they are not on
+                // this device yet, so going offline now would lose sight of them.
+                {move || sync.snapshot.with(|s| s.status.first_screen).then(|| view! {
+                    <p class="first-sync" role="status" data-testid="first-sync">
+                        "Getting your work onto this phone. Stay online until this note goes."
+                    </p>
+                })}
+                {body}
+            </main>
             <nav class="tabbar" aria-label="Main">
                 {tabs
                     .map(|(href, t)| {
