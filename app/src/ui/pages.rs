@@ -233,7 +233,6 @@ pub fn routes() -> impl Iterator<Item = AnyNestedRoute> {
 /// requests go first): opening one later in a basement must not depend on the service worker
 /// having finished its precache.
 pub async fn preload(role: Role) {
-    crate::sync::device::preload_saving().await;
     for path in offline_urls(role) {
         if let Some(Page { code: Code::Lazy { preload, .. }, .. }) = page(path) {
             preload().await;
