@@ -128,25 +128,15 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     session::provide_current_user();
     crate::sync::device::provide_sync();
-    // Once the first screen works, fetch the code that saves a write (a tap offline must never
-    // wait for it); once the device holds its records too, the code of the person's other
-    // pages: opening one later in a basement must not depend on the service worker having
-    // finished its precache. After the first sync, not beside it: on a first visit both want
-    // the main thread, and the records are what the person is waiting for.
+    // Once the first screen works, fetch the code that saves a write, then the code of the
+    // person's other pages: a save or a page opened later in a basement must not depend on
+    // the service worker having finished its precache (a phone can lose signal seconds after
+    // its first visit; waiting for the first sync left it without them).
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         if let Some(me) = current_user() {
-            let sync = crate::sync::device::use_sync();
             leptos::task::spawn_local(async move {
                 crate::sync::device::preload_saving().await;
-                // At most 30 s: a device that cannot sync (no signal) still gets its pages.
-                for _ in 0..60 {
-                    if sync.snapshot.try_with_untracked(|s| s.status.last_synced_at.is_some()) != Some(false)
-                    {
-                        break;
-                    }
-                    gloo_timers::future::TimeoutFuture::new(500).await;
-                }
                 pages::preload(me.role).await;
             });
         }
