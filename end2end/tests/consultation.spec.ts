@@ -52,6 +52,8 @@ test('a whole consultation captured offline reaches the server with every field,
   await expect(page.locator('html[data-offline-ready]')).toHaveCount(1);
   // The device's copy of the demo year is here: the Today list is full.
   await expect(page.getByTestId('consultation').first()).toBeVisible({ timeout: 30_000 });
+  // The rows came with the page; they are on the device once its first sync is done.
+  await expect(page.getByTestId('first-sync')).toHaveCount(0, { timeout: 45_000 });
   const someone = (await page.getByTestId('consultation').first().locator('strong').first().innerText()).trim();
 
   // Cold start with no signal: a fresh tab, the app from the service worker, the work from IndexedDB.

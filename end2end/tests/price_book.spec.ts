@@ -20,7 +20,7 @@ test('a manager adds a price book item; a technician, offline, quotes it in a ne
   await form.getByLabel('Price ($)').fill('4,875.50');
   await form.getByLabel(/Most a technician may discount/).fill('5');
   await form.getByRole('button', { name: 'Save item' }).click();
-  await expect(page.getByRole('status')).toContainText('$4,875.50');
+  await expect(page.getByRole('status').filter({ hasText: 'Saved' })).toContainText('$4,875.50');
   await expect(page.getByTestId('price-book-list')).toContainText(name);
 
   // A "better" option template with two of it.
