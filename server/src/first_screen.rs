@@ -11,7 +11,11 @@
 //! service worker keeps for offline starts (`X-Fieldclose-Offline-Copy`): a device opens them
 //! once it has synced, and stale rows would show until its own records had opened.
 
-use crate::{auth::session::cookie_value, state::AppState, sync::Actor};
+use crate::{
+    auth::{session::cookie_value, CurrentUser},
+    state::AppState,
+    sync::Actor,
+};
 use app::{api::Me, sync::device::FirstScreen, sync::protocol::Entity};
 use axum::{extract::Request, extract::State, middleware::Next, response::Response};
 use uuid::Uuid;
@@ -62,8 +66,7 @@ async fn rows(
     path: &str,
     id: Option<Uuid>,
 ) -> Result<Option<FirstScreen>, sqlx::Error> {
-    let actor =
-        Actor { company_id: me.company_id, user_id: me.user_id, role: me.role, client_id: Uuid::nil() };
+    let actor = Actor::new(&CurrentUser(me.clone()), Uuid::nil());
     // What each screen reads: a list needs the consultation, its customer and its lead; the
     // queue also the options (what was quoted), contacts and follow-ups; an opened
     // consultation its whole family.
