@@ -141,9 +141,10 @@ test("a technician's pages are in the first load's reach: their code loads after
   await hydrated(page);
   const loaded = () =>
     page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name.split('/').pop() ?? ''));
-  // The first screen needs none of them; they come right after it.
-  await expect.poll(async () => (await loaded()).filter((n) => /^split___(new|visit|day|sync)_page/.test(n)).length)
-    .toBe(4);
+  // The first screen needs none of them; they come right after it: the consultation's pages
+  // (New, Visit) and the person's own (My day, Sync), two chunk entries (`pages::lazy_page_groups!`).
+  await expect.poll(async () => (await loaded()).filter((n) => /^split_(field|own)_pages_/.test(n)).length)
+    .toBe(2);
   await server.stop();
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: /New/ }).click();
   await expect(page.getByRole('heading', { name: 'New consultation' })).toBeVisible();

@@ -42,7 +42,7 @@ use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title}
 use leptos_router::{
     any_nested_route::{AnyNestedRoute, IntoAnyNestedRoute},
     components::{Redirect, Router, Routes, RoutesProps},
-    lazy_route, path, Lazy, LazyRoute, NestedRoute, StaticSegment,
+    path, Lazy, LazyRoute, NestedRoute, StaticSegment,
 };
 
 pub use session::current_user;
@@ -169,22 +169,40 @@ fn routes() -> StaticVec<AnyNestedRoute> {
     routes.into()
 }
 
-/// The signed-out pages a link opens (sign-up, an invite, a password reset): each its own chunk,
-/// so they cost a technician's first load nothing. (`pages::PUBLIC_PATHS` lets them through
-/// the sign-in check; a test holds the two lists together.)
+/// The signed-out pages a link opens (sign-up, an invite, a password reset): one chunk entry for
+/// the three (see `pages::lazy_page_groups!` for why entries are grouped), so they cost a
+/// technician's first load nothing. (`pages::PUBLIC_PATHS` lets them through the sign-in check;
+/// a test holds the two lists together.)
 macro_rules! public_lazy_pages {
     ($($route:ident $path:literal => $page:path;)*) => {
+        #[derive(Clone, Copy)]
+        #[allow(clippy::enum_variant_names)]
+        enum PublicPages {
+            $($route,)*
+        }
+
+        #[leptos::lazy]
+        fn public_pages(page: PublicPages) -> AnyView {
+            match page {
+                $(PublicPages::$route => $page().into_any(),)*
+            }
+        }
+
         $(
             struct $route;
 
-            #[lazy_route]
             impl LazyRoute for $route {
                 fn data() -> Self {
                     $route
                 }
 
-                fn view(_this: Self) -> AnyView {
-                    $page().into_any()
+                async fn view(_this: Self) -> AnyView {
+                    public_pages(PublicPages::$route).await
+                }
+
+                async fn preload() {
+                    #[cfg(feature = "hydrate")]
+                    __preload_public_pages().await;
                 }
             }
         )*

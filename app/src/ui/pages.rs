@@ -12,7 +12,7 @@ use crate::domain::Role;
 use leptos::prelude::*;
 use leptos_router::{
     any_nested_route::{AnyNestedRoute, IntoAnyNestedRoute},
-    lazy_route, Lazy, LazyRoute, NestedRoute, StaticSegment,
+    Lazy, LazyRoute, NestedRoute, StaticSegment,
 };
 use std::{future::Future, pin::Pin};
 
@@ -50,8 +50,9 @@ pub enum Code {
     /// In the main chunk: only a technician's first screen, so a phone on one bar of signal gets
     /// a working first screen before it has the rest.
     Main(fn() -> AnyView),
-    /// Its own wasm chunk (`cargo leptos build --split`), fetched when the page is first opened
-    /// or preloaded; the service worker precaches every chunk on install, so it opens offline.
+    /// Its group's wasm chunks (`cargo leptos build --split`, `lazy_page_groups!`), fetched when
+    /// a page of the group is first opened or preloaded; the service worker precaches every chunk
+    /// on install, so it opens offline.
     Lazy { route: fn(&'static str) -> AnyNestedRoute, preload: fn() -> Pin<Box<dyn Future<Output = ()>>> },
 }
 
@@ -74,43 +75,87 @@ fn preload_chunk<T: LazyRoute>() -> Pin<Box<dyn Future<Output = ()>>> {
     Box::pin(T::preload())
 }
 
-/// A lazy page's route: its chunk's entry point, wrapped in the role check of the page it is
-/// routed at (`RolePage` finds it in the table by the current path).
-macro_rules! lazy_pages {
-    ($($route:ident => $page:path;)*) => {$(
-        struct $route;
+/// The lazy pages, in groups that share one wasm chunk entry (`#[lazy]`): a page's route loads
+/// its group's code, wrapped in the role check of the page it is routed at (`RolePage` finds it
+/// in the table by the current path).
+///
+/// Why groups and not one chunk per page: wasm-split puts the code that several entries share
+/// into one chunk per set of entries that use it, so with a chunk entry per page the Visit page
+/// needed about 200 chunks, each a request and an instantiation on the main thread (a first
+/// visit's preload and the simulated LCP of `/quote` were mostly that). Pages that the same
+/// people open together share an entry; the manager's dashboard stays on its own, as it is small
+/// and the manager's first screen.
+macro_rules! lazy_page_groups {
+    ($($group:ident, $entry:ident, $preload:ident { $($route:ident => $page:path;)* })*) => {$(
+        #[derive(Clone, Copy)]
+        #[allow(clippy::enum_variant_names)]
+        enum $group {
+            $($route,)*
+        }
 
-        #[lazy_route]
-        impl LazyRoute for $route {
-            fn data() -> Self {
-                $route
-            }
-
-            fn view(_this: Self) -> AnyView {
-                view! { <RolePage>{$page()}</RolePage> }.into_any()
+        #[leptos::lazy]
+        fn $entry(page: $group) -> AnyView {
+            match page {
+                $($group::$route => view! { <RolePage>{$page()}</RolePage> }.into_any(),)*
             }
         }
+
+        $(
+            struct $route;
+
+            impl LazyRoute for $route {
+                fn data() -> Self {
+                    $route
+                }
+
+                async fn view(_this: Self) -> AnyView {
+                    $entry($group::$route).await
+                }
+
+                async fn preload() {
+                    #[cfg(feature = "hydrate")]
+                    $preload().await;
+                }
+            }
+        )*
     )*};
 }
 
-lazy_pages! {
-    NewPage => technician::NewConsultation;
-    VisitPage => visit::Visit;
-    SyncPage => technician::SyncPage;
-    QueuePage => rep::Queue;
-    QuotePage => rep::QuotePage;
-    DayPage => my_day::MyDay;
-    FollowupsPage => manager::FollowupsBoard;
-    DashboardPage => manager::Dashboard;
-    TeamPage => manager::Team;
-    StartPage => start::GetStarted;
-    AccountPage => account::Account;
-    PriceBookPage => price_book::PriceBook;
-    ChecklistPage => checklist_editor::ChecklistEditor;
-    AuditPage => audit::AuditTrail;
-    SettingsPage => settings::SettingsPage;
-    InboxPage => inbox::Inbox;
-    SchedulePage => schedule::Schedule;
+lazy_page_groups! {
+    // A technician's consultation: started and carried through on site.
+    FieldPages, field_pages, __preload_field_pages {
+        NewPage => technician::NewConsultation;
+        VisitPage => visit::Visit;
+    }
+    // A rep's open quotes.
+    SalesPages, sales_pages, __preload_sales_pages {
+        QueuePage => rep::Queue;
+        QuotePage => rep::QuotePage;
+    }
+    // Everyone's own: the day's time, the device's sync, the account.
+    OwnPages, own_pages, __preload_own_pages {
+        DayPage => my_day::MyDay;
+        SyncPage => technician::SyncPage;
+        AccountPage => account::Account;
+    }
+    // The desk's leads and visits.
+    DeskPages, desk_pages, __preload_desk_pages {
+        InboxPage => inbox::Inbox;
+        SchedulePage => schedule::Schedule;
+    }
+    DashboardPages, dashboard_pages, __preload_dashboard_pages {
+        DashboardPage => manager::Dashboard;
+    }
+    // Running the company: team, prices, checklist, settings, follow-ups, the audit trail.
+    ManagePages, manage_pages, __preload_manage_pages {
+        FollowupsPage => manager::FollowupsBoard;
+        TeamPage => manager::Team;
+        StartPage => start::GetStarted;
+        PriceBookPage => price_book::PriceBook;
+        ChecklistPage => checklist_editor::ChecklistEditor;
+        AuditPage => audit::AuditTrail;
+        SettingsPage => settings::SettingsPage;
+    }
 }
 
 /// The pages anyone may open signed out (every other page sends them to `/login`).
