@@ -124,7 +124,7 @@ pub async fn seed_starter(
     pool: &PgPool,
     clock: &std::sync::Arc<crate::sync::clock::VersionClock>,
     company: Uuid,
-) -> Result<(), crate::sync::clock::ClockError> {
+) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
     // Serialises concurrent seeders of one company (two server processes starting together).
     sqlx::query!("select 1 as locked from company_versions where company_id = $1 for update", company)
@@ -139,7 +139,7 @@ pub async fn seed_starter(
     if has_catalog {
         return Ok(());
     }
-    let ticket = clock.begin(company).await?;
+    let ticket = clock.begin(company, &mut tx).await?;
     write_starter(&mut tx, company, ticket.version(), &Trade::ALL).await?;
     ticket.commit(tx).await
 }

@@ -93,7 +93,7 @@ pub async fn save(
     let steps = parse_steps(&edit.steps)?;
     let company = user.company_id();
     let mut tx = state.pool.begin().await?;
-    let ticket = state.clock.begin(company).await?;
+    let ticket = state.clock.begin(company, &mut tx).await?;
     let old = sqlx::query!(
         "update checklist_templates set retired = true, version = $3
          where company_id = $1 and service_type is not distinct from $2 and not retired and not deleted
@@ -189,7 +189,7 @@ pub async fn remove(
     };
     let company = user.company_id();
     let mut tx = state.pool.begin().await?;
-    let ticket = state.clock.begin(company).await?;
+    let ticket = state.clock.begin(company, &mut tx).await?;
     let retired = sqlx::query!(
         "update checklist_templates set retired = true, version = $3
          where company_id = $1 and service_type = $2 and not retired and not deleted returning id, steps",

@@ -37,12 +37,6 @@ pub struct DemoCompany {
 #[error("seeding the demo company failed: {0}")]
 pub struct SeedError(#[from] ApiError);
 
-impl From<crate::sync::clock::ClockError> for SeedError {
-    fn from(e: crate::sync::clock::ClockError) -> Self {
-        SeedError(e.into())
-    }
-}
-
 impl From<sqlx::Error> for SeedError {
     fn from(e: sqlx::Error) -> Self {
         SeedError(e.into())
@@ -82,7 +76,7 @@ pub async fn seed_with_history(
 
     let mut tx = pool.begin().await?;
     let company_id = Uuid::now_v7();
-    let ticket = clock.begin(company_id).await?;
+    let ticket = clock.begin(company_id, &mut tx).await?;
     sqlx::query!(
         "insert into companies (id, name, time_zone) values ($1, $2, 'America/Chicago')",
         company_id,
@@ -130,7 +124,7 @@ async fn add_missing_people(
             password: Password::parse(DEMO_PASSWORD).map_err(ApiError::from)?,
         };
         let mut tx = pool.begin().await.map_err(ApiError::from)?;
-        let ticket = clock.begin(company_id).await?;
+        let ticket = clock.begin(company_id, &mut tx).await?;
         users::insert(&mut *tx, company_id, None, person, ticket.version()).await?;
         ticket.commit(tx).await?;
     }

@@ -57,9 +57,6 @@ pub enum ApiError {
     /// Saturated (too many password checks at once): come back in a few seconds.
     #[error("{0}")]
     Busy(String),
-    /// This process is not the database's writer at the moment (see `sync::clock`).
-    #[error("This server cannot save changes at the moment (it is taking back its database lock). Nothing was saved; your changes are kept on the device and sent again shortly.")]
-    NotWriter,
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -82,9 +79,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests(..) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
-            ApiError::Unavailable(_) | ApiError::NotWriter | ApiError::Busy(_) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::Unavailable(_) | ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -105,7 +100,6 @@ impl ApiError {
             ApiError::TooManyRequests(..) => "rate_limited",
             ApiError::InsufficientStorage(_) => "storage_full",
             ApiError::Unavailable(_) => "unavailable",
-            ApiError::NotWriter => "not_writer",
             ApiError::Busy(_) => "busy",
             ApiError::Internal(_) => "internal",
         }
@@ -180,15 +174,6 @@ impl From<sqlx::Error> for ApiError {
                 ))
             }
             _ => ApiError::internal(e),
-        }
-    }
-}
-
-impl From<crate::sync::clock::ClockError> for ApiError {
-    fn from(e: crate::sync::clock::ClockError) -> Self {
-        match e {
-            crate::sync::clock::ClockError::NotWriter => ApiError::NotWriter,
-            crate::sync::clock::ClockError::Database(e) => e.into(),
         }
     }
 }

@@ -143,7 +143,7 @@ async fn save(
 ) -> Result<(), ApiError> {
     let company = user.company_id();
     let mut tx = state.pool.begin().await?;
-    let ticket = state.clock.begin(company).await?;
+    let ticket = state.clock.begin(company, &mut tx).await?;
     let written = sqlx::query!(
         "insert into financing_plans (company_id, id, code, lender, apr_bps, months, min_amount_cents, promo_months,
            active, version)

@@ -1,6 +1,5 @@
 //! `GET /healthz`: the process answers. `GET /readyz`: it can serve (database reachable, every
-//! migration applied, and this process holds the database's writer lock) — what a load balancer
-//! should route on.
+//! migration applied) — what a load balancer should route on.
 
 use crate::{db, state::AppState};
 use axum::{extract::State, http::StatusCode, Json};
@@ -11,12 +10,6 @@ pub async fn healthz() -> Json<Value> {
 }
 
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    if !state.clock.is_writer() {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "not_ready", "reason": "taking back the database writer lock" })),
-        );
-    }
     match db::migrations_applied(&state.pool).await {
         Ok(true) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
         Ok(false) => (

@@ -295,7 +295,7 @@ async fn join(state: &AppState, token: &str, mut person: NewUser) -> Result<Me, 
         .await?;
         let Some(invite) = claimed else { return Err(why_not(&state.pool, &token).await?) };
         person.role = invite.role;
-        let ticket = state.clock.begin(invite.company_id).await?;
+        let ticket = state.clock.begin(invite.company_id, &mut tx).await?;
         let member = users::insert(&mut *tx, invite.company_id, None, person, ticket.version()).await?;
         sqlx::query!(
             "update invites set used_by = $3 where company_id = $1 and id = $2",

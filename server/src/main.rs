@@ -55,7 +55,7 @@ async fn serve(config: Config) -> Result<(), String> {
 
 async fn seed_demo(config: &Config) -> Result<(), String> {
     let pool = db::connect_and_migrate(&config.database_url).await.map_err(|e| e.to_string())?;
-    // This process writes the database alone (see `sync::clock`): run it before serving.
+    // It may run beside serving processes: versions in flight are in Postgres (`sync::clock`).
     let clock = server::sync::clock::VersionClock::start(pool.clone()).await.map_err(|e| e.to_string())?;
     let demo = demo::seed(&pool, &clock).await.map_err(|e| e.to_string())?;
     let verb = if demo.created { "created" } else { "already present" };

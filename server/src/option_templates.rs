@@ -166,7 +166,7 @@ async fn save(
     let company = user.company_id();
     let mut tx = state.pool.begin().await?;
     check_items(&mut tx, company, t).await?;
-    let ticket = state.clock.begin(company).await?;
+    let ticket = state.clock.begin(company, &mut tx).await?;
     let items = serde_json::to_value(&t.items).map_err(ApiError::internal)?;
     let written = sqlx::query!(
         "insert into option_templates (company_id, id, service_type, tier, name, items, version)

@@ -196,7 +196,7 @@ async fn save(
 ) -> Result<(), ApiError> {
     let company = user.company_id();
     let mut tx = state.pool.begin().await?;
-    let ticket = state.clock.begin(company).await?;
+    let ticket = state.clock.begin(company, &mut tx).await?;
     if !write(&mut tx, company, ticket.version(), item).await? {
         return Err(ApiError::NotFound("price book item"));
     }
@@ -359,7 +359,7 @@ pub async fn import(
     }
     if !q.dry_run && !parsed.is_empty() {
         let mut tx = state.pool.begin().await?;
-        let ticket = state.clock.begin(company).await?;
+        let ticket = state.clock.begin(company, &mut tx).await?;
         for item in &parsed {
             write(&mut tx, company, ticket.version(), item).await?;
         }

@@ -56,7 +56,7 @@ pub async fn remove(
 ) -> Result<StatusCode, ApiError> {
     let company = user.company_id();
     let mut tx = state.pool.begin().await?;
-    let ticket = state.clock.begin(company).await?;
+    let ticket = state.clock.begin(company, &mut tx).await?;
     // Dynamic: the table and its name column come from `kind`, never from the request.
     let name: String = sqlx::query_scalar(&format!(
         "update {} set deleted = true, version = $3 where company_id = $1 and id = $2 and not deleted

@@ -169,7 +169,7 @@ async fn create(state: &AppState, s: SignUp) -> Result<Me, ApiError> {
     crate::sync::detached(async move {
         let company = Uuid::now_v7();
         let mut tx = state.pool.begin().await?;
-        let ticket = state.clock.begin(company).await?;
+        let ticket = state.clock.begin(company, &mut tx).await?;
         let trades: Vec<&str> = s.trades.iter().map(|t| t.as_str()).collect();
         sqlx::query!(
             "insert into companies (id, name, time_zone, trades) values ($1, $2, $3, $4)",

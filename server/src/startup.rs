@@ -194,32 +194,17 @@ impl Application {
     }
 
     /// Serves until SIGINT, SIGTERM or a [`StopHandle`], then lets requests in flight finish
-    /// (event streams end at once). Also stops, with an error, when another process has taken
-    /// the database's writer lock (`sync::clock`): this one can no longer save anything.
+    /// (event streams end at once). Other processes may serve the same database meanwhile.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let (shutdown, stop) = (self.shutdown, self.stop);
-        let mut superseded = self.clock.superseded();
-        let lost_writer = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = lost_writer.clone();
         let stopped = async move {
             tokio::select! {
                 _ = shutdown_signal() => {},
                 _ = stop.notified() => tracing::info!("stop requested"),
-                _ = async {
-                    if superseded.wait_for(|s| *s).await.is_err() {
-                        std::future::pending::<()>().await // the clock is gone: never
-                    }
-                } => flag.store(true, std::sync::atomic::Ordering::SeqCst),
             }
             let _ = shutdown.send(true);
         };
-        crate::serve::serve(self.listener, self.router, self.limits, stopped).await?;
-        if lost_writer.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(std::io::Error::other(
-                "another Fieldclose process took the database writer lock; this one stopped",
-            ));
-        }
-        Ok(())
+        crate::serve::serve(self.listener, self.router, self.limits, stopped).await
     }
 }
 

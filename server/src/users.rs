@@ -205,7 +205,7 @@ pub async fn create(
     let editor = user.clone();
     let member = crate::sync::detached(async move {
         let mut tx = state.pool.begin().await?;
-        let ticket = state.clock.begin(company).await?;
+        let ticket = state.clock.begin(company, &mut tx).await?;
         let member = insert(&mut *tx, company, Some(by), new_user, ticket.version()).await?;
         let change = crate::audit::Change {
             record_type: "person",
@@ -278,7 +278,7 @@ pub async fn change(
                 ));
             }
         }
-        let ticket = clock.begin(company).await?;
+        let ticket = clock.begin(company, &mut tx).await?;
         let member = sqlx::query_as!(
             TeamMember,
             r#"update users set active = $3, role = $4, version = $5 where company_id = $1 and id = $2

@@ -316,7 +316,6 @@ impl<S: Store> Engine<S> {
             has_more: true,
             reset: false,
             rejected: vec![],
-            awaiting_commit: false,
         };
         let at = self.state.last_synced_at.unwrap_or_else(Utc::now);
         self.store.apply_pull(&response, at).await?;
@@ -464,7 +463,6 @@ mod tests {
             has_more: false,
             reset: false,
             rejected: vec![],
-            awaiting_commit: false,
         };
         s.apply_pull(&resp, Utc::now());
         assert_eq!(s.pending.iter().map(|m| m.id).collect::<Vec<_>>(), vec![3]);
@@ -527,7 +525,6 @@ mod tests {
             has_more: false,
             reset: true,
             rejected: vec![],
-            awaiting_commit: false,
         };
         s.apply_pull(&resp, Utc::now());
         assert!(s.rows.is_empty());

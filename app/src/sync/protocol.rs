@@ -125,11 +125,6 @@ pub struct PullResponse {
     /// This client's rejected mutations from `pending_from` up to `last_mutation_id`.
     #[serde(default)]
     pub rejected: Vec<MutationResult>,
-    /// A write of the company lost its commit's answer (the database connection dropped), so
-    /// the server cannot yet tell whether it happened: changes made after it are kept out of
-    /// pulls for up to 30 s. The device says so instead of looking up to date.
-    #[serde(default)]
-    pub awaiting_commit: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -1,128 +1,84 @@
-//! Company versions: handed out in memory to each writing transaction, and the watermark a pull
-//! (or the analytics refresh) reads up to.
+//! Company versions: each writing transaction takes one, and a pull (or the analytics refresh)
+//! reads up to the company's watermark. Any number of server processes may write one database
+//! (ADR 0060): what is in flight lives in Postgres, not in a process.
 //!
-//! A pull cookie must be exact: once a device holds cookie `c`, no row may later become
-//! visible at a version `<= c`. The first design took the company's next version from a row
-//! under its lock, held to commit, so versions became visible in commit order; but then every
-//! push of a company queued behind the previous one's last statements and its commit (the WAL
-//! flush), and that queue capped a company at about 250 pushes a second on this machine.
+//! A pull cookie must be exact: once a device holds cookie `c`, no row may later become visible
+//! at a version `<= c`. Writers take their version when they start ([`VersionClock::begin`]),
+//! write every row at it, and commit in any order; a version stays *in flight* until its
+//! transaction has finished. A pull reads only up to the company's watermark: one below its
+//! lowest version still in flight, or, with none, the last version handed out. Everything at or
+//! below it has finished, and every later writer gets a higher version, so the cookie stays
+//! exact while writers of one company, in one process or several, overlap through their commits.
 //!
-//! Here a writer takes its version at the start ([`VersionClock::begin`]), writes every row at
-//! it, and the version stays *in flight* until the transaction has committed or rolled back.
-//! A pull reads only up to the company's watermark: one below its lowest version still in
-//! flight, or, with none in flight, the last version handed out. Everything at or below the
-//! watermark is settled, and every later writer gets a higher version, so the cookie stays
-//! exact while writers of one company overlap all the way through their commits.
+//! - **Taking a version.** One statement moves `sync_clock.reserved` forward and records the
+//!   new version in `sync_in_flight` with the writing transaction's id, so no reader can see the
+//!   version handed out without seeing it in flight. It runs on the clock's own connections,
+//!   outside the writer's transaction, so it is visible at once.
+//! - **In flight until finished.** A reader counts a version as in flight while its transaction
+//!   is not complete *in the reader's own snapshot* (`pg_visible_in_snapshot`), and then reads
+//!   its rows in a later snapshot: whatever was complete for the first is complete for the
+//!   second, so the watermark never passes a commit the rows' snapshot cannot see. (The commit
+//!   log's status would not do: a transaction is marked committed there a moment before new
+//!   snapshots see it.) A writer that died, or whose commit's answer was lost, holds nobody
+//!   back: Postgres rolls its transaction back when its connection closes, or has committed it.
+//! - **Settling.** After its commit a writer deletes its row and notifies `fieldclose_poke`;
+//!   every process listens and tells the company's open event streams to pull. A row a writer
+//!   could not delete is harmless (its transaction is complete) and is swept later.
 //!
-//! Versions come from blocks reserved in `sync_clock` (one row, moved forward by each
-//! reservation), so they are unique and increasing across restarts. The in-flight set lives in
-//! this process: one process writes a database at a time (`seed-demo` runs before the server
-//! starts), and [`VersionClock::start`] refuses to start a second one (an advisory lock held
-//! for the clock's life). Several instances would need the set shared, e.g. in Postgres.
-//!
-//! The lock lives on one connection, and a connection can die (its backend terminated, the
-//! network cut) while the server goes on. Two things keep a second writer from ever overlapping
-//! this one's acknowledged writes:
-//!
-//! - **The fence.** Each start bumps `sync_writer.epoch` and keeps the value; every writing
-//!   transaction checks, just before its commit, that the epoch is still its own, under a shared
-//!   transaction-level advisory lock that a starting writer's bump waits for. So a write either
-//!   commits before the next writer has started, or it is rolled back and refused (503). The
-//!   fence alone makes a lost lock safe.
-//! - **The watchdog** ([`watch_writer_lock`]) listens on the lock's connection and notices its
-//!   loss at once: writes are refused from then on (503 with Retry-After, devices keep their
-//!   changes and retry), it tries to take the lock back, with a new epoch and a new block of
-//!   versions, and if another process holds it this one stops writing for good and shuts down.
+//! Bookkeeping statements run with `synchronous_commit = off`: they wait for no disk flush. A
+//! crash that loses one also lost the writer's transaction, or kept it: a writer's own commit
+//! flushes the log up to and including its earlier bookkeeping.
 
-use sqlx::{postgres::PgListener, PgPool};
-use std::{
-    collections::{BTreeSet, HashMap},
-    sync::{Arc, Mutex},
-    time::Duration,
+use sqlx::{
+    postgres::{PgListener, PgPoolOptions},
+    PgConnection, PgPool,
 };
+use std::{sync::Arc, time::Duration};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use super::events::Poke;
 
-/// Versions reserved at a time: one reservation per this many writes (or per start).
-const BLOCK: i64 = 1 << 20;
+/// The channel "pull now" travels on between processes: `<company id>:<version>`.
+const POKE_CHANNEL: &str = "fieldclose_poke";
 
-/// The advisory lock the writing process holds ("fieldclo" in ASCII).
-const WRITER_LOCK: i64 = 0x6669_656c_6463_6c6f;
-
-/// The advisory lock of the fence: each writing transaction holds it shared through its commit;
-/// a starting writer takes it exclusively to bump the epoch ("fcfence" in ASCII).
-const FENCE_LOCK: i64 = 0x0066_6366_656e_6365;
-
-/// How long a version whose commit had an unknown outcome stays in flight: the commit may still
-/// have happened, and a pull must not pass it before that would be visible.
-const DOUBTFUL_FOR: Duration = Duration::from_secs(30);
+/// How often a process sweeps finished versions whose writer could not settle them.
+const SWEEP_EVERY: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error(
-        "another Fieldclose process is writing this database (a server, or seed-demo): stop it first; \
-         pulls are exact only with one writer (see server/src/sync/clock.rs)"
-    )]
-    AnotherWriter,
-    #[error("cannot start the version clock: {0}")]
-    Database(#[from] sqlx::Error),
-}
-
-/// Why a write could not take a version or commit.
-#[derive(Debug, thiserror::Error)]
-pub enum ClockError {
-    /// This process does not hold the writer lock (lost, being taken back, or taken by another
-    /// process): nothing was written.
-    #[error("this server is not the database's writer at the moment")]
-    NotWriter,
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
-}
+#[error("cannot start the version clock: {0}")]
+pub struct StartError(#[from] sqlx::Error);
 
 pub struct VersionClock {
-    pool: PgPool,
-    state: Mutex<State>,
-    /// Serialises reservations (the fast path never waits on it).
-    reserving: tokio::sync::Mutex<()>,
-    /// "Pull now", sent when a version settles by commit.
+    /// The clock's own connections: bookkeeping without a flush to disk (see the module's text).
+    book: PgPool,
+    /// "Pull now", received from every process (this one included) on [`POKE_CHANNEL`].
     pokes: broadcast::Sender<Poke>,
-    /// Turns true when another process holds the writer lock: the server shuts down.
-    superseded: tokio::sync::watch::Sender<bool>,
 }
 
-#[derive(Default)]
-struct State {
-    next: i64,
-    /// Versions below this are ours to hand out.
-    end: i64,
-    in_flight: HashMap<Uuid, BTreeSet<i64>>,
-    /// Our fence value while we hold the writer lock; `None` while we do not.
-    epoch: Option<i64>,
-    /// Versions whose commit had an unknown outcome, per company, still held in flight.
-    doubtful: HashMap<Uuid, usize>,
+/// How far a company's pulls may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Watermark {
+    /// Every version at or below it has finished.
+    pub version: i64,
 }
 
 impl VersionClock {
-    /// Takes the database's writer lock, bumps the fence and reserves the first block, so that the
-    /// watermark is known from the start; then watches the lock (see the module's text). Another
-    /// process holding the lock is an error, with what to do.
+    /// Opens the clock's connections and starts listening for pokes (and the sweep). Another
+    /// process writing the same database is expected.
     pub async fn start(pool: PgPool) -> Result<Arc<Self>, StartError> {
-        let mut writer = PgListener::connect_with(&pool).await?;
-        // Reconnect only when the watchdog asks to: it must take the lock on the new connection.
-        writer.eager_reconnect(false);
-        let epoch = take_writer_lock(&mut writer).await?.ok_or(StartError::AnotherWriter)?;
+        let options = (*pool.connect_options()).clone().options([("synchronous_commit", "off")]);
+        let book = PgPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(5))
+            .idle_timeout(Duration::from_secs(60))
+            .connect_lazy_with(options);
+        let mut listener = PgListener::connect_with(&pool).await?;
+        listener.listen(POKE_CHANNEL).await?;
         let (pokes, _) = broadcast::channel(1024);
-        let clock = Arc::new(Self {
-            pool,
-            state: Mutex::new(State { epoch: Some(epoch), ..State::default() }),
-            reserving: tokio::sync::Mutex::new(()),
-            pokes,
-            superseded: tokio::sync::watch::channel(false).0,
-        });
-        clock.reserve().await?;
-        tokio::spawn(watch_writer_lock(Arc::downgrade(&clock), writer));
+        let clock = Arc::new(Self { book, pokes });
+        tokio::spawn(relay_pokes(Arc::downgrade(&clock), listener));
+        tokio::spawn(sweep(Arc::downgrade(&clock)));
         Ok(clock)
     }
 
@@ -130,171 +86,117 @@ impl VersionClock {
         &self.pokes
     }
 
-    /// Turns true when another process took the writer lock: this one must stop.
-    pub fn superseded(&self) -> tokio::sync::watch::Receiver<bool> {
-        self.superseded.subscribe()
-    }
-
-    /// Whether this process may write now.
-    pub fn is_writer(&self) -> bool {
-        self.lock().epoch.is_some()
-    }
-
-    async fn reserve(&self) -> Result<(), sqlx::Error> {
-        let _one_at_a_time = self.reserving.lock().await;
-        {
-            let s = self.lock();
-            if s.next < s.end {
-                return Ok(()); // another task reserved meanwhile
-            }
-        }
-        let end =
-            sqlx::query_scalar!("update sync_clock set reserved = reserved + $1 returning reserved", BLOCK)
-                .fetch_one(&self.pool)
-                .await?;
-        let mut s = self.lock();
-        // The block's first version is never handed out: with nothing in flight the watermark
-        // is `next - 1`, which is then that unused version, at least 1 (0 would read as "never
-        // loaded" to the analytics refresh) and above everything an earlier process wrote.
-        s.next = end - BLOCK + 1;
-        s.end = end;
-        Ok(())
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().expect("version clock lock")
-    }
-
-    /// The next version, in flight for `company` until the returned ticket settles. Refused
-    /// while this process is not the writer.
-    pub async fn begin(self: &Arc<Self>, company: Uuid) -> Result<Ticket, ClockError> {
-        loop {
-            {
-                let mut s = self.lock();
-                let epoch = s.epoch.ok_or(ClockError::NotWriter)?;
-                if s.next < s.end {
-                    let version = s.next;
-                    s.next += 1;
-                    s.in_flight.entry(company).or_default().insert(version);
-                    return Ok(Ticket { clock: self.clone(), company, version, epoch, committed: false });
-                }
-            }
-            self.reserve().await?;
-        }
+    /// The next version, in flight for `company` until the transaction `tx` has finished. Call it
+    /// inside `tx`, before writing any row at the version.
+    pub async fn begin(
+        self: &Arc<Self>,
+        company: Uuid,
+        tx: &mut PgConnection,
+    ) -> Result<Ticket, sqlx::Error> {
+        // Gives the transaction its id now (it may have none until its first write).
+        let xid =
+            sqlx::query_scalar!(r#"select pg_current_xact_id()::text as "xid!""#).fetch_one(&mut *tx).await?;
+        let version = sqlx::query_scalar!(
+            "with next as (update sync_clock set reserved = reserved + 1 returning reserved)
+             insert into sync_in_flight (company_id, version, xid)
+             select $1, reserved, $2::text::xid8 from next
+             returning version",
+            company,
+            xid
+        )
+        .fetch_one(&self.book)
+        .await?;
+        Ok(Ticket { clock: self.clone(), company, version, settled: false })
     }
 
     /// The highest version of `company` a reader may go up to: everything at or below it has
-    /// committed or never will. Read it *before* taking the snapshot the rows are read in.
-    pub fn watermark(&self, company: Uuid) -> i64 {
-        let s = self.lock();
-        match s.in_flight.get(&company).and_then(|v| v.first()) {
-            Some(lowest) => lowest - 1,
-            None => s.next - 1,
-        }
+    /// finished. Read it *before* taking the snapshot the rows are read in.
+    pub async fn watermark(&self, company: Uuid) -> Result<Watermark, sqlx::Error> {
+        let version = sqlx::query_scalar!(
+            r#"select coalesce(
+                   (select min(version) - 1 from sync_in_flight
+                     where company_id = $1 and not pg_visible_in_snapshot(xid, pg_current_snapshot())),
+                   (select reserved from sync_clock)) as "version!""#,
+            company
+        )
+        .fetch_one(&self.book)
+        .await?;
+        Ok(Watermark { version })
     }
 
-    /// Whether a write of `company` whose commit had an unknown outcome is holding its newer
-    /// changes back from pulls (for up to [`DOUBTFUL_FOR`]); devices show it.
-    pub fn awaiting_commit(&self, company: Uuid) -> bool {
-        self.lock().doubtful.contains_key(&company)
+    /// Deletes a finished version's row, then tells every process's event streams of `company`
+    /// to pull (the notification goes out when this statement commits, after the delete).
+    async fn settle(&self, company: Uuid, version: i64, poke: bool) -> Result<(), sqlx::Error> {
+        let payload = poke.then(|| format!("{company}:{version}"));
+        sqlx::query!(
+            "with gone as (delete from sync_in_flight where company_id = $1 and version = $2)
+             select pg_notify($3, $4) from (values (1)) v where $4::text is not null",
+            company,
+            version,
+            POKE_CHANNEL,
+            payload
+        )
+        .fetch_optional(&self.book)
+        .await?;
+        Ok(())
     }
+}
 
-    fn settle(&self, company: Uuid, version: i64) {
-        let mut s = self.lock();
-        if let Some(versions) = s.in_flight.get_mut(&company) {
-            versions.remove(&version);
-            if versions.is_empty() {
-                s.in_flight.remove(&company);
+/// Carries the pokes of every process (its own included) to this process's event streams.
+async fn relay_pokes(weak: std::sync::Weak<VersionClock>, mut listener: PgListener) {
+    loop {
+        // `recv` reconnects by itself after a lost connection; pokes sent meanwhile are lost,
+        // and devices fall back to their regular pull (every 30–60 s).
+        let received = listener.recv().await;
+        let Some(clock) = weak.upgrade() else { return };
+        match received {
+            Ok(n) => {
+                let parsed =
+                    n.payload().split_once(':').and_then(|(c, v)| Some((c.parse().ok()?, v.parse().ok()?)));
+                if let Some((company_id, version)) = parsed {
+                    let _ = clock.pokes.send(Poke { company_id, version });
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "poke listener: connection lost, reconnecting");
+                drop(clock);
+                tokio::time::sleep(Duration::from_millis(500)).await;
             }
         }
     }
-
-    /// The writer lock is gone: refuse writes until it is back.
-    fn lost(&self) {
-        self.lock().epoch = None;
-    }
-
-    /// The lock is ours again under a new `epoch`: versions from a fresh block only, since
-    /// another writer may have reserved and written above ours meanwhile.
-    fn regained(&self, epoch: i64) {
-        let mut s = self.lock();
-        s.next = s.end;
-        s.epoch = Some(epoch);
-    }
 }
 
-/// Takes the writer lock on `conn` and bumps the fence: `Some(epoch)` when this process is now the
-/// writer, `None` when another process holds the lock.
-async fn take_writer_lock(conn: &mut PgListener) -> Result<Option<i64>, sqlx::Error> {
-    let alone = sqlx::query_scalar!(r#"select pg_try_advisory_lock($1) as "alone!""#, WRITER_LOCK)
-        .fetch_one(&mut *conn)
-        .await?;
-    if !alone {
-        return Ok(None);
-    }
-    // The bump waits, under the fence's exclusive lock, for every write of an earlier writer
-    // that already passed its check to commit; later checks of that writer see the new epoch.
-    let epoch = sqlx::query_scalar!(
-        "with fence as (select pg_advisory_xact_lock($1))
-         update sync_writer set epoch = epoch + 1 from fence returning epoch",
-        FENCE_LOCK
-    )
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(Some(epoch))
-}
-
-/// Watches the writer lock's connection for as long as the clock lives: on its loss refuses
-/// writes, takes the lock back (retrying while the database is away), or, when another process
-/// has it, marks the clock superseded so the server stops.
-async fn watch_writer_lock(weak: std::sync::Weak<VersionClock>, mut conn: PgListener) {
+/// Deletes the rows of finished versions whose writer could not settle them (it died after its
+/// commit, or lost the database meanwhile). They hold nobody back; this only keeps the table
+/// small.
+async fn sweep(weak: std::sync::Weak<VersionClock>) {
     loop {
-        // Nothing is ever notified here: `try_recv` returns when the connection is lost.
-        let lost = conn.try_recv().await;
+        tokio::time::sleep(SWEEP_EVERY).await;
         let Some(clock) = weak.upgrade() else { return };
-        if clock.pool.is_closed() {
+        if clock.book.is_closed() {
             return;
         }
-        if let Ok(Some(_)) = lost {
-            continue;
-        }
-        clock.lost();
-        tracing::error!("lost the database writer lock: refusing writes until it is taken back");
-        let mut wait = Duration::from_millis(50);
-        loop {
-            match take_writer_lock(&mut conn).await {
-                Ok(Some(epoch)) => {
-                    clock.regained(epoch);
-                    tracing::warn!(epoch, "took the database writer lock back: writing again");
-                    break;
-                }
-                Ok(None) => {
-                    tracing::error!(
-                        "another Fieldclose process took the database writer lock: this one stops writing and shuts down"
-                    );
-                    let _ = clock.superseded.send(true);
-                    return;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot take the database writer lock back yet");
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(Duration::from_secs(2));
-                }
-            }
+        let swept = sqlx::query!(
+            "delete from sync_in_flight
+              where created_at < now() - interval '10 seconds'
+                and pg_visible_in_snapshot(xid, pg_current_snapshot())"
+        )
+        .execute(&clock.book)
+        .await;
+        if let Err(e) = swept {
+            tracing::debug!(error = %e, "version sweep failed; the next one retries");
         }
     }
 }
 
-/// A version in flight. Dropping it settles the version: right for a transaction that was
-/// rolled back or dropped (sqlx never commits a dropped transaction). Commit with
-/// [`Ticket::commit`].
+/// A version in flight. Commit its transaction with [`Ticket::commit`]; dropping it instead
+/// (the transaction rolled back or dropped: sqlx never commits a dropped transaction) removes
+/// its row in the background.
 pub struct Ticket {
     clock: Arc<VersionClock>,
     company: Uuid,
     version: i64,
-    /// The fence value this write must still find at its commit.
-    epoch: i64,
-    committed: bool,
+    settled: bool,
 }
 
 impl Ticket {
@@ -302,67 +204,38 @@ impl Ticket {
         self.version
     }
 
-    /// Checks the fence in `tx` and commits it, settling this version as that went. A write
-    /// of a process that is no longer the writer is rolled back: [`ClockError::NotWriter`].
-    pub async fn commit(self, mut tx: sqlx::Transaction<'_, sqlx::Postgres>) -> Result<(), ClockError> {
-        // Shared until the commit: a starting writer's bump waits for this write to finish.
-        let epoch = sqlx::query_scalar!(r#"select fieldclose_writer_epoch($1) as "epoch!""#, FENCE_LOCK)
-            .fetch_one(&mut *tx)
-            .await?;
-        if epoch != self.epoch {
-            // Dropping `tx` rolls it back; dropping `self` settles the version. (The watchdog
-            // notices the lost lock itself; this is the case it cannot see in time.)
-            tracing::error!(epoch, ours = self.epoch, "another writer started: this write is refused");
-            return Err(ClockError::NotWriter);
+    /// Commits `tx`, then settles the version and pokes the company's devices. A lost answer
+    /// from the commit is an error for the caller (the device retries; the push is idempotent),
+    /// and holds no reader back: the transaction is complete either way once its connection is.
+    pub async fn commit(mut self, tx: sqlx::Transaction<'_, sqlx::Postgres>) -> Result<(), sqlx::Error> {
+        tx.commit().await?;
+        self.settled = true;
+        if let Err(e) = self.clock.settle(self.company, self.version, true).await {
+            // Committed all the same; the sweep removes the row, and devices pull on their own.
+            tracing::warn!(error = %e, "could not settle a committed version");
         }
-        match tx.commit().await {
-            Ok(()) => {
-                self.committed();
-                Ok(())
-            }
-            // The server answered: the transaction was rolled back, nothing to wait for.
-            Err(e @ sqlx::Error::Database(_)) => Err(e.into()),
-            Err(e) => {
-                self.commit_outcome_unknown();
-                Err(e.into())
-            }
-        }
+        Ok(())
     }
 
-    /// The transaction committed: settle, and tell the company's devices to pull (after the
-    /// settling, so their pull reaches this version). Only for a single statement run outside
-    /// a transaction, once it returned; it skips the fence, so production writes use
-    /// [`Ticket::commit`].
-    pub fn committed(mut self) {
-        self.committed = true;
-    }
-
-    /// The commit's answer was lost (the connection dropped): it may or may not have happened,
-    /// so keep the version in flight a while longer, so that no pull passes it before its rows
-    /// could be visible. Pulls say so meanwhile ([`VersionClock::awaiting_commit`]).
-    fn commit_outcome_unknown(self) {
-        *self.clock.lock().doubtful.entry(self.company).or_default() += 1;
-        tokio::spawn(async move {
-            tokio::time::sleep(DOUBTFUL_FOR).await;
-            let mut s = self.clock.lock();
-            if let Some(n) = s.doubtful.get_mut(&self.company) {
-                *n -= 1;
-                if *n == 0 {
-                    s.doubtful.remove(&self.company);
-                }
-            }
-            drop(s);
-            drop(self);
-        });
+    /// The version's writes were committed by a single statement outside a transaction (which
+    /// has finished by the time it returned): settle and poke. Only for tests and set-up code.
+    pub async fn committed(mut self) -> Result<(), sqlx::Error> {
+        self.settled = true;
+        self.clock.settle(self.company, self.version, true).await
     }
 }
 
 impl Drop for Ticket {
     fn drop(&mut self) {
-        self.clock.settle(self.company, self.version);
-        if self.committed {
-            let poke = Poke { company_id: self.company, version: self.clock.watermark(self.company) };
-            let _ = self.clock.pokes.send(poke);
+        if self.settled {
+            return;
+        }
+        let (clock, company, version) = (self.clock.clone(), self.company, self.version);
+        // Outside a runtime (a test's teardown) the sweep removes it instead.
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                let _ = clock.settle(company, version, false).await;
+            });
         }
     }
 }

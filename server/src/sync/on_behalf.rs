@@ -99,7 +99,7 @@ async fn attempt(
     batch_rows: bool,
 ) -> Result<Result<(), Option<Refused>>, ApiError> {
     let mut tx = pool.begin().await?;
-    let ticket = clock.begin(company).await?;
+    let ticket = clock.begin(company, &mut tx).await?;
     let version = ticket.version();
     for (p, part) in parts.iter().enumerate() {
         let actor = &part.actor;

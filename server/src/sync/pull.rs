@@ -116,7 +116,6 @@ pub struct PullPage {
     has_more: bool,
     reset: bool,
     rejected: Vec<MutationResult>,
-    awaiting_commit: bool,
 }
 
 /// The wire form of [`app::sync::protocol::PatchOp`].
@@ -161,7 +160,7 @@ pub async fn read(
     let max_rank =
         Entity::ALL.iter().filter(|e| e.kinds_version() <= kinds).map(|e| e.rank()).max().unwrap_or(0);
     // Before the snapshot: everything at or below it has settled, so the snapshot holds all of it.
-    let head = clock.watermark(actor.company_id);
+    let head = clock.watermark(actor.company_id).await?.version;
     let mut tx = pool.begin().await?;
     sqlx::query!("set transaction isolation level repeatable read, read only").execute(&mut *tx).await?;
 
@@ -302,6 +301,5 @@ pub async fn read(
             Ok(PatchOut::Put { entity, id: k.id, version: k.version, data })
         })
         .collect::<Result<_, ApiError>>()?;
-    let awaiting_commit = clock.awaiting_commit(actor.company_id);
-    Ok(PullPage { cookie: next, last_mutation_id, patch, has_more, reset, rejected, awaiting_commit })
+    Ok(PullPage { cookie: next, last_mutation_id, patch, has_more, reset, rejected })
 }

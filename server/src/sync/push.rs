@@ -136,12 +136,6 @@ pub async fn push(
     ApiJson(req): ApiJson<PushRequest>,
 ) -> Result<ApiJson<PushResponse>, ApiError> {
     let parsed = check_shape(&req)?;
-    // A process that has lost the writer lock answers no push, not even "nothing to do": a
-    // device sees one clear refusal and keeps its writes. (One that has not noticed yet is
-    // stopped at its commit by the fence.)
-    if !state.clock.is_writer() {
-        return Err(ApiError::NotWriter);
-    }
     let actor = Actor::new(&user, req.client_id);
     // A company's pushes wait here, in memory, beyond a few at a time, instead of each holding a
     // database connection (200 devices of one company would exhaust the pool).
@@ -267,7 +261,7 @@ async fn attempt(
 
     // Taken under the client's lock, so that a device's later pushes have later versions (what
     // a pull reports as its last mutation stays consistent with the rows it returns).
-    let ticket = clock.begin(actor.company_id).await?;
+    let ticket = clock.begin(actor.company_id, &mut tx).await?;
     let version = ticket.version();
     let mut results = Vec::with_capacity(fresh.len());
     let mut log = Log::default();

@@ -281,9 +281,8 @@ impl ServerProcess {
         assert!(status.success(), "seed-demo failed: see {}", self.log.display());
     }
 
-    /// Starts the server and waits until it is ready. Right after a SIGKILL Postgres may not yet
-    /// have ended the dead process's session, so its writer lock can still be held: the new
-    /// process then exits (another writer), and is started again.
+    /// Starts the server and waits until it is ready; a process that exits before it is ready
+    /// (the port still held by the killed one, say) is started again.
     async fn start(&mut self) {
         let http = Client::new();
         let ready = format!("http://127.0.0.1:{}/readyz", self.port);

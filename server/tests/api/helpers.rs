@@ -64,6 +64,44 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     TestApp { base, pool, clock, stop, serving, admin_url, db_name, blob_dir: config_blob_dir, database_url }
 }
 
+/// Another server process over a test app's database (its own listener, pool and clock), as a
+/// second instance behind a load balancer; stopped when dropped.
+pub struct OtherProcess {
+    pub base: String,
+    stop: server::startup::StopHandle,
+}
+
+impl OtherProcess {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for OtherProcess {
+    fn drop(&mut self) {
+        self.stop.stop();
+    }
+}
+
+impl TestApp {
+    pub async fn another_process(&self) -> OtherProcess {
+        let (database_url, blob_dir) = (self.database_url.clone(), self.blob_dir.clone());
+        let config = Config::from_lookup(|k| match k {
+            "DATABASE_URL" => Some(database_url.clone()),
+            "LEPTOS_SITE_ADDR" => Some("127.0.0.1:0".into()),
+            "LEPTOS_SITE_ROOT" => Some("target/test-site-not-built".into()),
+            "FIELDCLOSE_BLOB_DIR" => Some(blob_dir.clone()),
+            _ => None,
+        })
+        .expect("test configuration is valid");
+        let app = Application::build(config).await.expect("a second process starts over the same database");
+        let base = format!("http://{}", app.local_addr());
+        let stop = app.stop_handle();
+        tokio::spawn(app.run_until_stopped());
+        OtherProcess { base, stop }
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.blob_dir);
@@ -112,9 +150,10 @@ impl TestApp {
             role,
             password: Password::parse(PASSWORD).unwrap(),
         };
-        let ticket = self.clock.begin(company_id).await.unwrap();
-        let id = users::insert(&self.pool, company_id, None, user, ticket.version()).await.unwrap().id;
-        ticket.committed();
+        let mut tx = self.pool.begin().await.unwrap();
+        let ticket = self.clock.begin(company_id, &mut tx).await.unwrap();
+        let id = users::insert(&mut *tx, company_id, None, user, ticket.version()).await.unwrap().id;
+        ticket.commit(tx).await.unwrap();
         id
     }
 

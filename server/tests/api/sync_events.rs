@@ -84,22 +84,3 @@ async fn signing_out_ends_the_sessions_open_event_streams() {
     .await;
     assert!(ended.is_ok(), "the event stream outlived its session");
 }
-
-/// Pulls are exact only with one writing process per database (see `sync::clock`): a second
-/// server over the same database refuses to start, and says why.
-#[tokio::test]
-async fn a_second_server_over_the_same_database_refuses_to_start() {
-    use server::{config::Config, startup::Application};
-    let app = spawn_app().await;
-    let config = Config::from_lookup(|k| match k {
-        "DATABASE_URL" => Some(app.database_url()),
-        "LEPTOS_SITE_ADDR" => Some("127.0.0.1:0".into()),
-        "FIELDCLOSE_BLOB_DIR" => {
-            Some(std::env::temp_dir().join("fc-second-writer").to_string_lossy().into_owned())
-        }
-        _ => None,
-    })
-    .unwrap();
-    let refused = Application::build(config).await.err().expect("the second server is refused");
-    assert!(refused.to_string().contains("another Fieldclose process is writing this database"), "{refused}");
-}

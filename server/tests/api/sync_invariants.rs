@@ -208,9 +208,9 @@ async fn invariant_5_the_pull_cursor_waits_for_a_version_still_in_flight() {
     let mut reader = co.device(&app, "m@acme.test", Role::Manager).await;
 
     // A slow writer takes its version and writes, and has not committed yet.
-    let slow = app.clock.begin(co.id).await.unwrap();
-    let held = uuid::Uuid::now_v7();
     let mut tx = app.pool.begin().await.unwrap();
+    let slow = app.clock.begin(co.id, &mut tx).await.unwrap();
+    let held = uuid::Uuid::now_v7();
     sqlx::query(
         "insert into customers (company_id, id, name, version, scope_users, created_by, updated_by)
          values ($1, $2, 'Held back', $3, array[$4::uuid], $4, $4)",

@@ -207,8 +207,6 @@ async fn sync_once() -> Run {
             }
         }
     }
-    // Said where the sync state is shown, like a problem, without stopping anything.
-    let mut awaiting_commit = None;
     while problem.is_none() {
         let req = {
             let engine = rt.engine.lock().await;
@@ -236,7 +234,6 @@ async fn sync_once() -> Run {
                 }
                 drop(measure);
                 if !resp.has_more {
-                    awaiting_commit = resp.awaiting_commit.then_some(SyncProblem::AwaitingCommit);
                     break;
                 }
             }
@@ -265,7 +262,7 @@ async fn sync_once() -> Run {
     let again = problem.is_none() && engine.push_request(1).is_some();
     let finish = |s: &mut SyncStatus| {
         s.syncing = false;
-        s.problem = problem.or(upload_problem).or(awaiting_commit);
+        s.problem = problem.or(upload_problem);
     };
     if records_changed {
         rt.publish(&engine, finish);

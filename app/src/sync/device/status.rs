@@ -84,8 +84,6 @@ pub enum SyncProblem {
     Storage(String),
     /// The device's mutation ids went back in time; it continues under a new client id.
     ClientIdReused,
-    /// The server is still confirming a colleague's change and held the newest changes back.
-    AwaitingCommit,
 }
 
 impl SyncProblem {
@@ -99,11 +97,6 @@ impl SyncProblem {
             SyncProblem::Storage(m) => format!("This device could not store work offline: {m}"),
             SyncProblem::ClientIdReused => {
                 "This device's sync numbering went back in time; it continues under a new id.".into()
-            }
-            SyncProblem::AwaitingCommit => {
-                "The server is still confirming a colleague's change, so the newest \
-                                      changes may take up to 30 seconds to arrive."
-                    .into()
             }
         }
     }
