@@ -42,6 +42,19 @@ pub struct Config {
     /// (FIELDCLOSE_INTAKE_PER_KEY, FIELDCLOSE_INTAKE_PER_IP).
     pub intake_limits: crate::intake::limit::IntakeLimits,
     pub push: PushConfig,
+    pub drain: Drain,
+}
+
+/// How a process leaves on SIGTERM (a rolling deploy): `/readyz` answers 503 for `notice`
+/// while it still serves, so the load balancer stops sending it new requests; then it stops
+/// accepting and gives the requests in flight up to `finish` to complete. SIGINT (Ctrl-C) and a
+/// `StopHandle` skip the notice.
+#[derive(Debug, Clone, Copy)]
+pub struct Drain {
+    /// FIELDCLOSE_DRAIN_NOTICE_SECONDS (5): longer than the balancer's health-check interval.
+    pub notice: Duration,
+    /// FIELDCLOSE_DRAIN_FINISH_SECONDS (10): a push takes well under a second.
+    pub finish: Duration,
 }
 
 /// Web Push (`push`): whom push services may write to about our notices, and whether a device
@@ -161,7 +174,21 @@ impl Config {
             per_ip_per_minute: per_minute("FIELDCLOSE_INTAKE_PER_IP", defaults.per_ip_per_minute)?,
         };
 
+        let seconds = |name: &'static str, default: u64| match var(name) {
+            None => Ok(Duration::from_secs(default)),
+            Some(raw) => raw.trim().parse::<u64>().map(Duration::from_secs).map_err(|_| ConfigError {
+                var: name,
+                value: raw,
+                expected: "a whole number of seconds, e.g. 5",
+            }),
+        };
+        let drain = Drain {
+            notice: seconds("FIELDCLOSE_DRAIN_NOTICE_SECONDS", 5)?,
+            finish: seconds("FIELDCLOSE_DRAIN_FINISH_SECONDS", 10)?,
+        };
+
         Ok(Self {
+            drain,
             database_url,
             intake_limits,
             push,

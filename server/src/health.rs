@@ -1,5 +1,5 @@
 //! `GET /healthz`: the process answers. `GET /readyz`: it can serve (database reachable, every
-//! migration applied) — what a load balancer should route on.
+//! migration applied, and not draining for a shutdown) — what a load balancer should route on.
 
 use crate::{db, state::AppState};
 use axum::{extract::State, http::StatusCode, Json};
@@ -10,6 +10,14 @@ pub async fn healthz() -> Json<Value> {
 }
 
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    if *state.draining.borrow() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(
+                json!({ "status": "draining", "reason": "this process is shutting down; send requests elsewhere" }),
+            ),
+        );
+    }
     match db::migrations_applied(&state.pool).await {
         Ok(true) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
         Ok(false) => (

@@ -22,12 +22,14 @@ pub struct Limits {
     pub max_connections: usize,
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then lets the requests in flight
-/// finish (idle connections are closed at once).
+/// Serves `router` on `listener` until `shutdown` completes, then gives the requests in flight
+/// up to `finish` to complete (idle connections are closed at once); any still running then are
+/// cut (a device retries its push; pushes are idempotent).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: Limits,
+    finish: Duration,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
@@ -69,6 +71,8 @@ pub async fn serve(
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    if tokio::time::timeout(finish, graceful.shutdown()).await.is_err() {
+        tracing::warn!(seconds = finish.as_secs(), "requests still running after the drain's limit were cut");
+    }
     Ok(())
 }

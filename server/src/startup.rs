@@ -112,17 +112,33 @@ pub struct Application {
     /// process (tests, the demo seed) must take them from the same one.
     pub clock: Arc<sync::clock::VersionClock>,
     shutdown: tokio::sync::watch::Sender<bool>,
-    stop: Arc<tokio::sync::Notify>,
+    stop: Arc<Stop>,
+    draining: tokio::sync::watch::Sender<bool>,
+    drain: crate::config::Drain,
     limits: crate::serve::Limits,
 }
 
 /// Stops a running [`Application`] as SIGTERM would (for tests and embedding).
 #[derive(Clone)]
-pub struct StopHandle(Arc<tokio::sync::Notify>);
+pub struct StopHandle(Arc<Stop>);
+
+#[derive(Default)]
+struct Stop {
+    asked: tokio::sync::Notify,
+    /// Leave as on SIGTERM, with the drain's notice first.
+    drain: std::sync::atomic::AtomicBool,
+}
 
 impl StopHandle {
+    /// Stops as Ctrl-C does: no notice, requests in flight finish.
     pub fn stop(&self) {
-        self.0.notify_one();
+        self.0.asked.notify_one();
+    }
+
+    /// Stops as SIGTERM does: `/readyz` answers 503 for the drain's notice first.
+    pub fn drain(&self) {
+        self.0.drain.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.0.asked.notify_one();
     }
 }
 
@@ -159,6 +175,8 @@ impl Application {
         })?;
         let clock = sync::clock::VersionClock::start(pool.clone()).await?;
         let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
+        let (draining, draining_rx) = tokio::sync::watch::channel(false);
+        let drain = config.drain;
         crate::maintenance::spawn(pool.clone(), shutdown_rx.clone());
         crate::stale::spawn(pool.clone(), clock.clone(), shutdown_rx.clone());
         let vapid = crate::push::vapid::VapidKey::load_or_create(&pool).await.map_err(StartError::Push)?;
@@ -178,11 +196,22 @@ impl Application {
             intake: Arc::default(),
             push,
             shutdown: shutdown_rx,
+            draining: draining_rx,
         };
         crate::analytics::load::warm(state.analytics.clone(), pool.clone(), state.clock.clone());
         let clock = state.clock.clone();
         let limits = state.config.connections;
-        Ok(Self { listener, router: router(state), pool, clock, shutdown, stop: Arc::default(), limits })
+        Ok(Self {
+            listener,
+            router: router(state),
+            pool,
+            clock,
+            shutdown,
+            stop: Arc::default(),
+            draining,
+            drain,
+            limits,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -194,21 +223,40 @@ impl Application {
     }
 
     /// Serves until SIGINT, SIGTERM or a [`StopHandle`], then lets requests in flight finish
-    /// (event streams end at once). Other processes may serve the same database meanwhile.
+    /// (event streams end at once, with their reconnect hint). On SIGTERM it first drains
+    /// (`config::Drain`): `/readyz` answers 503 while it still serves. Other processes may serve
+    /// the same database meanwhile.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let (shutdown, stop) = (self.shutdown, self.stop);
+        let (shutdown, stop, draining, drain) = (self.shutdown, self.stop, self.draining, self.drain);
         let stopped = async move {
-            tokio::select! {
-                _ = shutdown_signal() => {},
-                _ = stop.notified() => tracing::info!("stop requested"),
+            let notice = tokio::select! {
+                signal = shutdown_signal() => signal == Signal::Terminate,
+                _ = stop.asked.notified() => {
+                    tracing::info!("stop requested");
+                    stop.drain.load(std::sync::atomic::Ordering::SeqCst)
+                }
+            };
+            let _ = draining.send(true);
+            if notice && !drain.notice.is_zero() {
+                tracing::info!(
+                    seconds = drain.notice.as_secs(),
+                    "draining: /readyz answers 503, still serving"
+                );
+                tokio::time::sleep(drain.notice).await;
             }
             let _ = shutdown.send(true);
         };
-        crate::serve::serve(self.listener, self.router, self.limits, stopped).await
+        crate::serve::serve(self.listener, self.router, self.limits, drain.finish, stopped).await
     }
 }
 
-async fn shutdown_signal() {
+#[derive(Debug, PartialEq, Eq)]
+enum Signal {
+    Interrupt,
+    Terminate,
+}
+
+async fn shutdown_signal() -> Signal {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -223,9 +271,10 @@ async fn shutdown_signal() {
     };
     #[cfg(not(unix))]
     let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
-    }
-    tracing::info!("shutting down: finishing requests in flight");
+    let signal = tokio::select! {
+        _ = ctrl_c => Signal::Interrupt,
+        _ = terminate => Signal::Terminate,
+    };
+    tracing::info!(?signal, "shutting down");
+    signal
 }

@@ -33,6 +33,9 @@ pub struct AppState {
     /// Turns true when the server starts shutting down: long-lived responses (event streams)
     /// end then, so a graceful shutdown does not wait on them forever.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// Turns true when the process is leaving (`config::Drain`): `/readyz` answers 503 so that
+    /// the load balancer sends new requests elsewhere.
+    pub draining: tokio::sync::watch::Receiver<bool>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

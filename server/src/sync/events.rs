@@ -25,6 +25,9 @@ pub struct Poke {
 /// signed out on another server); signing out on this one ends it at once.
 const RECHECK: Duration = Duration::from_secs(60);
 
+/// How soon a device's event stream reconnects after the server ended it.
+const RECONNECT_AFTER: Duration = Duration::from_secs(1);
+
 #[utoipa::path(get, path = "/sync/events", tag = "sync",
     responses((status = 200, content_type = "text/event-stream", description = "`poke` events: pull now")))]
 pub async fn events(
@@ -58,7 +61,10 @@ pub async fn events(
         }
     };
     let rx = state.clock.pokes().subscribe();
-    let hello = stream::once(async { Ok(Event::default().event("poke").data("connected")) });
+    // The reconnect delay a browser's EventSource uses when the stream ends (this process
+    // shutting down, say): soon, and to whichever process the balancer picks.
+    let hello =
+        stream::once(async { Ok(Event::default().event("poke").data("connected").retry(RECONNECT_AFTER)) });
     let pokes = stream::unfold(rx, move |mut rx| async move {
         loop {
             match rx.recv().await {

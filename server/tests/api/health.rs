@@ -62,3 +62,37 @@ async fn the_openapi_document_describes_the_api() {
         assert!(doc["components"]["schemas"].get(schema).is_some(), "{schema} is documented");
     }
 }
+
+/// A rolling deploy's SIGTERM: `/readyz` answers 503 at once while the process still serves
+/// (the balancer's notice), then the process stops accepting and exits cleanly.
+#[tokio::test]
+async fn a_draining_process_turns_unready_first_and_then_stops_cleanly() {
+    let mut app = crate::helpers::spawn_app_with(|c| {
+        c.drain = server::config::Drain {
+            notice: std::time::Duration::from_secs(2),
+            finish: std::time::Duration::from_secs(10),
+        }
+    })
+    .await;
+    assert_eq!(reqwest::get(app.url("/readyz")).await.unwrap().status(), 200);
+    app.stop.drain();
+    let unready = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+        loop {
+            if reqwest::get(app.url("/readyz")).await.unwrap().status() == 503 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(unready.is_ok(), "/readyz turns 503 during the notice");
+    let body: serde_json::Value = reqwest::get(app.url("/readyz")).await.unwrap().json().await.unwrap();
+    assert_eq!(body["status"], "draining");
+    // Still serving meanwhile.
+    assert_eq!(reqwest::get(app.url("/healthz")).await.unwrap().status(), 200);
+    let serving = app.serving.take().unwrap();
+    let ended =
+        tokio::time::timeout(std::time::Duration::from_secs(20), serving).await.expect("the process stops");
+    assert!(ended.unwrap().is_ok(), "and exits cleanly");
+    assert!(reqwest::get(app.url("/healthz")).await.is_err(), "no longer accepting");
+}
