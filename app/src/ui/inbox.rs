@@ -122,6 +122,10 @@ pub fn Inbox() -> impl IntoView {
     let loaded = Memo::new(move |_| sync.snapshot.with(|s| s.status.loaded));
     let adding = RwSignal::new(false);
     let done = RwSignal::new(None::<(Uuid, String)>);
+    // Which lead's booking or "More…" is open: kept here, not in the row, because a row is
+    // rebuilt when its lead changes (a sync confirming the call just logged), and a form must
+    // not close under the person's thumb.
+    let open = RwSignal::new(None::<(Uuid, Panel)>);
     view! {
         <h1>"Leads"</h1>
         <div class="choice">
@@ -149,8 +153,13 @@ pub fn Inbox() -> impl IntoView {
                 <section class="card empty" data-testid="inbox-empty"><p>"No leads waiting. New ones from the website and calls land here."</p></section>
             }>
                 <ul class="list card" data-testid="inbox">
-                    <For each=move || leads.get() key=|w| (w.id, w.contacted, w.qualified, w.pending) let:w>
-                        <LeadRow w now done />
+                    // Not keyed on the sync state: a confirmed write changes only the dot.
+                    <For each=move || leads.get() key=|w| (w.id, w.contacted, w.qualified) let:w>
+                        {
+                            let id = w.id;
+                            let pending = Signal::derive(move || leads.with(|l| l.iter().any(|x| x.id == id && x.pending)));
+                            view! { <LeadRow w now done open pending /> }
+                        }
                     </For>
                 </ul>
             </Show>
@@ -158,17 +167,28 @@ pub fn Inbox() -> impl IntoView {
     }
 }
 
+/// A lead row's form that is open.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Panel {
+    Booking,
+    Judging,
+}
+
 #[component]
 fn LeadRow(
     w: Waiting,
     now: RwSignal<DateTime<Utc>>,
     done: RwSignal<Option<(Uuid, String)>>,
+    open: RwSignal<Option<(Uuid, Panel)>>,
+    pending: Signal<bool>,
 ) -> impl IntoView {
     let id = w.id;
     let created = w.created;
     let contacted = w.contacted;
-    let booking = RwSignal::new(false);
-    let judging = RwSignal::new(false);
+    let toggle = move |panel: Panel| {
+        open.update(|o| *o = if *o == Some((id, panel)) { None } else { Some((id, panel)) })
+    };
+    let is_open = move |panel: Panel| open.get() == Some((id, panel));
     let reason = RwSignal::new(DISQUALIFY_REASONS[0].to_string());
     let error = RwSignal::new(None::<String>);
     let save = move |mutations: Vec<Mutation>, said: String| {
@@ -213,7 +233,7 @@ fn LeadRow(
     // Unanswered past 15 minutes: the speed-to-lead target is missed.
     let cold = move || contacted.is_none() && now.get() - created > Duration::minutes(15);
     view! {
-        <li class="lead-row" data-testid="lead" data-contacted=contacted.is_some().to_string() data-pending=w.pending.to_string()>
+        <li class="lead-row" data-testid="lead" data-contacted=contacted.is_some().to_string() data-pending=move || pending.get().to_string()>
             <div class="row-head">
                 <strong>{w.customer.clone()}</strong>
                 <span class="due" class:overdue=cold data-testid="lead-age">
@@ -230,11 +250,11 @@ fn LeadRow(
                 <a class="button" href=format!("tel:{}", w.phone) class:disabled=!has_phone data-testid="lead-call" on:click=move |_| contact("call")>"📞 Call"</a>
                 <a class="button" href=format!("sms:{}", w.phone) class:disabled=!has_phone on:click=move |_| contact("text")>"💬 Text"</a>
                 {books.then(|| view! {
-                    <button type="button" class="primary" data-testid="lead-book" on:click=move |_| booking.update(|b| *b = !*b)>"Book visit"</button>
+                    <button type="button" class="primary" data-testid="lead-book" on:click=move |_| toggle(Panel::Booking)>"Book visit"</button>
                 })}
-                <button type="button" on:click=move |_| judging.update(|j| *j = !*j)>"More…"</button>
+                <button type="button" on:click=move |_| toggle(Panel::Judging)>"More…"</button>
             </div>
-            <Show when=move || judging.get()>
+            <Show when=move || is_open(Panel::Judging)>
                 <div class="stack">
                     <button type="button" on:click=qualify>"Qualified"</button>
                     <label>"Not a lead because"
@@ -245,8 +265,8 @@ fn LeadRow(
                     <button type="button" class="danger" on:click=disqualify>"Disqualify"</button>
                 </div>
             </Show>
-            <Show when=move || booking.get()>
-                <BookVisit lead=id on_booked=Callback::new(move |said: String| { booking.set(false); done.set(Some((id, said))); }) />
+            <Show when=move || is_open(Panel::Booking)>
+                <BookVisit lead=id on_booked=Callback::new(move |said: String| { open.set(None); done.set(Some((id, said))); }) />
             </Show>
             {move || error.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
             {move || done.get().filter(|(l, _)| *l == id).map(|(_, d)| view! { <p class="ok" data-testid="lead-done">{d}</p> })}
