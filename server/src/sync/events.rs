@@ -1,9 +1,10 @@
 //! `GET /api/sync/events`: server-sent "pull now" pokes for the caller's company.
 //!
-//! A writer's version sends the poke when it settles after its commit (`clock::Ticket`), so a
-//! poke is sent only for committed work, and the pull it prompts reaches that work. A poke
-//! carries no data beyond the company's watermark: the client pulls, and the pull decides what
-//! it may see. Polling every 30–60 s stays the fallback.
+//! A writer's version sends the poke when it settles after its commit (`clock::Ticket`), through
+//! Postgres (`NOTIFY fieldclose_poke`), so the devices of every server process hear it; a poke
+//! is sent only for committed work, and the pull it prompts reaches that work. A poke carries
+//! no data beyond the version: the client pulls, and the pull decides what it may see. Polling
+//! every 30–60 s stays the fallback (pokes sent while a process's listener reconnects are lost).
 
 use crate::{auth::CurrentUser, state::AppState};
 use axum::{
