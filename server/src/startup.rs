@@ -118,7 +118,8 @@ pub struct Application {
     limits: crate::serve::Limits,
 }
 
-/// Stops a running [`Application`] as SIGTERM would (for tests and embedding).
+/// Stops a running [`Application`]: `stop` as Ctrl-C does, `drain` as SIGTERM does (for tests
+/// and embedding).
 #[derive(Clone)]
 pub struct StopHandle(Arc<Stop>);
 
