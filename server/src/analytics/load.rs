@@ -91,7 +91,7 @@ pub async fn refresh(
     facts: &mut CompanyFacts,
 ) -> Result<(), sqlx::Error> {
     // Read before the snapshot, as a pull does: everything up to it is in the snapshot.
-    let version = clock.watermark(company).await?.version;
+    let version = clock.watermark(company).await?;
     let mut tx = pool.begin().await?;
     sqlx::query!("set transaction isolation level repeatable read, read only").execute(&mut *tx).await?;
     if version == facts.version && facts.version > 0 {

@@ -56,13 +56,6 @@ pub struct VersionClock {
     pokes: broadcast::Sender<Poke>,
 }
 
-/// How far a company's pulls may read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Watermark {
-    /// Every version at or below it has finished.
-    pub version: i64,
-}
-
 impl VersionClock {
     /// Opens the clock's connections and starts listening for pokes (and the sweep). Another
     /// process writing the same database is expected.
@@ -111,8 +104,8 @@ impl VersionClock {
 
     /// The highest version of `company` a reader may go up to: everything at or below it has
     /// finished. Read it *before* taking the snapshot the rows are read in.
-    pub async fn watermark(&self, company: Uuid) -> Result<Watermark, sqlx::Error> {
-        let version = sqlx::query_scalar!(
+    pub async fn watermark(&self, company: Uuid) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar!(
             r#"select coalesce(
                    (select min(version) - 1 from sync_in_flight
                      where company_id = $1 and not pg_visible_in_snapshot(xid, pg_current_snapshot())),
@@ -120,8 +113,7 @@ impl VersionClock {
             company
         )
         .fetch_one(&self.book)
-        .await?;
-        Ok(Watermark { version })
+        .await
     }
 
     /// Deletes a finished version's row, then tells every process's event streams of `company`

@@ -160,7 +160,7 @@ pub async fn read(
     let max_rank =
         Entity::ALL.iter().filter(|e| e.kinds_version() <= kinds).map(|e| e.rank()).max().unwrap_or(0);
     // Before the snapshot: everything at or below it has settled, so the snapshot holds all of it.
-    let head = clock.watermark(actor.company_id).await?.version;
+    let head = clock.watermark(actor.company_id).await?;
     let mut tx = pool.begin().await?;
     sqlx::query!("set transaction isolation level repeatable read, read only").execute(&mut *tx).await?;
 
