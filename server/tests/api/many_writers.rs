@@ -11,10 +11,12 @@ use sqlx::{Connection, PgConnection};
 use std::{collections::BTreeSet, time::Duration};
 use uuid::Uuid;
 
-fn push_one(client_id: Uuid, id: u64, customer: Uuid) -> serde_json::Value {
-    json!({ "client_id": client_id, "schema_version": SCHEMA_VERSION, "mutations": [
-        { "id": id, "name": "customer.create", "args": { "id": customer, "name": "Two Writers" }, "client_ts": Utc::now() }
-    ] })
+/// A new client's first push, one new customer, to `url` (`/api/sync/push` of some process).
+async fn push_one(http: &reqwest::Client, url: String) -> reqwest::Response {
+    let body = json!({ "client_id": Uuid::now_v7(), "schema_version": SCHEMA_VERSION, "mutations": [
+        { "id": 1, "name": "customer.create", "args": { "id": Uuid::now_v7(), "name": "Two Writers" }, "client_ts": Utc::now() }
+    ] });
+    http.post(url).json(&body).send().await.unwrap()
 }
 
 /// Invariants 1 and 5 with two writers: six devices push in small batches at once, each batch
@@ -25,19 +27,8 @@ async fn pushes_spread_over_two_processes_reach_every_pull_exactly_once() {
     let app = spawn_app().await;
     let other = app.another_process().await;
     let co = Company::new(&app, "Acme Air").await;
-    let mut writers = vec![];
-    for i in 0..6 {
-        writers.push(co.device(&app, &format!("t{i}@acme.test"), Role::Technician).await);
-    }
+    let (writers, expected) = co.technicians_with_customers(&app, 6, 25).await;
     let mut reader = co.device(&app, "m@acme.test", Role::Manager).await;
-    let mut expected = BTreeSet::new();
-    for w in writers.iter_mut() {
-        for i in 0..25 {
-            let (id, m) = customer(&format!("C{i}"));
-            w.mutate(m).await;
-            expected.insert(id);
-        }
-    }
     let bases = [app.base.clone(), other.base.clone()];
     let handles: Vec<_> = writers
         .into_iter()
@@ -159,13 +150,7 @@ async fn a_push_to_one_process_pokes_devices_connected_to_another() {
     let first = stream.chunk().await.unwrap().unwrap();
     assert!(String::from_utf8_lossy(&first).contains("connected"));
 
-    let resp = writer
-        .http
-        .post(app.url("/api/sync/push"))
-        .json(&push_one(Uuid::now_v7(), 1, Uuid::now_v7()))
-        .send()
-        .await
-        .unwrap();
+    let resp = push_one(&writer.http, app.url("/api/sync/push")).await;
     assert_eq!(resp.status(), 200);
     let poked = tokio::time::timeout(Duration::from_secs(10), async {
         while let Some(chunk) = stream.chunk().await.unwrap() {
@@ -205,13 +190,7 @@ async fn dropped_database_connections_are_never_a_500() {
                 assert!(resp.headers().contains_key("retry-after"));
             }
         }
-        let push = manager
-            .http
-            .post(app.url("/api/sync/push"))
-            .json(&push_one(Uuid::now_v7(), 1, Uuid::now_v7()))
-            .send()
-            .await
-            .unwrap();
+        let push = push_one(&manager.http, app.url("/api/sync/push")).await;
         assert!(matches!(push.status().as_u16(), 200 | 503), "round {round}, push: {}", push.status());
     }
 }

@@ -23,6 +23,28 @@ impl Company {
         let (client, user_id) = app.signed_in(self.id, email, role).await;
         Device::new(app, client, user_id).await
     }
+
+    /// `devices` technicians' devices, each with `each` new customers in its outbox (not pushed),
+    /// and the ids of all of them: the load of the concurrent-push tests.
+    pub async fn technicians_with_customers(
+        &self,
+        app: &TestApp,
+        devices: usize,
+        each: usize,
+    ) -> (Vec<Device>, std::collections::BTreeSet<Uuid>) {
+        let mut writers = vec![];
+        let mut ids = std::collections::BTreeSet::new();
+        for i in 0..devices {
+            let mut w = self.device(app, &format!("t{i}@acme.test"), Role::Technician).await;
+            for n in 0..each {
+                let (id, m) = customer(&format!("C{n}"));
+                w.mutate(m).await;
+                ids.insert(id);
+            }
+            writers.push(w);
+        }
+        (writers, ids)
+    }
 }
 
 pub fn customer(name: &str) -> (Uuid, Mutation) {

@@ -161,19 +161,8 @@ async fn invariant_4_effects_and_acknowledgement_become_visible_together() {
 async fn invariant_5_the_pull_cursor_misses_nothing_under_concurrent_pushes() {
     let app = spawn_app().await;
     let co = Company::new(&app, "Acme Air").await;
-    let mut writers = vec![];
-    for i in 0..6 {
-        writers.push(co.device(&app, &format!("t{i}@acme.test"), Role::Technician).await);
-    }
+    let (writers, expected) = co.technicians_with_customers(&app, 6, 25).await;
     let mut reader = co.device(&app, "m@acme.test", Role::Manager).await;
-    let mut expected = BTreeSet::new();
-    for w in writers.iter_mut() {
-        for i in 0..25 {
-            let (id, m) = customer(&format!("C{i}"));
-            w.mutate(m).await;
-            expected.insert(id);
-        }
-    }
     // Six devices push in small batches at once while the manager pulls in small pages.
     let handles: Vec<_> = writers
         .into_iter()
