@@ -42,7 +42,7 @@ use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title}
 use leptos_router::{
     any_nested_route::{AnyNestedRoute, IntoAnyNestedRoute},
     components::{Redirect, Router, Routes, RoutesProps},
-    path, Lazy, LazyRoute, NestedRoute, StaticSegment,
+    path, NestedRoute,
 };
 
 pub use session::current_user;
@@ -164,63 +164,29 @@ fn routes() -> StaticVec<AnyNestedRoute> {
         NestedRoute::new(path!("/"), Home).into_any_nested_route(),
         NestedRoute::new(path!("/login"), login::LoginPage).into_any_nested_route(),
     ];
-    routes.extend(public_lazy_routes());
+    routes.extend(PUBLIC_LAZY_PAGES.iter().map(|(path, route)| route(path)));
     routes.extend(pages::routes());
     routes.into()
 }
 
-/// The signed-out pages a link opens (sign-up, an invite, a password reset): one chunk entry for
-/// the three (see `pages::lazy_page_groups!` for why entries are grouped), so they cost a
-/// technician's first load nothing. (`pages::PUBLIC_PATHS` lets them through the sign-in check;
-/// a test holds the two lists together.)
-macro_rules! public_lazy_pages {
-    ($($route:ident $path:literal => $page:path;)*) => {
-        #[derive(Clone, Copy)]
-        #[allow(clippy::enum_variant_names)]
-        enum PublicPages {
-            $($route,)*
-        }
-
-        #[leptos::lazy]
-        fn public_pages(page: PublicPages) -> AnyView {
-            match page {
-                $(PublicPages::$route => $page().into_any(),)*
-            }
-        }
-
-        $(
-            struct $route;
-
-            impl LazyRoute for $route {
-                fn data() -> Self {
-                    $route
-                }
-
-                async fn view(_this: Self) -> AnyView {
-                    public_pages(PublicPages::$route).await
-                }
-
-                async fn preload() {
-                    #[cfg(feature = "hydrate")]
-                    __preload_public_pages().await;
-                }
-            }
-        )*
-
-        fn public_lazy_routes() -> Vec<AnyNestedRoute> {
-            vec![$(NestedRoute::new(StaticSegment(&$path[1..]), Lazy::<$route>::new()).into_any_nested_route(),)*]
-        }
-
-        #[cfg(test)]
-        const PUBLIC_LAZY_PATHS: &[&str] = &[$($path,)*];
-    };
+// The signed-out pages a link opens (sign-up, an invite, a password reset): one chunk entry for
+// the three (see `pages::lazy_page_groups!` for why entries are grouped), so they cost a
+// technician's first load nothing. (`pages::PUBLIC_PATHS` lets them through the sign-in check;
+// a test holds the two lists together.)
+pages::lazy_page_groups! {
+    PublicPages, public_pages, __preload_public_pages, std::convert::identity {
+        SignUpRoute => signup::SignUpPage;
+        JoinRoute => join::JoinPage;
+        ResetRoute => reset::ResetPage;
+    }
 }
 
-public_lazy_pages! {
-    SignUpRoute "/signup" => signup::SignUpPage;
-    JoinRoute "/join" => join::JoinPage;
-    ResetRoute "/reset" => reset::ResetPage;
-}
+/// The signed-out lazy pages' paths and routes.
+const PUBLIC_LAZY_PAGES: &[(&str, pages::RouteAt)] = &[
+    ("/signup", pages::lazy_route_at::<SignUpRoute>),
+    ("/join", pages::lazy_route_at::<JoinRoute>),
+    ("/reset", pages::lazy_route_at::<ResetRoute>),
+];
 
 /// `/` sends each person to their role's first tab (the server also redirects before render).
 #[component]
@@ -253,7 +219,7 @@ mod tests {
     #[test]
     fn every_public_page_is_routed_and_let_through_signed_out() {
         let mut routed = vec!["/login"];
-        routed.extend(super::PUBLIC_LAZY_PATHS);
+        routed.extend(super::PUBLIC_LAZY_PAGES.iter().map(|(path, _)| *path));
         assert_eq!(routed, super::pages::PUBLIC_PATHS);
     }
 }

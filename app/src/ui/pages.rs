@@ -53,7 +53,7 @@ pub enum Code {
     /// Its group's wasm chunks (`cargo leptos build --split`, `lazy_page_groups!`), fetched when
     /// a page of the group is first opened or preloaded; the service worker precaches every chunk
     /// on install, so it opens offline.
-    Lazy { route: fn(&'static str) -> AnyNestedRoute, preload: fn() -> Pin<Box<dyn Future<Output = ()>>> },
+    Lazy { route: RouteAt, preload: fn() -> Pin<Box<dyn Future<Output = ()>>> },
 }
 
 impl Code {
@@ -62,7 +62,10 @@ impl Code {
     }
 }
 
-fn lazy_route_at<T: LazyRoute + Sync>(path: &'static str) -> AnyNestedRoute {
+/// A lazy page's route at a path.
+pub(crate) type RouteAt = fn(&'static str) -> AnyNestedRoute;
+
+pub(crate) fn lazy_route_at<T: LazyRoute + Sync>(path: &'static str) -> AnyNestedRoute {
     NestedRoute::new(segment(path), Lazy::<T>::new()).into_any_nested_route()
 }
 
@@ -75,9 +78,9 @@ fn preload_chunk<T: LazyRoute>() -> Pin<Box<dyn Future<Output = ()>>> {
     Box::pin(T::preload())
 }
 
-/// The lazy pages, in groups that share one wasm chunk entry (`#[lazy]`): a page's route loads
-/// its group's code, wrapped in the role check of the page it is routed at (`RolePage` finds it
-/// in the table by the current path).
+/// Lazy pages in groups that share one wasm chunk entry (`#[lazy]`): a page's route loads its
+/// group's code, and shows the page through the group's `wrap` (the signed-in pages' role check,
+/// `role_page`; the signed-out pages' `std::convert::identity`).
 ///
 /// Why groups and not one chunk per page: wasm-split puts the code that several entries share
 /// into one chunk per set of entries that use it, so with a chunk entry per page the Visit page
@@ -86,29 +89,30 @@ fn preload_chunk<T: LazyRoute>() -> Pin<Box<dyn Future<Output = ()>>> {
 /// people open together share an entry; the manager's dashboard stays on its own, as it is small
 /// and the manager's first screen.
 macro_rules! lazy_page_groups {
-    ($($group:ident, $entry:ident, $preload:ident { $($route:ident => $page:path;)* })*) => {$(
+    ($($group:ident, $entry:ident, $preload:ident, $wrap:path { $($route:ident => $page:path;)* })*) => {$(
         #[derive(Clone, Copy)]
         #[allow(clippy::enum_variant_names)]
         enum $group {
             $($route,)*
         }
 
-        #[leptos::lazy]
-        fn $entry(page: $group) -> AnyView {
+        #[::leptos::lazy]
+        fn $entry(page: $group) -> ::leptos::prelude::AnyView {
+            use ::leptos::prelude::IntoAny;
             match page {
-                $($group::$route => view! { <RolePage>{$page()}</RolePage> }.into_any(),)*
+                $($group::$route => $wrap($page().into_any()),)*
             }
         }
 
         $(
             struct $route;
 
-            impl LazyRoute for $route {
+            impl ::leptos_router::LazyRoute for $route {
                 fn data() -> Self {
                     $route
                 }
 
-                async fn view(_this: Self) -> AnyView {
+                async fn view(_this: Self) -> ::leptos::prelude::AnyView {
                     $entry($group::$route).await
                 }
 
@@ -120,34 +124,41 @@ macro_rules! lazy_page_groups {
         )*
     )*};
 }
+pub(crate) use lazy_page_groups;
+
+/// A signed-in page in the role check of the page it is routed at (`RolePage` finds it in the
+/// table by the current path).
+fn role_page(page: AnyView) -> AnyView {
+    view! { <RolePage>{page}</RolePage> }.into_any()
+}
 
 lazy_page_groups! {
     // A technician's consultation: started and carried through on site.
-    FieldPages, field_pages, __preload_field_pages {
+    FieldPages, field_pages, __preload_field_pages, role_page {
         NewPage => technician::NewConsultation;
         VisitPage => visit::Visit;
     }
     // A rep's open quotes.
-    SalesPages, sales_pages, __preload_sales_pages {
+    SalesPages, sales_pages, __preload_sales_pages, role_page {
         QueuePage => rep::Queue;
         QuotePage => rep::QuotePage;
     }
     // Everyone's own: the day's time, the device's sync, the account.
-    OwnPages, own_pages, __preload_own_pages {
+    OwnPages, own_pages, __preload_own_pages, role_page {
         DayPage => my_day::MyDay;
         SyncPage => technician::SyncPage;
         AccountPage => account::Account;
     }
     // The desk's leads and visits.
-    DeskPages, desk_pages, __preload_desk_pages {
+    DeskPages, desk_pages, __preload_desk_pages, role_page {
         InboxPage => inbox::Inbox;
         SchedulePage => schedule::Schedule;
     }
-    DashboardPages, dashboard_pages, __preload_dashboard_pages {
+    DashboardPages, dashboard_pages, __preload_dashboard_pages, role_page {
         DashboardPage => manager::Dashboard;
     }
     // Running the company: team, prices, checklist, settings, follow-ups, the audit trail.
-    ManagePages, manage_pages, __preload_manage_pages {
+    ManagePages, manage_pages, __preload_manage_pages, role_page {
         FollowupsPage => manager::FollowupsBoard;
         TeamPage => manager::Team;
         StartPage => start::GetStarted;
