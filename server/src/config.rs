@@ -47,8 +47,8 @@ pub struct Config {
 
 /// How a process leaves on SIGTERM (a rolling deploy): `/readyz` answers 503 for `notice`
 /// while it still serves, so the load balancer stops sending it new requests; then it stops
-/// accepting and gives the requests in flight up to `finish` to complete. SIGINT (Ctrl-C) and a
-/// `StopHandle` skip the notice.
+/// accepting and gives the requests in flight up to `finish` to complete. SIGINT (Ctrl-C) and
+/// `StopHandle::stop` skip the notice.
 #[derive(Debug, Clone, Copy)]
 pub struct Drain {
     /// FIELDCLOSE_DRAIN_NOTICE_SECONDS (5): longer than the balancer's health-check interval.

@@ -42,18 +42,23 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// A server's configuration for a test: `database_url`, any free port, no built bundle.
+fn test_config(database_url: &str) -> Config {
+    Config::from_lookup(|k| match k {
+        "DATABASE_URL" => Some(database_url.to_string()),
+        "LEPTOS_SITE_ADDR" => Some("127.0.0.1:0".into()),
+        "LEPTOS_SITE_ROOT" => Some("target/test-site-not-built".into()),
+        _ => None,
+    })
+    .expect("test configuration is valid")
+}
+
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     server::telemetry::init("warn");
     let db_name = format!("fc_test_{}", Uuid::now_v7().simple());
     let admin_url = with_database(&base_database_url(), "postgres");
     let database_url = with_database(&base_database_url(), &db_name);
-    let mut config = Config::from_lookup(|k| match k {
-        "DATABASE_URL" => Some(database_url.clone()),
-        "LEPTOS_SITE_ADDR" => Some("127.0.0.1:0".into()),
-        "LEPTOS_SITE_ROOT" => Some("target/test-site-not-built".into()),
-        _ => None,
-    })
-    .expect("test configuration is valid");
+    let mut config = test_config(&database_url);
     config.blob_dir = std::env::temp_dir().join(&db_name).to_string_lossy().into_owned();
     tweak(&mut config);
     let config_blob_dir = config.blob_dir.clone();
@@ -85,15 +90,8 @@ impl Drop for OtherProcess {
 
 impl TestApp {
     pub async fn another_process(&self) -> OtherProcess {
-        let (database_url, blob_dir) = (self.database_url.clone(), self.blob_dir.clone());
-        let config = Config::from_lookup(|k| match k {
-            "DATABASE_URL" => Some(database_url.clone()),
-            "LEPTOS_SITE_ADDR" => Some("127.0.0.1:0".into()),
-            "LEPTOS_SITE_ROOT" => Some("target/test-site-not-built".into()),
-            "FIELDCLOSE_BLOB_DIR" => Some(blob_dir.clone()),
-            _ => None,
-        })
-        .expect("test configuration is valid");
+        let mut config = test_config(&self.database_url);
+        config.blob_dir = self.blob_dir.clone();
         let app = Application::build(config).await.expect("a second process starts over the same database");
         let base = format!("http://{}", app.local_addr());
         let stop = app.stop_handle();
