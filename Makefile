@@ -13,7 +13,7 @@ SITE_ROOT := $(CURDIR)/target/site
 SERVER_BIN := $(CARGO_TARGET_DIR)/release/server
 E2E_DB ?= fieldclose_e2e
 
-.PHONY: help run test tools db build lint sqlx-prepare unit e2e fuzz chaos browser bench-save bundle-size
+.PHONY: help run test tools db build lint sqlx-prepare unit e2e fuzz chaos browser balancer bench-save bundle-size
 
 help:
 	@echo "make run   — build and serve the demo on http://127.0.0.1:3000"
@@ -25,6 +25,9 @@ tools:
 
 browser:
 	@scripts/install-browser.sh
+
+balancer:
+	@scripts/install-balancer.sh
 
 # --precompress writes a brotli (quality 11) and a gzip twin of every site file; the server
 # sends the brotli one to browsers that accept it (the first load: 27% smaller than gzip -9).
@@ -69,9 +72,12 @@ fuzz: build
 
 # Fault tests: devices sync through cut connections while the release server is killed with
 # SIGKILL and restarted (server/tests/api/chaos.rs).
-chaos: build
+# Then a rolling restart: three processes behind nginx, each restarted in turn under 200 devices
+# (server/tests/api/chaos_rolling.rs).
+chaos: build balancer
 	@url=$$(scripts/ensure-postgres.sh); export DATABASE_URL=$$url FIELDCLOSE_BIN=$(SERVER_BIN); \
-	cargo test -p server --test api chaos -- --ignored --nocapture
+	export PATH=$$PATH:/usr/sbin; \
+	cargo test -p server --test api chaos -- --ignored --nocapture --test-threads 1
 
 test: lint unit e2e fuzz chaos
 

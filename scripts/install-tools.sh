@@ -46,3 +46,10 @@ if ! wasm-opt --version 2>/dev/null | grep -q 'version 132'; then
   say "installing wasm-opt (binaryen 132 from npm)"
   npm install -g binaryen@132
 fi
+
+# moto: a local S3-compatible server (PyPI) that the S3 blob tests start (tests/api/blobs_s3.rs).
+MOTO_VERSION=5.2.1
+if ! python3 -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
+  say "installing moto $MOTO_VERSION (the S3 blob tests' server)"
+  python3 -m pip install --quiet --user "moto[server]==$MOTO_VERSION"
+fi

@@ -144,5 +144,68 @@ async fn main() {
         println!("pushes over 250 ms, by second of the run they were due: {}", slow.join(" "));
     }
 
+    count_statements(&server, &url).await;
     server.stop().await;
+}
+
+/// Statements per push of 20 mutations, from Postgres's own log: `log_statement = all` for the
+/// length of 50 pushes by one device after the run (the server is otherwise idle), counting the
+/// log lines of the bench's database. It changes the server's configuration for those seconds
+/// (`ALTER SYSTEM`, reset after), so it needs a superuser and the log file: Debian's
+/// (`/var/log/postgresql/postgresql-<version>-main.log`) or `BENCH_PG_LOG`.
+/// `BENCH_COUNT_STATEMENTS=0` skips it.
+async fn count_statements(server: &BenchServer, url: &str) {
+    if env_num("BENCH_COUNT_STATEMENTS", 1) == 0 {
+        return;
+    }
+    let version: String = sqlx::query_scalar("select current_setting('server_version_num')")
+        .fetch_one(&server.pool)
+        .await
+        .unwrap();
+    let log = std::env::var("BENCH_PG_LOG").unwrap_or_else(|_| {
+        format!("/var/log/postgresql/postgresql-{}-main.log", version.parse::<u32>().unwrap_or(0) / 10000)
+    });
+    let size = |path: &str| std::fs::metadata(path).map(|m| m.len());
+    let Ok(start) = size(&log) else {
+        return println!("statements per push: not counted (no Postgres log at {log}; set BENCH_PG_LOG)");
+    };
+    let db: String = sqlx::query_scalar("select current_database()").fetch_one(&server.pool).await.unwrap();
+    let (_, clients) = server.company(1, Role::Technician).await;
+    let (user, http) = clients.into_iter().next().unwrap();
+    let set = |on: bool| {
+        let sql =
+            if on { "alter system set log_statement = 'all'" } else { "alter system reset log_statement" };
+        let pool = server.pool.clone();
+        async move {
+            sqlx::query(sql).execute(&pool).await?;
+            sqlx::query("select pg_reload_conf()").execute(&pool).await.map(|_| ())
+        }
+    };
+    if let Err(e) = set(true).await {
+        return println!("statements per push: not counted ({e})");
+    }
+    // Every backend takes the new setting at its next command.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let start = size(&log).unwrap_or(start);
+    let (client_id, mut next_id, pushes) = (Uuid::now_v7(), 1u64, 50);
+    for _ in 0..pushes {
+        let req = common::push_request(user, client_id, &mut next_id);
+        let resp = http.post(format!("{url}/api/sync/push")).json(&req).send().await.unwrap();
+        assert!(resp.status().is_success());
+    }
+    // The log is written by each backend as it goes; give the last lines a moment.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    set(false).await.expect("log_statement reset");
+    let text = std::fs::read(&log).unwrap_or_default();
+    let written = String::from_utf8_lossy(&text[(start as usize).min(text.len())..]).into_owned();
+    let tag = format!("@{db} LOG:  ");
+    let statements = written
+        .lines()
+        .filter(|l| l.contains(&tag) && (l.contains("LOG:  statement:") || l.contains("LOG:  execute")))
+        .count();
+    println!(
+        "statements per push of 20 mutations: {:.1} ({statements} over {pushes} pushes, {} process(es))",
+        statements as f64 / pushes as f64,
+        server.processes()
+    );
 }

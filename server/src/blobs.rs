@@ -2,8 +2,9 @@
 //! (a retry or a second device sending the same photo is a no-op), `HEAD` tells a device whether
 //! an upload can be skipped, `GET` serves them to people who may see an attachment using them.
 //!
-//! Bytes go through `object_store` (a local folder by default; S3-compatible storage when the
-//! server runs on several machines); Postgres keeps which company holds which hash.
+//! Bytes go through `object_store` (a local folder by default; an S3 or S3-compatible bucket
+//! when the server runs on several machines, [`open`]); Postgres keeps which company holds which
+//! hash.
 
 use crate::{auth::CurrentUser, error::ApiError, state::AppState};
 use axum::{
@@ -44,8 +45,11 @@ fn key(company: uuid::Uuid, sha: &Sha256Hex) -> StorePath {
     StorePath::from(format!("{company}/{}/{}", &sha.0[..2], sha.0))
 }
 
-fn storage_error(e: object_store::Error) -> ApiError {
-    ApiError::Internal(Box::new(e))
+/// The store failed (a bucket out of reach, a disk full): a 503 the device retries by itself,
+/// with the photo kept on it. Logged: someone must look at the store.
+fn storage_error(error: object_store::Error) -> ApiError {
+    tracing::error!(%error, "blob store");
+    ApiError::Busy("Photo storage cannot be reached just now. The photo stays on this device and is sent again by itself.".into())
 }
 
 #[utoipa::path(put, path = "/blobs/{sha256}", tag = "blobs", params(("sha256" = String, Path, pattern = "^[0-9a-f]{64}$", description = "The SHA-256 of the bytes, lower-case hex")),
@@ -76,7 +80,7 @@ pub async fn put(
             "These bytes are not a {content_type} image. Take the photo again, or send it as what it is."
         )));
     }
-    let actual: String = Sha256::digest(&body).iter().map(|b| format!("{b:02x}")).collect();
+    let actual: String = hex::encode(Sha256::digest(&body));
     if actual != sha.0 {
         return Err(ApiError::BadRequest(format!(
             "The bytes' SHA-256 is {actual}, not {}: the upload was cut or changed. Send it again.",
@@ -212,6 +216,55 @@ pub async fn stored(
         return Ok(None);
     };
     Ok(read(state, company, &sha).await?.map(|bytes| (content_type, bytes)))
+}
+
+/// Why the blob store could not be opened at start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot use FIELDCLOSE_BLOB_DIR={dir:?}: {source}")]
+    Dir { dir: String, source: std::io::Error },
+    #[error(
+        "cannot use the S3 bucket {bucket:?} (FIELDCLOSE_BLOB_S3_BUCKET and the AWS_* variables): {source}"
+    )]
+    S3 { bucket: String, source: object_store::Error },
+}
+
+/// The store the configuration names: the S3 bucket if one is set, else the local folder.
+/// Opening checks the settings, not the bucket: a bucket out of reach fails the first upload
+/// (a 500 the device retries), never the start of a process that also serves everything else.
+pub fn open(
+    config: &crate::config::Config,
+) -> Result<std::sync::Arc<dyn object_store::ObjectStore>, OpenError> {
+    if let Some(bucket) = &config.blob_s3 {
+        // The process's one TLS crypto provider (ADR 0063); already set is fine. ring has no
+        // post-quantum key exchange (hence rustls's deprecation); aws-lc, which has, is a C build.
+        #[allow(deprecated)]
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let s3_error = |source| OpenError::S3 { bucket: bucket.name.clone(), source };
+        // A request to a bucket out of reach gives up within seconds (the device retries), not
+        // after object_store's default three minutes of retries.
+        let retry = object_store::RetryConfig {
+            max_retries: 2,
+            retry_timeout: std::time::Duration::from_secs(10),
+            ..Default::default()
+        };
+        let client = object_store::ClientOptions::new()
+            .with_connect_timeout(std::time::Duration::from_secs(3))
+            .with_timeout(std::time::Duration::from_secs(30));
+        let mut builder = object_store::aws::AmazonS3Builder::from_env()
+            .with_bucket_name(&bucket.name)
+            .with_retry(retry)
+            .with_client_options(client);
+        for (key, value) in &bucket.options {
+            builder = builder.with_config(key.parse().map_err(s3_error)?, value);
+        }
+        return Ok(std::sync::Arc::new(builder.build().map_err(s3_error)?));
+    }
+    let dir_error = |source| OpenError::Dir { dir: config.blob_dir.clone(), source };
+    std::fs::create_dir_all(&config.blob_dir).map_err(dir_error)?;
+    let local = object_store::local::LocalFileSystem::new_with_prefix(&config.blob_dir)
+        .map_err(|e| dir_error(std::io::Error::other(e)))?;
+    Ok(std::sync::Arc::new(local))
 }
 
 /// `/blobs/{sha256}`, which alone takes bodies up to [`MAX_BLOB_BYTES`].

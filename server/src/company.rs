@@ -126,7 +126,7 @@ pub async fn put(
     }
     tx.commit().await?;
     // Every signed-in person of the company carries its name and logo (`Me`).
-    state.sessions.forget_company(company);
+    crate::caches::forget(&state, crate::caches::Forget::Company(company)).await;
     Ok(ApiJson(after))
 }
 

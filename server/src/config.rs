@@ -32,8 +32,12 @@ pub struct Config {
     /// keep-alive connection is kept), and how many connections may be open (see `serve`).
     pub connections: crate::serve::Limits,
     pub max_body_bytes: usize,
-    /// Where photo and signature bytes are kept (a local folder; created if missing).
+    /// Where photo and signature bytes are kept when no bucket is set (a local folder; created if
+    /// missing). One machine only.
     pub blob_dir: String,
+    /// FIELDCLOSE_BLOB_S3_BUCKET: keep the bytes in this S3 (or S3-compatible) bucket instead,
+    /// so that every process on every machine reads the same ones.
+    pub blob_s3: Option<S3Bucket>,
     /// Photo and signature bytes one company may store (507 beyond).
     pub blob_quota_bytes: u64,
     /// Proxies whose `X-Forwarded-For` names the client (see `auth::client_ip`); none by default.
@@ -43,6 +47,16 @@ pub struct Config {
     pub intake_limits: crate::intake::limit::IntakeLimits,
     pub push: PushConfig,
     pub drain: Drain,
+}
+
+/// An S3 bucket for blobs. The endpoint, region and credentials come from the standard `AWS_*`
+/// variables (`AWS_ENDPOINT`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+/// `AWS_ALLOW_HTTP` for a local server), read by `object_store`, then from `options`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct S3Bucket {
+    pub name: String,
+    /// `object_store` S3 settings by name (`endpoint`, `access_key_id`, …), set in code (tests).
+    pub options: Vec<(String, String)>,
 }
 
 /// How a process leaves on SIGTERM (a rolling deploy): `/readyz` answers 503 for `notice`
@@ -208,6 +222,9 @@ impl Config {
             },
             max_body_bytes: 1024 * 1024,
             blob_dir: var("FIELDCLOSE_BLOB_DIR").unwrap_or_else(|| DEFAULT_BLOB_DIR.into()),
+            blob_s3: var("FIELDCLOSE_BLOB_S3_BUCKET")
+                .filter(|b| !b.is_empty())
+                .map(|name| S3Bucket { name, options: vec![] }),
         })
     }
 }

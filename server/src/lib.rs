@@ -7,6 +7,7 @@ pub mod analytics;
 pub mod audit;
 pub mod auth;
 pub mod blobs;
+pub mod caches;
 pub mod catalog;
 pub mod checklist;
 pub mod company;

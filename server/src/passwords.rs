@@ -71,11 +71,7 @@ async fn set_password(
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    for token in ended {
-        if let Ok(token) = <[u8; 32]>::try_from(token.as_slice()) {
-            state.sessions.forget(&token);
-        }
-    }
+    crate::caches::forget_sessions(state, &ended).await;
     Ok(())
 }
 

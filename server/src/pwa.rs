@@ -59,7 +59,7 @@ impl ServiceWorker {
                 hasher.update(&bytes);
             }
         }
-        let build_id: String = hasher.finalize().iter().take(6).map(|b| format!("{b:02x}")).collect();
+        let build_id: String = hex::encode(&hasher.finalize()[..6]);
         let precache = serde_json::to_string(&urls).unwrap_or_else(|_| "[]".into());
         let script = template.replace("__BUILD_ID__", &build_id).replace("__PRECACHE__", &precache);
         Self { script: Some(script), build_id }

@@ -147,10 +147,12 @@ impl StopHandle {
 pub enum StartError {
     #[error(transparent)]
     Database(#[from] db::DbSetupError),
-    #[error("cannot use FIELDCLOSE_BLOB_DIR={dir:?}: {source}")]
-    BlobDir { dir: String, source: std::io::Error },
+    #[error(transparent)]
+    Blobs(#[from] crate::blobs::OpenError),
     #[error(transparent)]
     Clock(#[from] sync::clock::StartError),
+    #[error("cannot listen for cache announcements: {0}")]
+    Caches(#[source] sqlx::Error),
     #[error("cannot load or make the Web Push key: {0}")]
     Push(#[source] sqlx::Error),
     #[error("cannot listen on {addr}: {source}")]
@@ -169,11 +171,7 @@ impl Application {
             .map_err(|source| StartError::Bind { addr: config.site_addr, source })?;
         let leptos_options = leptos_options(&config);
         let service_worker = pwa::ServiceWorker::load(&config.site_root, &leptos_options.site_pkg_dir);
-        std::fs::create_dir_all(&config.blob_dir)
-            .map_err(|source| StartError::BlobDir { dir: config.blob_dir.clone(), source })?;
-        let blobs = object_store::local::LocalFileSystem::new_with_prefix(&config.blob_dir).map_err(|e| {
-            StartError::BlobDir { dir: config.blob_dir.clone(), source: std::io::Error::other(e) }
-        })?;
+        let blobs = crate::blobs::open(&config)?;
         let clock = sync::clock::VersionClock::start(pool.clone()).await?;
         let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
         let (draining, draining_rx) = tokio::sync::watch::channel(false);
@@ -189,7 +187,7 @@ impl Application {
             leptos_options,
             page_paths: Arc::new(page_paths()),
             service_worker: Arc::new(service_worker),
-            blobs: Arc::new(blobs),
+            blobs,
             clock,
             push_gates: Arc::default(),
             sessions: Arc::default(),
@@ -199,6 +197,9 @@ impl Application {
             shutdown: shutdown_rx,
             draining: draining_rx,
         };
+        crate::caches::listen(&pool, state.sessions.clone(), state.intake.clone())
+            .await
+            .map_err(StartError::Caches)?;
         crate::analytics::load::warm(state.analytics.clone(), pool.clone(), state.clock.clone());
         let clock = state.clock.clone();
         let limits = state.config.connections;

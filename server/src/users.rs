@@ -320,11 +320,7 @@ pub async fn change(
         Ok((member, ended))
     })
     .await?;
-    for token in &ended {
-        if let Ok(token) = <[u8; 32]>::try_from(token.as_slice()) {
-            state.sessions.forget(&token);
-        }
-    }
+    crate::caches::forget_sessions(&state, &ended).await;
     let open_followups = sqlx::query_scalar!(
         r#"select count(*) as "n!" from followups where company_id = $1 and assignee_id = $2 and done_at is null and not deleted"#,
         company,

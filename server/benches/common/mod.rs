@@ -160,11 +160,33 @@ pub fn default_database_url() -> &'static str {
     }
 }
 
-/// The server under test: a child process of the bench, killed on drop.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Waits until `url/readyz` answers 200 (60 s at most).
+async fn wait_ready(url: &str) {
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(r) = http.get(format!("{url}/readyz")).send().await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "{url} did not become ready in 60 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The server under test: child processes of the bench, killed by `stop`.
 pub struct BenchServer {
+    /// The server's address, or the balancer's in front of several.
     pub url: String,
     pub pool: PgPool,
-    child: Child,
+    children: Vec<Child>,
+    /// nginx (`scripts/balancer.sh`) when `BENCH_PROCESSES` > 1 or `BENCH_BALANCER=1`.
+    balancer: Option<Child>,
     root: String,
     db: String,
     blob_dir: std::path::PathBuf,
@@ -202,31 +224,49 @@ impl BenchServer {
                 .expect("seed-demo runs");
             assert!(seeded.success(), "seed-demo failed");
         }
-        // A free port: bind 0, read it, let go. Racy in theory, fine on a bench machine.
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(env!("CARGO_BIN_EXE_server"))
-            .env("DATABASE_URL", &database_url)
-            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-            .env("FIELDCLOSE_BLOB_DIR", &blob_dir)
-            .env("RUST_LOG", "warn")
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("the server binary starts");
-        let url = format!("http://127.0.0.1:{port}");
-        let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(r) = http.get(format!("{url}/readyz")).send().await {
-                if r.status().is_success() {
-                    break;
-                }
-            }
-            assert!(Instant::now() < deadline, "server did not become ready in 60 s");
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        // BENCH_PROCESSES server processes over the one database (ADR 0060), behind nginx when
+        // there is more than one (or BENCH_BALANCER=1, to measure the balancer alone).
+        let processes = env_num("BENCH_PROCESSES", 1).max(1);
+        let mut children = vec![];
+        let mut ports = vec![];
+        for _ in 0..processes {
+            // A free port: bind 0, read it, let go. Racy in theory, fine on a bench machine.
+            let port = free_port();
+            children.push(
+                Command::new(env!("CARGO_BIN_EXE_server"))
+                    .env("DATABASE_URL", &database_url)
+                    .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+                    .env("FIELDCLOSE_BLOB_DIR", &blob_dir)
+                    .env("RUST_LOG", "warn")
+                    .envs(env.iter().copied())
+                    .stdout(Stdio::null())
+                    .spawn()
+                    .expect("the server binary starts"),
+            );
+            ports.push(port);
         }
+        for port in &ports {
+            wait_ready(&format!("http://127.0.0.1:{port}")).await;
+        }
+        let balanced = processes > 1 || env_num("BENCH_BALANCER", 0) == 1;
+        let (url, balancer) = if balanced {
+            let port = free_port();
+            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/balancer.sh");
+            let child = Command::new(script)
+                .arg(std::env::temp_dir().join(format!("{db}-nginx")))
+                .arg(port.to_string())
+                .args(ports.iter().map(u16::to_string))
+                .stdout(Stdio::null())
+                .spawn()
+                .expect("scripts/balancer.sh runs (nginx: scripts/install-balancer.sh)");
+            let url = format!("http://127.0.0.1:{port}");
+            wait_ready(&url).await;
+            (url, Some(child))
+        } else {
+            (format!("http://127.0.0.1:{}", ports[0]), None)
+        };
         let pool = PgPool::connect(&database_url).await.expect("bench database");
-        BenchServer { url, pool, child, root, db, blob_dir }
+        BenchServer { url, pool, children, balancer, root, db, blob_dir }
     }
 
     /// A company with `n` people of `role`, each with a signed-in HTTP client.
@@ -240,8 +280,14 @@ impl BenchServer {
         self.company_people(company, n, role).await
     }
 
+    /// The (first) server process's id.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.children[0].id()
+    }
+
+    /// How many server processes serve the bench.
+    pub fn processes(&self) -> usize {
+        self.children.len()
     }
 
     /// `n` more people of `role` in `company`, signed in.
@@ -252,9 +298,17 @@ impl BenchServer {
         role: Role,
     ) -> (Uuid, Vec<(Uuid, reqwest::Client)>) {
         // One hash for all (n argon2 hashes would measure the password hash, not sync), and
-        // sessions made directly for the same reason. Version 1: below the server's watermark
-        // from its start (its clock is in its own process), so pulls see them.
+        // sessions made directly for the same reason. Version 1, with the company's clock at
+        // least there (ADR 0061), so the watermark covers them and pulls see them.
         let hash = server::auth::password::hash("bench password 123".into()).await.unwrap();
+        sqlx::query(
+            "insert into company_clocks (company_id, reserved) values ($1, 1)
+             on conflict (company_id) do update set reserved = greatest(company_clocks.reserved, 1)",
+        )
+        .bind(company)
+        .execute(&self.pool)
+        .await
+        .unwrap();
         let mut people = vec![];
         for i in 0..n {
             let id = Uuid::now_v7();
@@ -296,8 +350,15 @@ impl BenchServer {
     }
 
     pub async fn stop(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(mut nginx) = self.balancer.take() {
+            // SIGTERM: nginx's master stops its workers too.
+            let _ = Command::new("kill").args(["-TERM", &nginx.id().to_string()]).status();
+            let _ = nginx.wait();
+        }
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
         self.pool.close().await;
         if let Ok(mut conn) = PgConnection::connect(&format!("{}/postgres", self.root)).await {
             let _ = conn.execute(format!("drop database if exists {} with (force)", self.db).as_str()).await;

@@ -530,7 +530,7 @@ pub async fn put_settings(
     }
     tx.commit().await?;
     // Every signed-in person of the company carries the cadence (`Me::cadence_days`).
-    state.sessions.forget_company(user.company_id());
+    crate::caches::forget(&state, crate::caches::Forget::Company(user.company_id())).await;
     Ok(ApiJson(settings))
 }
 

@@ -106,11 +106,11 @@ pub async fn sign_in(
     Ok(response)
 }
 
-/// Ends the session, in Postgres and in this server's cache.
+/// Ends the session, in Postgres and in every process's cache.
 pub async fn delete(state: &AppState, token: &str) -> Result<(), ApiError> {
     let hash = hash_token(token);
     sqlx::query!("delete from sessions where token_hash = $1", &hash[..]).execute(&state.pool).await?;
-    state.sessions.forget(&hash);
+    crate::caches::forget(state, crate::caches::Forget::Session(hash)).await;
     Ok(())
 }
 
@@ -179,6 +179,7 @@ async fn signed_in(state: &AppState, token: &str) -> Result<Option<(Me, bool)>, 
     if let Some(me) = state.sessions.get(&hash) {
         return Ok(Some((me, false)));
     }
+    let generation = state.sessions.generation();
     let Some(Found { me, stale, mut valid_for }) =
         lookup(&state.pool, &hash, state.config.session_max_age).await?
     else {
@@ -196,7 +197,7 @@ async fn signed_in(state: &AppState, token: &str) -> Result<Option<(Me, bool)>, 
     }
     // A stale session not slid (the write failed) is not kept: the next request tries again.
     if !stale || slid {
-        state.sessions.put(hash, me.clone(), valid_for);
+        state.sessions.put_unless_forgotten(hash, me.clone(), valid_for, generation);
     }
     Ok(Some((me, slid)))
 }

@@ -5,15 +5,23 @@
 //! it could start. Under the ingest bench that query was one in every dozen statements a push
 //! made. A cached session is at most [`FRESH_FOR`] old and never outlives its `expires_at`.
 //!
-//! What this process changes it forgets at once: signing out forgets the session, and a change
-//! of a company's settings (which [`Me`] carries) forgets the company's sessions. A change made
-//! outside the server (SQL by hand) is seen within [`FRESH_FOR`]. Deactivating a person or
-//! changing their role deletes their sessions and forgets each one here (`users::change`).
+//! What any process changes, every process forgets at once (`caches`): signing out forgets the
+//! session, and a change of a company's settings (which [`Me`] carries) forgets the company's
+//! sessions. Deactivating a person or changing their role deletes their sessions and forgets
+//! each one (`users::change`). A change made outside the server (SQL by hand) is seen within
+//! [`FRESH_FOR`].
+//!
+//! A lookup that started before a forget and ends after it must not put back what it read
+//! before the change: [`SessionCache::generation`] tells it whether anything was forgotten
+//! meanwhile.
 
 use app::api::Me;
 use std::{
     collections::HashMap,
-    sync::Mutex,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Mutex,
+    },
     time::{Duration, Instant},
 };
 use uuid::Uuid;
@@ -30,13 +38,19 @@ pub type TokenHash = [u8; 32];
 
 pub struct SessionCache {
     entries: Mutex<HashMap<TokenHash, Entry>>,
+    /// Moves on with every forget (see [`SessionCache::put_unless_forgotten`]).
+    forgets: AtomicU64,
     /// Sessions ended by signing out here: open event streams of that session end with them.
     ended: tokio::sync::broadcast::Sender<TokenHash>,
 }
 
 impl Default for SessionCache {
     fn default() -> Self {
-        Self { entries: Mutex::default(), ended: tokio::sync::broadcast::channel(256).0 }
+        Self {
+            entries: Mutex::default(),
+            forgets: AtomicU64::new(0),
+            ended: tokio::sync::broadcast::channel(256).0,
+        }
     }
 }
 
@@ -51,15 +65,35 @@ impl SessionCache {
         self.get_at(token, Instant::now())
     }
 
-    /// Keeps a session just looked up that stays valid for `valid_for` more.
-    pub fn put(&self, token: TokenHash, me: Me, valid_for: Duration) {
-        self.put_at(token, me, valid_for, Instant::now());
+    /// Where the forgets stand: read it before looking a session up in Postgres.
+    pub fn generation(&self) -> u64 {
+        self.forgets.load(Ordering::SeqCst)
+    }
+
+    /// Keeps a session just looked up that stays valid for `valid_for` more, unless something
+    /// was forgotten since [`generation`](Self::generation) read `generation` (what the lookup
+    /// read may be what was forgotten; the next request looks it up again).
+    pub fn put_unless_forgotten(&self, token: TokenHash, me: Me, valid_for: Duration, generation: u64) {
+        let mut entries = self.lock();
+        if self.generation() == generation {
+            Self::insert(&mut entries, token, me, valid_for, Instant::now());
+        }
     }
 
     /// Forgets a session that ended (signed out), and tells its open event streams.
     pub fn forget(&self, token: &TokenHash) {
-        self.lock().remove(token);
+        let mut entries = self.lock();
+        self.forgets.fetch_add(1, Ordering::SeqCst);
+        entries.remove(token);
+        drop(entries);
         let _ = self.ended.send(*token);
+    }
+
+    /// Forgets everything (the announcements of other processes may have been missed).
+    pub fn forget_all(&self) {
+        let mut entries = self.lock();
+        self.forgets.fetch_add(1, Ordering::SeqCst);
+        entries.clear();
     }
 
     /// Sessions as they end by signing out on this server.
@@ -68,7 +102,9 @@ impl SessionCache {
     }
 
     pub fn forget_company(&self, company_id: Uuid) {
-        self.lock().retain(|_, e| e.me.company_id != company_id);
+        let mut entries = self.lock();
+        self.forgets.fetch_add(1, Ordering::SeqCst);
+        entries.retain(|_, e| e.me.company_id != company_id);
     }
 
     fn get_at(&self, token: &TokenHash, now: Instant) -> Option<Me> {
@@ -76,8 +112,18 @@ impl SessionCache {
         entries.get(token).filter(|e| now < e.until).map(|e| e.me.clone())
     }
 
+    #[cfg(test)]
     fn put_at(&self, token: TokenHash, me: Me, valid_for: Duration, now: Instant) {
-        let mut entries = self.lock();
+        Self::insert(&mut self.lock(), token, me, valid_for, now);
+    }
+
+    fn insert(
+        entries: &mut HashMap<TokenHash, Entry>,
+        token: TokenHash,
+        me: Me,
+        valid_for: Duration,
+        now: Instant,
+    ) {
         if entries.len() >= MAX_ENTRIES {
             entries.retain(|_, e| now < e.until);
             if entries.len() >= MAX_ENTRIES {
@@ -131,14 +177,28 @@ mod tests {
     fn signing_out_and_a_settings_change_forget_at_once() {
         let cache = SessionCache::default();
         let (acme, other) = (Uuid::now_v7(), Uuid::now_v7());
-        cache.put([1; 32], me(acme), FRESH_FOR);
-        cache.put([2; 32], me(acme), FRESH_FOR);
-        cache.put([3; 32], me(other), FRESH_FOR);
+        for (token, company) in [([1; 32], acme), ([2; 32], acme), ([3; 32], other)] {
+            cache.put_unless_forgotten(token, me(company), FRESH_FOR, cache.generation());
+        }
         cache.forget(&[1; 32]);
         assert!(cache.get(&[1; 32]).is_none());
         cache.forget_company(acme);
         assert!(cache.get(&[2; 32]).is_none());
         assert!(cache.get(&[3; 32]).is_some(), "another company's sessions stay");
+    }
+
+    #[test]
+    fn a_lookup_that_overlapped_a_forget_is_not_kept() {
+        let cache = SessionCache::default();
+        let before = cache.generation();
+        // Another process's sign-out of some session arrives while this lookup runs.
+        cache.forget(&[9; 32]);
+        cache.put_unless_forgotten([1; 32], me(Uuid::now_v7()), FRESH_FOR, before);
+        assert!(cache.get(&[1; 32]).is_none(), "what it read may be what was forgotten");
+        cache.put_unless_forgotten([1; 32], me(Uuid::now_v7()), FRESH_FOR, cache.generation());
+        assert!(cache.get(&[1; 32]).is_some());
+        cache.forget_all();
+        assert!(cache.get(&[1; 32]).is_none());
     }
 
     #[test]

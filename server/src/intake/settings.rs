@@ -41,7 +41,7 @@ pub fn parse_origin(raw: &str) -> Result<String, ValidationError> {
 fn new_key() -> String {
     let mut bytes = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 async fn load(pool: &sqlx::PgPool, company: uuid::Uuid) -> Result<IntakeSettings, ApiError> {
@@ -107,7 +107,7 @@ async fn finish(
     };
     audit::record(&mut tx, user, device, change).await?;
     tx.commit().await?;
-    state.intake.forget();
+    crate::caches::forget(state, crate::caches::Forget::LeadFormKeys).await;
     Ok(ApiJson(load(&state.pool, user.company_id()).await?))
 }
 

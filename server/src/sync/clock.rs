@@ -10,9 +10,10 @@
 //! below it has finished, and every later writer gets a higher version, so the cookie stays
 //! exact while writers of one company, in one process or several, overlap through their commits.
 //!
-//! - **Taking a version.** One statement moves `sync_clock.reserved` forward and records the
-//!   new version in `sync_in_flight` with the writing transaction's id, so no reader can see the
-//!   version handed out without seeing it in flight. It runs on the clock's own connections,
+//! - **Taking a version.** One statement moves the company's `company_clocks.reserved` forward
+//!   and records the new version in `sync_in_flight` with the writing transaction's id, so no
+//!   reader can see the version handed out without seeing it in flight. Versions are per company
+//!   (ADR 0061): one company's writes never move another's cookie. It runs on the clock's own connections,
 //!   outside the writer's transaction, so it is visible at once.
 //! - **In flight until finished.** A reader counts a version as in flight while its transaction
 //!   is not complete *in the reader's own snapshot* (`pg_visible_in_snapshot`), and then reads
@@ -89,8 +90,11 @@ impl VersionClock {
         // Gives the transaction its id now (it may have none until its first write).
         let xid =
             sqlx::query_scalar!(r#"select pg_current_xact_id()::text as "xid!""#).fetch_one(&mut *tx).await?;
+        // A company's first version creates its clock (sign-up takes it before the company commits).
         let version = sqlx::query_scalar!(
-            "with next as (update sync_clock set reserved = reserved + 1 returning reserved)
+            "with next as (insert into company_clocks as c (company_id, reserved) values ($1, 1)
+                           on conflict (company_id) do update set reserved = c.reserved + 1
+                           returning reserved)
              insert into sync_in_flight (company_id, version, xid)
              select $1, reserved, $2::text::xid8 from next
              returning version",
@@ -109,7 +113,8 @@ impl VersionClock {
             r#"select coalesce(
                    (select min(version) - 1 from sync_in_flight
                      where company_id = $1 and not pg_visible_in_snapshot(xid, pg_current_snapshot())),
-                   (select reserved from sync_clock)) as "version!""#,
+                   (select reserved from company_clocks where company_id = $1),
+                   0) as "version!""#,
             company
         )
         .fetch_one(&self.book)
@@ -149,6 +154,8 @@ async fn relay_pokes(weak: std::sync::Weak<VersionClock>, mut listener: PgListen
                     let _ = clock.pokes.send(Poke { company_id, version });
                 }
             }
+            // The server closed its pool: it is stopping.
+            Err(sqlx::Error::PoolClosed) => return,
             Err(e) => {
                 tracing::warn!(error = %e, "poke listener: connection lost, reconnecting");
                 drop(clock);

@@ -31,7 +31,7 @@ use tokio::net::{TcpListener, TcpStream};
 use uuid::Uuid;
 
 /// The demo company's field people: `server seed-demo` creates them with one known password.
-const PEOPLE: &[&str] = &[
+pub(crate) const PEOPLE: &[&str] = &[
     "tech1@demo.fieldclose.test",
     "tech2@demo.fieldclose.test",
     "tech3@demo.fieldclose.test",
@@ -61,8 +61,7 @@ async fn writes_sync_exactly_once_through_kill_9_and_cut_connections() {
         let (http, user_id) = sign_in(server.port, email, i % 2 == 0).await;
         let mut device = Device::at(format!("http://127.0.0.1:{proxy_port}"), http, user_id).await;
         device.pull_all(None).await.expect("the first pull, before any fault");
-        let rng = StdRng::seed_from_u64(rng.gen());
-        devices.push(Worker { device, made: vec![], consultations: vec![], rng, failures: 0 });
+        devices.push(Worker::new(device, StdRng::seed_from_u64(rng.gen()), 0..40));
     }
 
     cutter.on.store(true, Relaxed);
@@ -83,20 +82,10 @@ async fn writes_sync_exactly_once_through_kill_9_and_cut_connections() {
         .collect();
     cutter.on.store(false, Relaxed);
 
-    // The faults are over: everyone drains.
-    for w in workers.iter_mut() {
-        for attempt in 0.. {
-            let drained = w.device.push_all().await.is_ok() && w.device.pull_all(None).await.is_ok();
-            if drained && w.device.engine.pending_count() == 0 {
-                break;
-            }
-            assert!(attempt < 20, "a device could not drain after the faults stopped");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
+    drain(&mut workers).await;
 
     let made: usize = workers.iter().map(|w| w.made.len()).sum();
-    let failures: u64 = workers.iter().map(|w| w.failures).sum();
+    let failures: u64 = workers.iter().map(Worker::failed).sum();
     let cuts = cutter.cuts.load(Relaxed);
     eprintln!("chaos: {made} writes, {kills} kills, {cuts} cut connections, {failures} failed syncs");
     // A run the faults never touched proves nothing.
@@ -108,23 +97,48 @@ async fn writes_sync_exactly_once_through_kill_9_and_cut_connections() {
     db.drop_it().await;
 }
 
-fn env_number(name: &str, default: u64) -> u64 {
+/// The faults are over: every device pushes what it holds and pulls until it is current.
+pub(crate) async fn drain(workers: &mut [Worker]) {
+    for w in workers.iter_mut() {
+        for attempt in 0.. {
+            let drained = w.device.push_all().await.is_ok() && w.device.pull_all(None).await.is_ok();
+            if drained && w.device.engine.pending_count() == 0 {
+                break;
+            }
+            assert!(attempt < 20, "a device could not drain after the faults stopped");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+pub(crate) fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 /// One device writing and syncing on its own timetable, as people do.
-struct Worker {
-    device: Device,
+pub(crate) struct Worker {
+    pub device: Device,
     /// Every mutation this device queued, in order, for the audit.
-    made: Vec<MutationEnvelope>,
+    pub made: Vec<MutationEnvelope>,
     /// The consultations this device created: the ones it goes on to work.
     consultations: Vec<Uuid>,
     rng: StdRng,
-    failures: u64,
+    /// Milliseconds between one sync and the next writes.
+    pause_ms: std::ops::Range<u64>,
+    /// Syncs that failed, by what a device saw: "network" or the HTTP status.
+    pub failures: std::collections::BTreeMap<String, u64>,
 }
 
 impl Worker {
-    async fn run_until(mut self, until: Instant) -> Self {
+    pub fn new(device: Device, rng: StdRng, pause_ms: std::ops::Range<u64>) -> Self {
+        Self { device, made: vec![], consultations: vec![], rng, pause_ms, failures: Default::default() }
+    }
+
+    pub fn failed(&self) -> u64 {
+        self.failures.values().sum()
+    }
+
+    pub async fn run_until(mut self, until: Instant) -> Self {
         while Instant::now() < until {
             for _ in 0..self.rng.gen_range(1..4) {
                 self.write().await;
@@ -137,16 +151,17 @@ impl Worker {
                 Err(e) => Err(e),
             };
             if let Err(e) = synced {
-                self.failures += 1;
-                // Only what a fault explains: no answer, or 503 while the server starts or lost
-                // its lock. A 500 or a 4xx here is a defect.
-                match e {
-                    crate::device::SendError::Network(_) => {}
-                    crate::device::SendError::Status(503, _) => {}
+                // Only what a fault explains, and what a device retries by itself: no answer, or
+                // a 502–504 from a balancer or a server that is starting or leaving. A 500 or a
+                // 4xx here is a defect.
+                let kind = match e {
+                    crate::device::SendError::Network(_) => "network".to_string(),
+                    crate::device::SendError::Status(status @ 502..=504, _) => status.to_string(),
                     other => panic!("a sync failed in a way no fault explains: {other:?}"),
-                }
+                };
+                *self.failures.entry(kind).or_default() += 1;
             }
-            tokio::time::sleep(Duration::from_millis(self.rng.gen_range(0..40))).await;
+            tokio::time::sleep(Duration::from_millis(self.rng.gen_range(self.pause_ms.clone()))).await;
         }
         self
     }
@@ -188,7 +203,7 @@ impl Worker {
 }
 
 /// Exactly once, nothing pending, converged.
-async fn audit(db: &Database, workers: &[Worker]) {
+pub(crate) async fn audit(db: &Database, workers: &[Worker]) {
     let pool = PgPool::connect(&db.url).await.unwrap();
     for w in workers {
         let client_id = w.device.engine.client_id();
@@ -221,14 +236,14 @@ async fn audit(db: &Database, workers: &[Worker]) {
 }
 
 /// A database of the run's own, dropped at the end.
-struct Database {
-    url: String,
+pub(crate) struct Database {
+    pub url: String,
     admin_url: String,
     name: String,
 }
 
 impl Database {
-    async fn create() -> Self {
+    pub async fn create() -> Self {
         let base = base_database_url();
         let name = format!("fc_chaos_{}", Uuid::now_v7().simple());
         let db = Self { url: with_database(&base, &name), admin_url: with_database(&base, "postgres"), name };
@@ -237,23 +252,27 @@ impl Database {
         db
     }
 
-    async fn drop_it(self) {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub async fn drop_it(self) {
         let mut admin = PgConnection::connect(&self.admin_url).await.unwrap();
         admin.execute(format!("drop database if exists {} with (force)", self.name).as_str()).await.unwrap();
     }
 }
 
 /// The release binary as a child process on a fixed port.
-struct ServerProcess {
+pub(crate) struct ServerProcess {
     bin: String,
-    port: u16,
+    pub port: u16,
     env: Vec<(&'static str, String)>,
     log: std::path::PathBuf,
     child: Option<Child>,
 }
 
 impl ServerProcess {
-    fn new(db: &Database) -> Self {
+    pub fn new(db: &Database) -> Self {
         let bin = std::env::var("FIELDCLOSE_BIN").expect("FIELDCLOSE_BIN names the release server binary");
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let dir = std::env::temp_dir().join(&db.name);
@@ -276,14 +295,20 @@ impl ServerProcess {
         cmd
     }
 
-    fn seed_demo(&self) {
+    /// Sets one more variable for the process (before it starts).
+    pub fn env(mut self, name: &'static str, value: &str) -> Self {
+        self.env.push((name, value.to_string()));
+        self
+    }
+
+    pub fn seed_demo(&self) {
         let status = self.command().arg("seed-demo").status().unwrap();
         assert!(status.success(), "seed-demo failed: see {}", self.log.display());
     }
 
     /// Starts the server and waits until it is ready; a process that exits before it is ready
     /// (the port still held by the killed one, say) is started again.
-    async fn start(&mut self) {
+    pub async fn start(&mut self) {
         let http = Client::new();
         let ready = format!("http://127.0.0.1:{}/readyz", self.port);
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -306,7 +331,17 @@ impl ServerProcess {
         panic!("the server did not start again within 60 s: see {}", self.log.display());
     }
 
-    fn kill(&mut self) {
+    /// SIGTERM, as a rolling deploy stops a process, and waits until it has left (drained).
+    pub async fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+            assert!(status.success());
+            let status = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
+            assert!(status.success(), "a process leaving on SIGTERM exits 0, not {status}");
+        }
+    }
+
+    pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             child.kill().unwrap(); // SIGKILL: no shutdown, no flush, open transactions cut
             child.wait().unwrap();
@@ -360,7 +395,7 @@ async fn start_proxy(upstream: u16, cutter: Arc<Cutter>) -> u16 {
     port
 }
 
-async fn sign_in(port: u16, email: &str, pooled: bool) -> (Client, Uuid) {
+pub(crate) async fn sign_in(port: u16, email: &str, pooled: bool) -> (Client, Uuid) {
     let builder = Client::builder().cookie_store(true).timeout(Duration::from_secs(15));
     let http = if pooled { builder } else { builder.pool_max_idle_per_host(0) }.build().unwrap();
     let resp = http

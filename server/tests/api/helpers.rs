@@ -24,6 +24,7 @@ pub struct TestApp {
     admin_url: String,
     db_name: String,
     blob_dir: String,
+    blob_s3: Option<server::config::S3Bucket>,
     database_url: String,
 }
 
@@ -54,19 +55,35 @@ fn test_config(database_url: &str) -> Config {
 }
 
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_on(&base_database_url(), tweak).await
+}
+
+/// A server over a new database of the Postgres server at `server_url` (any database's URL).
+pub async fn spawn_app_on(server_url: &str, tweak: impl FnOnce(&mut Config)) -> TestApp {
     server::telemetry::init("warn");
     let db_name = format!("fc_test_{}", Uuid::now_v7().simple());
-    let admin_url = with_database(&base_database_url(), "postgres");
-    let database_url = with_database(&base_database_url(), &db_name);
+    let admin_url = with_database(server_url, "postgres");
+    let database_url = with_database(server_url, &db_name);
     let mut config = test_config(&database_url);
     config.blob_dir = std::env::temp_dir().join(&db_name).to_string_lossy().into_owned();
     tweak(&mut config);
-    let config_blob_dir = config.blob_dir.clone();
+    let (config_blob_dir, blob_s3) = (config.blob_dir.clone(), config.blob_s3.clone());
     let app = Application::build(config).await.expect("the server starts");
     let base = format!("http://{}", app.local_addr());
     let (pool, clock, stop) = (app.pool.clone(), app.clock.clone(), app.stop_handle());
     let serving = Some(tokio::spawn(app.run_until_stopped()));
-    TestApp { base, pool, clock, stop, serving, admin_url, db_name, blob_dir: config_blob_dir, database_url }
+    TestApp {
+        base,
+        pool,
+        clock,
+        stop,
+        serving,
+        admin_url,
+        db_name,
+        blob_dir: config_blob_dir,
+        blob_s3,
+        database_url,
+    }
 }
 
 /// Another server process over a test app's database (its own listener, pool and clock), as a
@@ -92,6 +109,7 @@ impl TestApp {
     pub async fn another_process(&self) -> OtherProcess {
         let mut config = test_config(&self.database_url);
         config.blob_dir = self.blob_dir.clone();
+        config.blob_s3 = self.blob_s3.clone();
         let app = Application::build(config).await.expect("a second process starts over the same database");
         let base = format!("http://{}", app.local_addr());
         let stop = app.stop_handle();

@@ -194,3 +194,76 @@ async fn dropped_database_connections_are_never_a_500() {
         assert!(matches!(push.status().as_u16(), 200 | 503), "round {round}, push: {}", push.status());
     }
 }
+
+/// What one process caches for a few seconds, a change through any process forgets everywhere
+/// (`caches`): another process shows a company's new name, and turns a signed-out session away,
+/// well before its own cache would have expired (`session_cache::FRESH_FOR`, 10 s).
+#[tokio::test]
+async fn a_settings_change_or_a_sign_out_through_one_process_is_seen_by_every_other() {
+    let app = spawn_app().await;
+    let other = app.another_process().await;
+    let acme = app.create_company("Acme").await;
+    let (manager, _) = app.signed_in(acme, "boss@acme.test", Role::Manager).await;
+    app.create_user(acme, "tech@acme.test", Role::Technician).await;
+    // The technician's session cookie, sent by hand: a device that kept it after signing out.
+    let plain = reqwest::Client::new();
+    let login = app.login(&plain, "tech@acme.test", crate::helpers::PASSWORD).await;
+    let cookie = login
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next().map(String::from))
+        .find(|c| c.starts_with("fc_session="))
+        .expect("a session cookie");
+    let tech_name_at = |base: String| {
+        let (plain, cookie) = (plain.clone(), cookie.clone());
+        async move {
+            let resp = plain.get(format!("{base}/api/me")).header("cookie", cookie).send().await.unwrap();
+            match resp.status().as_u16() {
+                200 => {
+                    resp.json::<serde_json::Value>().await.unwrap()["company_name"].as_str().map(String::from)
+                }
+                401 => None,
+                other => panic!("/api/me answered {other}"),
+            }
+        }
+    };
+    // The other process looks the session up now, and keeps it.
+    assert_eq!(tech_name_at(other.base.clone()).await.as_deref(), Some("Acme"));
+
+    let profile = json!({ "name": "Acme Heating", "trades": ["hvac"], "time_zone": "America/Denver" });
+    let resp = manager.put(app.url("/api/company")).json(&profile).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(
+        within_a_few_seconds(|| async {
+            tech_name_at(other.base.clone()).await.as_deref() == Some("Acme Heating")
+        })
+        .await,
+        "the other process forgot the company's sessions"
+    );
+
+    let resp = plain.post(app.url("/api/auth/logout")).header("cookie", cookie.clone()).send().await.unwrap();
+    assert!(resp.status().is_success() || resp.status().is_redirection(), "{}", resp.status());
+    assert!(
+        within_a_few_seconds(|| async { tech_name_at(other.base.clone()).await.is_none() }).await,
+        "the other process forgot the signed-out session"
+    );
+    let me = manager.get(other.url("/api/me")).send().await.unwrap();
+    assert_eq!(me.status(), 200, "the manager's session is untouched");
+}
+
+/// Polls `check` for up to 5 s (half the caches' own expiry): true once it holds.
+async fn within_a_few_seconds<F, Fut>(check: F) -> bool
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let until = std::time::Instant::now() + Duration::from_secs(5);
+    while std::time::Instant::now() < until {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}

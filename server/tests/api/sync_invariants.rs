@@ -258,6 +258,27 @@ async fn invariant_6_cookies_never_go_backwards_and_a_client_reads_its_own_write
     }
 }
 
+/// Scope reaches versions too (ADR 0061): each company has its own clock, so another company's
+/// writes never move a device's cookie (which would tell it how busy that company is).
+#[tokio::test]
+async fn versions_are_per_company_so_another_companys_writes_never_move_a_cookie() {
+    let app = spawn_app().await;
+    let acme = Company::new(&app, "Acme Air").await;
+    let globex = Company::new(&app, "Globex Heating").await;
+    let mut ours = acme.device(&app, "m@acme.test", Role::Manager).await;
+    let mut theirs = globex.device(&app, "m@globex.test", Role::Manager).await;
+    let before = ours.pull_once(None).await.unwrap().cookie.version;
+    for n in 0..5 {
+        theirs.mutate(customer(&format!("Globex customer {n}")).1).await;
+        theirs.push_all().await.unwrap();
+    }
+    assert!(theirs.pull_once(None).await.unwrap().cookie.version > 0, "the other company's clock moved");
+    assert_eq!(ours.pull_once(None).await.unwrap().cookie.version, before, "ours did not");
+    ours.mutate(customer("Acme customer").1).await;
+    ours.push_all().await.unwrap();
+    assert_eq!(ours.pull_once(None).await.unwrap().cookie.version, before + 1, "one write, one version");
+}
+
 #[tokio::test]
 async fn invariant_7_no_row_outside_a_clients_scope_is_ever_sent() {
     let app = spawn_app().await;
