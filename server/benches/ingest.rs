@@ -6,6 +6,8 @@
 //!   cargo bench -p server --bench ingest            # 200 devices, 60 s
 //!   BENCH_DEVICES=50 BENCH_SECONDS=20 cargo bench -p server --bench ingest
 //!   BENCH_RATE=2000 cargo bench -p server --bench ingest   # paced: 2,000 mutations/s offered
+//!   BENCH_PROCESSES=3 cargo bench -p server --bench ingest # through nginx, 3 processes
+//!   BENCH_BALANCER=1 cargo bench -p server --bench ingest  # through nginx, 1 process
 //!
 //! By default each device pushes again as soon as its last push returns (closed loop): the
 //! throughput is the server's capacity, and latency is then simply devices ÷ pushes per second.

@@ -47,6 +47,10 @@ pub struct Config {
     pub intake_limits: crate::intake::limit::IntakeLimits,
     pub push: PushConfig,
     pub drain: Drain,
+    /// FIELDCLOSE_ANALYTICS_MEMORY_MB (1024): about how much memory each process keeps
+    /// companies' analytics facts in (`analytics::load::FactsCache`); past it the least recently
+    /// used are forgotten.
+    pub analytics_memory_bytes: usize,
 }
 
 /// An S3 bucket for blobs. The endpoint, region and credentials come from the standard `AWS_*`
@@ -201,7 +205,19 @@ impl Config {
             finish: seconds("FIELDCLOSE_DRAIN_FINISH_SECONDS", 10)?,
         };
 
+        let analytics_memory_bytes = match var("FIELDCLOSE_ANALYTICS_MEMORY_MB") {
+            None => 1024 << 20,
+            Some(raw) => raw.trim().parse::<usize>().ok().filter(|mb| *mb > 0).map(|mb| mb << 20).ok_or(
+                ConfigError {
+                    var: "FIELDCLOSE_ANALYTICS_MEMORY_MB",
+                    value: raw,
+                    expected: "a whole number of megabytes, e.g. 512",
+                },
+            )?,
+        };
+
         Ok(Self {
+            analytics_memory_bytes,
             drain,
             database_url,
             intake_limits,

@@ -33,11 +33,23 @@ pub fn redact(url: &str) -> String {
 }
 
 /// Connects, creating the database first when it does not exist, and migrates.
+/// Whether creating a database failed because it now exists: `duplicate_database` (42P04), or
+/// the unique index on database names when two `create database` ran at once (23505).
+fn created_meanwhile(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("42P04" | "23505")))
+}
+
 pub async fn connect_and_migrate(url: &str) -> Result<PgPool, DbSetupError> {
     let unreachable = |source| DbSetupError::Unreachable { url: redact(url), source };
     if !Postgres::database_exists(url).await.map_err(unreachable)? {
         tracing::info!(url = %redact(url), "creating database");
-        Postgres::create_database(url).await.map_err(unreachable)?;
+        match Postgres::create_database(url).await {
+            Ok(()) => {}
+            // Another process starting at the same moment created it first (a deploy of
+            // several at once): that is the database this one wanted.
+            Err(e) if created_meanwhile(&e) => {}
+            Err(e) => return Err(unreachable(e)),
+        }
     }
     let options: PgConnectOptions = url.parse().map_err(unreachable)?;
     // Each connection asks the kernel to write the data pages it evicts once 256 kB of them

@@ -180,6 +180,8 @@ impl Application {
         crate::stale::spawn(pool.clone(), clock.clone(), shutdown_rx.clone());
         let vapid = crate::push::vapid::VapidKey::load_or_create(&pool).await.map_err(StartError::Push)?;
         let push = crate::push::Notifier::start(pool.clone(), vapid, &config.push, shutdown_rx.clone());
+        let analytics =
+            Arc::new(crate::analytics::load::FactsCache::with_budget(config.analytics_memory_bytes));
         let state = AppState {
             intake_pool: db::generic_plan_pool(&pool, 8),
             pool: pool.clone(),
@@ -191,7 +193,7 @@ impl Application {
             clock,
             push_gates: Arc::default(),
             sessions: Arc::default(),
-            analytics: Arc::default(),
+            analytics,
             intake: Arc::default(),
             push,
             shutdown: shutdown_rx,

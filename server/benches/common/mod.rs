@@ -277,6 +277,15 @@ impl BenchServer {
             .execute(&self.pool)
             .await
             .unwrap();
+        // The plan every option of a bench batch offers (a company's plans are its own rows).
+        sqlx::query(
+            "insert into financing_plans (company_id, id, code, lender, apr_bps, months, promo_months, version)
+             values ($1, gen_random_uuid(), 'same_as_cash_12', 'Bench lender', 0, 12, 12, 1)",
+        )
+        .bind(company)
+        .execute(&self.pool)
+        .await
+        .unwrap();
         self.company_people(company, n, role).await
     }
 

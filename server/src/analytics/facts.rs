@@ -536,6 +536,34 @@ impl CompanyFacts {
         Some(self.deal_summaries.iter().flatten().zip(self.deals.chunks(CHUNK)))
     }
 
+    /// About how many bytes these facts hold (what the analytics memory budget counts): the
+    /// fact vectors and their id indexes, the dictionary and the chunk bookkeeping. The kept
+    /// dashboard parts are bounded per company (`pass::QUERIES`) and not counted.
+    pub fn approx_bytes(&self) -> usize {
+        use std::mem::size_of;
+        // A hash map entry, with its control byte, at the map's 7/8 load.
+        fn map<K, V>(m: &HashMap<K, V>) -> usize {
+            m.capacity() * (size_of::<(K, V)>() + 1) * 8 / 7
+        }
+        let names: usize = self.dict.names.iter().map(|n| 2 * (n.capacity() + size_of::<String>())).sum();
+        self.leads.capacity() * size_of::<LeadFact>()
+            + self.deals.capacity() * size_of::<DealFact>()
+            + self.time.capacity() * size_of::<TimeFact>()
+            + map(&self.lead_index)
+            + map(&self.deal_index)
+            + map(&self.time_index)
+            + map(&self.dict.index)
+            + names
+            + self.lead_summaries.capacity() * size_of::<Option<LeadChunk>>()
+            + self
+                .deal_summaries
+                .iter()
+                .flatten()
+                .map(|c| size_of::<DealChunk>() + 24 * c.decided.len())
+                .sum::<usize>()
+            + self.generations.iter().map(|g| g.capacity() * size_of::<u64>()).sum::<usize>()
+    }
+
     pub fn put_time(&mut self, id: Uuid, fact: TimeFact) {
         let i = match self.time_index.get(&id) {
             Some(&i) => {

@@ -24,13 +24,73 @@ pub struct Slot {
     pub tz: Tz,
 }
 
-/// Facts per company, each behind its own lock (one company's refresh never waits on another's).
-#[derive(Default)]
+/// Facts per company, each behind its own lock (one company's refresh never waits on another's),
+/// within a memory budget: past it, the companies used least recently are forgotten (their next
+/// report folds them again). A company larger than the whole budget still gets its reports; its
+/// facts are forgotten as soon as they are handed out, so each report folds them anew.
 pub struct FactsCache {
-    companies: std::sync::Mutex<HashMap<Uuid, Arc<Mutex<Option<Slot>>>>>,
+    companies: std::sync::Mutex<Companies>,
+    budget_bytes: usize,
+}
+
+#[derive(Default)]
+struct Companies {
+    held: HashMap<Uuid, Held>,
+    /// Moves on with every use: the least recently used company has the lowest.
+    clock: u64,
+}
+
+struct Held {
+    slot: Arc<Mutex<Option<Slot>>>,
+    /// The facts' size when last brought up to date ([`CompanyFacts::approx_bytes`]).
+    bytes: usize,
+    used: u64,
+}
+
+impl Default for FactsCache {
+    fn default() -> Self {
+        Self::with_budget(usize::MAX)
+    }
 }
 
 impl FactsCache {
+    /// A cache that keeps at most about `budget_bytes` of facts (FIELDCLOSE_ANALYTICS_MEMORY_MB).
+    pub fn with_budget(budget_bytes: usize) -> Self {
+        Self { companies: Default::default(), budget_bytes }
+    }
+
+    /// The companies whose facts are kept, and their bytes in all.
+    pub fn held(&self) -> (usize, usize) {
+        let companies = self.lock();
+        (companies.held.len(), companies.held.values().map(|h| h.bytes).sum())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Companies> {
+        // A panic while holding the lock leaves the map whole: keep using it.
+        self.companies.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Records `company`'s size after a refresh, and forgets the least recently used companies
+    /// until the rest fit the budget (this one last of all: when it alone is over the budget it
+    /// is forgotten too, and the report at hand keeps its facts until it is done).
+    fn account(&self, company: Uuid, bytes: usize) {
+        let mut companies = self.lock();
+        let Some(held) = companies.held.get_mut(&company) else { return };
+        held.bytes = bytes;
+        let mut total: usize = companies.held.values().map(|h| h.bytes).sum();
+        while total > self.budget_bytes {
+            let victim = companies
+                .held
+                .iter()
+                .min_by_key(|(id, h)| (**id == company, h.used))
+                .map(|(id, _)| *id)
+                .expect("over budget, so something is held");
+            let gone = companies.held.remove(&victim).expect("just found");
+            total -= gone.bytes;
+            tracing::info!(company = %victim, bytes = gone.bytes, "analytics facts forgotten: over the memory budget");
+        }
+    }
+
     /// The company's facts, brought up to date; the guard holds them while a report is computed.
     pub async fn fresh(
         &self,
@@ -38,7 +98,18 @@ impl FactsCache {
         clock: &Arc<VersionClock>,
         company: Uuid,
     ) -> Result<tokio::sync::OwnedMutexGuard<Option<Slot>>, sqlx::Error> {
-        let slot = self.companies.lock().expect("cache lock").entry(company).or_default().clone();
+        let slot = {
+            let mut companies = self.lock();
+            companies.clock += 1;
+            let used = companies.clock;
+            let held = companies.held.entry(company).or_insert_with(|| Held {
+                slot: Arc::default(),
+                bytes: 0,
+                used,
+            });
+            held.used = used;
+            held.slot.clone()
+        };
         let mut guard = slot.lock_owned().await;
         let tz = super::settings::load_zone(pool, company).await?;
         if guard.as_ref().is_none_or(|s| s.tz != tz) {
@@ -48,12 +119,15 @@ impl FactsCache {
         // Detached: a first load of a big company can outlast the request (and its timeout); a
         // cancelled load would leave the facts half-built to be started over by every request.
         let (pool, clock) = (pool.clone(), clock.clone());
-        tokio::spawn(async move {
+        let guard = tokio::spawn(async move {
             let slot = guard.as_mut().expect("just set");
             refresh(&pool, &clock, company, tz, &mut slot.facts).await.map(|()| guard)
         })
         .await
-        .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?
+        .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))??;
+        let bytes = guard.as_ref().map_or(0, |slot| slot.facts.approx_bytes());
+        self.account(company, bytes);
+        Ok(guard)
     }
 }
 
@@ -309,4 +383,70 @@ async fn load_time(
         facts.put_time(t.id, fact);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A cache holding `companies` (each `bytes` big), used in the order given.
+    fn holding(budget: usize, companies: &[(Uuid, usize)]) -> FactsCache {
+        let cache = FactsCache::with_budget(budget);
+        {
+            let mut held = cache.lock();
+            for (n, (id, bytes)) in companies.iter().enumerate() {
+                held.held.insert(*id, Held { slot: Arc::default(), bytes: *bytes, used: n as u64 });
+            }
+            held.clock = companies.len() as u64;
+        }
+        cache
+    }
+
+    #[test]
+    fn over_the_budget_the_least_recently_used_companies_go_first() {
+        let (a, b, c) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let cache = holding(100, &[(a, 40), (b, 40), (c, 0)]);
+        // `c` was just refreshed and is 40 now: 120 > 100, so `a` (used longest ago) goes.
+        cache.account(c, 40);
+        let held = cache.lock();
+        assert!(!held.held.contains_key(&a));
+        assert!(held.held.contains_key(&b) && held.held.contains_key(&c));
+    }
+
+    #[test]
+    fn a_company_bigger_than_the_whole_budget_is_not_kept_but_the_others_are_forgotten_first() {
+        let (small, huge) = (Uuid::now_v7(), Uuid::now_v7());
+        let cache = holding(100, &[(small, 30), (huge, 0)]);
+        cache.account(huge, 500);
+        assert_eq!(cache.held(), (0, 0), "nothing fits beside it, and it does not fit alone");
+        // Its next report starts a slot of its own again; a later small company is kept.
+        let cache = holding(100, &[(small, 0)]);
+        cache.account(small, 30);
+        assert_eq!(cache.held(), (1, 30));
+    }
+
+    #[test]
+    fn a_fact_table_counts_what_it_holds() {
+        let mut facts = CompanyFacts::default();
+        let empty = facts.approx_bytes();
+        let lead = super::super::facts::LeadFact {
+            created: 0,
+            source: 0,
+            campaign: 0,
+            service: 0,
+            first_contact: None,
+            contacted_by: 0,
+            first_held: None,
+            disqualified: None,
+            dead: false,
+        };
+        for _ in 0..1000 {
+            facts.put_lead(Uuid::now_v7(), lead.clone(), vec![]);
+        }
+        let per_lead = (facts.approx_bytes() - empty) / 1000;
+        assert!(
+            per_lead >= std::mem::size_of::<super::super::facts::LeadFact>() + 24,
+            "{per_lead} bytes a lead"
+        );
+    }
 }

@@ -3,7 +3,7 @@
 //! and one company never sees another's.
 
 use crate::{
-    helpers::{error_message, spawn_app, TestApp},
+    helpers::{error_message, spawn_app, spawn_app_with, TestApp},
     sync_fixtures::{activity, new_consultation, update, won, Company},
 };
 use app::domain::Role;
@@ -348,4 +348,34 @@ async fn history_imports_all_or_nothing_and_only_once() {
     let tech = app.signed_in(co.id, "tech2@acme.test", Role::Technician).await.0;
     let resp = tech.post(app.url("/api/analytics/import")).body(HISTORY).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+}
+
+/// With a memory budget too small for any company (`FactsCache`, ADR 0064), every company still
+/// gets its own right numbers, folded again for each report, and a new push shows at once.
+#[tokio::test]
+async fn over_the_memory_budget_every_company_still_gets_its_numbers() {
+    let app = spawn_app_with(|c| c.analytics_memory_bytes = 1).await;
+    let mut managers = vec![];
+    for (name, amount) in [("Acme", 1_250_000), ("Globex", 800_000)] {
+        let co = Company::new(&app, name).await;
+        let mut tech = co.device(&app, &format!("tech@{name}.test"), Role::Technician).await;
+        let (manager, _) = app.signed_in(co.id, &format!("boss@{name}.test"), Role::Manager).await;
+        let (_, _, k) = new_consultation(&mut tech).await;
+        tech.mutate(update(k, 0, json!({ "held_at": Utc::now() }))).await;
+        tech.mutate(won(k, amount)).await;
+        tech.sync().await;
+        managers.push((manager, amount, tech, co));
+    }
+    for _ in 0..2 {
+        for (manager, amount, _, _) in &managers {
+            let d = dashboard(&app, manager).await;
+            assert_eq!(d["revenue"]["revenue_cents"], *amount);
+        }
+    }
+    let (manager, _, tech, _) = &mut managers[0];
+    let (_, _, k) = new_consultation(tech).await;
+    tech.mutate(update(k, 0, json!({ "held_at": Utc::now() }))).await;
+    tech.mutate(won(k, 100)).await;
+    tech.sync().await;
+    assert_eq!(dashboard(&app, manager).await["revenue"]["revenue_cents"], 1_250_100);
 }

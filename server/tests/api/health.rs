@@ -96,3 +96,22 @@ async fn a_draining_process_turns_unready_first_and_then_stops_cleanly() {
     assert!(ended.unwrap().is_ok(), "and exits cleanly");
     assert!(reqwest::get(app.url("/healthz")).await.is_err(), "no longer accepting");
 }
+
+/// Several processes starting at once over a database that does not exist yet (the first deploy
+/// of several): each creates it or finds it just created, and the migrations run once.
+#[tokio::test]
+async fn processes_starting_together_on_a_new_database_all_start() {
+    use crate::helpers::{base_database_url, with_database};
+    use sqlx::{Connection, Executor};
+    let name = format!("fc_test_{}", uuid::Uuid::now_v7().simple());
+    let url = with_database(&base_database_url(), &name);
+    let started = futures_util::future::join_all((0..3).map(|_| server::db::connect_and_migrate(&url))).await;
+    for pool in started {
+        let pool = pool.expect("each process starts");
+        assert!(server::db::migrations_applied(&pool).await.unwrap());
+        pool.close().await;
+    }
+    let mut admin =
+        sqlx::PgConnection::connect(&with_database(&base_database_url(), "postgres")).await.unwrap();
+    admin.execute(format!("drop database {name} with (force)").as_str()).await.unwrap();
+}

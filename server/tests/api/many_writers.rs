@@ -267,3 +267,45 @@ where
     }
     false
 }
+
+/// Invariants 7 and 8 with two writers: a technician and a manager on different processes edit
+/// the same consultation from the same version. Per field, the later arrival wins everywhere and
+/// the overwritten value is recorded; a second technician, pulling from either process, never
+/// receives the first technician's rows.
+#[tokio::test]
+async fn last_writer_wins_per_field_and_scope_hold_across_processes() {
+    let app = spawn_app().await;
+    let other = app.another_process().await;
+    let co = Company::new(&app, "Acme Air").await;
+    let mut tech = co.device(&app, "t@acme.test", Role::Technician).await;
+    let mut manager = co.device(&app, "m@acme.test", Role::Manager).await;
+    let mut stranger = co.device(&app, "t2@acme.test", Role::Technician).await;
+    manager.base = other.base.clone();
+    let (_, _, k) = new_consultation(&mut tech).await;
+    tech.sync().await;
+    manager.pull_all(None).await.unwrap();
+    let base = tech.revision_of(Entity::Consultation, k);
+
+    tech.mutate(update(k, base, json!({ "problem": "Furnace short-cycles", "notes": "tech note" }))).await;
+    manager.mutate(update(k, base, json!({ "notes": "manager note" }))).await;
+    tech.push_all().await.unwrap();
+    manager.push_all().await.unwrap();
+    tech.pull_all(None).await.unwrap();
+    manager.pull_all(None).await.unwrap();
+    for d in [&tech, &manager] {
+        let row = d.row(Entity::Consultation, k).unwrap();
+        assert_eq!(
+            (row["notes"].clone(), row["problem"].clone()),
+            (json!("manager note"), json!("Furnace short-cycles"))
+        );
+    }
+    let conflicts: Vec<(String, serde_json::Value)> =
+        sqlx::query_as("select field, overwritten_value from conflicts").fetch_all(&app.pool).await.unwrap();
+    assert_eq!(conflicts, vec![("notes".into(), json!("tech note"))]);
+
+    for base in [app.base.clone(), other.base.clone()] {
+        stranger.base = base;
+        stranger.pull_all(None).await.unwrap();
+        assert!(!stranger.has(Entity::Consultation, k), "another technician's consultation is not theirs");
+    }
+}
