@@ -105,6 +105,8 @@ fn main() {
     }
     facts.settle();
     println!("{n} consultations folded into facts in {:.1} s", t.elapsed().as_secs_f64());
+    // What the analytics memory budget (FIELDCLOSE_ANALYTICS_MEMORY_MB, ADR 0064) counts for them.
+    println!("their facts count {:.0} MB against the memory budget", facts.approx_bytes() as f64 / 1e6);
 
     let settings = Settings::default();
     let tz = chrono_tz::America::Chicago;
