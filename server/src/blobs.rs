@@ -231,7 +231,7 @@ pub enum OpenError {
 
 /// The store the configuration names: the S3 bucket if one is set, else the local folder.
 /// Opening checks the settings, not the bucket: a bucket out of reach fails the first upload
-/// (a 500 the device retries), never the start of a process that also serves everything else.
+/// (a 503 the device retries), never the start of a process that also serves everything else.
 pub fn open(
     config: &crate::config::Config,
 ) -> Result<std::sync::Arc<dyn object_store::ObjectStore>, OpenError> {

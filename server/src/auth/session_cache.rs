@@ -82,18 +82,15 @@ impl SessionCache {
 
     /// Forgets a session that ended (signed out), and tells its open event streams.
     pub fn forget(&self, token: &TokenHash) {
-        let mut entries = self.lock();
-        self.forgets.fetch_add(1, Ordering::SeqCst);
-        entries.remove(token);
-        drop(entries);
+        self.forgetting(|entries| {
+            entries.remove(token);
+        });
         let _ = self.ended.send(*token);
     }
 
     /// Forgets everything (the announcements of other processes may have been missed).
     pub fn forget_all(&self) {
-        let mut entries = self.lock();
-        self.forgets.fetch_add(1, Ordering::SeqCst);
-        entries.clear();
+        self.forgetting(HashMap::clear);
     }
 
     /// Sessions as they end by signing out on this server.
@@ -102,9 +99,15 @@ impl SessionCache {
     }
 
     pub fn forget_company(&self, company_id: Uuid) {
+        self.forgetting(|entries| entries.retain(|_, e| e.me.company_id != company_id));
+    }
+
+    /// Drops entries under the lock and moves the generation on with it, so that a lookup in
+    /// flight does not put back what was dropped ([`SessionCache::put_unless_forgotten`]).
+    fn forgetting(&self, drop_entries: impl FnOnce(&mut HashMap<TokenHash, Entry>)) {
         let mut entries = self.lock();
         self.forgets.fetch_add(1, Ordering::SeqCst);
-        entries.retain(|_, e| e.me.company_id != company_id);
+        drop_entries(&mut entries);
     }
 
     fn get_at(&self, token: &TokenHash, now: Instant) -> Option<Me> {

@@ -13,8 +13,8 @@
 //! - **Taking a version.** One statement moves the company's `company_clocks.reserved` forward
 //!   and records the new version in `sync_in_flight` with the writing transaction's id, so no
 //!   reader can see the version handed out without seeing it in flight. Versions are per company
-//!   (ADR 0061): one company's writes never move another's cookie. It runs on the clock's own connections,
-//!   outside the writer's transaction, so it is visible at once.
+//!   (ADR 0061): one company's writes never move another's cookie. It runs on the clock's own
+//!   connections, outside the writer's transaction, so it is visible at once.
 //! - **In flight until finished.** A reader counts a version as in flight while its transaction
 //!   is not complete *in the reader's own snapshot* (`pg_visible_in_snapshot`), and then reads
 //!   its rows in a later snapshot: whatever was complete for the first is complete for the

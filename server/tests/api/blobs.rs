@@ -10,12 +10,12 @@ use reqwest::header;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-fn sha(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+pub(crate) fn sha(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// A tiny but real JPEG header plus noise: only the magic number is inspected, the rest hashed.
-fn photo(seed: u8) -> Vec<u8> {
+pub(crate) fn photo(seed: u8) -> Vec<u8> {
     let mut v = vec![0xFF, 0xD8, 0xFF, 0xE0];
     v.extend((0..4000u32).map(|i| (i as u8).wrapping_mul(seed)));
     v

@@ -3,7 +3,8 @@
 //! installs and each test here starts on a port of its own. Two processes share the bucket.
 
 use crate::{
-    helpers::{error_message, spawn_app_with},
+    blobs::{photo, sha},
+    helpers::{error_message, free_port, spawn_app_with},
     sync_fixtures::*,
 };
 use app::{
@@ -12,7 +13,6 @@ use app::{
 };
 use reqwest::header;
 use server::config::S3Bucket;
-use sha2::{Digest, Sha256};
 use std::{
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
@@ -27,7 +27,7 @@ struct Moto {
 
 impl Moto {
     async fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = free_port();
         let mut moto = Moto { child: Self::spawn(port), endpoint: format!("http://127.0.0.1:{port}") };
         moto.wait_up().await;
         moto
@@ -100,17 +100,6 @@ impl Drop for Moto {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-fn sha(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
-/// A JPEG's magic number and noise (only the magic number is inspected).
-fn photo(seed: u8) -> Vec<u8> {
-    let mut v = vec![0xFF, 0xD8, 0xFF, 0xE0];
-    v.extend((0..4000u32).map(|i| (i as u8).wrapping_mul(seed)));
-    v
 }
 
 #[tokio::test]

@@ -274,7 +274,7 @@ pub(crate) struct ServerProcess {
 impl ServerProcess {
     pub fn new(db: &Database) -> Self {
         let bin = std::env::var("FIELDCLOSE_BIN").expect("FIELDCLOSE_BIN names the release server binary");
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = crate::helpers::free_port();
         let dir = std::env::temp_dir().join(&db.name);
         std::fs::create_dir_all(&dir).unwrap();
         let env = vec![

@@ -97,7 +97,7 @@ struct Balancer {
 
 impl Balancer {
     async fn start(db: &Database, upstreams: Vec<u16>) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = crate::helpers::free_port();
         let dir = std::env::temp_dir().join(format!("{}-nginx", db.name()));
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/balancer.sh");
         let child = Command::new(script)

@@ -28,6 +28,11 @@ pub struct TestApp {
     database_url: String,
 }
 
+/// A loopback port nothing listens on now (bound, read, let go: racy in theory, fine in tests).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
 pub fn base_database_url() -> String {
     std::env::var("DATABASE_URL").unwrap_or_else(|_| server::config::DEFAULT_DATABASE_URL.into())
 }

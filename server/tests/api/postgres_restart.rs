@@ -27,7 +27,7 @@ impl Cluster {
             .expect("a Postgres version");
         let dir = std::env::temp_dir().join(format!("fc_pg_{}", uuid::Uuid::now_v7().simple()));
         std::fs::create_dir_all(&dir).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = crate::helpers::free_port();
         let cluster = Self { bin, data: dir.join("data"), port };
         if is_root() {
             assert!(Command::new("chown").arg("postgres").arg(&dir).status().unwrap().success());
