@@ -104,6 +104,7 @@ fn main() {
         facts.put_lead(Uuid::from_u128(i as u128 * 2), lead, deals);
     }
     facts.settle();
+    facts.compact(); // as the loader does after a full fold
     println!("{n} consultations folded into facts in {:.1} s", t.elapsed().as_secs_f64());
     // What the analytics memory budget (FIELDCLOSE_ANALYTICS_MEMORY_MB, ADR 0064) counts for them.
     println!("their facts count {:.0} MB against the memory budget", facts.approx_bytes() as f64 / 1e6);

@@ -179,12 +179,27 @@ async fn wait_ready(url: &str) {
     }
 }
 
+/// One server process over `database_url`, listening on `port`.
+fn spawn_server(database_url: &str, blob_dir: &std::path::Path, port: u16, env: &[(&str, &str)]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_server"))
+        .env("DATABASE_URL", database_url)
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("FIELDCLOSE_BLOB_DIR", blob_dir)
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("the server binary starts")
+}
+
 /// The server under test: child processes of the bench, killed by `stop`.
 pub struct BenchServer {
     /// The server's address, or the balancer's in front of several.
     pub url: String,
     pub pool: PgPool,
     children: Vec<Child>,
+    ports: Vec<u16>,
+    database_url: String,
     /// nginx (`scripts/balancer.sh`) when `BENCH_PROCESSES` > 1 or `BENCH_BALANCER=1`.
     balancer: Option<Child>,
     root: String,
@@ -232,17 +247,7 @@ impl BenchServer {
         for _ in 0..processes {
             // A free port: bind 0, read it, let go. Racy in theory, fine on a bench machine.
             let port = free_port();
-            children.push(
-                Command::new(env!("CARGO_BIN_EXE_server"))
-                    .env("DATABASE_URL", &database_url)
-                    .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-                    .env("FIELDCLOSE_BLOB_DIR", &blob_dir)
-                    .env("RUST_LOG", "warn")
-                    .envs(env.iter().copied())
-                    .stdout(Stdio::null())
-                    .spawn()
-                    .expect("the server binary starts"),
-            );
+            children.push(spawn_server(&database_url, &blob_dir, port, env));
             ports.push(port);
         }
         for port in &ports {
@@ -266,7 +271,7 @@ impl BenchServer {
             (format!("http://127.0.0.1:{}", ports[0]), None)
         };
         let pool = PgPool::connect(&database_url).await.expect("bench database");
-        BenchServer { url, pool, children, balancer, root, db, blob_dir }
+        BenchServer { url, pool, children, ports, database_url, balancer, root, db, blob_dir }
     }
 
     /// A company with `n` people of `role`, each with a signed-in HTTP client.
@@ -292,6 +297,18 @@ impl BenchServer {
     /// The (first) server process's id.
     pub fn pid(&self) -> u32 {
         self.children[0].id()
+    }
+
+    /// Kills the first server process (SIGKILL, as a crash or a lost machine would) and starts a
+    /// new one on its port over the same database, with `env` added. Returns when it is ready:
+    /// how long it took from the start of the new process.
+    pub async fn restart_first(&mut self, env: &[(&str, &str)]) -> Duration {
+        let _ = self.children[0].kill();
+        let _ = self.children[0].wait();
+        let started = Instant::now();
+        self.children[0] = spawn_server(&self.database_url, &self.blob_dir, self.ports[0], env);
+        wait_ready(&format!("http://127.0.0.1:{}", self.ports[0])).await;
+        started.elapsed()
     }
 
     /// How many server processes serve the bench.

@@ -3,6 +3,7 @@
 //! reads these facts, and the property test checks them against a recomputation from the raw
 //! events that shares none of this code.
 
+use super::id_index::IdIndex;
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use std::collections::HashMap;
@@ -123,6 +124,15 @@ impl Dictionary {
     }
     pub fn is_empty(&self) -> bool {
         self.names.is_empty()
+    }
+    /// Every name, by id.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+    /// The dictionary whose ids are `names`' positions (as [`Dictionary::names`] gave them).
+    pub fn from_names(names: Vec<String>) -> Dictionary {
+        let index = names.iter().enumerate().map(|(i, n)| (n.clone(), i as u32)).collect();
+        Dictionary { names, index }
     }
 }
 
@@ -424,9 +434,9 @@ pub struct CompanyFacts {
     pub leads: Vec<LeadFact>,
     pub deals: Vec<DealFact>,
     pub time: Vec<TimeFact>,
-    lead_index: HashMap<Uuid, usize>,
-    deal_index: HashMap<Uuid, usize>,
-    time_index: HashMap<Uuid, usize>,
+    lead_index: IdIndex,
+    deal_index: IdIndex,
+    time_index: IdIndex,
     /// Per chunk of `leads`; None until [`settle`] after a change.
     ///
     /// [`settle`]: CompanyFacts::settle
@@ -438,8 +448,18 @@ pub struct CompanyFacts {
     /// are checked against.
     generations: [Vec<u64>; 3],
     changes: u64,
+    /// What of these facts is in the company's stored snapshot (`super::snapshot`).
+    pub persisted: Persisted,
     /// The dashboard's partial results per chunk (`super::pass`).
     pub partials: super::pass::Partials,
+}
+
+/// Which chunks the stored snapshot holds as they are now: the snapshot these facts were loaded
+/// from or last written to (its token), and each chunk's generation when it was.
+#[derive(Debug, Default, Clone)]
+pub struct Persisted {
+    pub token: Option<Uuid>,
+    pub generations: [Vec<u64>; 3],
 }
 
 impl CompanyFacts {
@@ -447,7 +467,7 @@ impl CompanyFacts {
     /// (deleted) are marked dead and skipped by every report.
     pub fn put_lead(&mut self, id: Uuid, lead: LeadFact, deals: Vec<(Uuid, DealFact)>) {
         let i = match self.lead_index.get(&id) {
-            Some(&i) => {
+            Some(i) => {
                 self.leads[i] = lead;
                 i
             }
@@ -461,7 +481,7 @@ impl CompanyFacts {
         self.changed(Kind::Leads, i);
         for (cid, deal) in deals {
             let i = match self.deal_index.get(&cid) {
-                Some(&i) => {
+                Some(i) => {
                     self.deals[i] = deal;
                     i
                 }
@@ -493,7 +513,7 @@ impl CompanyFacts {
     }
 
     pub fn kill_lead(&mut self, id: Uuid) {
-        if let Some(&i) = self.lead_index.get(&id) {
+        if let Some(i) = self.lead_index.get(&id) {
             self.leads[i].dead = true;
             unsettle(&mut self.lead_summaries, i);
             self.changed(Kind::Leads, i);
@@ -501,7 +521,7 @@ impl CompanyFacts {
     }
 
     pub fn kill_deal(&mut self, id: Uuid) {
-        if let Some(&i) = self.deal_index.get(&id) {
+        if let Some(i) = self.deal_index.get(&id) {
             self.deals[i].dead = true;
             unsettle(&mut self.deal_summaries, i);
             self.changed(Kind::Deals, i);
@@ -549,9 +569,9 @@ impl CompanyFacts {
         self.leads.capacity() * size_of::<LeadFact>()
             + self.deals.capacity() * size_of::<DealFact>()
             + self.time.capacity() * size_of::<TimeFact>()
-            + map(&self.lead_index)
-            + map(&self.deal_index)
-            + map(&self.time_index)
+            + self.lead_index.approx_bytes()
+            + self.deal_index.approx_bytes()
+            + self.time_index.approx_bytes()
             + map(&self.dict.index)
             + names
             + self.lead_summaries.capacity() * size_of::<Option<LeadChunk>>()
@@ -564,9 +584,98 @@ impl CompanyFacts {
             + self.generations.iter().map(|g| g.capacity() * size_of::<u64>()).sum::<usize>()
     }
 
+    /// After a full fold: the id indexes merged and every vector no larger than it needs to be
+    /// (a vector grown by doubling can hold twice what it has).
+    pub fn compact(&mut self) {
+        self.lead_index.merge();
+        self.deal_index.merge();
+        self.time_index.merge();
+        self.leads.shrink_to_fit();
+        self.deals.shrink_to_fit();
+        self.time.shrink_to_fit();
+    }
+
+    /// Facts as a stored snapshot held them (`super::snapshot`), each kind's ids by position:
+    /// every chunk as the snapshot `token` has it.
+    pub fn restore(
+        version: i64,
+        dict: Dictionary,
+        leads: (Vec<Uuid>, Vec<LeadFact>),
+        deals: (Vec<Uuid>, Vec<DealFact>),
+        time: (Vec<Uuid>, Vec<TimeFact>),
+        token: Uuid,
+    ) -> CompanyFacts {
+        let chunks = |n: usize| n.div_ceil(CHUNK);
+        let generations =
+            [vec![0; chunks(leads.1.len())], vec![0; chunks(deals.1.len())], vec![0; chunks(time.1.len())]];
+        let mut facts = CompanyFacts {
+            version,
+            dict,
+            lead_index: IdIndex::from_positions(&leads.0),
+            deal_index: IdIndex::from_positions(&deals.0),
+            time_index: IdIndex::from_positions(&time.0),
+            lead_summaries: vec![None; chunks(leads.1.len())],
+            deal_summaries: vec![None; chunks(deals.1.len())],
+            leads: leads.1,
+            deals: deals.1,
+            time: time.1,
+            persisted: Persisted { token: Some(token), generations: generations.clone() },
+            generations,
+            ..CompanyFacts::default()
+        };
+        facts.settle();
+        facts
+    }
+
+    /// The ids of `kind`'s facts, by position.
+    pub fn ids(&self, kind: Kind) -> Vec<Uuid> {
+        match kind {
+            Kind::Leads => self.lead_index.by_position(self.leads.len()),
+            Kind::Deals => self.deal_index.by_position(self.deals.len()),
+            Kind::Time => self.time_index.by_position(self.time.len()),
+        }
+    }
+
+    /// How many facts of `kind` there are.
+    pub fn count(&self, kind: Kind) -> usize {
+        match kind {
+            Kind::Leads => self.leads.len(),
+            Kind::Deals => self.deals.len(),
+            Kind::Time => self.time.len(),
+        }
+    }
+
+    /// The chunks of `kind` the stored snapshot does not hold as they are now (all of them when
+    /// there is no snapshot of these facts), with their generations.
+    pub fn unpersisted(&self, kind: Kind) -> Vec<(usize, u64)> {
+        let stored = &self.persisted.generations[kind as usize];
+        (0..self.count(kind).div_ceil(CHUNK))
+            .map(|k| (k, self.generation(kind, k)))
+            .filter(|&(k, g)| self.persisted.token.is_none() || stored.get(k) != Some(&g))
+            .collect()
+    }
+
+    /// The snapshot `token` now holds these chunks at these generations (what was written: every
+    /// chunk when `whole`, else the ones changed since the snapshot these facts knew).
+    pub fn mark_persisted(&mut self, token: Uuid, whole: bool, written: &[(Kind, Vec<(usize, u64)>)]) {
+        if whole {
+            self.persisted.generations = Default::default();
+        }
+        self.persisted.token = Some(token);
+        for (kind, chunks) in written {
+            let stored = &mut self.persisted.generations[*kind as usize];
+            for &(k, g) in chunks {
+                if stored.len() <= k {
+                    stored.resize(k + 1, u64::MAX);
+                }
+                stored[k] = g;
+            }
+        }
+    }
+
     pub fn put_time(&mut self, id: Uuid, fact: TimeFact) {
         let i = match self.time_index.get(&id) {
-            Some(&i) => {
+            Some(i) => {
                 self.time[i] = fact;
                 i
             }

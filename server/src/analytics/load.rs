@@ -4,12 +4,17 @@
 //! nothing committed is skipped). Pushes pay nothing for it.
 
 use super::facts::{
-    fold, secs, time_category, CompanyFacts, ConsultationRow, Event, EventKind, LeadRow, OptionRow, TimeFact,
+    fold, secs, time_category, CompanyFacts, ConsultationRow, Event, EventKind, Kind, LeadRow, OptionRow,
+    TimeFact,
 };
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sqlx::{PgConnection, PgPool};
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
@@ -22,7 +27,33 @@ const PAGE: i64 = 20_000;
 pub struct Slot {
     pub facts: CompanyFacts,
     pub tz: Tz,
+    /// Names these facts (a new slot, or a slot whose zone changed, gets another): a snapshot
+    /// write that outlived them marks nothing on their successor.
+    pub instance: Uuid,
+    /// When a snapshot write of these facts was last started (`super::snapshot::persist`).
+    persist_started: Option<Instant>,
 }
+
+impl Slot {
+    fn new(tz: Tz) -> Slot {
+        Slot { facts: CompanyFacts::default(), tz, instance: Uuid::now_v7(), persist_started: None }
+    }
+
+    /// A snapshot write is due: the facts have something the stored snapshot lacks (or there is
+    /// none of them yet) and no write was started in the last [`PERSIST_EVERY`].
+    fn persist_due(&self) -> bool {
+        let facts = &self.facts;
+        facts.version > 0
+            && self.persist_started.is_none_or(|t| t.elapsed() >= PERSIST_EVERY)
+            && (facts.persisted.token.is_none()
+                || [Kind::Leads, Kind::Deals, Kind::Time]
+                    .into_iter()
+                    .any(|k| !facts.unpersisted(k).is_empty()))
+    }
+}
+
+/// A company's facts are written to its stored snapshot at most this often by one process.
+const PERSIST_EVERY: Duration = Duration::from_secs(60);
 
 /// Facts per company, each behind its own lock (one company's refresh never waits on another's),
 /// within a memory budget: past it, the companies used least recently are forgotten (their next
@@ -110,18 +141,35 @@ impl FactsCache {
             held.used = used;
             held.slot.clone()
         };
-        let mut guard = slot.lock_owned().await;
+        let mut guard = slot.clone().lock_owned().await;
         let tz = super::settings::load_zone(pool, company).await?;
         if guard.as_ref().is_none_or(|s| s.tz != tz) {
             // First use, or the company moved zones: "same local day" facts must be re-folded.
-            *guard = Some(Slot { facts: CompanyFacts::default(), tz });
+            *guard = Some(Slot::new(tz));
         }
         // Detached: a first load of a big company can outlast the request (and its timeout); a
         // cancelled load would leave the facts half-built to be started over by every request.
         let (pool, clock) = (pool.clone(), clock.clone());
         let guard = tokio::spawn(async move {
-            let slot = guard.as_mut().expect("just set");
-            refresh(&pool, &clock, company, tz, &mut slot.facts).await.map(|()| guard)
+            let current = guard.as_mut().expect("just set");
+            if current.facts.version == 0 {
+                // Nothing in memory: start from the stored snapshot, when there is one.
+                if let Some(stored) = super::snapshot::load(&pool, company, tz).await? {
+                    current.facts = stored;
+                }
+            }
+            refresh(&pool, &clock, company, tz, &mut current.facts).await?;
+            if current.persist_due() {
+                current.persist_started = Some(Instant::now());
+                let instance = current.instance;
+                let pool = pool.clone();
+                tokio::spawn(async move {
+                    if let Err(error) = super::snapshot::persist(&pool, company, &slot, instance).await {
+                        tracing::warn!(%company, %error, "analytics snapshot not written; the next refresh tries again");
+                    }
+                });
+            }
+            Ok::<_, sqlx::Error>(guard)
         })
         .await
         .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))??;
@@ -184,6 +232,7 @@ pub async fn refresh(
         for page in ids.chunks(PAGE as usize) {
             refold(&mut tx, company, tz, page, facts).await?;
         }
+        facts.compact();
     } else {
         let ids = sqlx::query_scalar!(
             r#"select id as "id!" from leads where company_id = $1 and version > $2

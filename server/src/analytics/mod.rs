@@ -8,6 +8,7 @@
 pub mod business;
 pub mod csv;
 pub mod facts;
+pub mod id_index;
 pub mod import;
 pub mod load;
 pub mod page;
@@ -15,6 +16,7 @@ pub mod pass;
 pub mod report;
 pub mod routes;
 pub mod settings;
+pub mod snapshot;
 pub mod spend;
 pub mod stats;
 

@@ -149,7 +149,7 @@ pub async fn with_context<T: Send + 'static>(
     let tz = guard.as_ref().expect("fresh fills the slot").tz;
     let req = query.parse(tz)?;
     tokio::task::spawn_blocking(move || {
-        let Slot { facts, tz } = guard.as_ref().expect("fresh fills the slot");
+        let Slot { facts, tz, .. } = guard.as_ref().expect("fresh fills the slot");
         let cx = Context::new(facts, &settings, *tz, secs(Utc::now()), &req.filter);
         f(&cx, &req, &changes)
     })
