@@ -1,6 +1,7 @@
 //! The dashboard's computation alone, in process: a million synthetic consultations folded
 //! straight into facts (no Postgres, no HTTP), then the whole dashboard for one year and for all
-//! time. Isolates the report code from loading and transport, for working on it; the end-to-end
+//! time; then the close-probability model trained over it and every open quote scored.
+//! Isolates the report code from loading and transport, for working on it; the end-to-end
 //! figure is `cargo bench --bench analytics`.
 //!
 //!   cargo bench -p server --bench dashboard_pass
@@ -11,6 +12,7 @@
 use chrono::{Duration, Utc};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use server::analytics::{
+    close_model::{CloseModel, Examples},
     dashboard,
     facts::{CompanyFacts, DealFact, Kind, LeadFact, Outcome, DAY},
     report::{Context, DateRange, Filter, Period},
@@ -155,4 +157,30 @@ fn main() {
         println!("{label}: dashboard {repeat}");
         println!("{label}: dashboard after a change to the newest lead {changed}");
     }
+
+    // The close-probability model (issue 24): trained over every decided consultation, then
+    // every open quote scored with its factors, as `GET /api/analytics/close-model` does.
+    let t = Instant::now();
+    let model = CloseModel::train(&Examples { deals: &facts.deals, dict: &facts.dict });
+    println!(
+        "close model: trained on {} decided consultations in {:.1} s (model used: {}{})",
+        model.card.decided,
+        t.elapsed().as_secs_f64(),
+        model.card.uses_model,
+        model.card.reason.as_deref().map(|r| format!("; {r}")).unwrap_or_default()
+    );
+    let open: Vec<&DealFact> = facts
+        .deals
+        .iter()
+        .filter(|d| !d.dead && d.outcome == Outcome::Open && (d.held.is_some() || d.presented.is_some()))
+        .collect();
+    let name = |id: u32| facts.dict.name(id).to_string();
+    let t = Instant::now();
+    let expected: f64 = open.iter().map(|d| model.score(d, &name).0 * d.quoted_cents as f64).sum();
+    println!(
+        "close model: scored {} open quotes with their factors in {:.1} ms (pipeline {:.0} $)",
+        open.len(),
+        t.elapsed().as_secs_f64() * 1e3,
+        expected / 100.0
+    );
 }

@@ -32,11 +32,19 @@ pub struct Slot {
     pub instance: Uuid,
     /// When a snapshot write of these facts was last started (`super::snapshot::persist`).
     persist_started: Option<Instant>,
+    /// The company's close-probability model, trained on these facts (`super::close_model`).
+    pub model: Option<super::close_model::route::Kept>,
 }
 
 impl Slot {
     fn new(tz: Tz) -> Slot {
-        Slot { facts: CompanyFacts::default(), tz, instance: Uuid::now_v7(), persist_started: None }
+        Slot {
+            facts: CompanyFacts::default(),
+            tz,
+            instance: Uuid::now_v7(),
+            persist_started: None,
+            model: None,
+        }
     }
 
     /// A snapshot write is due: the facts have something the stored snapshot lacks (or there is

@@ -6,6 +6,7 @@
 //! [`routes`] (JSON, CSV, settings, process changes, import) and [`page`] (the dashboard).
 
 pub mod business;
+pub mod close_model;
 pub mod csv;
 pub mod facts;
 pub mod id_index;
@@ -43,6 +44,7 @@ pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .layer(axum::extract::DefaultBodyLimit::max(spend::MAX_BYTES));
     OpenApiRouter::new()
         .routes(routes!(routes::get_dashboard))
+        .routes(routes!(close_model::route::get_close_model))
         .routes(routes!(spend::report))
         .routes(routes!(spend::list, spend::put, spend::delete))
         .merge(spend_import)

@@ -459,3 +459,47 @@ async fn a_new_process_reads_the_stored_facts_and_folds_only_what_changed_since(
     let d = dashboard_of(&third).await;
     assert_eq!(d["revenue"]["revenue_cents"], 999 + 100, "folded from the rows");
 }
+
+/// The close-probability page (issue 24): with few decisions it says it uses the base rate and
+/// why, lists the company's open quotes (never another company's) with the base rate, and only
+/// managers see it.
+#[tokio::test]
+async fn the_close_model_page_falls_back_to_the_base_rate_and_lists_only_our_open_quotes() {
+    let app = spawn_app().await;
+    let co = Company::new(&app, "Acme").await;
+    let mut tech = co.device(&app, "tech@acme.test", Role::Technician).await;
+    let (manager, _) = app.signed_in(co.id, "boss@acme.test", Role::Manager).await;
+    let (_, _, sold) = new_consultation(&mut tech).await;
+    tech.mutate(update(sold, 0, json!({ "held_at": Utc::now() }))).await;
+    tech.mutate(won(sold, 500_000)).await;
+    let (_, _, open) = new_consultation(&mut tech).await;
+    tech.mutate(update(open, 0, json!({ "held_at": Utc::now() }))).await;
+    tech.sync().await;
+    let other = Company::new(&app, "Globex").await;
+    let mut their_tech = other.device(&app, "tech@globex.test", Role::Technician).await;
+    let (their_manager, _) = app.signed_in(other.id, "boss@globex.test", Role::Manager).await;
+    let (_, _, theirs) = new_consultation(&mut their_tech).await;
+    their_tech.mutate(update(theirs, 0, json!({ "held_at": Utc::now() }))).await;
+    their_tech.sync().await;
+
+    let page = get_json(&app, &manager, "/api/analytics/close-model").await;
+    assert_eq!(page["card"]["uses_model"], false);
+    assert_eq!(page["card"]["decided"], 1);
+    assert_eq!(page["card"]["base_rate"], 1.0);
+    let reason = page["card"]["reason"].as_str().unwrap();
+    assert!(reason.contains("1 decided consultations so far") && reason.contains("needs 300"), "{reason}");
+    assert_eq!(page["open_quotes"], 1);
+    assert_eq!(page["top"][0]["consultation_id"], open.to_string());
+    assert_eq!(page["top"][0]["probability"], 1.0);
+    assert_eq!(page["top"][0]["technician"], "Person tech@acme.test");
+    assert_eq!(page["top"][0]["factors"], json!([]));
+
+    let theirs_page = get_json(&app, &their_manager, "/api/analytics/close-model").await;
+    assert_eq!(theirs_page["open_quotes"], 1);
+    assert_eq!(theirs_page["top"][0]["consultation_id"], theirs.to_string());
+    assert_eq!(theirs_page["card"]["decided"], 0);
+
+    let resp = tech.http.get(app.url("/api/analytics/close-model")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    assert!(error_message(resp).await.contains("Only managers"));
+}
