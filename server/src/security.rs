@@ -85,7 +85,11 @@ pub async fn headers(State(state): State<AppState>, req: Request, next: Next) ->
         h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
     }
     // A customer's copy (`/p/…`) is read as it stands now, never from a cache.
-    if path.starts_with("/api/") || path == "/reports" || path.starts_with("/p/") {
+    if path.starts_with("/api/")
+        || path == "/reports"
+        || path.starts_with("/reports/")
+        || path.starts_with("/p/")
+    {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     Response::from_parts(parts, body)

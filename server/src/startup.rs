@@ -43,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/sw.js", get(pwa::service_worker))
         .route("/reports", get(analytics::page::reports))
+        .route("/reports/close-model", get(analytics::close_model::page::page))
         .route("/p/{token}", get(crate::proposal::page))
         .nest("/api", api)
         .leptos_routes(&state, routes, {

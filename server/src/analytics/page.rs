@@ -690,7 +690,8 @@ pub async fn reports(
                     p.muted {
                         (d.from) " to " (d.to) " · revenue closed " (money(d.revenue.revenue_cents))
                         " (" (d.revenue.won) " won, average ticket " (or_dash(d.revenue.average_ticket_cents.map(money)))
-                        ") · pipeline " (money(d.revenue.pipeline_cents)) " across " (d.revenue.open_quotes) " open quotes · "
+                        ") · pipeline " (money(d.revenue.pipeline_cents)) " across " (d.revenue.open_quotes) " open quotes ("
+                        a href="/reports/close-model" { "close probability" } ") · "
                         a href=(format!("/api/analytics/export/headline?{query}")) { "CSV" }
                         " · raw " a href=(format!("/api/analytics/export/consultations?{query}")) { "consultations" }
                         ", " a href=(format!("/api/analytics/export/events?{query}")) { "events" }

@@ -502,4 +502,11 @@ async fn the_close_model_page_falls_back_to_the_base_rate_and_lists_only_our_ope
     let resp = tech.http.get(app.url("/api/analytics/close-model")).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     assert!(error_message(resp).await.contains("Only managers"));
+
+    // The model's page says the same in words; a technician is sent to the app instead.
+    let html = manager.get(app.url("/reports/close-model")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("No: every open quote gets the base rate, 100.0%"), "{html}");
+    assert!(html.contains("1 open quotes, worth $0"), "{html}");
+    let resp = tech.http.get(app.url("/reports/close-model")).send().await.unwrap();
+    assert!(resp.url().path() == "/" || resp.status().is_redirection(), "{}", resp.url());
 }

@@ -11,6 +11,7 @@
 
 pub mod evaluate;
 pub mod logistic;
+pub mod page;
 pub mod route;
 
 use super::facts::{DealFact, Dictionary, Outcome, Secs, DAY};

@@ -65,6 +65,11 @@ pub async fn get_close_model(
     State(state): State<AppState>,
     user: CurrentUser,
 ) -> Result<ApiJson<CloseModelPage>, ApiError> {
+    Ok(ApiJson(close_model_page(&state, &user).await?))
+}
+
+/// The card and the open quotes scored, for the JSON route and the page (`super::page`).
+pub async fn close_model_page(state: &AppState, user: &CurrentUser) -> Result<CloseModelPage, ApiError> {
     user.require(Role::Manager, "Only managers can see the company's numbers.")?;
     let company = user.company_id();
     let settings = load_settings(&state.pool, company).await?;
@@ -128,5 +133,5 @@ pub async fn get_close_model(
     })
     .await
     .map_err(ApiError::internal)?;
-    Ok(ApiJson(page))
+    Ok(page)
 }
