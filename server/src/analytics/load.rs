@@ -104,6 +104,12 @@ impl FactsCache {
         (companies.held.len(), companies.held.values().map(|h| h.bytes).sum())
     }
 
+    /// The company's slot, while its facts are kept: for work that finishes after the request
+    /// that started it (a model retrained in the background).
+    pub fn slot(&self, company: Uuid) -> Option<Arc<Mutex<Option<Slot>>>> {
+        self.lock().held.get(&company).map(|h| h.slot.clone())
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Companies> {
         // A panic while holding the lock leaves the map whole: keep using it.
         self.companies.lock().unwrap_or_else(|poisoned| poisoned.into_inner())

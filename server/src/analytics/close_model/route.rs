@@ -5,6 +5,7 @@ use super::{days_open, CloseModel, Examples, Factor, ModelCard};
 use crate::{
     analytics::{
         facts::{secs, Kind, Outcome, Secs, DAY},
+        load::Slot,
         routes::{load_settings, names},
     },
     auth::CurrentUser,
@@ -18,7 +19,8 @@ use serde::Serialize;
 use std::{sync::Arc, time::Duration};
 use uuid::Uuid;
 
-/// A company's model is trained again when its facts moved on and it is older than this.
+/// A company's model is trained again (in the background, the kept one serving meanwhile) when
+/// its facts moved on and it is older than this.
 pub const RETRAIN_AFTER: Duration = Duration::from_secs(3600);
 
 /// How many of the open quotes the page lists (all of them count in the pipeline).
@@ -56,6 +58,47 @@ pub struct Kept {
     pub model: Arc<CloseModel>,
     version: i64,
     trained: std::time::Instant,
+    /// A newer one is being trained in the background.
+    retraining: bool,
+}
+
+impl Kept {
+    fn new(model: CloseModel, version: i64) -> Kept {
+        Kept { model: Arc::new(model), version, trained: std::time::Instant::now(), retraining: false }
+    }
+
+    /// The facts moved on since it was trained, an hour ago or more, and no retraining is under way.
+    fn due(&self, version: i64) -> bool {
+        !self.retraining && self.version != version && self.trained.elapsed() >= RETRAIN_AFTER
+    }
+}
+
+/// Trains the company's model again from a copy of its facts, off the request path (on the
+/// blocking pool, with the facts unlocked), and keeps it if the facts it came from are still
+/// the ones held.
+fn retrain(state: &AppState, company: Uuid, slot: &mut Slot) {
+    let Some(held) = state.analytics.slot(company) else { return };
+    if let Some(kept) = &mut slot.model {
+        kept.retraining = true;
+    }
+    let (deals, dict, version, instance) =
+        (slot.facts.deals.clone(), slot.facts.dict.clone(), slot.facts.version, slot.instance);
+    tokio::spawn(async move {
+        let trained =
+            tokio::task::spawn_blocking(move || CloseModel::train(&Examples { deals: &deals, dict: &dict }));
+        let model = trained.await;
+        let mut guard = held.lock().await;
+        let Some(slot) = guard.as_mut().filter(|s| s.instance == instance) else { return };
+        match model {
+            Ok(model) => slot.model = Some(Kept::new(model, version)),
+            Err(error) => {
+                tracing::warn!(%company, %error, "close model retraining failed; the kept model stays");
+                if let Some(kept) = &mut slot.model {
+                    kept.retraining = false;
+                }
+            }
+        }
+    });
 }
 
 /// `GET /api/analytics/close-model`
@@ -75,25 +118,23 @@ pub async fn close_model_page(state: &AppState, user: &CurrentUser) -> Result<Cl
     let settings = load_settings(&state.pool, company).await?;
     let people = names(&state.pool, company).await?;
     let mut guard = state.analytics.fresh(&state.pool, &state.clock, company).await?;
-    // On the blocking pool: training over a large company is seconds of CPU.
+    {
+        let slot = guard.as_mut().expect("fresh fills the slot");
+        if slot.model.as_ref().is_some_and(|kept| kept.due(slot.facts.version)) {
+            // This request uses the kept model; the next ones get the new one.
+            retrain(state, company, slot);
+        }
+    }
+    // On the blocking pool: a first training over a large company is seconds of CPU.
     let page = tokio::task::spawn_blocking(move || {
         let slot = guard.as_mut().expect("fresh fills the slot");
-        let facts = &slot.facts;
         let stale = Secs::from(settings.stale_days) * DAY;
-        let model = match &slot.model {
-            Some(kept) if kept.version == facts.version || kept.trained.elapsed() < RETRAIN_AFTER => {
-                kept.model.clone()
-            }
-            _ => {
-                let model = Arc::new(CloseModel::train(&Examples { deals: &facts.deals, dict: &facts.dict }));
-                slot.model = Some(Kept {
-                    model: model.clone(),
-                    version: facts.version,
-                    trained: std::time::Instant::now(),
-                });
-                model
-            }
-        };
+        if slot.model.is_none() {
+            let facts = &slot.facts;
+            let model = CloseModel::train(&Examples { deals: &facts.deals, dict: &facts.dict });
+            slot.model = Some(Kept::new(model, facts.version));
+        }
+        let model = slot.model.as_ref().expect("just trained").model.clone();
         let facts = &slot.facts;
         let now = secs(Utc::now());
         let name = |id: u32| {
@@ -134,4 +175,22 @@ pub async fn close_model_page(state: &AppState, user: &CurrentUser) -> Result<Cl
     .await
     .map_err(ApiError::internal)?;
     Ok(page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kept_model_is_retrained_once_the_facts_moved_on_and_it_is_an_hour_old() {
+        let model = || CloseModel::train(&Examples { deals: &[], dict: &Default::default() });
+        let young = Kept::new(model(), 7);
+        assert!(!young.due(7) && !young.due(8), "an hour has not passed");
+        let Some(an_hour_ago) = std::time::Instant::now().checked_sub(RETRAIN_AFTER * 2) else { return };
+        let mut old = Kept { trained: an_hour_ago, ..Kept::new(model(), 7) };
+        assert!(!old.due(7), "the facts have not moved on");
+        assert!(old.due(8));
+        old.retraining = true;
+        assert!(!old.due(8), "one retraining at a time");
+    }
 }
