@@ -169,17 +169,49 @@ fn main() {
         model.card.uses_model,
         model.card.reason.as_deref().map(|r| format!("; {r}")).unwrap_or_default()
     );
+    // The same quotes with outcomes drawn from their facts (source and technician), so that the
+    // model is used: judged, then fitted again on every decision, and every score explained.
+    let mut rng = StdRng::seed_from_u64(24);
+    let learnable: Vec<DealFact> = facts
+        .deals
+        .iter()
+        .map(|d| {
+            let mut d = d.clone();
+            if matches!(d.outcome, Outcome::Won | Outcome::Lost) {
+                let z = -0.6 + 0.5 * f64::from(d.source % 3) + 0.3 * (f64::from(d.technician % 5) - 2.0);
+                let won = rng.gen_bool(1.0 / (1.0 + (-z).exp()));
+                d.outcome = if won { Outcome::Won } else { Outcome::Lost };
+            }
+            d
+        })
+        .collect();
+    let t = Instant::now();
+    let model = CloseModel::train(&Examples { deals: &learnable, dict: &facts.dict });
+    let held = model.card.held_out.as_ref().expect("judged");
+    println!(
+        "close model, learnable outcomes: trained on {} decided consultations in {:.1} s (model used: {}, held-out AUC {:.3})",
+        model.card.decided,
+        t.elapsed().as_secs_f64(),
+        model.card.uses_model,
+        held.auc
+    );
     let open: Vec<&DealFact> = facts
         .deals
         .iter()
         .filter(|d| !d.dead && d.outcome == Outcome::Open && (d.held.is_some() || d.presented.is_some()))
         .collect();
     let name = |id: u32| facts.dict.name(id).to_string();
+    // As the close-model page does: every open quote's probability, then the 100 listed in words.
     let t = Instant::now();
-    let expected: f64 = open.iter().map(|d| model.score(d, &name).0 * d.quoted_cents as f64).sum();
+    let expected: f64 = open.iter().map(|d| model.probability(d) * d.quoted_cents as f64).sum();
+    let scoring = t.elapsed();
+    let t = Instant::now();
+    let words: usize = open.iter().take(100).map(|d| model.explain(d, &name).len()).sum();
     println!(
-        "close model: scored {} open quotes with their factors in {:.1} ms (pipeline {:.0} $)",
+        "close model: scored {} open quotes in {:.1} ms, explained 100 of them ({words} factors) in {:.2} ms \
+         (pipeline {:.0} $)",
         open.len(),
+        scoring.as_secs_f64() * 1e3,
         t.elapsed().as_secs_f64() * 1e3,
         expected / 100.0
     );

@@ -79,8 +79,9 @@ pub struct CloseModel {
 struct Fitted {
     encoder: Encoder,
     weights: Vec<f64>,
-    /// Each feature's mean over the training rows: factors are measured from the average quote.
-    means: Vec<f64>,
+    /// Each family's part of the average training quote's log-odds (Σ weight × mean value over
+    /// its features): factors are measured from the average quote.
+    baseline: Vec<(Family, f64)>,
 }
 
 /// The groups of features a factor speaks of.
@@ -219,7 +220,15 @@ fn fitted(deals: &[&DealFact]) -> Fitted {
         }
     }
     means.iter_mut().for_each(|m| *m /= rows.len().max(1) as f64);
-    Fitted { encoder, weights, means }
+    let mut baseline: Vec<(Family, f64)> = vec![];
+    for (j, &family) in encoder.families.iter().enumerate().skip(1) {
+        let c = weights[j] * means[j];
+        match baseline.iter_mut().find(|(f, _)| *f == family) {
+            Some(part) => part.1 += c,
+            None => baseline.push((family, c)),
+        }
+    }
+    Fitted { encoder, weights, baseline }
 }
 
 impl Fitted {
@@ -290,21 +299,30 @@ impl CloseModel {
         CloseModel { card, fitted: Some(fitted(&decided)) }
     }
 
-    /// The probability that this quote is won, with up to three factors (the largest, at least
-    /// one point each) when the model is used. `name` gives a dictionary id's display name.
-    pub fn score(&self, d: &DealFact, name: &dyn Fn(u32) -> String) -> (f64, Vec<Factor>) {
-        let Some(m) = &self.fitted else { return (self.card.base_rate, vec![]) };
+    /// The probability that this quote is won: the model's, or the base rate.
+    pub fn probability(&self, d: &DealFact) -> f64 {
+        match &self.fitted {
+            Some(m) => sigmoid(m.logit(&m.encoder.row(d))),
+            None => self.card.base_rate,
+        }
+    }
+
+    /// Why this quote's probability differs from the average quote's: up to three factors (the
+    /// largest, at least one point each); none on the base rate. `name` gives a dictionary id's
+    /// display name.
+    pub fn explain(&self, d: &DealFact, name: &dyn Fn(u32) -> String) -> Vec<Factor> {
+        let Some(m) = &self.fitted else { return vec![] };
         let row = m.encoder.row(d);
         let z = m.logit(&row);
         let p = sigmoid(z);
-        // Each family's part of the log-odds, measured from the average training quote.
-        let mut parts: Vec<(Family, f64)> = vec![];
-        for (j, family) in m.encoder.families.iter().enumerate().skip(1) {
-            let x = row.iter().find(|&&(i, _)| i as usize == j).map_or(0.0, |r| r.1);
-            let c = m.weights[j] * (x - m.means[j]);
-            match parts.iter_mut().find(|(f, _)| f == family) {
-                Some(part) => part.1 += c,
-                None => parts.push((*family, c)),
+        // Each family's part of the log-odds, measured from the average training quote:
+        // Σ weight × value over its features in this row, less its part of the average.
+        let mut parts = m.baseline.clone();
+        parts.iter_mut().for_each(|(_, c)| *c = -*c);
+        for &(j, v) in &row {
+            let family = m.encoder.families[j as usize];
+            if let Some(part) = parts.iter_mut().find(|(f, _)| *f == family) {
+                part.1 += m.weights[j as usize] * v;
             }
         }
         let mut factors: Vec<Factor> = parts
@@ -315,7 +333,12 @@ impl CloseModel {
             .collect();
         factors.sort_by_key(|f| std::cmp::Reverse(f.points.abs()));
         factors.truncate(3);
-        (p, factors)
+        factors
+    }
+
+    /// The probability and its factors (see [`CloseModel::explain`]).
+    pub fn score(&self, d: &DealFact, name: &dyn Fn(u32) -> String) -> (f64, Vec<Factor>) {
+        (self.probability(d), self.explain(d, name))
     }
 }
 

@@ -4,7 +4,7 @@
 use super::{days_open, CloseModel, Examples, Factor, ModelCard};
 use crate::{
     analytics::{
-        facts::{secs, Kind, Outcome, Secs, DAY},
+        facts::{secs, DealFact, Kind, Outcome, Secs, DAY},
         load::Slot,
         routes::{load_settings, names},
     },
@@ -142,7 +142,7 @@ pub async fn close_model_page(state: &AppState, user: &CurrentUser) -> Result<Cl
             people.get(key).cloned().unwrap_or_else(|| key.to_string())
         };
         let ids = facts.ids(Kind::Deals);
-        let mut scored: Vec<ScoredQuote> = facts
+        let mut scored: Vec<(ScoredQuote, &DealFact)> = facts
             .deals
             .iter()
             .zip(ids)
@@ -153,23 +153,35 @@ pub async fn close_model_page(state: &AppState, user: &CurrentUser) -> Result<Cl
                     && now - d.last_activity <= stale
             })
             .map(|(d, id)| {
-                let (probability, factors) = model.score(d, &name);
-                ScoredQuote {
+                let probability = model.probability(d);
+                let quote = ScoredQuote {
                     consultation_id: id,
                     probability,
                     quoted_cents: d.quoted_cents,
                     expected_cents: (probability * d.quoted_cents as f64).round() as i64,
                     days_open: days_open(d, now),
-                    technician: name(d.technician),
-                    factors,
-                }
+                    technician: String::new(),
+                    factors: vec![],
+                };
+                (quote, d)
             })
             .collect();
         // Expected value first; between equals, the older quote (it has waited longer).
-        scored.sort_by(|a, b| b.expected_cents.cmp(&a.expected_cents).then(b.days_open.cmp(&a.days_open)));
-        let pipeline_cents = scored.iter().map(|q| q.expected_cents).sum();
+        scored.sort_by(|(a, _), (b, _)| {
+            b.expected_cents.cmp(&a.expected_cents).then(b.days_open.cmp(&a.days_open))
+        });
+        let pipeline_cents = scored.iter().map(|(q, _)| q.expected_cents).sum();
         let open_quotes = scored.len() as u64;
         scored.truncate(LISTED);
+        // Words only for the quotes listed.
+        let scored: Vec<ScoredQuote> = scored
+            .into_iter()
+            .map(|(q, d)| ScoredQuote {
+                technician: name(d.technician),
+                factors: model.explain(d, &name),
+                ..q
+            })
+            .collect();
         CloseModelPage { card: model.card.clone(), open_quotes, pipeline_cents, top: scored }
     })
     .await
