@@ -24,20 +24,22 @@ fn evidence(p: &CloseModelPage) -> Markup {
                 p.verdict { "Yes: scores come from the model, trained on " (card.decided)
                     " decided consultations (" (pct(card.base_rate)) " of them won)." }
             } @else {
-                p.verdict { "No: every open quote gets the base rate, " (pct(card.base_rate)) ". "
+                p.verdict { "No: every open quote gets the base rate, " (pct(card.base_rate)) ": "
                     (card.reason.clone().unwrap_or_default()) "." }
             }
             @if let Some(h) = &card.held_out {
-                p.muted { "Checked on the newest " (h.n) " decisions (" (h.won) " won), which the model did not see while it learned." }
-                table {
+                p.muted { "Checked on the newest " (h.n) " decisions (" (h.won) " won), which the model did not see while it \
+                    learned. AUC: how often a won quote scored above a lost one (0.5 is chance, 1 is a perfect \
+                    ranking). Brier score: the mean squared miss (lower is better)." }
+                div.scroll { table {
                     thead { tr { th scope="col" { "Measure" } th scope="col" { "Model" } th scope="col" { "Base rate" } } }
                     tbody {
-                        tr { th scope="row" { "AUC (0.5 is chance, 1 is perfect ranking)" }
+                        tr { th scope="row" { "AUC" }
                              td { (format!("{:.3} ± {:.3}", h.auc, 2.0 * h.auc_se)) } td { "0.500" } }
-                        tr { th scope="row" { "Brier score (lower is better)" }
+                        tr { th scope="row" { "Brier score" }
                              td { (format!("{:.4}", h.brier)) } td { (format!("{:.4}", h.base_brier)) } }
                     }
-                }
+                } }
             }
             @if !card.calibration.is_empty() {
                 h3 { "Calibration: predicted against what happened" }
