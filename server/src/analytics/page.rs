@@ -601,6 +601,30 @@ fn filters(
     }
 }
 
+/// A server-rendered report page: `title` (and the company's name) in its heading, a link back,
+/// `main` as its content; `/reports.js` when its charts and sortable tables need it.
+pub fn document(title: &str, company: &str, back: (&str, &str), script: bool, main: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Fieldclose" }
+                meta name="theme-color" content="#0b2f55";
+                link rel="icon" href="/favicon.ico";
+                link rel="manifest" href="/manifest.webmanifest";
+                link rel="stylesheet" href="/reports.css";
+                @if script { script src="/reports.js" defer {} }
+            }
+            body {
+                header { h1 { (title) " · " (company) } a href=(back.0) { (back.1) } }
+                main { (main) }
+            }
+        }
+    }
+}
+
 /// `GET /reports`
 pub async fn reports(
     State(state): State<AppState>,
@@ -670,49 +694,32 @@ pub async fn reports(
         breakdown_table(title, dim, &rows, &query)
     });
 
-    let page = html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { "Reports · Fieldclose" }
-                meta name="theme-color" content="#0b2f55";
-                link rel="icon" href="/favicon.ico";
-                link rel="manifest" href="/manifest.webmanifest";
-                link rel="stylesheet" href="/reports.css";
-                script src="/reports.js" defer {}
-            }
-            body {
-                header { h1 { "Reports · " (user.0.company_name) } a href="/dashboard" { "Back to the app" } }
-                main {
-                    (filters(&q, &d, &people, &sources, &services))
-                    p.muted {
-                        (d.from) " to " (d.to) " · revenue closed " (money(d.revenue.revenue_cents))
-                        " (" (d.revenue.won) " won, average ticket " (or_dash(d.revenue.average_ticket_cents.map(money)))
-                        ") · pipeline " (money(d.revenue.pipeline_cents)) " across " (d.revenue.open_quotes) " open quotes ("
-                        a href="/reports/close-model" { "close probability" } ") · "
-                        a href=(format!("/api/analytics/export/headline?{query}")) { "CSV" }
-                        " · raw " a href=(format!("/api/analytics/export/consultations?{query}")) { "consultations" }
-                        ", " a href=(format!("/api/analytics/export/events?{query}")) { "events" }
-                    }
-                    (headline(&d))
-                    (speed(&d))
-                    (funnel(&d))
-                    (marketing(&marketing_report))
-                    h2 { "Breakdowns" }
-                    p.muted {
-                        "Close rate by the month held, win rate and revenue by the decision date. Tap a column to \
-                         sort. Grey: fewer than 20, too few to judge."
-                    }
-                    @for table in breakdowns { (table) }
-                    (curve(&d))
-                    (cohorts(&d, &query))
-                    (lost_and_tiers(&d, &query))
-                    (before_after(&d))
-                }
-            }
+    let main = html! {
+        (filters(&q, &d, &people, &sources, &services))
+        p.muted {
+            (d.from) " to " (d.to) " · revenue closed " (money(d.revenue.revenue_cents))
+            " (" (d.revenue.won) " won, average ticket " (or_dash(d.revenue.average_ticket_cents.map(money)))
+            ") · pipeline " (money(d.revenue.pipeline_cents)) " across " (d.revenue.open_quotes) " open quotes ("
+            a href="/reports/close-model" { "close probability" } ") · "
+            a href=(format!("/api/analytics/export/headline?{query}")) { "CSV" }
+            " · raw " a href=(format!("/api/analytics/export/consultations?{query}")) { "consultations" }
+            ", " a href=(format!("/api/analytics/export/events?{query}")) { "events" }
         }
+        (headline(&d))
+        (speed(&d))
+        (funnel(&d))
+        (marketing(&marketing_report))
+        h2 { "Breakdowns" }
+        p.muted {
+            "Close rate by the month held, win rate and revenue by the decision date. Tap a column to \
+             sort. Grey: fewer than 20, too few to judge."
+        }
+        @for table in breakdowns { (table) }
+        (curve(&d))
+        (cohorts(&d, &query))
+        (lost_and_tiers(&d, &query))
+        (before_after(&d))
     };
+    let page = document("Reports", &user.0.company_name, ("/dashboard", "Back to the app"), true, main);
     Ok(Html(page.into_string()).into_response())
 }

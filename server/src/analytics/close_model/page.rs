@@ -3,13 +3,18 @@
 //! calibration table, and the open quotes by expected value with their factors.
 
 use super::route::{close_model_page, CloseModelPage};
-use crate::{analytics::page::money, auth::CurrentUser, error::ApiError, state::AppState};
+use crate::{
+    analytics::page::{document, money},
+    auth::CurrentUser,
+    error::ApiError,
+    state::AppState,
+};
 use app::domain::Role;
 use axum::{
     extract::State,
     response::{Html, IntoResponse, Redirect, Response},
 };
-use maud::{html, Markup, DOCTYPE};
+use maud::{html, Markup};
 
 fn pct(v: f64) -> String {
     format!("{:.1}%", v * 100.0)
@@ -99,26 +104,8 @@ pub async fn page(State(state): State<AppState>, user: Option<CurrentUser>) -> R
         return Ok(Redirect::to("/").into_response());
     }
     let p = close_model_page(&state, &user).await?;
-    let page = html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { "Close probability · Fieldclose" }
-                meta name="theme-color" content="#0b2f55";
-                link rel="icon" href="/favicon.ico";
-                link rel="manifest" href="/manifest.webmanifest";
-                link rel="stylesheet" href="/reports.css";
-            }
-            body {
-                header { h1 { "Close probability · " (user.0.company_name) } a href="/reports" { "Back to reports" } }
-                main {
-                    (evidence(&p))
-                    (quotes(&p))
-                }
-            }
-        }
-    };
+    let main = html! { (evidence(&p)) (quotes(&p)) };
+    let page =
+        document("Close probability", &user.0.company_name, ("/reports", "Back to reports"), false, main);
     Ok(Html(page.into_string()).into_response())
 }
