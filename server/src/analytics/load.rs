@@ -1,7 +1,9 @@
-//! Keeps each company's facts in memory, up to date by company version: the first report loads
-//! every lead page by page; each later one re-folds only the leads whose rows or events changed
-//! since the version the facts were built at (the same commit-ordered version pulls use, so
-//! nothing committed is skipped). Pushes pay nothing for it.
+//! Keeps each company's facts in memory, up to date by company version: the first report reads
+//! the company's stored snapshot (`super::snapshot`), or without one loads every lead page by
+//! page; each later one re-folds only the leads whose rows or events changed since the version
+//! the facts were built at (the same commit-ordered version pulls use, so nothing committed is
+//! skipped). Pushes pay nothing for it. After a refresh the changed chunks are written to the
+//! snapshot, off the request path.
 
 use super::facts::{
     fold, secs, time_category, CompanyFacts, ConsultationRow, Event, EventKind, Kind, LeadRow, OptionRow,
