@@ -7,6 +7,7 @@
 
 pub mod business;
 pub mod close_model;
+pub mod coaching;
 pub mod csv;
 pub mod facts;
 pub mod id_index;
@@ -45,6 +46,7 @@ pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(routes::get_dashboard))
         .routes(routes!(close_model::route::get_close_model))
+        .routes(routes!(coaching::get_coaching))
         .routes(routes!(spend::report))
         .routes(routes!(spend::list, spend::put, spend::delete))
         .merge(spend_import)

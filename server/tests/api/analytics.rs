@@ -510,3 +510,43 @@ async fn the_close_model_page_falls_back_to_the_base_rate_and_lists_only_our_ope
     let resp = tech.http.get(app.url("/reports/close-model")).send().await.unwrap();
     assert!(resp.url().path() == "/" || resp.status().is_redirection(), "{}", resp.url());
 }
+
+/// Coaching effects (issue 24) count the company's own held consultations on each side of each
+/// behaviour, say an empty side has no difference, and are for managers only.
+#[tokio::test]
+async fn coaching_effects_count_our_held_consultations_on_each_side() {
+    let app = spawn_app().await;
+    let co = Company::new(&app, "Acme").await;
+    let mut tech = co.device(&app, "tech@acme.test", Role::Technician).await;
+    let (manager, _) = app.signed_in(co.id, "boss@acme.test", Role::Manager).await;
+    for amount in [Some(400_000), None] {
+        let (_, _, k) = new_consultation(&mut tech).await;
+        tech.mutate(update(k, 0, json!({ "held_at": Utc::now() }))).await;
+        if let Some(amount) = amount {
+            tech.mutate(won(k, amount)).await;
+        }
+    }
+    tech.sync().await;
+    let other = Company::new(&app, "Globex").await;
+    let mut their_tech = other.device(&app, "tech@globex.test", Role::Technician).await;
+    let (_, _, theirs) = new_consultation(&mut their_tech).await;
+    their_tech.mutate(update(theirs, 0, json!({ "held_at": Utc::now() }))).await;
+    their_tech.sync().await;
+
+    let c =
+        get_json(&app, &manager, &format!("/api/analytics/coaching?from={}&to={}", from(), today())).await;
+    let effects = c["effects"].as_array().unwrap();
+    assert_eq!(effects.len(), 2);
+    let options = &effects[0];
+    assert_eq!(options["behaviour"], "Three or more options presented");
+    assert_eq!((options["without_n"].as_u64(), options["without_closed"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(options["with_n"], 0);
+    assert!(options["difference"].is_null() && options["p_value"].is_null());
+    assert_eq!(options["flagged"], false);
+    assert!(c["note"].as_str().unwrap().contains("not proof of a cause"));
+
+    let resp = tech.http.get(app.url("/api/analytics/coaching")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let resp = manager.get(app.url("/api/analytics/coaching?from=yesterday")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+}
