@@ -1,6 +1,6 @@
 // A manager opens the close-probability page from the reports: it says whether the model is
 // used (and why not, when it falls back to the base rate), with the held-out evidence, and lists
-// the open quotes by expected value with what moved each one's chance.
+// the open quotes by expected value with what moved each one's chance; then the coaching view.
 import { test, expect } from './guard';
 import { startServer, signIn, DEMO, RunningServer } from './server';
 
@@ -34,6 +34,16 @@ test('the close-probability page shows its evidence and the open quotes by value
   } else {
     await expect(first.locator('td').last()).toHaveText('the base rate');
   }
+  // The coaching view, from the reports too: each behaviour's effect with its verdict, and
+  // each technician's opportunities (or that nothing stands out).
+  await page.goto(`${server.url}/reports`);
+  await page.getByRole('link', { name: 'coaching' }).click();
+  await expect(page.getByRole('heading', { level: 1 })).toContainText('Coaching');
+  const effects = page.getByTestId('effects');
+  await expect(effects).toContainText('not proof of a cause');
+  await expect(effects.locator('tbody tr')).toHaveCount(2);
+  await expect(effects.locator('tbody tr').first()).toContainText(/Real|Could be chance/);
+  await expect(page.getByTestId('technicians').locator('article').first()).toContainText(/visits/);
   // A technician has no such page: the app instead.
   const tech = await (await browser.newContext(phone)).newPage();
   await signIn(tech, server.url, DEMO.tech);

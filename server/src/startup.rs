@@ -44,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sw.js", get(pwa::service_worker))
         .route("/reports", get(analytics::page::reports))
         .route("/reports/close-model", get(analytics::close_model::page::page))
+        .route("/reports/coaching", get(analytics::coaching_page::page))
         .route("/p/{token}", get(crate::proposal::page))
         .nest("/api", api)
         .leptos_routes(&state, routes, {

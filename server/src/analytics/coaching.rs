@@ -109,27 +109,165 @@ pub fn effects(names: &[String], observations: impl Iterator<Item = (u64, bool)>
 /// fold to carry them.)
 pub const BEHAVIOURS: [&str; 2] = ["Three or more options presented", "Options presented on the first visit"];
 
-/// The coaching effects among consultations held in `range` that the context's filter keeps
-/// (a technician's own, with `technician=`). Closed as the close rate counts it: won as a sale
-/// within the close window of the visit.
-pub fn coaching(cx: &Context, range: DateRange) -> Vec<Effect> {
+/// Held consultations in `range` that the context's filter keeps, as (technician, behaviours,
+/// closed). Closed as the close rate counts it: won as a sale within the close window of the visit.
+fn observations<'a>(cx: &'a Context, range: DateRange) -> impl Iterator<Item = (u32, u64, bool)> + 'a {
     let span = InstantRange::of(cx, range);
     let window = cx.settings.close_window_days as Secs * DAY;
-    let names: Vec<String> = BEHAVIOURS.iter().map(|s| s.to_string()).collect();
-    let observations = cx.deals().filter_map(|s| {
+    cx.deals().filter_map(move |s| {
         let held = s.d.held.filter(|&h| span.holds(h))?;
         let closed = s.outcome == Outcome::Won && s.sale && s.at.is_some_and(|at| at - held <= window);
         let on_first_visit = s.d.presented.is_some_and(|p| local_day(cx.tz, p) == local_day(cx.tz, held));
         let had = u64::from(s.d.options_presented >= 3) | u64::from(on_first_visit) << 1;
-        Some((had, closed))
-    });
-    effects(&names, observations)
+        Some((s.d.technician, had, closed))
+    })
+}
+
+/// The coaching effects among consultations held in `range` that the context's filter keeps (a
+/// technician's own, with `technician=`).
+pub fn coaching(cx: &Context, range: DateRange) -> Vec<Effect> {
+    let names: Vec<String> = BEHAVIOURS.iter().map(|s| s.to_string()).collect();
+    effects(&names, observations(cx, range).map(|(_, had, closed)| (had, closed)))
+}
+
+/// One technician's coaching: how often they do each behaviour, and their biggest opportunities
+/// in words.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct TechnicianCoaching {
+    /// The technician's id (names are filled in by the caller).
+    pub technician: String,
+    pub held: u64,
+    /// Per behaviour (as in [`BEHAVIOURS`]): the share of their held consultations with it.
+    pub shares: Vec<f64>,
+    /// Up to three, the biggest first: a flagged behaviour that closes more, which they do less
+    /// often than the company does.
+    pub opportunities: Vec<String>,
+}
+
+/// Each technician's coaching against the company's `effects` (from [`coaching`] over the same
+/// range and filter).
+pub fn by_technician(cx: &Context, range: DateRange, effects: &[Effect]) -> Vec<TechnicianCoaching> {
+    let mut per: std::collections::BTreeMap<u32, (u64, Vec<u64>)> = Default::default();
+    for (tech, had, _) in observations(cx, range) {
+        let entry = per.entry(tech).or_insert_with(|| (0, vec![0; BEHAVIOURS.len()]));
+        entry.0 += 1;
+        for (i, n) in entry.1.iter_mut().enumerate() {
+            *n += u64::from(had & (1 << i) != 0);
+        }
+    }
+    per.into_iter()
+        .map(|(tech, (held, with))| {
+            let shares: Vec<f64> = with.iter().map(|&w| w as f64 / held as f64).collect();
+            let mut gaps: Vec<(f64, String)> = effects
+                .iter()
+                .zip(&shares)
+                .filter(|(e, _)| e.flagged && e.difference.is_some_and(|d| d > 0.0))
+                .filter_map(|(e, &share)| {
+                    let company = e.with_n as f64 / (e.with_n + e.without_n).max(1) as f64;
+                    let difference = e.difference?;
+                    (share < company).then(|| {
+                        let words = format!(
+                            "{}: in {:.0}% of your visits against {:.0}% across the company; consultations with it \
+                             close {:.0} points more often",
+                            e.behaviour,
+                            share * 100.0,
+                            company * 100.0,
+                            difference * 100.0
+                        );
+                        ((company - share) * difference, words)
+                    })
+                })
+                .collect();
+            gaps.sort_by(|a, b| b.0.total_cmp(&a.0));
+            TechnicianCoaching {
+                technician: cx.facts.dict.name(tech).to_string(),
+                held,
+                shares,
+                opportunities: gaps.into_iter().take(3).map(|g| g.1).collect(),
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use rand::{rngs::StdRng, Rng, SeedableRng};
+
+    #[test]
+    fn a_technician_who_skips_a_behaviour_that_closes_more_is_told_so_in_words() {
+        use crate::analytics::{
+            facts::{CompanyFacts, DealFact, LeadFact, NONE},
+            report::Filter,
+            settings::Settings,
+        };
+        let now = 1_780_000_000;
+        let mut facts = CompanyFacts::default();
+        let (a, b) = (facts.dict.id("tech-a"), facts.dict.id("tech-b"));
+        let web = facts.dict.id("web");
+        for i in 0..10u32 {
+            let held = now - 5 * DAY + i64::from(i) * 60;
+            let tech = if i < 5 { a } else { b };
+            // a presents three options once in five visits, b four times in five.
+            let options = if (tech == a && i == 0) || (tech == b && i != 9) { 3 } else { 1 };
+            let lead = LeadFact {
+                created: held - DAY,
+                source: web,
+                campaign: NONE,
+                service: web,
+                first_contact: None,
+                contacted_by: NONE,
+                first_held: Some(held),
+                disqualified: None,
+                dead: false,
+            };
+            let deal = DealFact {
+                lead_created: held - DAY,
+                source: web,
+                campaign: NONE,
+                service: web,
+                technician: tech,
+                held: Some(held),
+                presented: Some(held),
+                options_presented: options,
+                quoted_cents: 100_000,
+                outcome: Outcome::Open,
+                decided: None,
+                amount_cents: 0,
+                closer: NONE,
+                tier: NONE,
+                reason: NONE,
+                same_day: false,
+                reopened: false,
+                last_activity: held,
+                dead: false,
+            };
+            facts.put_lead(
+                uuid::Uuid::from_u128(u128::from(i) * 2 + 1),
+                lead,
+                vec![(uuid::Uuid::from_u128(u128::from(i) * 2 + 2), deal)],
+            );
+        }
+        facts.settle();
+        let settings = Settings::default();
+        let cx = Context::new(&facts, &settings, chrono_tz::UTC, now, &Filter::default());
+        let today = local_day(chrono_tz::UTC, now);
+        let range = DateRange { from: today - chrono::Duration::days(30), to: today };
+        // The company-wide effects, as if three or more options had been found to close 20 points more.
+        let mut effects = coaching(&cx, range);
+        assert_eq!((effects[0].with_n, effects[0].without_n), (5, 5));
+        (effects[0].flagged, effects[0].difference) = (true, Some(0.2));
+        let techs = by_technician(&cx, range, &effects);
+        let of = |name: &str| techs.iter().find(|t| t.technician == name).unwrap();
+        assert_eq!(of("tech-a").held, 5);
+        assert_eq!(of("tech-a").shares[0], 0.2);
+        assert_eq!(
+            of("tech-a").opportunities,
+            ["Three or more options presented: in 20% of your visits against 50% across the company; \
+              consultations with it close 20 points more often"]
+        );
+        assert!(of("tech-b").opportunities.is_empty(), "b already does it more than most");
+    }
 
     #[test]
     fn newcombe_matches_his_worked_example() {
@@ -187,6 +325,8 @@ pub struct Coaching {
     pub from: chrono::NaiveDate,
     pub to: chrono::NaiveDate,
     pub effects: Vec<Effect>,
+    /// Each technician's shares and biggest opportunities (names, not ids).
+    pub technicians: Vec<TechnicianCoaching>,
     /// Said on every screen that shows them.
     pub note: &'static str,
 }
@@ -199,13 +339,33 @@ pub async fn get_coaching(
     user: crate::auth::CurrentUser,
     axum::extract::Query(q): axum::extract::Query<super::routes::ReportQuery>,
 ) -> Result<crate::error::ApiJson<Coaching>, crate::error::ApiError> {
-    let coaching = super::routes::with_context(&state, &user, &q, |cx, r, _| Coaching {
-        from: r.range.from,
-        to: r.range.to,
-        effects: coaching(cx, r.range),
-        note: "An effect is an association in this company's own consultations, not proof of a cause. \
-               Flagged: still real after correcting for the number of behaviours compared (Benjamini–Hochberg, 10%).",
+    Ok(crate::error::ApiJson(load(&state, &user, &q).await?))
+}
+
+/// The coaching view for the caller's company and query, with people's names.
+pub async fn load(
+    state: &crate::state::AppState,
+    user: &crate::auth::CurrentUser,
+    q: &super::routes::ReportQuery,
+) -> Result<Coaching, crate::error::ApiError> {
+    let mut c = super::routes::with_context(state, user, q, |cx, r, _| {
+        let effects = coaching(cx, r.range);
+        Coaching {
+            from: r.range.from,
+            to: r.range.to,
+            technicians: by_technician(cx, r.range, &effects),
+            effects,
+            note: "An effect is an association in this company's own consultations, not proof of a cause. \
+                   Flagged: still real after correcting for the number of behaviours compared \
+                   (Benjamini–Hochberg, 10%).",
+        }
     })
     .await?;
-    Ok(crate::error::ApiJson(coaching))
+    let names = super::routes::names(&state.pool, user.company_id()).await?;
+    for t in &mut c.technicians {
+        if let Some(name) = names.get(&t.technician) {
+            t.technician = name.clone();
+        }
+    }
+    Ok(c)
 }

@@ -8,6 +8,7 @@
 pub mod business;
 pub mod close_model;
 pub mod coaching;
+pub mod coaching_page;
 pub mod csv;
 pub mod facts;
 pub mod id_index;

@@ -700,7 +700,8 @@ pub async fn reports(
             (d.from) " to " (d.to) " · revenue closed " (money(d.revenue.revenue_cents))
             " (" (d.revenue.won) " won, average ticket " (or_dash(d.revenue.average_ticket_cents.map(money)))
             ") · pipeline " (money(d.revenue.pipeline_cents)) " across " (d.revenue.open_quotes) " open quotes ("
-            a href="/reports/close-model" { "close probability" } ") · "
+            a href="/reports/close-model" { "close probability" } ", "
+            a href=(format!("/reports/coaching?{query}")) { "coaching" } ") · "
             a href=(format!("/api/analytics/export/headline?{query}")) { "CSV" }
             " · raw " a href=(format!("/api/analytics/export/consultations?{query}")) { "consultations" }
             ", " a href=(format!("/api/analytics/export/events?{query}")) { "events" }

@@ -544,6 +544,12 @@ async fn coaching_effects_count_our_held_consultations_on_each_side() {
     assert!(options["difference"].is_null() && options["p_value"].is_null());
     assert_eq!(options["flagged"], false);
     assert!(c["note"].as_str().unwrap().contains("not proof of a cause"));
+    assert_eq!(c["technicians"][0]["technician"], "Person tech@acme.test");
+    assert_eq!(c["technicians"][0]["held"], 2);
+    assert_eq!(c["technicians"][0]["opportunities"], json!([]));
+    let html = manager.get(app.url("/reports/coaching")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("What goes with closing") && html.contains("Could be chance"), "{html}");
+    assert!(html.contains("Person tech@acme.test · 2 visits"), "{html}");
 
     let resp = tech.http.get(app.url("/api/analytics/coaching")).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
