@@ -3,14 +3,13 @@
 
 use super::{
     coaching::{load, Coaching, BEHAVIOURS},
-    page::document,
+    page::{document, manager_or_sent_on},
     routes::ReportQuery,
 };
 use crate::{auth::CurrentUser, error::ApiError, state::AppState};
-use app::domain::Role;
 use axum::{
     extract::{Query, State},
-    response::{Html, IntoResponse, Redirect, Response},
+    response::{Html, IntoResponse, Response},
 };
 use maud::{html, Markup};
 
@@ -81,10 +80,10 @@ pub async fn page(
     user: Option<CurrentUser>,
     Query(q): Query<ReportQuery>,
 ) -> Result<Response, ApiError> {
-    let Some(user) = user else { return Ok(Redirect::to("/login").into_response()) };
-    if user.role() != Role::Manager {
-        return Ok(Redirect::to("/").into_response());
-    }
+    let user = match manager_or_sent_on(user) {
+        Ok(user) => user,
+        Err(elsewhere) => return Ok(elsewhere.into_response()),
+    };
     let c = load(&state, &user, &q).await?;
     let main = html! { (effects(&c)) (technicians(&c)) };
     let page = document("Coaching", &user.0.company_name, ("/reports", "Back to reports"), false, main);

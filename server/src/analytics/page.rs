@@ -625,16 +625,25 @@ pub fn document(title: &str, company: &str, back: (&str, &str), script: bool, ma
     }
 }
 
+/// The manager a report page is for; anyone else is sent on: to sign in, or to the app.
+pub fn manager_or_sent_on(user: Option<CurrentUser>) -> Result<CurrentUser, Redirect> {
+    match user {
+        None => Err(Redirect::to("/login")),
+        Some(user) if user.role() != Role::Manager => Err(Redirect::to("/")),
+        Some(user) => Ok(user),
+    }
+}
+
 /// `GET /reports`
 pub async fn reports(
     State(state): State<AppState>,
     user: Option<CurrentUser>,
     Query(q): Query<ReportQuery>,
 ) -> Result<Response, ApiError> {
-    let Some(user) = user else { return Ok(Redirect::to("/login").into_response()) };
-    if user.role() != Role::Manager {
-        return Ok(Redirect::to("/").into_response());
-    }
+    let user = match manager_or_sent_on(user) {
+        Ok(user) => user,
+        Err(elsewhere) => return Ok(elsewhere.into_response()),
+    };
     let query = serde_urlencoded::to_string([
         ("from", q.from.clone().unwrap_or_default()),
         ("to", q.to.clone().unwrap_or_default()),

@@ -4,15 +4,14 @@
 
 use super::route::{close_model_page, CloseModelPage};
 use crate::{
-    analytics::page::{document, money},
+    analytics::page::{document, manager_or_sent_on, money},
     auth::CurrentUser,
     error::ApiError,
     state::AppState,
 };
-use app::domain::Role;
 use axum::{
     extract::State,
-    response::{Html, IntoResponse, Redirect, Response},
+    response::{Html, IntoResponse, Response},
 };
 use maud::{html, Markup};
 
@@ -99,10 +98,10 @@ fn quotes(p: &CloseModelPage) -> Markup {
 
 /// `GET /reports/close-model`
 pub async fn page(State(state): State<AppState>, user: Option<CurrentUser>) -> Result<Response, ApiError> {
-    let Some(user) = user else { return Ok(Redirect::to("/login").into_response()) };
-    if user.role() != Role::Manager {
-        return Ok(Redirect::to("/").into_response());
-    }
+    let user = match manager_or_sent_on(user) {
+        Ok(user) => user,
+        Err(elsewhere) => return Ok(elsewhere.into_response()),
+    };
     let p = close_model_page(&state, &user).await?;
     let main = html! { (evidence(&p)) (quotes(&p)) };
     let page =
