@@ -16,6 +16,7 @@ pub mod import;
 pub mod load;
 pub mod page;
 pub mod pass;
+pub mod process_map;
 pub mod report;
 pub mod routes;
 pub mod settings;
@@ -48,6 +49,7 @@ pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .routes(routes!(routes::get_dashboard))
         .routes(routes!(close_model::route::get_close_model))
         .routes(routes!(coaching::get_coaching))
+        .routes(routes!(process_map::get_process_map))
         .routes(routes!(spend::report))
         .routes(routes!(spend::list, spend::put, spend::delete))
         .merge(spend_import)

@@ -556,3 +556,34 @@ async fn coaching_effects_count_our_held_consultations_on_each_side() {
     let resp = manager.get(app.url("/api/analytics/coaching?from=yesterday")).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
 }
+
+/// The process map (issue 24) is the company's own leads' events in the order they happened.
+#[tokio::test]
+async fn the_process_map_follows_our_leads_events_in_order() {
+    let app = spawn_app().await;
+    let co = Company::new(&app, "Acme").await;
+    let mut tech = co.device(&app, "tech@acme.test", Role::Technician).await;
+    let (manager, _) = app.signed_in(co.id, "boss@acme.test", Role::Manager).await;
+    let (_, _, k) = new_consultation(&mut tech).await;
+    tech.mutate(update(k, 0, json!({ "held_at": Utc::now() }))).await;
+    tech.mutate(won(k, 400_000)).await;
+    tech.sync().await;
+    let other = Company::new(&app, "Globex").await;
+    let mut their_tech = other.device(&app, "tech@globex.test", Role::Technician).await;
+    new_consultation(&mut their_tech).await;
+    their_tech.sync().await;
+
+    let map =
+        get_json(&app, &manager, &format!("/api/analytics/process-map?from={}&to={}", from(), today())).await;
+    assert_eq!(map["leads"], 1, "{map}");
+    let path: Vec<&str> = map["main_path"].as_array().unwrap().iter().map(|k| k.as_str().unwrap()).collect();
+    assert_eq!(path.first(), Some(&"lead_created"), "{map}");
+    assert_eq!(path.last(), Some(&"won"), "{map}");
+    assert_eq!(map["main_path_share"], 1.0);
+    let edges = map["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), path.len() - 1);
+    assert!(edges.iter().all(|e| e["count"] == 1 && e["share"] == 1.0 && e["rework"] == false), "{map}");
+
+    let resp = tech.http.get(app.url("/api/analytics/process-map")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+}
