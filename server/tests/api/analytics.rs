@@ -4,7 +4,7 @@
 
 use crate::{
     helpers::{error_message, spawn_app, spawn_app_with, OtherProcess, TestApp},
-    sync_fixtures::{activity, new_consultation, update, won, Company},
+    sync_fixtures::{activity, held_consultation, new_consultation, update, won, Company},
 };
 use app::domain::Role;
 use chrono::{Duration, Utc};
@@ -103,8 +103,7 @@ async fn only_managers_see_numbers_and_only_their_companys() {
     let app = spawn_app().await;
     let acme = Company::new(&app, "Acme").await;
     let mut tech = acme.device(&app, "tech@acme.test", Role::Technician).await;
-    let (_, _, k) = new_consultation(&mut tech).await;
-    tech.mutate(update(k, 0, json!({ "held_at": Utc::now() }))).await;
+    let k = held_consultation(&mut tech).await;
     tech.mutate(won(k, 500_000)).await;
     tech.sync().await;
 
@@ -360,8 +359,7 @@ async fn over_the_memory_budget_every_company_still_gets_its_numbers() {
         let co = Company::new(&app, name).await;
         let mut tech = co.device(&app, &format!("tech@{name}.test"), Role::Technician).await;
         let (manager, _) = app.signed_in(co.id, &format!("boss@{name}.test"), Role::Manager).await;
-        let (_, _, k) = new_consultation(&mut tech).await;
-        tech.mutate(update(k, 0, json!({ "held_at": Utc::now() }))).await;
+        let k = held_consultation(&mut tech).await;
         tech.mutate(won(k, amount)).await;
         tech.sync().await;
         managers.push((manager, amount, tech, co));
@@ -373,8 +371,7 @@ async fn over_the_memory_budget_every_company_still_gets_its_numbers() {
         }
     }
     let (manager, _, tech, _) = &mut managers[0];
-    let (_, _, k) = new_consultation(tech).await;
-    tech.mutate(update(k, 0, json!({ "held_at": Utc::now() }))).await;
+    let k = held_consultation(tech).await;
     tech.mutate(won(k, 100)).await;
     tech.sync().await;
     assert_eq!(dashboard(&app, manager).await["revenue"]["revenue_cents"], 1_250_100);
@@ -410,8 +407,7 @@ async fn a_new_process_reads_the_stored_facts_and_folds_only_what_changed_since(
     let co = Company::new(&app, "Acme").await;
     let mut tech = co.device(&app, "tech@acme.test", Role::Technician).await;
     let (manager, _) = app.signed_in(co.id, "boss@acme.test", Role::Manager).await;
-    let (_, _, k) = new_consultation(&mut tech).await;
-    tech.mutate(update(k, 0, json!({ "held_at": Utc::now() }))).await;
+    let k = held_consultation(&mut tech).await;
     tech.mutate(won(k, 1_250_000)).await;
     tech.sync().await;
     assert_eq!(dashboard(&app, &manager).await["revenue"]["revenue_cents"], 1_250_000);
@@ -428,8 +424,7 @@ async fn a_new_process_reads_the_stored_facts_and_folds_only_what_changed_since(
     .await
     .unwrap();
     // A change that does take a version: the new process re-folds that lead on top.
-    let (_, _, k2) = new_consultation(&mut tech).await;
-    tech.mutate(update(k2, 0, json!({ "held_at": Utc::now() }))).await;
+    let k2 = held_consultation(&mut tech).await;
     tech.mutate(won(k2, 100)).await;
     tech.sync().await;
 
@@ -469,17 +464,14 @@ async fn the_close_model_page_falls_back_to_the_base_rate_and_lists_only_our_ope
     let co = Company::new(&app, "Acme").await;
     let mut tech = co.device(&app, "tech@acme.test", Role::Technician).await;
     let (manager, _) = app.signed_in(co.id, "boss@acme.test", Role::Manager).await;
-    let (_, _, sold) = new_consultation(&mut tech).await;
-    tech.mutate(update(sold, 0, json!({ "held_at": Utc::now() }))).await;
+    let sold = held_consultation(&mut tech).await;
     tech.mutate(won(sold, 500_000)).await;
-    let (_, _, open) = new_consultation(&mut tech).await;
-    tech.mutate(update(open, 0, json!({ "held_at": Utc::now() }))).await;
+    let open = held_consultation(&mut tech).await;
     tech.sync().await;
     let other = Company::new(&app, "Globex").await;
     let mut their_tech = other.device(&app, "tech@globex.test", Role::Technician).await;
     let (their_manager, _) = app.signed_in(other.id, "boss@globex.test", Role::Manager).await;
-    let (_, _, theirs) = new_consultation(&mut their_tech).await;
-    their_tech.mutate(update(theirs, 0, json!({ "held_at": Utc::now() }))).await;
+    let theirs = held_consultation(&mut their_tech).await;
     their_tech.sync().await;
 
     let page = get_json(&app, &manager, "/api/analytics/close-model").await;
@@ -520,8 +512,7 @@ async fn coaching_effects_count_our_held_consultations_on_each_side() {
     let mut tech = co.device(&app, "tech@acme.test", Role::Technician).await;
     let (manager, _) = app.signed_in(co.id, "boss@acme.test", Role::Manager).await;
     for amount in [Some(400_000), None] {
-        let (_, _, k) = new_consultation(&mut tech).await;
-        tech.mutate(update(k, 0, json!({ "held_at": Utc::now() }))).await;
+        let k = held_consultation(&mut tech).await;
         if let Some(amount) = amount {
             tech.mutate(won(k, amount)).await;
         }
@@ -529,8 +520,7 @@ async fn coaching_effects_count_our_held_consultations_on_each_side() {
     tech.sync().await;
     let other = Company::new(&app, "Globex").await;
     let mut their_tech = other.device(&app, "tech@globex.test", Role::Technician).await;
-    let (_, _, theirs) = new_consultation(&mut their_tech).await;
-    their_tech.mutate(update(theirs, 0, json!({ "held_at": Utc::now() }))).await;
+    held_consultation(&mut their_tech).await;
     their_tech.sync().await;
 
     let c =
@@ -564,8 +554,7 @@ async fn the_process_map_follows_our_leads_events_in_order() {
     let co = Company::new(&app, "Acme").await;
     let mut tech = co.device(&app, "tech@acme.test", Role::Technician).await;
     let (manager, _) = app.signed_in(co.id, "boss@acme.test", Role::Manager).await;
-    let (_, _, k) = new_consultation(&mut tech).await;
-    tech.mutate(update(k, 0, json!({ "held_at": Utc::now() }))).await;
+    let k = held_consultation(&mut tech).await;
     tech.mutate(won(k, 400_000)).await;
     tech.sync().await;
     let other = Company::new(&app, "Globex").await;

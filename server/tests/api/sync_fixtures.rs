@@ -104,6 +104,13 @@ pub async fn new_consultation(device: &mut Device) -> (Uuid, Uuid, Uuid) {
     (c, l, k)
 }
 
+/// A new consultation (customer, lead, consultation) held now, in `device`'s outbox: its id.
+pub async fn held_consultation(device: &mut Device) -> Uuid {
+    let (_, _, k) = new_consultation(device).await;
+    device.mutate(update(k, 0, serde_json::json!({ "held_at": chrono::Utc::now() }))).await;
+    k
+}
+
 pub fn update(id: Uuid, base_version: i64, fields: Value) -> Mutation {
     Mutation::ConsultationUpdate(FieldUpdate {
         id,
