@@ -180,7 +180,7 @@ impl FactsCache {
                 let instance = current.instance;
                 let pool = pool.clone();
                 tokio::spawn(async move {
-                    if let Err(error) = super::snapshot::persist(&pool, company, &slot, instance).await {
+                    if let Err(error) = super::snapshot::persist(&pool, company, &slot, instance, tz).await {
                         tracing::warn!(%company, %error, "analytics snapshot not written; the next refresh tries again");
                     }
                 });

@@ -213,9 +213,9 @@ pub async fn load(pool: &PgPool, company: Uuid, tz: Tz) -> Result<Option<Company
     }
 }
 
-/// Writes the facts in `slot` (if it still holds the facts `instance`) to the company's stored
-/// snapshot: the chunks changed since, when the stored snapshot is the one these facts came
-/// from; the whole facts when there is none, or it is in another codec or zone, or another
+/// Writes the facts in `slot` (if it still holds the facts `instance`, folded in `tz`) to the
+/// company's stored snapshot: the chunks changed since, when the stored snapshot is the one these
+/// facts came from; the whole facts when there is none, or it is in another codec or zone, or another
 /// process stopped keeping it up to date; else nothing. Runs off the request path: the slot is
 /// locked only while the chunks are encoded.
 pub async fn persist(
@@ -223,10 +223,8 @@ pub async fn persist(
     company: Uuid,
     slot: &Arc<Mutex<Option<Slot>>>,
     instance: Uuid,
+    tz: Tz,
 ) -> Result<(), sqlx::Error> {
-    let Some(tz) = slot.lock().await.as_ref().filter(|s| s.instance == instance).map(|s| s.tz) else {
-        return Ok(());
-    };
     let before = header(pool, company, tz).await?;
     let (whole, stored) = {
         let guard = slot.lock().await;

@@ -4,8 +4,9 @@
 use super::{days_open, CloseModel, Examples, Factor, ModelCard};
 use crate::{
     analytics::{
-        facts::{secs, DealFact, Kind, Outcome, Secs, DAY},
+        facts::{secs, DealFact, Kind, Outcome},
         load::Slot,
+        report::{Context, Filter},
         routes::{load_settings, names},
     },
     auth::CurrentUser,
@@ -128,7 +129,6 @@ pub async fn close_model_page(state: &AppState, user: &CurrentUser) -> Result<Cl
     // On the blocking pool: a first training over a large company is seconds of CPU.
     let page = tokio::task::spawn_blocking(move || {
         let slot = guard.as_mut().expect("fresh fills the slot");
-        let stale = Secs::from(settings.stale_days) * DAY;
         if slot.model.is_none() {
             let facts = &slot.facts;
             let model = CloseModel::train(&Examples { deals: &facts.deals, dict: &facts.dict });
@@ -137,6 +137,8 @@ pub async fn close_model_page(state: &AppState, user: &CurrentUser) -> Result<Cl
         let model = slot.model.as_ref().expect("just trained").model.clone();
         let facts = &slot.facts;
         let now = secs(Utc::now());
+        // Whether a quote has gone stale (and so counts as lost) is the reports' rule.
+        let cx = Context::new(facts, &settings, slot.tz, now, &Filter::default());
         let name = |id: u32| {
             let key = facts.dict.name(id);
             people.get(key).cloned().unwrap_or_else(|| key.to_string())
@@ -147,10 +149,7 @@ pub async fn close_model_page(state: &AppState, user: &CurrentUser) -> Result<Cl
             .iter()
             .zip(ids)
             .filter(|(d, _)| {
-                !d.dead
-                    && d.outcome == Outcome::Open
-                    && (d.held.is_some() || d.presented.is_some())
-                    && now - d.last_activity <= stale
+                !d.dead && (d.held.is_some() || d.presented.is_some()) && cx.see(d).outcome == Outcome::Open
             })
             .map(|(d, id)| {
                 let probability = model.probability(d);
