@@ -555,3 +555,23 @@ pub struct ProposalLink {
     /// The page's path (`/p/{token}`); the device puts its own origin before it.
     pub path: String,
 }
+
+/// `GET /api/quote-scores`: each open quote the caller may see with its chance of being won.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct QuoteScores {
+    /// Which model gave them, e.g. "close model of 2026-12-05 21:14 UTC (v5123)".
+    pub model_version: String,
+    /// False when the model did not beat the base rate: every score is then the base rate.
+    pub uses_model: bool,
+    pub base_rate: f64,
+    pub scores: Vec<QuoteScore>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct QuoteScore {
+    pub consultation_id: Uuid,
+    /// 0 to 1.
+    pub probability: f64,
+}

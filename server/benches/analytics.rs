@@ -99,11 +99,11 @@ fn rss_kb(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// One dashboard request: (round trip, server time from `Server-Timing`).
+/// One report request: (round trip, server time from `Server-Timing`).
 async fn hit(http: &reqwest::Client, url: &str) -> (Duration, f64) {
     let t = Instant::now();
-    let resp = http.get(url).send().await.expect("dashboard");
-    assert!(resp.status().is_success(), "dashboard: {}", resp.status());
+    let resp = http.get(url).send().await.expect("report");
+    assert!(resp.status().is_success(), "{url}: {}", resp.status());
     let server = resp
         .headers()
         .get("server-timing")
@@ -209,6 +209,19 @@ async fn main() {
         report(label, rtt, st);
     }
     println!("server memory: {} MB with both ranges' parts kept", rss_kb(pid) / 1024);
+
+    // The process map over the year: the dashboard's pass (kept parts) for its funnel, and every
+    // lead's path walked for the graph (issue 24).
+    let map = format!("{}/api/analytics/process-map?from={}&to={today}", server.url, today - Days::days(364));
+    let (_, first) = hit(&http, &map).await;
+    println!("process map, one year: first request {first:.1} ms of server time");
+    let (mut rtt, mut st) = (vec![], vec![]);
+    for _ in 0..requests {
+        let (r, s) = hit(&http, &map).await;
+        rtt.push(r);
+        st.push(s);
+    }
+    report("process map, one year", rtt, st);
 
     // A technician pushes one consultation's worth (20 mutations); the next dashboard re-folds
     // only that lead. What this costs the push itself: nothing (no analytics work on the push path).

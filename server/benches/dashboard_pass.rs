@@ -72,6 +72,7 @@ fn main() {
             contacted_by: technicians[rng.gen_range(0..technicians.len())],
             first_held: held,
             disqualified: None,
+            path: Box::default(),
             dead: false,
         };
         let deal = DealFact {

@@ -47,8 +47,8 @@ fn is_cross_site(method: &Method, headers: &HeaderMap) -> bool {
     origin.split_once("://").map(|(_, authority)| authority) != Some(host)
 }
 
-/// The security headers of every response; `Cache-Control: no-store` on the API and the
-/// reports (people's data must not stay in shared caches or on a shared tablet's disk cache).
+/// The security headers of every response; `Cache-Control: no-store` on the API, the reports
+/// and a person's own pages (people's data must not stay in shared caches or on a shared tablet's disk cache).
 pub async fn headers(State(state): State<AppState>, req: Request, next: Next) -> axum::response::Response {
     let path = req.uri().path().to_owned();
     let response = next.run(req).await;
@@ -88,6 +88,7 @@ pub async fn headers(State(state): State<AppState>, req: Request, next: Next) ->
     if path.starts_with("/api/")
         || path == "/reports"
         || path.starts_with("/reports/")
+        || path.starts_with("/me/")
         || path.starts_with("/p/")
     {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -45,6 +45,9 @@ pub fn router(state: AppState) -> Router {
         .route("/reports", get(analytics::page::reports))
         .route("/reports/close-model", get(analytics::close_model::page::page))
         .route("/reports/coaching", get(analytics::coaching_page::page))
+        .route("/reports/process-map", get(analytics::process_map_page::page))
+        .route("/reports/quarterly", get(analytics::quarterly::page))
+        .route("/me/coaching", get(analytics::coaching_page::mine))
         .route("/p/{token}", get(crate::proposal::page))
         .nest("/api", api)
         .leptos_routes(&state, routes, {

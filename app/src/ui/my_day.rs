@@ -142,5 +142,11 @@ pub fn MyDay() -> impl IntoView {
             </ul>
             <p class="hint">"Correct a time by tapping it. An end before the start is refused with a reason."</p>
         </section>
+        // A server page (the company's numbers are not on the device): needs a connection.
+        <section class="card">
+            <h2>"Coaching"</h2>
+            <p class="hint">"What closes more in this company, and where your visits differ. Needs a connection."</p>
+            <a class="button" href="/me/coaching" rel="external" data-testid="my-coaching">"My biggest opportunities"</a>
+        </section>
     }
 }

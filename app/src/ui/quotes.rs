@@ -169,6 +169,19 @@ pub fn queue_of(s: &SyncSnapshot, person: Uuid) -> Vec<Quote> {
     })
 }
 
+/// Values the quotes the server scored by its close model instead of the device's close rates:
+/// probability × the highest option's price. Quotes it did not score keep the device's value.
+pub fn apply_scores(quotes: &mut [Quote], scores: &crate::api::QuoteScores) {
+    let by_id: HashMap<Uuid, f64> =
+        scores.scores.iter().map(|s| (s.consultation_id, s.probability)).collect();
+    for q in quotes {
+        if let Some(p) = by_id.get(&q.id) {
+            let top = q.tiers.iter().map(|(_, c)| c.0).max().unwrap_or(0);
+            q.expected_value = Cents((top as f64 * p).round() as i64);
+        }
+    }
+}
+
 /// The queue's order: overdue first (most overdue first), then the largest expected value,
 /// then the oldest visit.
 pub fn rank(quotes: &mut [Quote], now: DateTime<Utc>) {
@@ -204,6 +217,26 @@ mod tests {
             technician: None,
             expected_value: Cents(ev),
         }
+    }
+
+    #[test]
+    fn the_models_scores_value_the_quotes_it_scored_and_leave_the_others() {
+        let now = Utc::now();
+        let mut a = quote(100, None, 1, now);
+        a.tiers = vec![("good".into(), Cents(10_000)), ("best".into(), Cents(30_000))];
+        let b = quote(500, None, 1, now);
+        let scores = crate::api::QuoteScores {
+            model_version: "close model of 2026-12-05 21:14 UTC (v7)".into(),
+            uses_model: true,
+            base_rate: 0.4,
+            scores: vec![crate::api::QuoteScore { consultation_id: a.id, probability: 0.25 }],
+        };
+        let mut q = vec![a, b];
+        apply_scores(&mut q, &scores);
+        assert_eq!(q[0].expected_value, Cents(7_500), "0.25 × the best option's 30,000");
+        assert_eq!(q[1].expected_value, Cents(500), "not scored: the device's value stays");
+        rank(&mut q, now);
+        assert_eq!(q[0].expected_value, Cents(7_500));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use super::{
     conflicts::ConflictView,
     current_user,
-    quotes::{queue_of, quotes, rank, Quote},
+    quotes::{apply_scores, queue_of, quotes, rank, Quote},
     visit::{
         consultation_on_device, label,
         options::options_of,
@@ -88,11 +88,24 @@ pub fn Queue() -> impl IntoView {
     let me = current_user();
     let my_id = me.as_ref().map(|m| m.user_id).unwrap_or_default();
     let now = Utc::now();
+    // The company's close model scores the quotes while online; with no signal (or before the
+    // answer) the device's own close rates value them, and the page says which.
+    let scores = LocalResource::new(|| async {
+        crate::sync::device::transport::get_json::<crate::api::QuoteScores>("/api/quote-scores").await.ok()
+    });
+    let scored = move || scores.get().flatten();
     let queue = Memo::new(move |_| {
         let mut q = sync.snapshot.with(|s| queue_of(s, my_id));
+        if let Some(s) = scored() {
+            apply_scores(&mut q, &s);
+        }
         rank(&mut q, now);
         q
     });
+    let basis = move || match scored() {
+        Some(s) => format!("by the {}", s.model_version),
+        None => "by this device's close rates".to_string(),
+    };
     // The page's own rows (a first visit) are enough to show the queue.
     let loaded = Memo::new(move |_| sync.snapshot.with(|s| s.status.loaded || s.status.first_screen));
     // What a quote is worth uses the close rates of every decided consultation on the device:
@@ -111,7 +124,8 @@ pub fn Queue() -> impl IntoView {
             <Show when=move || !queue.with(Vec::is_empty) fallback=|| view! {
                 <section class="card empty" data-testid="queue-empty"><p>"No open quotes are assigned to you."</p></section>
             }>
-                <p class="muted">{move || format!("{} open quotes · overdue first, then by expected value", queue.with(Vec::len))}</p>
+                <p class="muted">{move || format!("{} open quotes · overdue first, then by expected value", queue.with(Vec::len))}
+                    " " <span class="small" data-testid="queue-basis">{basis}</span></p>
                 <ul class="list card" data-testid="queue">
                     {move || queue.get().into_iter().map(|q| view! { <QueueRow q contacting logged estimated /> }).collect_view()}
                 </ul>

@@ -219,6 +219,7 @@ mod tests {
                 contacted_by: NONE,
                 first_held: Some(held),
                 disqualified: None,
+                path: Box::default(),
                 dead: false,
             };
             let deal = DealFact {

@@ -2,11 +2,12 @@
 //! server-rendered like `/reports` (ADR 0050), over the same range and filters.
 
 use super::{
-    coaching::{load, Coaching, BEHAVIOURS},
+    coaching::{by_technician, coaching, load, Coaching, BEHAVIOURS},
     page::{document, manager_or_sent_on},
-    routes::ReportQuery,
+    routes::{with_company_context, ReportQuery},
 };
 use crate::{auth::CurrentUser, error::ApiError, state::AppState};
+use axum::response::Redirect;
 use axum::{
     extract::{Query, State},
     response::{Html, IntoResponse, Response},
@@ -24,7 +25,7 @@ fn share(closed: u64, n: u64) -> String {
     format!("{:.0}% of {n}", closed as f64 / n as f64 * 100.0)
 }
 
-fn effects(c: &Coaching) -> Markup {
+pub fn effects(c: &Coaching) -> Markup {
     html! {
         section aria-labelledby="h-effects" data-testid="effects" {
             h2 #h-effects { "What goes with closing" }
@@ -50,7 +51,7 @@ fn effects(c: &Coaching) -> Markup {
     }
 }
 
-fn technicians(c: &Coaching) -> Markup {
+pub fn technicians(c: &Coaching) -> Markup {
     html! {
         section aria-labelledby="h-people" data-testid="technicians" {
             h2 #h-people { "Each technician's biggest opportunities" }
@@ -87,5 +88,55 @@ pub async fn page(
     let c = load(&state, &user, &q).await?;
     let main = html! { (effects(&c)) (technicians(&c)) };
     let page = document("Coaching", &user.0.company_name, ("/reports", "Back to reports"), false, main);
+    Ok(Html(page.into_string()).into_response())
+}
+
+/// `GET /me/coaching`: a person's own coaching (issue 24: "a technician's own page shows their
+/// three biggest opportunities in plain words"), beside the company's effects. Only the range is
+/// taken from the query: the filters would let one person read another's figures.
+pub async fn mine(
+    State(state): State<AppState>,
+    user: Option<CurrentUser>,
+    Query(q): Query<ReportQuery>,
+) -> Result<Response, ApiError> {
+    let Some(user) = user else { return Ok(Redirect::to("/login").into_response()) };
+    let me = user.user_id().to_string();
+    let range = ReportQuery { from: q.from, to: q.to, ..ReportQuery::default() };
+    let (c, mine) = with_company_context(&state, user.company_id(), &range, move |cx, r, _| {
+        let effects = coaching(cx, r.range);
+        let mine = by_technician(cx, r.range, &effects).into_iter().find(|t| t.technician == me);
+        let c = Coaching {
+            from: r.range.from,
+            to: r.range.to,
+            effects,
+            technicians: vec![],
+            note: "An effect is an association in the company's own consultations, not proof of a cause.",
+        };
+        (c, mine)
+    })
+    .await?;
+    let main = html! {
+        section aria-labelledby="h-mine" data-testid="my-opportunities" {
+            h2 #h-mine { "Your biggest opportunities" }
+            @match &mine {
+                None => p { "No visits of yours were held from " (c.from) " to " (c.to) " yet: nothing to compare." },
+                Some(t) => {
+                    p.muted { (t.held) @if t.held == 1 { " visit" } @else { " visits" } " held, " (c.from) " to " (c.to) ". "
+                        @for (i, (name, s)) in BEHAVIOURS.iter().zip(&t.shares).enumerate() {
+                            @if i > 0 { " · " }
+                            (name) ": " (format!("{:.0}%", s * 100.0))
+                        }
+                    }
+                    @if t.opportunities.is_empty() {
+                        p { "Nothing stands out: no behaviour found to close more that you do less often than the company." }
+                    } @else {
+                        ol { @for o in &t.opportunities { li { (o) } } }
+                    }
+                }
+            }
+        }
+        (effects(&c))
+    };
+    let page = document("Your coaching", &user.0.company_name, ("/", "Back to the app"), false, main);
     Ok(Html(page.into_string()).into_response())
 }

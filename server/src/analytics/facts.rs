@@ -18,7 +18,8 @@ pub fn secs(t: DateTime<Utc>) -> Secs {
     t.timestamp()
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
 pub enum EventKind {
     LeadCreated,
     FirstContact,
@@ -35,6 +36,21 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Every kind, by its number (`kind as u8`).
+    pub const ALL: [EventKind; 11] = [
+        EventKind::LeadCreated,
+        EventKind::FirstContact,
+        EventKind::ConsultationScheduled,
+        EventKind::ConsultationHeld,
+        EventKind::OptionsPresented,
+        EventKind::FollowUp,
+        EventKind::Won,
+        EventKind::Lost,
+        EventKind::Reopened,
+        EventKind::Qualified,
+        EventKind::Disqualified,
+    ];
+
     pub fn parse(s: &str) -> Option<EventKind> {
         Some(match s {
             "lead_created" => EventKind::LeadCreated,
@@ -51,6 +67,47 @@ impl EventKind {
             _ => return None,
         })
     }
+}
+
+/// One step of a lead's path through the process (the process map reads them): its event's kind
+/// and the seconds since the lead's previous event, in one word, since a million leads carry
+/// four million of them. Gaps longer than [`Step::MAX_GAP`] (8.5 years) are kept as that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step(u32);
+
+impl Step {
+    pub const MAX_GAP: Secs = (1 << 28) - 1;
+
+    pub fn new(kind: EventKind, gap: Secs) -> Step {
+        Step((gap.clamp(0, Step::MAX_GAP) as u32) << 4 | kind as u32)
+    }
+    pub fn kind(self) -> EventKind {
+        EventKind::ALL[(self.0 & 0xF) as usize]
+    }
+    pub fn gap(self) -> Secs {
+        Secs::from(self.0 >> 4)
+    }
+    /// The word as stored in a snapshot.
+    pub fn bits(self) -> u32 {
+        self.0
+    }
+    /// A stored word, or None when its kind is not one.
+    pub fn from_bits(bits: u32) -> Option<Step> {
+        ((bits & 0xF) < EventKind::ALL.len() as u32).then_some(Step(bits))
+    }
+}
+
+/// A lead's events as steps, in the order given (time order).
+pub fn path(events: impl IntoIterator<Item = (EventKind, Secs)>) -> Box<[Step]> {
+    let mut last = None;
+    events
+        .into_iter()
+        .map(|(kind, at)| {
+            let step = Step::new(kind, last.map_or(0, |l| at - l));
+            last = Some(at);
+            step
+        })
+        .collect()
 }
 
 /// One stage event as stored, with the few details the metrics read.
@@ -161,6 +218,8 @@ pub struct LeadFact {
     /// Judged not a lead (the latest judgement, as a dictionary id of its reason): out of the
     /// lead → consultation denominator.
     pub disqualified: Option<u32>,
+    /// Every event of the lead, in time order: its path through the process (the process map).
+    pub path: Box<[Step]>,
     pub dead: bool,
 }
 
@@ -224,6 +283,7 @@ pub fn fold(
         contacted_by: first.map(|e| dict.id(&e.actor.to_string())).unwrap_or(NONE),
         first_held: None,
         disqualified: None,
+        path: path(events.iter().map(|e| (e.kind, e.at))),
         dead: false,
     };
     for e in &events {
@@ -448,6 +508,9 @@ pub struct CompanyFacts {
     /// are checked against.
     generations: [Vec<u64>; 3],
     changes: u64,
+    /// The heap bytes of the leads' paths, kept as leads change (the memory budget counts them,
+    /// and summing a million paths per request would not be free).
+    path_bytes: usize,
     /// What of these facts is in the company's stored snapshot (`super::snapshot`).
     pub persisted: Persisted,
     /// The dashboard's partial results per chunk (`super::pass`).
@@ -466,8 +529,10 @@ impl CompanyFacts {
     /// Replaces (or adds) a lead and its consultations. Consultations the lead no longer has
     /// (deleted) are marked dead and skipped by every report.
     pub fn put_lead(&mut self, id: Uuid, lead: LeadFact, deals: Vec<(Uuid, DealFact)>) {
+        self.path_bytes += path_bytes(&lead.path);
         let i = match self.lead_index.get(&id) {
             Some(i) => {
+                self.path_bytes -= path_bytes(&self.leads[i].path);
                 self.leads[i] = lead;
                 i
             }
@@ -567,6 +632,7 @@ impl CompanyFacts {
         }
         let names: usize = self.dict.names.iter().map(|n| 2 * (n.capacity() + size_of::<String>())).sum();
         self.leads.capacity() * size_of::<LeadFact>()
+            + self.path_bytes
             + self.deals.capacity() * size_of::<DealFact>()
             + self.time.capacity() * size_of::<TimeFact>()
             + self.lead_index.approx_bytes()
@@ -610,6 +676,7 @@ impl CompanyFacts {
             [vec![0; chunks(leads.1.len())], vec![0; chunks(deals.1.len())], vec![0; chunks(time.1.len())]];
         let mut facts = CompanyFacts {
             version,
+            path_bytes: leads.1.iter().map(|l| path_bytes(&l.path)).sum(),
             dict,
             lead_index: IdIndex::from_positions(&leads.0),
             deal_index: IdIndex::from_positions(&deals.0),
@@ -686,6 +753,15 @@ impl CompanyFacts {
             }
         };
         self.changed(Kind::Time, i);
+    }
+}
+
+/// What a path holds on the heap: its steps and the allocator's header.
+fn path_bytes(path: &[Step]) -> usize {
+    if path.is_empty() {
+        0
+    } else {
+        std::mem::size_of_val(path) + 16
     }
 }
 

@@ -348,7 +348,8 @@ async fn refold(
                 (details->>'amount_cents')::bigint as amount_cents,
                 (details->>'option_id')::uuid as option_id,
                 details->>'reason' as reason
-         from stage_events where company_id = $1 and lead_id = any($2) and not deleted",
+         from stage_events where company_id = $1 and lead_id = any($2) and not deleted
+         order by occurred_at, version",
         company,
         ids
     )
@@ -503,6 +504,7 @@ mod tests {
             contacted_by: 0,
             first_held: None,
             disqualified: None,
+            path: Box::default(),
             dead: false,
         };
         for _ in 0..1000 {

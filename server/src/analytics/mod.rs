@@ -17,6 +17,8 @@ pub mod load;
 pub mod page;
 pub mod pass;
 pub mod process_map;
+pub mod process_map_page;
+pub mod quarterly;
 pub mod report;
 pub mod routes;
 pub mod settings;
@@ -48,6 +50,7 @@ pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(routes::get_dashboard))
         .routes(routes!(close_model::route::get_close_model))
+        .routes(routes!(close_model::route::get_quote_scores))
         .routes(routes!(coaching::get_coaching))
         .routes(routes!(process_map::get_process_map))
         .routes(routes!(spend::report))

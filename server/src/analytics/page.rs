@@ -38,11 +38,11 @@ fn pct(v: Option<f64>) -> String {
     v.map(|v| format!("{:.1}%", v * 100.0)).unwrap_or_else(|| "—".into())
 }
 
-fn kpi_value(k: &Kpi) -> String {
+pub fn kpi_value(k: &Kpi) -> String {
     value_in(k.unit, k.value)
 }
 
-fn value_in(unit: Unit, value: Option<f64>) -> String {
+pub fn value_in(unit: Unit, value: Option<f64>) -> String {
     match (unit, value) {
         (_, None) => "—".into(),
         (Unit::Share, Some(v)) => pct(Some(v)),
@@ -52,7 +52,7 @@ fn value_in(unit: Unit, value: Option<f64>) -> String {
     }
 }
 
-fn kpi_target(k: &Kpi) -> String {
+pub fn kpi_target(k: &Kpi) -> String {
     match k.unit {
         Unit::Share => pct(Some(k.target)),
         Unit::Minutes => format!("{:.0} min", k.target),
@@ -507,7 +507,8 @@ fn lost_and_tiers(d: &Dashboard, query: &str) -> Markup {
     }
 }
 
-fn before_after(d: &Dashboard) -> Markup {
+/// Before/after each recorded process change; `form`: with the form that records one.
+pub fn before_after(d: &Dashboard, form: bool) -> Markup {
     html! {
         section aria-labelledby="h-ba" {
             h2 #h-ba { "Before / after a process change" }
@@ -539,36 +540,39 @@ fn before_after(d: &Dashboard) -> Markup {
                     }
                 } }
             }
-            form #change-form.inline {
+            @if form { form #change-form.inline {
                 label { "What changed " input name="name" required maxlength="200" placeholder="New price book"; }
                 label { "On " input name="changed_on" type="date" required; }
                 button type="submit" { "Record change" }
                 output #change-msg role="status" {}
-            }
+            } }
         }
     }
 }
 
 /// A person the filters offer.
-struct Person {
+pub struct Person {
     id: String,
     name: String,
     role: Role,
 }
 
-/// The filter form; the options list the company's people, sources and services.
-fn filters(
+/// The dashboard's filters, as a form that sends them to `action` (each report page keeps them);
+/// the options list the company's people, sources and services.
+pub fn filters(
+    action: &str,
     q: &ReportQuery,
-    d: &Dashboard,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
     people: &[Person],
     sources: &[String],
     services: &[String],
 ) -> Markup {
     let is = |v: &Option<String>, x: &str| v.as_deref() == Some(x);
     html! {
-        form.filters method="get" action="/reports" {
-            label { "From " input type="date" name="from" value=(d.from); }
-            label { "To " input type="date" name="to" value=(d.to); }
+        form.filters method="get" action=(action) {
+            label { "From " input type="date" name="from" value=(from); }
+            label { "To " input type="date" name="to" value=(to); }
             label { "Trend by " select name="period" {
                 @for p in ["week", "month", "quarter", "year"] {
                     option value=(p) selected[q.period.as_deref().unwrap_or("month") == p] { (p) }
@@ -599,6 +603,27 @@ fn filters(
             button type="submit" { "Apply" }
         }
     }
+}
+
+/// Everyone's name by id (breakdown rows name people who have since left), and the active
+/// people the filters offer.
+pub async fn people(
+    pool: &sqlx::PgPool,
+    company: uuid::Uuid,
+) -> Result<(HashMap<String, String>, Vec<Person>), ApiError> {
+    let everyone = sqlx::query!(
+        r#"select id, name, role as "role: Role", active from users where company_id = $1 order by name"#,
+        company
+    )
+    .fetch_all(pool)
+    .await?;
+    let names = everyone.iter().map(|p| (p.id.to_string(), p.name.clone())).collect();
+    let active = everyone
+        .into_iter()
+        .filter(|p| p.active)
+        .map(|p| Person { id: p.id.to_string(), name: p.name, role: p.role })
+        .collect();
+    Ok((names, active))
 }
 
 /// A server-rendered report page: `title` (and the company's name) in its heading, a link back,
@@ -670,21 +695,8 @@ pub async fn reports(
             (d, b, sources, services, m)
         })
         .await?;
-    // Everyone, once: breakdown rows name people who have since left; the filters offer only
-    // the active ones.
-    let everyone = sqlx::query!(
-        r#"select id, name, role as "role: Role", active from users where company_id = $1 order by name"#,
-        user.company_id()
-    )
-    .fetch_all(&state.pool)
-    .await?;
-    let people_names: HashMap<String, String> =
-        everyone.iter().map(|p| (p.id.to_string(), p.name.clone())).collect();
-    let people: Vec<Person> = everyone
-        .into_iter()
-        .filter(|p| p.active)
-        .map(|p| Person { id: p.id.to_string(), name: p.name, role: p.role })
-        .collect();
+    let (people_names, people) = people(&state.pool, user.company_id()).await?;
+    let model_pipeline = super::close_model::route::pipeline(&state, user.company_id()).await?;
     let breakdowns = breakdowns.into_iter().map(|(dim, mut rows)| {
         if matches!(dim, Dimension::Technician | Dimension::Rep) {
             for r in &mut rows {
@@ -704,13 +716,18 @@ pub async fn reports(
     });
 
     let main = html! {
-        (filters(&q, &d, &people, &sources, &services))
+        (filters("/reports", &q, d.from, d.to, &people, &sources, &services))
         p.muted {
             (d.from) " to " (d.to) " · revenue closed " (money(d.revenue.revenue_cents))
             " (" (d.revenue.won) " won, average ticket " (or_dash(d.revenue.average_ticket_cents.map(money)))
-            ") · pipeline " (money(d.revenue.pipeline_cents)) " across " (d.revenue.open_quotes) " open quotes ("
+            ") · pipeline " (money(d.revenue.pipeline_cents)) " across " (d.revenue.open_quotes)
+            " open quotes at the base rate by service; company-wide by the "
+            span data-testid="pipeline-model" { (model_pipeline.2) } ", " (money(model_pipeline.0)) " across "
+            (model_pipeline.1) " ("
             a href="/reports/close-model" { "close probability" } ", "
-            a href=(format!("/reports/coaching?{query}")) { "coaching" } ") · "
+            a href=(format!("/reports/coaching?{query}")) { "coaching" } ", "
+            a href=(format!("/reports/process-map?{query}")) { "process map" } ", "
+            a href="/reports/quarterly" { "quarterly review" } ") · "
             a href=(format!("/api/analytics/export/headline?{query}")) { "CSV" }
             " · raw " a href=(format!("/api/analytics/export/consultations?{query}")) { "consultations" }
             ", " a href=(format!("/api/analytics/export/events?{query}")) { "events" }
@@ -728,7 +745,7 @@ pub async fn reports(
         (curve(&d))
         (cohorts(&d, &query))
         (lost_and_tiers(&d, &query))
-        (before_after(&d))
+        (before_after(&d, true))
     };
     let page = document("Reports", &user.0.company_name, ("/dashboard", "Back to the app"), true, main);
     Ok(Html(page.into_string()).into_response())

@@ -142,7 +142,17 @@ pub async fn with_context<T: Send + 'static>(
     f: impl FnOnce(&Context, &Request, &[ProcessChange]) -> T + Send + 'static,
 ) -> Result<T, ApiError> {
     user.require(Role::Manager, "Only managers can see the company's numbers.")?;
-    let company = user.company_id();
+    with_company_context(state, user.company_id(), query, f).await
+}
+
+/// [`with_context`] without the role check: for a page that shows a person only their own part
+/// of the company's numbers (the caller's duty).
+pub async fn with_company_context<T: Send + 'static>(
+    state: &AppState,
+    company: Uuid,
+    query: &ReportQuery,
+    f: impl FnOnce(&Context, &Request, &[ProcessChange]) -> T + Send + 'static,
+) -> Result<T, ApiError> {
     let settings = load_settings(&state.pool, company).await?;
     let changes = load_changes(&state.pool, company).await?;
     let guard = state.analytics.fresh(&state.pool, &state.clock, company).await?;

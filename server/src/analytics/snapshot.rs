@@ -18,7 +18,7 @@
 //! refused (and the facts folded from the rows again), never a report that indexes past a table.
 
 use super::facts::{
-    CompanyFacts, DealFact, Dictionary, Kind, LeadFact, Outcome, Secs, TimeFact, CHUNK, NONE,
+    CompanyFacts, DealFact, Dictionary, Kind, LeadFact, Outcome, Secs, Step, TimeFact, CHUNK, NONE,
 };
 use super::load::Slot;
 use chrono_tz::Tz;
@@ -30,7 +30,7 @@ use uuid::Uuid;
 
 /// The codec's version: a snapshot written in another is not read (the facts are folded again
 /// and the snapshot replaced).
-pub const FORMAT: i32 = 1;
+pub const FORMAT: i32 = 2;
 
 /// Another process's snapshot is replaced once it is this old (its writer stopped writing).
 pub const TAKE_OVER_AFTER: Duration = Duration::from_secs(600);
@@ -392,6 +392,20 @@ impl Reader<'_> {
     fn time_if(&mut self, present: bool, base: Secs) -> Result<Option<Secs>, Corrupt> {
         present.then(|| self.time(base)).transpose()
     }
+    /// A lead's path: its length, then each step's word.
+    fn path(&mut self) -> Result<Box<[Step]>, Corrupt> {
+        let n = usize::try_from(self.u()?).map_err(|_| Corrupt("a count"))?;
+        // Each step is at least a byte: a longer count is damage, not a reason to allocate.
+        if n > self.b.len() {
+            return Err(Corrupt("cut short"));
+        }
+        (0..n)
+            .map(|_| {
+                let bits = u32::try_from(self.u()?).map_err(|_| Corrupt("a step"))?;
+                Step::from_bits(bits).ok_or(Corrupt("a step of no known kind"))
+            })
+            .collect()
+    }
     /// A chunk's count and base time.
     fn start(&mut self) -> Result<(usize, Secs), Corrupt> {
         let n = usize::try_from(self.u()?).map_err(|_| Corrupt("a count"))?;
@@ -461,6 +475,10 @@ fn encode_leads(ids: &[Uuid], leads: &[LeadFact]) -> Vec<u8> {
         if let Some(reason) = l.disqualified {
             w.name(reason);
         }
+        w.u(l.path.len() as u64);
+        for step in &l.path {
+            w.u(u64::from(step.bits()));
+        }
     }
     w.0
 }
@@ -480,6 +498,7 @@ fn decode_leads(r: &mut Reader, ids: &mut Vec<Uuid>, out: &mut Vec<LeadFact>) ->
             first_contact: r.time_if(bit(flags, 0), created)?,
             first_held: r.time_if(bit(flags, 1), created)?,
             disqualified: if bit(flags, 2) { Some(r.name()?) } else { None },
+            path: r.path()?,
             dead: bit(flags, 3),
         });
     }

@@ -547,7 +547,8 @@ async fn coaching_effects_count_our_held_consultations_on_each_side() {
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
 }
 
-/// The process map (issue 24) is the company's own leads' events in the order they happened.
+/// The process map (issue 24) is the company's own leads' events in the order they happened,
+/// read from the facts, filtered as the dashboard is, and equal to the graph of the raw events.
 #[tokio::test]
 async fn the_process_map_follows_our_leads_events_in_order() {
     let app = spawn_app().await;
@@ -556,23 +557,198 @@ async fn the_process_map_follows_our_leads_events_in_order() {
     let (manager, _) = app.signed_in(co.id, "boss@acme.test", Role::Manager).await;
     let k = held_consultation(&mut tech).await;
     tech.mutate(won(k, 400_000)).await;
+    // A second lead from another source that went nowhere yet.
+    let (c, m) = crate::sync_fixtures::customer("Bo Diaz");
+    tech.mutate(m).await;
+    let (_, mut m) = crate::sync_fixtures::lead(c);
+    if let app::sync::mutation::Mutation::LeadCreate(l) = &mut m {
+        l.source = "referral".into();
+    }
+    tech.mutate(m).await;
     tech.sync().await;
     let other = Company::new(&app, "Globex").await;
     let mut their_tech = other.device(&app, "tech@globex.test", Role::Technician).await;
     new_consultation(&mut their_tech).await;
     their_tech.sync().await;
 
-    let map =
-        get_json(&app, &manager, &format!("/api/analytics/process-map?from={}&to={}", from(), today())).await;
-    assert_eq!(map["leads"], 1, "{map}");
-    let path: Vec<&str> = map["main_path"].as_array().unwrap().iter().map(|k| k.as_str().unwrap()).collect();
+    let range = format!("from={}&to={}", from(), today());
+    let map = get_json(&app, &manager, &format!("/api/analytics/process-map?{range}")).await;
+    assert_eq!(map["graph"]["leads"], 2, "{map}");
+    assert_eq!(map["graph"]["main_path_share"], 0.5, "{map}");
+
+    // The oracle: the graph of the stage events as Postgres has them, in time then commit order.
+    let rows: Vec<(uuid::Uuid, String, chrono::DateTime<Utc>)> = sqlx::query_as(
+        "select e.lead_id, e.kind, e.occurred_at from stage_events e
+         where e.company_id = $1 and not e.deleted order by e.lead_id, e.occurred_at, e.version",
+    )
+    .bind(co.id)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let mut paths: Vec<Vec<(server::analytics::facts::EventKind, i64)>> = vec![];
+    let mut current = None;
+    for (lead, kind, at) in rows {
+        if current != Some(lead) {
+            current = Some(lead);
+            paths.push(vec![]);
+        }
+        let kind = server::analytics::facts::EventKind::parse(&kind).unwrap();
+        paths.last_mut().unwrap().push((kind, at.timestamp()));
+    }
+    let paths: Vec<_> = paths.into_iter().map(server::analytics::facts::path).collect();
+    let oracle = server::analytics::process_map::build(paths.iter().map(|p| &p[..]));
+    assert_eq!(map["graph"], serde_json::to_value(&oracle).unwrap());
+
+    // The dashboard's filters: only the website lead, whose path ends in a sale.
+    let map = get_json(&app, &manager, &format!("/api/analytics/process-map?{range}&source=website")).await;
+    assert_eq!(map["graph"]["leads"], 1, "{map}");
+    let path: Vec<&str> =
+        map["graph"]["main_path"].as_array().unwrap().iter().map(|k| k.as_str().unwrap()).collect();
     assert_eq!(path.first(), Some(&"lead_created"), "{map}");
     assert_eq!(path.last(), Some(&"won"), "{map}");
-    assert_eq!(map["main_path_share"], 1.0);
-    let edges = map["edges"].as_array().unwrap();
+    let edges = map["graph"]["edges"].as_array().unwrap();
     assert_eq!(edges.len(), path.len() - 1);
     assert!(edges.iter().all(|e| e["count"] == 1 && e["share"] == 1.0 && e["rework"] == false), "{map}");
+    // The funnel's four stages, with the dashboard's own figures.
+    let dashboard =
+        get_json(&app, &manager, &format!("/api/analytics/dashboard?{range}&source=website")).await;
+    let leaks = map["leaks"].as_array().unwrap();
+    assert_eq!(leaks.len(), 4);
+    for (leak, stage) in leaks.iter().zip(dashboard["funnel"]["stages"].as_array().unwrap()) {
+        assert_eq!(
+            (&leak["stage"], &leak["entries"], &leak["lost"]),
+            (&stage["name"], &stage["entries"], &stage["lost"])
+        );
+    }
+    assert_eq!(leaks[0]["from"], "lead_created");
+
+    // The page draws it, with the filters kept.
+    let html = manager
+        .get(app.url(&format!("/reports/process-map?{range}&source=website")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<svg") && html.contains("Main path") && html.contains("Every step"), "{html}");
+    assert!(html.contains(r#"<option selected>website</option>"#), "{html}");
 
     let resp = tech.http.get(app.url("/api/analytics/process-map")).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let resp = tech.http.get(app.url("/reports/process-map")).send().await.unwrap();
+    assert!(resp.url().path() == "/" || resp.status().is_redirection(), "{}", resp.url());
+    let resp = manager.get(app.url("/api/analytics/process-map?source=web&from=bad")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+}
+
+/// The quarterly review (issue 24): two quarters side by side, the map, changes and coaching, for
+/// managers; and a technician's own coaching page, which shows only their own figures.
+#[tokio::test]
+async fn the_quarterly_review_compares_quarters_and_a_technician_sees_only_their_own_coaching() {
+    let app = spawn_app().await;
+    let co = Company::new(&app, "Acme").await;
+    let mut tech = co.device(&app, "tech@acme.test", Role::Technician).await;
+    let idle = co.device(&app, "idle@acme.test", Role::Technician).await;
+    let (manager, _) = app.signed_in(co.id, "boss@acme.test", Role::Manager).await;
+    let k = held_consultation(&mut tech).await;
+    tech.mutate(won(k, 400_000)).await;
+    tech.sync().await;
+
+    // Test companies are in America/Chicago.
+    use chrono::Datelike;
+    let day = Utc::now().with_timezone(&chrono_tz::America::Chicago).date_naive();
+    let (year, number) = (day.year(), day.month0() / 3 + 1);
+    let previous = if number == 1 { format!("Q4 {}", year - 1) } else { format!("Q{} {year}", number - 1) };
+    let page = |path: String| {
+        let http = manager.clone();
+        let url = app.url(&path);
+        async move {
+            let resp = http.get(url).send().await.unwrap();
+            (resp.status(), resp.text().await.unwrap())
+        }
+    };
+    let (status, html) = page(format!("/reports/quarterly?quarter={year}-Q{number}")).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains(&format!("Quarterly review, Q{number} {year}")), "{html}");
+    for part in
+        [previous.as_str(), "Headline KPIs", "<svg", "Leaks", "Before / after", "What goes with closing"]
+    {
+        assert!(html.contains(part), "{part}: {html}");
+    }
+    assert!(html.contains("Person tech@acme.test · 1 visits"), "coaching per person: {html}");
+    // Without a quarter: the last one that has ended.
+    let (status, html) = page("/reports/quarterly".into()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(&format!("Quarterly review, {previous}")), "{html}");
+    let (status, body) = page("/reports/quarterly?quarter=2026-Q5".into()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("expected a quarter like 2026-Q3"), "{body}");
+
+    // A technician: sent away from the review, shown their own coaching.
+    let resp = tech.http.get(app.url("/reports/quarterly")).send().await.unwrap();
+    assert!(resp.url().path() == "/" || resp.status().is_redirection(), "{}", resp.url());
+    let resp = tech.http.get(app.url("/me/coaching?technician=anyone")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("Your biggest opportunities") && html.contains("1 visit held"), "{html}");
+    assert!(html.contains("What goes with closing"), "{html}");
+    let html = idle.http.get(app.url("/me/coaching")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("No visits of yours were held"), "{html}");
+    let resp = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(app.url("/me/coaching"))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_redirection(), "signed out: {}", resp.status());
+}
+
+/// The rep's queue is valued by the close model's scores (issue 24): each person gets the open
+/// quotes synced to them, a manager the company's, never another company's, with the model named.
+#[tokio::test]
+async fn quote_scores_cover_the_quotes_a_person_may_see_and_name_their_model() {
+    let app = spawn_app().await;
+    let co = Company::new(&app, "Acme").await;
+    let mut tech = co.device(&app, "tech@acme.test", Role::Technician).await;
+    let mut other_tech = co.device(&app, "tech2@acme.test", Role::Technician).await;
+    let (manager, _) = app.signed_in(co.id, "boss@acme.test", Role::Manager).await;
+    let mine = held_consultation(&mut tech).await;
+    tech.sync().await;
+    let theirs = held_consultation(&mut other_tech).await;
+    other_tech.sync().await;
+    let globex = Company::new(&app, "Globex").await;
+    let mut their_tech = globex.device(&app, "tech@globex.test", Role::Technician).await;
+    let elsewhere = held_consultation(&mut their_tech).await;
+    their_tech.sync().await;
+
+    let ids = |v: &Value| -> Vec<String> {
+        v["scores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["consultation_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let scores = get_json(&app, &tech.http, "/api/quote-scores").await;
+    assert_eq!(ids(&scores), [mine.to_string()], "{scores}");
+    // Two held consultations and no decision: the base rate, and it says so.
+    assert_eq!(scores["uses_model"], false);
+    assert!(scores["model_version"].as_str().unwrap().starts_with("base rate of "), "{scores}");
+    assert_eq!(scores["scores"][0]["probability"], scores["base_rate"]);
+
+    let all = get_json(&app, &manager, "/api/quote-scores").await;
+    let mut expected = vec![mine.to_string(), theirs.to_string()];
+    expected.sort();
+    assert_eq!(ids(&all), expected, "{all}");
+    assert!(!ids(&all).contains(&elsewhere.to_string()));
+
+    // The reports page names the model its company-wide pipeline comes from.
+    let html = manager.get(app.url("/reports")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains(r#"data-testid="pipeline-model">base rate of "#), "{html}");
+
+    let resp = Client::new().get(app.url("/api/quote-scores")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
 }

@@ -31,6 +31,8 @@ fn evidence(p: &CloseModelPage) -> Markup {
                 p.verdict { "No: every open quote gets the base rate, " (pct(card.base_rate)) ": "
                     (card.reason.clone().unwrap_or_default()) "." }
             }
+            p.muted data-testid="model-version" { "Scores below, the pipeline and the reps' queues come from the "
+                (p.model_version) "." }
             @if let Some(h) = &card.held_out {
                 p.muted { "Checked on the newest " (h.n) " decisions (" (h.won) " won), which the model did not see while it \
                     learned. AUC: how often a won quote scored above a lost one (0.5 is chance, 1 is a perfect \

@@ -46,6 +46,8 @@ pub struct ScoredQuote {
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CloseModelPage {
     pub card: ModelCard,
+    /// Which model produced the scores (see [`Kept::version`]).
+    pub model_version: String,
     /// Open quotes (held or presented, undecided, not yet stale).
     pub open_quotes: u64,
     /// Σ probability × quoted over every open quote.
@@ -59,13 +61,27 @@ pub struct Kept {
     pub model: Arc<CloseModel>,
     version: i64,
     trained: std::time::Instant,
+    trained_at: chrono::DateTime<Utc>,
     /// A newer one is being trained in the background.
     retraining: bool,
 }
 
 impl Kept {
     fn new(model: CloseModel, version: i64) -> Kept {
-        Kept { model: Arc::new(model), version, trained: std::time::Instant::now(), retraining: false }
+        Kept {
+            model: Arc::new(model),
+            version,
+            trained: std::time::Instant::now(),
+            trained_at: Utc::now(),
+            retraining: false,
+        }
+    }
+
+    /// What the pages and the rep's queue name the scores by: when it was trained, from which
+    /// facts (the company version), and whether it is the model or the base rate.
+    pub fn label(&self) -> String {
+        let what = if self.model.card.uses_model { "close model" } else { "base rate" };
+        format!("{what} of {} UTC (v{})", self.trained_at.format("%Y-%m-%d %H:%M"), self.version)
     }
 
     /// The facts moved on since it was trained, an hour ago or more, and no retraining is under way.
@@ -112,12 +128,15 @@ pub async fn get_close_model(
     Ok(ApiJson(close_model_page(&state, &user).await?))
 }
 
-/// The card and the open quotes scored, for the JSON route and the page (`super::page`).
-pub async fn close_model_page(state: &AppState, user: &CurrentUser) -> Result<CloseModelPage, ApiError> {
-    user.require(Role::Manager, "Only managers can see the company's numbers.")?;
-    let company = user.company_id();
+/// Runs `f` over the company's facts and its kept model (trained first if there is none; retrained
+/// in the background when due), on the blocking pool: a first training over a large company is
+/// seconds of CPU.
+async fn with_model<T: Send + 'static>(
+    state: &AppState,
+    company: Uuid,
+    f: impl FnOnce(&Context, &Kept) -> T + Send + 'static,
+) -> Result<T, ApiError> {
     let settings = load_settings(&state.pool, company).await?;
-    let people = names(&state.pool, company).await?;
     let mut guard = state.analytics.fresh(&state.pool, &state.clock, company).await?;
     {
         let slot = guard.as_mut().expect("fresh fills the slot");
@@ -126,35 +145,46 @@ pub async fn close_model_page(state: &AppState, user: &CurrentUser) -> Result<Cl
             retrain(state, company, slot);
         }
     }
-    // On the blocking pool: a first training over a large company is seconds of CPU.
-    let page = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         let slot = guard.as_mut().expect("fresh fills the slot");
         if slot.model.is_none() {
             let facts = &slot.facts;
             let model = CloseModel::train(&Examples { deals: &facts.deals, dict: &facts.dict });
             slot.model = Some(Kept::new(model, facts.version));
         }
-        let model = slot.model.as_ref().expect("just trained").model.clone();
-        let facts = &slot.facts;
-        let now = secs(Utc::now());
+        let kept = slot.model.as_ref().expect("just trained");
         // Whether a quote has gone stale (and so counts as lost) is the reports' rule.
-        let cx = Context::new(facts, &settings, slot.tz, now, &Filter::default());
+        let cx = Context::new(&slot.facts, &settings, slot.tz, secs(Utc::now()), &Filter::default());
+        f(&cx, kept)
+    })
+    .await
+    .map_err(ApiError::internal)
+}
+
+/// The open quotes (held or presented, undecided, not stale), with their positions.
+fn open_quotes<'a>(cx: &'a Context<'a>) -> impl Iterator<Item = (usize, &'a DealFact)> + 'a {
+    cx.facts.deals.iter().enumerate().filter(move |(_, d)| {
+        !d.dead && (d.held.is_some() || d.presented.is_some()) && cx.see(d).outcome == Outcome::Open
+    })
+}
+
+/// The card and the open quotes scored, for the JSON route and the page (`super::page`).
+pub async fn close_model_page(state: &AppState, user: &CurrentUser) -> Result<CloseModelPage, ApiError> {
+    user.require(Role::Manager, "Only managers can see the company's numbers.")?;
+    let company = user.company_id();
+    let people = names(&state.pool, company).await?;
+    with_model(state, company, move |cx, kept| {
+        let (facts, model, now) = (cx.facts, &kept.model, cx.now);
         let name = |id: u32| {
             let key = facts.dict.name(id);
             people.get(key).cloned().unwrap_or_else(|| key.to_string())
         };
         let ids = facts.ids(Kind::Deals);
-        let mut scored: Vec<(ScoredQuote, &DealFact)> = facts
-            .deals
-            .iter()
-            .zip(ids)
-            .filter(|(d, _)| {
-                !d.dead && (d.held.is_some() || d.presented.is_some()) && cx.see(d).outcome == Outcome::Open
-            })
-            .map(|(d, id)| {
+        let mut scored: Vec<(ScoredQuote, &DealFact)> = open_quotes(cx)
+            .map(|(i, d)| {
                 let probability = model.probability(d);
                 let quote = ScoredQuote {
-                    consultation_id: id,
+                    consultation_id: ids[i],
                     probability,
                     quoted_cents: d.quoted_cents,
                     expected_cents: (probability * d.quoted_cents as f64).round() as i64,
@@ -181,11 +211,74 @@ pub async fn close_model_page(state: &AppState, user: &CurrentUser) -> Result<Cl
                 ..q
             })
             .collect();
-        CloseModelPage { card: model.card.clone(), open_quotes, pipeline_cents, top: scored }
+        CloseModelPage {
+            card: model.card.clone(),
+            model_version: kept.label(),
+            open_quotes,
+            pipeline_cents,
+            top: scored,
+        }
     })
     .await
-    .map_err(ApiError::internal)?;
-    Ok(page)
+}
+
+/// The pipeline as the model values it: Σ probability × quoted over the open quotes, their count,
+/// and the model's label (the reports page shows it beside the base rate's).
+pub async fn pipeline(state: &AppState, company: Uuid) -> Result<(i64, u64, String), ApiError> {
+    with_model(state, company, |cx, kept| {
+        let (mut cents, mut n) = (0, 0);
+        for (_, d) in open_quotes(cx) {
+            cents += (kept.model.probability(d) * d.quoted_cents as f64).round() as i64;
+            n += 1;
+        }
+        (cents, n, kept.label())
+    })
+    .await
+}
+
+/// `GET /api/quote-scores` — each open quote the caller may see (a manager: the company's; anyone
+/// else: the ones synced to them) with its chance of being won, and which model gave it. The
+/// rep's queue orders by probability × amount with it while online (its own close rates
+/// otherwise).
+#[utoipa::path(get, path = "/quote-scores", tag = "quotes",
+    responses((status = 200, body = app::api::QuoteScores), (status = 401, body = app::api::ErrorBody)))]
+pub async fn get_quote_scores(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<ApiJson<app::api::QuoteScores>, ApiError> {
+    let company = user.company_id();
+    // The quotes a non-manager's device holds: the scope sync gives them.
+    let visible: Option<std::collections::HashSet<Uuid>> = if user.role() == Role::Manager {
+        None
+    } else {
+        let rows = sqlx::query_scalar!(
+            "select id from consultations where company_id = $1 and $2 = any(scope_users) and not deleted",
+            company,
+            user.user_id()
+        )
+        .fetch_all(&state.pool)
+        .await?;
+        Some(rows.into_iter().collect())
+    };
+    let scores = with_model(&state, company, move |cx, kept| {
+        let ids = cx.facts.ids(Kind::Deals);
+        let mut scores: Vec<app::api::QuoteScore> = open_quotes(cx)
+            .filter(|&(i, _)| visible.as_ref().is_none_or(|v| v.contains(&ids[i])))
+            .map(|(i, d)| app::api::QuoteScore {
+                consultation_id: ids[i],
+                probability: kept.model.probability(d),
+            })
+            .collect();
+        scores.sort_by_key(|s| s.consultation_id);
+        app::api::QuoteScores {
+            model_version: kept.label(),
+            uses_model: kept.model.card.uses_model,
+            base_rate: kept.model.card.base_rate,
+            scores,
+        }
+    })
+    .await?;
+    Ok(ApiJson(scores))
 }
 
 #[cfg(test)]
