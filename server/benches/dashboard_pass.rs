@@ -101,6 +101,9 @@ fn main() {
             same_day: outcome == Outcome::Won && rng.gen_bool(0.4),
             reopened: rng.gen_bool(0.01),
             last_activity: decided.or(held).unwrap_or(created),
+            financing: false,
+            first_visit: true,
+            checklist: 0,
             dead: false,
         };
         let deals = vec![(Uuid::from_u128(i as u128 * 2 + 1), deal)];

@@ -104,30 +104,79 @@ pub fn effects(names: &[String], observations: impl Iterator<Item = (u64, bool)>
     out
 }
 
-/// The behaviours the facts carry so far: three or more options presented, and options
-/// presented on the day of the first visit. (Checklist steps and financing offered need the
-/// fold to carry them.)
-pub const BEHAVIOURS: [&str; 2] = ["Three or more options presented", "Options presented on the first visit"];
+/// The behaviours every company has; each checklist step done follows them.
+pub const FIXED: [&str; 3] =
+    ["Three or more options presented", "Options presented on the first visit", "Financing offered"];
+
+/// Checklist steps' names in the effects: the step's label (or its key, for a step no checklist
+/// names any more), as [`step_labels`] gives them.
+pub type StepLabels = std::collections::HashMap<String, String>;
+
+/// The checklist slots done in some held consultation of `range` that the filter keeps, in slot
+/// order: the steps shown (a step nobody did in the range has no "with" side to compare).
+fn steps(cx: &Context, range: DateRange) -> Vec<u32> {
+    let span = InstantRange::of(cx, range);
+    let done = cx
+        .deals()
+        .filter(|s| s.d.held.is_some_and(|h| span.holds(h)))
+        .fold(0u64, |bits, s| bits | s.d.checklist);
+    (0..64).filter(|&slot| done & (1 << slot) != 0).take(64 - FIXED.len()).collect()
+}
 
 /// Held consultations in `range` that the context's filter keeps, as (technician, behaviours,
-/// closed). Closed as the close rate counts it: won as a sale within the close window of the visit.
-fn observations<'a>(cx: &'a Context, range: DateRange) -> impl Iterator<Item = (u32, u64, bool)> + 'a {
+/// closed): bit i for behaviour i, the [`FIXED`] ones then the checklist `steps`. Closed as the
+/// close rate counts it: won as a sale within the close window of the visit.
+fn observations<'a>(
+    cx: &'a Context,
+    range: DateRange,
+    steps: &'a [u32],
+) -> impl Iterator<Item = (u32, u64, bool)> + 'a {
     let span = InstantRange::of(cx, range);
     let window = cx.settings.close_window_days as Secs * DAY;
     cx.deals().filter_map(move |s| {
         let held = s.d.held.filter(|&h| span.holds(h))?;
         let closed = s.outcome == Outcome::Won && s.sale && s.at.is_some_and(|at| at - held <= window);
         let on_first_visit = s.d.presented.is_some_and(|p| local_day(cx.tz, p) == local_day(cx.tz, held));
-        let had = u64::from(s.d.options_presented >= 3) | u64::from(on_first_visit) << 1;
+        let mut had = u64::from(s.d.options_presented >= 3)
+            | u64::from(on_first_visit) << 1
+            | u64::from(s.d.financing) << 2;
+        for (i, &slot) in steps.iter().enumerate() {
+            had |= (s.d.checklist >> slot & 1) << (FIXED.len() + i);
+        }
         Some((s.d.technician, had, closed))
     })
 }
 
 /// The coaching effects among consultations held in `range` that the context's filter keeps (a
-/// technician's own, with `technician=`).
-pub fn coaching(cx: &Context, range: DateRange) -> Vec<Effect> {
-    let names: Vec<String> = BEHAVIOURS.iter().map(|s| s.to_string()).collect();
-    effects(&names, observations(cx, range).map(|(_, had, closed)| (had, closed)))
+/// technician's own, with `technician=`): the [`FIXED`] behaviours, then each checklist step done
+/// in the range, named by `labels`.
+pub fn coaching(cx: &Context, range: DateRange, labels: &StepLabels) -> Vec<Effect> {
+    let steps = steps(cx, range);
+    let keys: Vec<&str> = cx.facts.dict.checklist_keys().collect();
+    let names: Vec<String> = FIXED
+        .iter()
+        .map(|s| s.to_string())
+        .chain(steps.iter().map(|&slot| {
+            let key = keys.get(slot as usize).copied().unwrap_or_default();
+            format!("Checklist: {}", labels.get(key).map_or(key, String::as_str))
+        }))
+        .collect();
+    effects(&names, observations(cx, range, &steps).map(|(_, had, closed)| (had, closed)))
+}
+
+/// Each checklist step's label by key, across the company's checklists (the newest revision's
+/// label where revisions differ).
+pub async fn step_labels(pool: &sqlx::PgPool, company: uuid::Uuid) -> Result<StepLabels, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"select s->>'key' as "key!", s->>'label' as "label!"
+           from checklist_templates t, jsonb_array_elements(case when jsonb_typeof(t.steps) = 'array' then t.steps else '[]' end) s
+           where t.company_id = $1 and not t.deleted and s->>'key' is not null and s->>'label' is not null
+           order by t.revision, t.changed_at"#,
+        company
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.key, r.label)).collect())
 }
 
 /// One technician's coaching: how often they do each behaviour, and their biggest opportunities
@@ -137,7 +186,7 @@ pub struct TechnicianCoaching {
     /// The technician's id (names are filled in by the caller).
     pub technician: String,
     pub held: u64,
-    /// Per behaviour (as in [`BEHAVIOURS`]): the share of their held consultations with it.
+    /// Per behaviour (as in the effects): the share of their held consultations with it.
     pub shares: Vec<f64>,
     /// Up to three, the biggest first: a flagged behaviour that closes more, which they do less
     /// often than the company does.
@@ -147,9 +196,10 @@ pub struct TechnicianCoaching {
 /// Each technician's coaching against the company's `effects` (from [`coaching`] over the same
 /// range and filter).
 pub fn by_technician(cx: &Context, range: DateRange, effects: &[Effect]) -> Vec<TechnicianCoaching> {
+    let steps = steps(cx, range);
     let mut per: std::collections::BTreeMap<u32, (u64, Vec<u64>)> = Default::default();
-    for (tech, had, _) in observations(cx, range) {
-        let entry = per.entry(tech).or_insert_with(|| (0, vec![0; BEHAVIOURS.len()]));
+    for (tech, had, _) in observations(cx, range, &steps) {
+        let entry = per.entry(tech).or_insert_with(|| (0, vec![0; effects.len()]));
         entry.0 += 1;
         for (i, n) in entry.1.iter_mut().enumerate() {
             *n += u64::from(had & (1 << i) != 0);
@@ -241,6 +291,9 @@ mod tests {
                 same_day: false,
                 reopened: false,
                 last_activity: held,
+                financing: false,
+                first_visit: true,
+                checklist: 0,
                 dead: false,
             };
             facts.put_lead(
@@ -255,7 +308,7 @@ mod tests {
         let today = local_day(chrono_tz::UTC, now);
         let range = DateRange { from: today - chrono::Duration::days(30), to: today };
         // The company-wide effects, as if three or more options had been found to close 20 points more.
-        let mut effects = coaching(&cx, range);
+        let mut effects = coaching(&cx, range, &StepLabels::new());
         assert_eq!((effects[0].with_n, effects[0].without_n), (5, 5));
         (effects[0].flagged, effects[0].difference) = (true, Some(0.2));
         let techs = by_technician(&cx, range, &effects);
@@ -349,8 +402,9 @@ pub async fn load(
     user: &crate::auth::CurrentUser,
     q: &super::routes::ReportQuery,
 ) -> Result<Coaching, crate::error::ApiError> {
-    let mut c = super::routes::with_context(state, user, q, |cx, r, _| {
-        let effects = coaching(cx, r.range);
+    let labels = step_labels(&state.pool, user.company_id()).await?;
+    let mut c = super::routes::with_context(state, user, q, move |cx, r, _| {
+        let effects = coaching(cx, r.range, &labels);
         Coaching {
             from: r.range.from,
             to: r.range.to,

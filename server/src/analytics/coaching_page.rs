@@ -2,7 +2,7 @@
 //! server-rendered like `/reports` (ADR 0050), over the same range and filters.
 
 use super::{
-    coaching::{by_technician, coaching, load, Coaching, BEHAVIOURS},
+    coaching::{by_technician, coaching, load, step_labels, Coaching},
     page::{document, manager_or_sent_on},
     routes::{with_company_context, ReportQuery},
 };
@@ -59,7 +59,7 @@ pub fn technicians(c: &Coaching) -> Markup {
                 article {
                     h3 { (t.technician) " · " (t.held) " visits" }
                     p.muted {
-                        @for (i, (name, s)) in BEHAVIOURS.iter().zip(&t.shares).enumerate() {
+                        @for (i, (name, s)) in c.effects.iter().map(|e| &e.behaviour).zip(&t.shares).enumerate() {
                             @if i > 0 { " · " }
                             (name) ": " (format!("{:.0}%", s * 100.0))
                         }
@@ -102,8 +102,9 @@ pub async fn mine(
     let Some(user) = user else { return Ok(Redirect::to("/login").into_response()) };
     let me = user.user_id().to_string();
     let range = ReportQuery { from: q.from, to: q.to, ..ReportQuery::default() };
+    let labels = step_labels(&state.pool, user.company_id()).await?;
     let (c, mine) = with_company_context(&state, user.company_id(), &range, move |cx, r, _| {
-        let effects = coaching(cx, r.range);
+        let effects = coaching(cx, r.range, &labels);
         let mine = by_technician(cx, r.range, &effects).into_iter().find(|t| t.technician == me);
         let c = Coaching {
             from: r.range.from,
@@ -122,7 +123,7 @@ pub async fn mine(
                 None => p { "No visits of yours were held from " (c.from) " to " (c.to) " yet: nothing to compare." },
                 Some(t) => {
                     p.muted { (t.held) @if t.held == 1 { " visit" } @else { " visits" } " held, " (c.from) " to " (c.to) ". "
-                        @for (i, (name, s)) in BEHAVIOURS.iter().zip(&t.shares).enumerate() {
+                        @for (i, (name, s)) in c.effects.iter().map(|e| &e.behaviour).zip(&t.shares).enumerate() {
                             @if i > 0 { " · " }
                             (name) ": " (format!("{:.0}%", s * 100.0))
                         }

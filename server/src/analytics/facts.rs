@@ -142,6 +142,8 @@ pub struct OptionRow {
     pub tier: String,
     pub price_cents: i64,
     pub presented: bool,
+    /// It came with a financing plan (a monthly payment).
+    pub financing: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -149,6 +151,8 @@ pub struct ConsultationRow {
     pub id: Uuid,
     pub technician: Uuid,
     pub options: Vec<OptionRow>,
+    /// The keys of the checklist steps marked done.
+    pub checklist_done: Vec<String>,
 }
 
 /// Small integer names for the strings and people facts group by, so a fact is a few words and
@@ -157,7 +161,17 @@ pub struct ConsultationRow {
 pub struct Dictionary {
     names: Vec<String>,
     index: HashMap<String, u32>,
+    /// The ids of checklist step names ([`CHECKLIST_PREFIX`]), in id order: a step's slot (its bit
+    /// in [`DealFact::checklist`]) is its position here, so it follows from the names alone and a
+    /// stored dictionary gives back the same slots.
+    checklist: Vec<u32>,
 }
+
+/// What a checklist step's key is named by in the dictionary.
+pub const CHECKLIST_PREFIX: &str = "checklist:";
+
+/// Checklist steps beyond this many (in the order first seen) are not carried.
+pub const CHECKLIST_SLOTS: usize = 64;
 
 impl Dictionary {
     pub fn id(&mut self, name: &str) -> u32 {
@@ -167,7 +181,25 @@ impl Dictionary {
         let i = self.names.len() as u32;
         self.names.push(name.to_string());
         self.index.insert(name.to_string(), i);
+        if name.starts_with(CHECKLIST_PREFIX) {
+            self.checklist.push(i);
+        }
         i
+    }
+
+    /// The bit of checklist step `key` (None past [`CHECKLIST_SLOTS`] steps).
+    pub fn checklist_slot(&mut self, key: &str) -> Option<u32> {
+        let id = self.id(&format!("{CHECKLIST_PREFIX}{key}"));
+        let slot = self.checklist.iter().position(|&c| c == id)?;
+        (slot < CHECKLIST_SLOTS).then_some(slot as u32)
+    }
+
+    /// The checklist steps' keys, by slot.
+    pub fn checklist_keys(&self) -> impl Iterator<Item = &str> + '_ {
+        self.checklist
+            .iter()
+            .take(CHECKLIST_SLOTS)
+            .map(|&id| self.names[id as usize].strip_prefix(CHECKLIST_PREFIX).unwrap_or_default())
     }
     pub fn get(&self, name: &str) -> Option<u32> {
         self.index.get(name).copied()
@@ -189,7 +221,9 @@ impl Dictionary {
     /// The dictionary whose ids are `names`' positions (as [`Dictionary::names`] gave them).
     pub fn from_names(names: Vec<String>) -> Dictionary {
         let index = names.iter().enumerate().map(|(i, n)| (n.clone(), i as u32)).collect();
-        Dictionary { names, index }
+        let checklist =
+            (0..names.len() as u32).filter(|&i| names[i as usize].starts_with(CHECKLIST_PREFIX)).collect();
+        Dictionary { names, index, checklist }
     }
 }
 
@@ -254,6 +288,13 @@ pub struct DealFact {
     pub reopened: bool,
     /// The latest event of any kind: a quote idle past the stale window counts as lost.
     pub last_activity: Secs,
+    /// Financing was offered: a presented option (any option, when none is marked presented)
+    /// came with a plan.
+    pub financing: bool,
+    /// It is the lead's first visit (the earliest held of its consultations), not a return.
+    pub first_visit: bool,
+    /// The checklist steps done, a bit per slot ([`Dictionary::checklist_slot`]).
+    pub checklist: u64,
     pub dead: bool,
 }
 
@@ -323,6 +364,16 @@ pub fn fold(
             same_day: false,
             reopened: false,
             last_activity: created,
+            financing: {
+                let presented = c.options.iter().any(|o| o.presented);
+                c.options.iter().any(|o| o.financing && (o.presented || !presented))
+            },
+            first_visit: false,
+            checklist: c
+                .checklist_done
+                .iter()
+                .filter_map(|k| dict.checklist_slot(k))
+                .fold(0, |bits, slot| bits | 1 << slot),
             dead: false,
         };
         for e in events.iter().filter(|e| e.consultation == Some(c.id)) {
@@ -365,10 +416,14 @@ pub fn fold(
         if let (Outcome::Won, Some(won), Some(held)) = (d.outcome, d.decided, d.held) {
             d.same_day = local_day(tz, won) == local_day(tz, held);
         }
+
         if let Some(h) = d.held {
             lead_fact.first_held = Some(lead_fact.first_held.map_or(h, |f| f.min(h)));
         }
         deals.push((c.id, d));
+    }
+    for (_, d) in &mut deals {
+        d.first_visit = d.held.is_some() && d.held == lead_fact.first_held;
     }
     (lead_fact, deals)
 }
@@ -801,9 +856,19 @@ mod tests {
             created_at: 0,
             campaign: None,
         };
-        let option =
-            OptionRow { id: Uuid::now_v7(), tier: "Best".into(), price_cents: 900_000, presented: true };
-        let cons = ConsultationRow { id: c, technician: Uuid::nil(), options: vec![option.clone()] };
+        let option = OptionRow {
+            id: Uuid::now_v7(),
+            tier: "Best".into(),
+            price_cents: 900_000,
+            presented: true,
+            financing: true,
+        };
+        let cons = ConsultationRow {
+            id: c,
+            technician: Uuid::nil(),
+            options: vec![option.clone()],
+            checklist_done: vec!["measure".into(), "photos".into()],
+        };
         let won = Event {
             amount_cents: Some(850_000),
             option: Some(option.id),
@@ -824,5 +889,36 @@ mod tests {
         assert!(d.reopened);
         assert_eq!(d.last_activity, 400);
         assert_eq!(d.quoted_cents, 900_000);
+        assert!(d.financing && d.first_visit);
+        assert_eq!(d.checklist, 0b11);
+        let keys: Vec<&str> = dict.checklist_keys().collect();
+        assert_eq!(keys, ["measure", "photos"]);
+        // The slots follow from the names alone: a stored dictionary gives back the same.
+        let mut stored = Dictionary::from_names(dict.names().to_vec());
+        assert_eq!(stored.checklist_slot("photos"), Some(1));
+        assert_eq!(stored.checklist_slot("new step"), Some(2));
+    }
+
+    #[test]
+    fn a_return_visit_is_not_the_first() {
+        let mut dict = Dictionary::default();
+        let (first, second) = (Uuid::now_v7(), Uuid::now_v7());
+        let lead = LeadRow {
+            id: Uuid::now_v7(),
+            source: "web".into(),
+            service_type: "hvac".into(),
+            created_at: 0,
+            campaign: None,
+        };
+        let cons =
+            |id| ConsultationRow { id, technician: Uuid::nil(), options: vec![], checklist_done: vec![] };
+        let events = vec![
+            ev(Some(first), EventKind::ConsultationHeld, 100),
+            ev(Some(first), EventKind::Lost, 400),
+            ev(Some(second), EventKind::ConsultationHeld, 600),
+        ];
+        let (_, deals) = fold(&mut dict, chrono_tz::UTC, &lead, &[cons(first), cons(second)], &events);
+        assert!(deals[0].1.first_visit && !deals[1].1.first_visit);
+        assert!(!deals[0].1.financing);
     }
 }

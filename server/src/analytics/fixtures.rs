@@ -104,8 +104,13 @@ impl Builder {
         if let Some(at) = contact {
             events.push(Event { kind: EventKind::FirstContact, at: t(at), ..events[0].clone() });
         }
-        let option =
-            OptionRow { id: Uuid::now_v7(), tier: "Better".into(), price_cents: quoted, presented: true };
+        let option = OptionRow {
+            id: Uuid::now_v7(),
+            tier: "Better".into(),
+            price_cents: quoted,
+            presented: true,
+            financing: false,
+        };
         for s in steps {
             events.push(Event {
                 consultation: Some(c),
@@ -120,7 +125,12 @@ impl Builder {
         let cons = if steps.is_empty() {
             vec![]
         } else {
-            vec![ConsultationRow { id: c, technician: self.tech, options: vec![option] }]
+            vec![ConsultationRow {
+                id: c,
+                technician: self.tech,
+                options: vec![option],
+                checklist_done: vec![],
+            }]
         };
         let (lf, deals) = fold(&mut self.facts.dict, TZ, &lead, &cons, &events);
         self.facts.put_lead(l, lf, deals);

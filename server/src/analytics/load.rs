@@ -286,6 +286,7 @@ struct ConsultationRec {
     lead_id: Uuid,
     technician_id: Uuid,
     deleted: bool,
+    checklist_done: Vec<String>,
 }
 
 struct OptionRec {
@@ -294,6 +295,7 @@ struct OptionRec {
     tier: String,
     price_cents: i64,
     presented: bool,
+    financing: bool,
 }
 
 struct EventRec {
@@ -326,7 +328,12 @@ async fn refold(
     .await?;
     let consultations = sqlx::query_as!(
         ConsultationRec,
-        "select id, lead_id, technician_id, deleted from consultations where company_id = $1 and lead_id = any($2)",
+        r#"select id, lead_id, technician_id, deleted,
+                  -- jsonb_each refuses anything but an object: whatever a row holds, the fold goes on.
+                  case when jsonb_typeof(checklist) = 'object'
+                       then array(select key from jsonb_each(checklist) where value->>'state' = 'done' order by key)
+                       else '{}' end as "checklist_done!"
+           from consultations where company_id = $1 and lead_id = any($2)"#,
         company,
         ids
     )
@@ -334,9 +341,10 @@ async fn refold(
     .await?;
     let options = sqlx::query_as!(
         OptionRec,
-        "select o.id, o.consultation_id, o.tier, o.price_cents, o.presented
+        r#"select o.id, o.consultation_id, o.tier, o.price_cents, o.presented,
+                o.financing_plan is not null as "financing!"
          from options o join consultations c on c.company_id = o.company_id and c.id = o.consultation_id
-         where o.company_id = $1 and c.lead_id = any($2) and not o.deleted",
+         where o.company_id = $1 and c.lead_id = any($2) and not o.deleted"#,
         company,
         ids
     )
@@ -363,6 +371,7 @@ async fn refold(
             tier: o.tier,
             price_cents: o.price_cents,
             presented: o.presented,
+            financing: o.financing,
         });
     }
     let mut consultations_of: HashMap<Uuid, Vec<ConsultationRow>> = HashMap::new();
@@ -375,6 +384,7 @@ async fn refold(
             id: c.id,
             technician: c.technician_id,
             options: options_of.remove(&c.id).unwrap_or_default(),
+            checklist_done: c.checklist_done,
         });
     }
     let mut events_of: HashMap<Uuid, Vec<Event>> = HashMap::new();

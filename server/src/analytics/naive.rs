@@ -69,6 +69,7 @@ fn random_world(rng: &mut StdRng, now: i64, people: &[Uuid]) -> World {
                     tier: ["Good", "Better", "Best"][i % 3].to_string(),
                     price_cents: rng.gen_range(1..2_000) * 1_000,
                     presented: rng.gen_bool(0.7),
+                    financing: rng.gen_bool(0.3),
                 })
                 .collect();
             let tech = *people.choose(rng).unwrap();
@@ -105,7 +106,12 @@ fn random_world(rng: &mut StdRng, now: i64, people: &[Uuid]) -> World {
                     ));
                 }
             }
-            cons.push(ConsultationRow { id: c, technician: tech, options });
+            let checklist_done = ["measure", "photos", "combustion"]
+                .into_iter()
+                .filter(|_| rng.gen_bool(0.5))
+                .map(String::from)
+                .collect();
+            cons.push(ConsultationRow { id: c, technician: tech, options, checklist_done });
         }
         leads.push((lead, cons, events));
     }

@@ -125,6 +125,7 @@ pub async fn page(
         Err(elsewhere) => return Ok(elsewhere.into_response()),
     };
     let asked = q.quarter.as_deref().filter(|s| !s.trim().is_empty()).map(Quarter::parse).transpose()?;
+    let labels = super::coaching::step_labels(&state.pool, user.company_id()).await?;
     let (quarter, now, before, map, mut coached) =
         with_context(&state, &user, &ReportQuery::default(), move |cx, r, changes| {
             // `r.range` ends today, company-local: the quarter before today's is the last ended.
@@ -133,7 +134,7 @@ pub async fn page(
             let now = super::dashboard(cx, this, Period::Month, changes);
             let before = super::dashboard(cx, last, Period::Month, changes);
             let map = process_map(cx, this, &now.funnel);
-            let effects = coaching(cx, this);
+            let effects = coaching(cx, this, &labels);
             let coached = Coaching {
                 from: this.from,
                 to: this.to,

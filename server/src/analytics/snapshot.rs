@@ -540,6 +540,8 @@ fn encode_deals(ids: &[Uuid], deals: &[DealFact]) -> Vec<u8> {
         w.name(d.tier);
         w.name(d.reason);
         w.i(d.last_activity.wrapping_sub(d.lead_created));
+        w.u(u64::from(u8::from(d.financing) | u8::from(d.first_visit) << 1));
+        w.u(d.checklist);
     }
     w.0
 }
@@ -576,7 +578,14 @@ fn decode_deals(r: &mut Reader, ids: &mut Vec<Uuid>, out: &mut Vec<DealFact>) ->
             reopened: bit(flags, 4),
             last_activity: r.time(lead_created)?,
             dead: bit(flags, 5),
+            financing: false,
+            first_visit: false,
+            checklist: 0,
         });
+        let more = r.byte()?;
+        let d = out.last_mut().expect("just pushed");
+        (d.financing, d.first_visit) = (bit(more, 0), bit(more, 1));
+        d.checklist = r.u()?;
     }
     Ok(())
 }

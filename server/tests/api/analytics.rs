@@ -514,6 +514,9 @@ async fn coaching_effects_count_our_held_consultations_on_each_side() {
     for amount in [Some(400_000), None] {
         let k = held_consultation(&mut tech).await;
         if let Some(amount) = amount {
+            // The sale had its data plate photographed (a checklist step done).
+            let done = json!({ "checklist": { "photos": { "state": "done", "note": "" } } });
+            tech.mutate(update(k, 0, done)).await;
             tech.mutate(won(k, amount)).await;
         }
     }
@@ -526,7 +529,14 @@ async fn coaching_effects_count_our_held_consultations_on_each_side() {
     let c =
         get_json(&app, &manager, &format!("/api/analytics/coaching?from={}&to={}", from(), today())).await;
     let effects = c["effects"].as_array().unwrap();
-    assert_eq!(effects.len(), 2);
+    // The fixed three, then the one checklist step done in the range.
+    assert_eq!(effects.len(), 4, "{c}");
+    assert_eq!(effects[2]["behaviour"], "Financing offered");
+    let step = &effects[3];
+    assert!(step["behaviour"].as_str().unwrap().starts_with("Checklist: "), "{step}");
+    assert_eq!((step["with_n"].as_u64(), step["with_closed"].as_u64()), (Some(1), Some(1)));
+    assert_eq!((step["without_n"].as_u64(), step["without_closed"].as_u64()), (Some(1), Some(0)));
+    assert_eq!(c["technicians"][0]["shares"].as_array().unwrap().len(), 4);
     let options = &effects[0];
     assert_eq!(options["behaviour"], "Three or more options presented");
     assert_eq!((options["without_n"].as_u64(), options["without_closed"].as_u64()), (Some(2), Some(1)));

@@ -1,6 +1,10 @@
 //! Close probability for open quotes (docs/metrics.md, "Close probability"; issue 24): a
 //! per-company logistic regression over what the company's decided consultations show: lead
-//! source, service type, technician, options presented, ticket size and days from lead to visit.
+//! source, service type, technician, options presented, ticket size, days from lead to visit,
+//! financing offered, first visit or return, and checklist steps done. Not the days since the
+//! visit nor the contacts so far: a decided quote's age and contacts are fixed by its decision (a
+//! yes on the spot is young and was never called back), so an open quote's would be read against
+//! the answers' and a quote not yet called would look like a sale on the spot.
 //!
 //! It earns its place or steps aside: it is fitted on the oldest 80% of decided consultations
 //! by decision date and judged on the newest 20% (never a random split, which would let it see
@@ -95,6 +99,9 @@ enum Family {
     Ticket,
     DaysToVisit,
     NoVisit,
+    Financing,
+    ReturnVisit,
+    Checklist,
 }
 
 /// Turns a consultation's facts into a sparse row of features.
@@ -108,6 +115,13 @@ struct Encoder {
     ticket: (u32, f64, f64),
     days: (u32, f64, f64),
     no_visit: u32,
+    financing: u32,
+    return_visit: u32,
+    checklist: (u32, f64, f64),
+}
+
+fn checklist_done(d: &DealFact) -> f64 {
+    f64::from(d.checklist.count_ones())
 }
 
 fn ticket(d: &DealFact) -> f64 {
@@ -165,7 +179,26 @@ impl Encoder {
         let days = (families.len() as u32 - 1, dm, ds);
         families.push(Family::NoVisit);
         let no_visit = families.len() as u32 - 1;
-        Encoder { families, source, service, technician, options, ticket, days, no_visit }
+        families.push(Family::Financing);
+        let financing = families.len() as u32 - 1;
+        families.push(Family::ReturnVisit);
+        let return_visit = families.len() as u32 - 1;
+        let (cm, cs) = mean_sd(train.iter().map(|d| checklist_done(d)));
+        families.push(Family::Checklist);
+        let checklist = (families.len() as u32 - 1, cm, cs);
+        Encoder {
+            families,
+            source,
+            service,
+            technician,
+            options,
+            ticket,
+            days,
+            no_visit,
+            financing,
+            return_visit,
+            checklist,
+        }
     }
 
     fn width(&self) -> usize {
@@ -187,6 +220,13 @@ impl Encoder {
             Some(v) => row.push((self.days.0, (v - self.days.1) / self.days.2)),
             None => row.push((self.no_visit, 1.0)),
         }
+        if d.financing {
+            row.push((self.financing, 1.0));
+        }
+        if d.held.is_some() && !d.first_visit {
+            row.push((self.return_visit, 1.0));
+        }
+        row.push((self.checklist.0, (checklist_done(d) - self.checklist.1) / self.checklist.2));
         row
     }
 }
@@ -360,6 +400,12 @@ fn label(family: Family, d: &DealFact, name: &dyn Fn(u32) -> String) -> String {
             Some(1) => "Visited 1 day after the lead".into(),
             Some(n) => format!("Visited {n} days after the lead"),
             None => "No visit recorded".into(),
+        },
+        Family::Financing => "Financing offered".into(),
+        Family::ReturnVisit => "A return visit".into(),
+        Family::Checklist => match d.checklist.count_ones() {
+            1 => "1 checklist step done".into(),
+            n => format!("{n} checklist steps done"),
         },
         Family::NoVisit => "No visit recorded".into(),
     }

@@ -59,6 +59,9 @@ fn world(n: usize, signal: f64, seed: u64) -> (Vec<DealFact>, Vec<f64>, Dictiona
             same_day: false,
             reopened: false,
             last_activity: held + 7200,
+            financing: false,
+            first_visit: true,
+            checklist: 0,
             dead: false,
         });
     }
