@@ -171,7 +171,7 @@ pub struct Dictionary {
 pub const CHECKLIST_PREFIX: &str = "checklist:";
 
 /// Checklist steps beyond this many (in the order first seen) are not carried.
-pub const CHECKLIST_SLOTS: usize = 64;
+pub const CHECKLIST_SLOTS: usize = 60;
 
 impl Dictionary {
     pub fn id(&mut self, name: &str) -> u32 {
