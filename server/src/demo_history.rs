@@ -24,8 +24,22 @@ use sqlx::PgPool;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
-/// The plan every demo option is financed on.
+/// The plan a demo option is financed on, when financing is offered.
 const PLAN: FinancingPlan = app::domain::pricing::STARTER_PLANS[1];
+
+/// Each technician's habits, by their place in the team: how often they present all three
+/// options, offer financing, and show the customer what they found (the starter checklist's
+/// `findings` step). The demo's outcomes follow them (see [`lift`]), so the close model and the
+/// coaching page have real effects to find; a company's own history shows its own.
+const HABITS: [(f64, f64, f64); 4] = [(0.9, 0.8, 0.9), (0.5, 0.3, 0.6), (0.7, 0.6, 0.3), (0.3, 0.5, 0.8)];
+
+/// How much more likely a sale is with these behaviours (−0.15 to +0.15 around the average).
+fn lift(three_options: bool, financing: bool, findings: bool) -> f64 {
+    0.12 * f64::from(u8::from(three_options))
+        + 0.10 * f64::from(u8::from(financing))
+        + 0.08 * f64::from(u8::from(findings))
+        - 0.15
+}
 
 const SOURCES: &[(&str, u32)] = &[
     ("website", 30),
@@ -148,6 +162,7 @@ pub async fn generate(
     for _ in 0..leads {
         let created = start + Duration::minutes(rng.gen_range(0..days * 24 * 60));
         let tech = *techs.choose(&mut rng).expect("there are technicians");
+        let habit = HABITS[techs.iter().position(|t| *t == tech).unwrap_or(0) % HABITS.len()];
         let (customer, lead, k) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
         let name =
             format!("{} {}", FIRST_NAMES.choose(&mut rng).unwrap(), LAST_NAMES.choose(&mut rng).unwrap());
@@ -206,10 +221,20 @@ pub async fn generate(
         if scheduled > now || rng.gen_bool(0.12) {
             continue; // not held (yet, or a no-show)
         }
+        let (three, financed, findings) =
+            (rng.gen_bool(habit.0), rng.gen_bool(habit.1), rng.gen_bool(habit.2));
+        let done = json!({ "state": "done", "note": "" });
+        let mut checklist = json!({ "intro": done, "listen": done, "inspect": done });
+        if findings {
+            checklist["findings"] = done.clone();
+        }
+        if financed {
+            checklist["financing"] = done.clone();
+        }
         field.add(tech, scheduled, Mutation::ConsultationUpdate(FieldUpdate {
             id: k,
             base_version: 0,
-            fields: json!({ "held_at": scheduled, "home": { "system_age_years": rng.gen_range(3..25), "sqft": rng.gen_range(900..4200) } })
+            fields: json!({ "held_at": scheduled, "checklist": checklist, "home": { "system_age_years": rng.gen_range(3..25), "sqft": rng.gen_range(900..4200) } })
                 .as_object()
                 .cloned()
                 .unwrap_or_default(),
@@ -240,9 +265,10 @@ pub async fn generate(
                         discount_cents: Cents(0),
                     }],
                     price_cents: Cents(price),
-                    financing_plan: Some(PLAN.code.into()),
-                    monthly_payment_cents: Some(PLAN.monthly_payment(Cents(price))),
-                    presented: true,
+                    financing_plan: financed.then(|| PLAN.code.into()),
+                    monthly_payment_cents: financed.then(|| PLAN.monthly_payment(Cents(price))),
+                    // Good and Better always; Best only when all three are shown.
+                    presented: three || pos < 2,
                 }),
             );
         }
@@ -257,14 +283,16 @@ pub async fn generate(
                 ended_at: Some(on_site),
             }),
         );
-        let roll = rng.gen_range(0..100);
-        let (option, amount) = prices[rng.gen_range(0..3)];
-        if roll < 25 {
+        let lift = lift(three, financed, findings);
+        let roll: f64 = rng.gen();
+        let (option, amount) = prices[rng.gen_range(0..if three { 3 } else { 2 })];
+        let on_the_spot = 0.25 + lift / 2.0;
+        if roll < on_the_spot {
             // Sold on the spot.
             field.add(tech, on_site, won(k, option, amount, on_site));
             continue;
         }
-        if roll < 40 {
+        if roll < on_the_spot + 0.15 {
             field.add(tech, on_site, lost(k, LOST.choose(&mut rng).unwrap(), on_site));
             continue;
         }
@@ -306,10 +334,11 @@ pub async fn generate(
             }
         }
         let decided = when + Duration::hours(1);
-        match rng.gen_range(0..100) {
+        let later: f64 = rng.gen();
+        match later {
             _ if decided > now => {}
-            0..=44 => follow.add(rep, decided, won(k, option, amount, decided)),
-            45..=79 => follow.add(rep, decided, lost(k, LOST.choose(&mut rng).unwrap(), decided)),
+            x if x < 0.45 + lift => follow.add(rep, decided, won(k, option, amount, decided)),
+            x if x < 0.80 => follow.add(rep, decided, lost(k, LOST.choose(&mut rng).unwrap(), decided)),
             _ if now - on_site > Duration::days(45) => follow.add(
                 rep,
                 on_site + Duration::days(45),

@@ -758,6 +758,11 @@ impl CompanyFacts {
         }
     }
 
+    /// Where consultation `id`'s fact sits in `deals`.
+    pub fn deal_position(&self, id: &Uuid) -> Option<usize> {
+        self.deal_index.get(id)
+    }
+
     /// How many facts of `kind` there are.
     pub fn count(&self, kind: Kind) -> usize {
         match kind {

@@ -40,17 +40,37 @@ pub fn label(kind: &str) -> &'static str {
     place(kind).2
 }
 
-const W: f64 = 360.0;
-const ROW: f64 = 92.0;
-const BOX_W: f64 = 112.0;
+const W: f64 = 380.0;
+const ROW: f64 = 84.0;
+const BOX_W: f64 = 124.0;
 const BOX_H: f64 = 40.0;
 const TOP: f64 = 8.0;
 /// Edges drawn: the most frequent, so the picture stays readable; the table lists every one.
 const DRAWN: usize = 16;
 
-fn centre(kind: &str) -> (f64, f64) {
-    let (row, col, _) = place(kind);
-    (W / 2.0 + (col as f64 - 1.0) * 118.0, TOP + row as f64 * ROW + BOX_H / 2.0)
+/// The drawing's rows: the stages some lead reached, top to bottom (a company that never
+/// qualifies leads gets no empty row for it).
+struct Layout {
+    rows: Vec<usize>,
+}
+
+impl Layout {
+    fn of(map: &ProcessMap) -> Layout {
+        let mut rows: Vec<usize> = map.graph.nodes.iter().map(|n| place(n.kind).0).collect();
+        rows.sort_unstable();
+        rows.dedup();
+        Layout { rows }
+    }
+
+    fn height(&self) -> f64 {
+        TOP * 2.0 + self.rows.len().max(1) as f64 * ROW - (ROW - BOX_H)
+    }
+
+    fn centre(&self, kind: &str) -> (f64, f64) {
+        let (row, col, _) = place(kind);
+        let row = self.rows.iter().position(|&r| r == row).unwrap_or(0);
+        (W / 2.0 + (col as f64 - 1.0) * 128.0, TOP + row as f64 * ROW + BOX_H / 2.0)
+    }
 }
 
 fn duration(seconds: Option<i64>) -> String {
@@ -69,8 +89,8 @@ fn pct(v: f64) -> String {
 /// One edge's path: straight down between neighbours in a column, a curve otherwise; rework
 /// (upwards) and loops bend out to the right, skips down the left, so they do not cross the
 /// main column's boxes.
-fn edge_path(e: &Edge) -> (String, (f64, f64)) {
-    let ((x1, y1), (x2, y2)) = (centre(e.from), centre(e.to));
+fn edge_path(layout: &Layout, e: &Edge) -> (String, (f64, f64)) {
+    let ((x1, y1), (x2, y2)) = (layout.centre(e.from), layout.centre(e.to));
     let mut d = String::new();
     let mid;
     if e.from == e.to {
@@ -122,7 +142,8 @@ fn on_main_path(map: &ProcessMap, e: &Edge) -> bool {
 
 pub fn svg(map: &ProcessMap) -> Markup {
     let g = &map.graph;
-    let height = TOP + 8.0 * ROW;
+    let layout = Layout::of(map);
+    let height = layout.height();
     let drawn: Vec<&Edge> = g.edges.iter().take(DRAWN).collect();
     let max = drawn.first().map_or(1, |e| e.count).max(1) as f64;
     let leak_of = |kind: &str| map.leaks.iter().find(|l| l.from == kind && l.lost > 0);
@@ -135,12 +156,13 @@ pub fn svg(map: &ProcessMap) -> Markup {
     html! {
         svg.chart.process viewBox=(format!("0 0 {W} {height}")) role="img" aria-label=(described) {
             defs {
-                marker #arrow viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse" {
+                marker #arrow viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" markerHeight="8"
+                    markerUnits="userSpaceOnUse" orient="auto-start-reverse" {
                     path d="M0,0 L10,5 L0,10 z" fill="#333" {}
                 }
             }
             @for e in drawn.iter().rev() {
-                @let (d, (mx, my)) = edge_path(e);
+                @let (d, (mx, my)) = edge_path(&layout, e);
                 @let width = 1.0 + 5.0 * e.count as f64 / max;
                 @let class = if e.rework { "edge rework" } else if on_main_path(map, e) { "edge main" } else { "edge" };
                 g {
@@ -151,7 +173,7 @@ pub fn svg(map: &ProcessMap) -> Markup {
                 }
             }
             @for n in &g.nodes {
-                @let (x, y) = centre(n.kind);
+                @let (x, y) = layout.centre(n.kind);
                 @let leak = leak_of(n.kind);
                 @let bottleneck = map.leaks.iter().any(|l| l.bottleneck && l.from == n.kind);
                 g.node.bottleneck[bottleneck] {

@@ -46,7 +46,7 @@ pub struct ScoredQuote {
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CloseModelPage {
     pub card: ModelCard,
-    /// Which model produced the scores (see [`Kept::version`]).
+    /// Which model produced the scores (see [`Kept::label`]).
     pub model_version: String,
     /// Open quotes (held or presented, undecided, not yet stale).
     pub open_quotes: u64,
@@ -161,11 +161,14 @@ async fn with_model<T: Send + 'static>(
     .map_err(ApiError::internal)
 }
 
-/// The open quotes (held or presented, undecided, not stale), with their positions.
+/// An open quote: held or presented, undecided, not stale (the reports' rule).
+fn is_open(cx: &Context, d: &DealFact) -> bool {
+    !d.dead && (d.held.is_some() || d.presented.is_some()) && cx.see(d).outcome == Outcome::Open
+}
+
+/// The open quotes, with their positions.
 fn open_quotes<'a>(cx: &'a Context<'a>) -> impl Iterator<Item = (usize, &'a DealFact)> + 'a {
-    cx.facts.deals.iter().enumerate().filter(move |(_, d)| {
-        !d.dead && (d.held.is_some() || d.presented.is_some()) && cx.see(d).outcome == Outcome::Open
-    })
+    cx.facts.deals.iter().enumerate().filter(move |(_, d)| is_open(cx, d))
 }
 
 /// The card and the open quotes scored, for the JSON route and the page (`super::page`).
@@ -248,7 +251,7 @@ pub async fn get_quote_scores(
 ) -> Result<ApiJson<app::api::QuoteScores>, ApiError> {
     let company = user.company_id();
     // The quotes a non-manager's device holds: the scope sync gives them.
-    let visible: Option<std::collections::HashSet<Uuid>> = if user.role() == Role::Manager {
+    let visible: Option<Vec<Uuid>> = if user.role() == Role::Manager {
         None
     } else {
         let rows = sqlx::query_scalar!(
@@ -258,17 +261,26 @@ pub async fn get_quote_scores(
         )
         .fetch_all(&state.pool)
         .await?;
-        Some(rows.into_iter().collect())
+        Some(rows)
     };
     let scores = with_model(&state, company, move |cx, kept| {
-        let ids = cx.facts.ids(Kind::Deals);
-        let mut scores: Vec<app::api::QuoteScore> = open_quotes(cx)
-            .filter(|&(i, _)| visible.as_ref().is_none_or(|v| v.contains(&ids[i])))
-            .map(|(i, d)| app::api::QuoteScore {
-                consultation_id: ids[i],
-                probability: kept.model.probability(d),
-            })
-            .collect();
+        let score = |id: Uuid, d: &DealFact| app::api::QuoteScore {
+            consultation_id: id,
+            probability: kept.model.probability(d),
+        };
+        let mut scores: Vec<app::api::QuoteScore> = match visible {
+            // A person's few quotes, found by id: a rep's queue never walks the company's facts.
+            Some(visible) => visible
+                .into_iter()
+                .filter_map(|id| Some((id, &cx.facts.deals[cx.facts.deal_position(&id)?])))
+                .filter(|(_, d)| is_open(cx, d))
+                .map(|(id, d)| score(id, d))
+                .collect(),
+            None => {
+                let ids = cx.facts.ids(Kind::Deals);
+                open_quotes(cx).map(|(i, d)| score(ids[i], d)).collect()
+            }
+        };
         scores.sort_by_key(|s| s.consultation_id);
         app::api::QuoteScores {
             model_version: kept.label(),
