@@ -2,7 +2,7 @@
 //! server-rendered like `/reports` (ADR 0050), over the same range and filters.
 
 use super::{
-    coaching::{by_technician, coaching, load, step_labels, Coaching},
+    coaching::{by_technician, coaching, load, step_labels, Coaching, TechnicianCoaching},
     page::{document, manager_or_sent_on},
     routes::{with_company_context, ReportQuery},
 };
@@ -51,6 +51,16 @@ pub fn effects(c: &Coaching) -> Markup {
     }
 }
 
+/// How often a technician does each behaviour, in the effects' order.
+fn shares(c: &Coaching, t: &TechnicianCoaching) -> Markup {
+    html! {
+        @for (i, (e, s)) in c.effects.iter().zip(&t.shares).enumerate() {
+            @if i > 0 { " · " }
+            (e.behaviour) ": " (format!("{:.0}%", s * 100.0))
+        }
+    }
+}
+
 pub fn technicians(c: &Coaching) -> Markup {
     html! {
         section aria-labelledby="h-people" data-testid="technicians" {
@@ -58,12 +68,7 @@ pub fn technicians(c: &Coaching) -> Markup {
             @for t in &c.technicians {
                 article {
                     h3 { (t.technician) " · " (t.held) " visits" }
-                    p.muted {
-                        @for (i, (name, s)) in c.effects.iter().map(|e| &e.behaviour).zip(&t.shares).enumerate() {
-                            @if i > 0 { " · " }
-                            (name) ": " (format!("{:.0}%", s * 100.0))
-                        }
-                    }
+                    p.muted { (shares(c, t)) }
                     @if t.opportunities.is_empty() {
                         p { "Nothing stands out: no behaviour found to close more that they do less often than the company." }
                     } @else {
@@ -123,11 +128,7 @@ pub async fn mine(
                 None => p { "No visits of yours were held from " (c.from) " to " (c.to) " yet: nothing to compare." },
                 Some(t) => {
                     p.muted { (t.held) @if t.held == 1 { " visit" } @else { " visits" } " held, " (c.from) " to " (c.to) ". "
-                        @for (i, (name, s)) in c.effects.iter().map(|e| &e.behaviour).zip(&t.shares).enumerate() {
-                            @if i > 0 { " · " }
-                            (name) ": " (format!("{:.0}%", s * 100.0))
-                        }
-                    }
+                        (shares(&c, t)) }
                     @if t.opportunities.is_empty() {
                         p { "Nothing stands out: no behaviour found to close more that you do less often than the company." }
                     } @else {
