@@ -14,7 +14,7 @@ use rand::{rngs::StdRng, Rng, SeedableRng};
 use server::analytics::{
     close_model::{CloseModel, Examples},
     dashboard,
-    facts::{CompanyFacts, DealFact, Kind, LeadFact, Outcome, DAY},
+    facts::{CompanyFacts, DealFact, Folded, Kind, LeadFact, Outcome, DAY},
     report::{Context, DateRange, Filter, Period},
     settings::Settings,
     ProcessChange,
@@ -72,7 +72,7 @@ fn main() {
             contacted_by: technicians[rng.gen_range(0..technicians.len())],
             first_held: held,
             disqualified: None,
-            path: Box::default(),
+            path: Default::default(),
             dead: false,
         };
         let deal = DealFact {
@@ -107,7 +107,7 @@ fn main() {
             dead: false,
         };
         let deals = vec![(Uuid::from_u128(i as u128 * 2 + 1), deal)];
-        facts.put_lead(Uuid::from_u128(i as u128 * 2), lead, deals);
+        facts.put_lead(Uuid::from_u128(i as u128 * 2), Folded { lead, path: vec![], deals });
     }
     facts.settle();
     facts.compact(); // as the loader does after a full fold
@@ -151,7 +151,7 @@ fn main() {
                     let mut lead = facts.leads[last].clone();
                     lead.first_contact = Some(lead.created + 60 + k as i64);
                     let deals = vec![(Uuid::from_u128(last as u128 * 2 + 1), facts.deals[last].clone())];
-                    facts.put_lead(Uuid::from_u128(last as u128 * 2), lead, deals);
+                    facts.put_lead(Uuid::from_u128(last as u128 * 2), Folded { lead, path: vec![], deals });
                     facts.settle();
                     run(&facts)
                 })

@@ -269,7 +269,7 @@ mod tests {
                 contacted_by: NONE,
                 first_held: Some(held),
                 disqualified: None,
-                path: Box::default(),
+                path: Default::default(),
                 dead: false,
             };
             let deal = DealFact {
@@ -296,10 +296,10 @@ mod tests {
                 checklist: 0,
                 dead: false,
             };
+            let deals = vec![(uuid::Uuid::from_u128(u128::from(i) * 2 + 2), deal)];
             facts.put_lead(
                 uuid::Uuid::from_u128(u128::from(i) * 2 + 1),
-                lead,
-                vec![(uuid::Uuid::from_u128(u128::from(i) * 2 + 2), deal)],
+                crate::analytics::facts::Folded { lead, path: vec![], deals },
             );
         }
         facts.settle();

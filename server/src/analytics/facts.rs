@@ -97,8 +97,35 @@ impl Step {
     }
 }
 
+/// Where a lead's path lies in its company's steps ([`CompanyFacts::path`]): one vector of steps
+/// per company instead of an allocation per lead (a million leads' paths cost their steps and
+/// 8 bytes each).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PathRef {
+    start: u32,
+    len: u32,
+}
+
+impl PathRef {
+    /// Steps `start..start + len` of a company's steps, when they fit its 32-bit offsets.
+    pub fn new(start: usize, len: usize) -> Option<PathRef> {
+        let (start, len) = (u32::try_from(start).ok()?, u32::try_from(len).ok()?);
+        start.checked_add(len)?;
+        Some(PathRef { start, len })
+    }
+    pub fn len(self) -> usize {
+        self.len as usize
+    }
+    pub fn is_empty(self) -> bool {
+        self.len == 0
+    }
+    fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..self.start as usize + self.len as usize
+    }
+}
+
 /// A lead's events as steps, in the order given (time order).
-pub fn path(events: impl IntoIterator<Item = (EventKind, Secs)>) -> Box<[Step]> {
+pub fn path(events: impl IntoIterator<Item = (EventKind, Secs)>) -> Vec<Step> {
     let mut last = None;
     events
         .into_iter()
@@ -252,8 +279,9 @@ pub struct LeadFact {
     /// Judged not a lead (the latest judgement, as a dictionary id of its reason): out of the
     /// lead → consultation denominator.
     pub disqualified: Option<u32>,
-    /// Every event of the lead, in time order: its path through the process (the process map).
-    pub path: Box<[Step]>,
+    /// Every event of the lead, in time order: its path through the process (the process map),
+    /// kept in the company's steps.
+    pub path: PathRef,
     pub dead: bool,
 }
 
@@ -298,6 +326,14 @@ pub struct DealFact {
     pub dead: bool,
 }
 
+/// A lead folded: its fact, its path (stored by [`CompanyFacts::put_lead`]), its consultations'.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Folded {
+    pub lead: LeadFact,
+    pub path: Vec<Step>,
+    pub deals: Vec<(Uuid, DealFact)>,
+}
+
 /// Folds one lead's row, consultations and events (any order) into facts.
 pub fn fold(
     dict: &mut Dictionary,
@@ -305,7 +341,7 @@ pub fn fold(
     lead: &LeadRow,
     consultations: &[ConsultationRow],
     events: &[Event],
-) -> (LeadFact, Vec<(Uuid, DealFact)>) {
+) -> Folded {
     let mut events: Vec<&Event> = events.iter().collect();
     // Time order; at equal times, the order they were recorded in (stable sort).
     events.sort_by_key(|e| e.at);
@@ -324,7 +360,7 @@ pub fn fold(
         contacted_by: first.map(|e| dict.id(&e.actor.to_string())).unwrap_or(NONE),
         first_held: None,
         disqualified: None,
-        path: path(events.iter().map(|e| (e.kind, e.at))),
+        path: PathRef::default(),
         dead: false,
     };
     for e in &events {
@@ -425,7 +461,7 @@ pub fn fold(
     for (_, d) in &mut deals {
         d.first_visit = d.held.is_some() && d.held == lead_fact.first_held;
     }
-    (lead_fact, deals)
+    Folded { lead: lead_fact, path: path(events.iter().map(|e| (e.kind, e.at))), deals }
 }
 
 /// The company-local calendar date of an instant.
@@ -563,9 +599,10 @@ pub struct CompanyFacts {
     /// are checked against.
     generations: [Vec<u64>; 3],
     changes: u64,
-    /// The heap bytes of the leads' paths, kept as leads change (the memory budget counts them,
-    /// and summing a million paths per request would not be free).
-    path_bytes: usize,
+    /// Every lead's path, each where its [`PathRef`] says; a lead folded again appends its new
+    /// path and leaves the old one dead until [`CompanyFacts::compact_paths`].
+    steps: Vec<Step>,
+    dead_steps: usize,
     /// What of these facts is in the company's stored snapshot (`super::snapshot`).
     pub persisted: Persisted,
     /// The dashboard's partial results per chunk (`super::pass`).
@@ -583,11 +620,12 @@ pub struct Persisted {
 impl CompanyFacts {
     /// Replaces (or adds) a lead and its consultations. Consultations the lead no longer has
     /// (deleted) are marked dead and skipped by every report.
-    pub fn put_lead(&mut self, id: Uuid, lead: LeadFact, deals: Vec<(Uuid, DealFact)>) {
-        self.path_bytes += path_bytes(&lead.path);
+    pub fn put_lead(&mut self, id: Uuid, folded: Folded) {
+        let Folded { mut lead, path, deals } = folded;
+        lead.path = self.store_path(&path);
         let i = match self.lead_index.get(&id) {
             Some(i) => {
-                self.path_bytes -= path_bytes(&self.leads[i].path);
+                self.dead_steps += self.leads[i].path.len();
                 self.leads[i] = lead;
                 i
             }
@@ -599,6 +637,10 @@ impl CompanyFacts {
         };
         unsettle(&mut self.lead_summaries, i);
         self.changed(Kind::Leads, i);
+        // Re-folds leave dead paths behind: copy the live ones once they are the minority.
+        if self.dead_steps > 4096 && self.dead_steps * 2 > self.steps.len() {
+            self.compact_paths();
+        }
         for (cid, deal) in deals {
             let i = match self.deal_index.get(&cid) {
                 Some(i) => {
@@ -614,6 +656,30 @@ impl CompanyFacts {
             unsettle(&mut self.deal_summaries, i);
             self.changed(Kind::Deals, i);
         }
+    }
+
+    /// Appends a path to the steps (an empty one past 4 billion steps, which no company has).
+    fn store_path(&mut self, path: &[Step]) -> PathRef {
+        let Some(at) = PathRef::new(self.steps.len(), path.len()) else { return PathRef::default() };
+        self.steps.extend_from_slice(path);
+        at
+    }
+
+    /// A lead's path: its events' kinds and gaps, in time order.
+    pub fn path(&self, lead: &LeadFact) -> &[Step] {
+        self.steps.get(lead.path.range()).unwrap_or_default()
+    }
+
+    /// Rewrites the steps with only the live paths, in lead order.
+    fn compact_paths(&mut self) {
+        let mut steps = Vec::with_capacity(self.steps.len() - self.dead_steps);
+        for lead in &mut self.leads {
+            let range = lead.path.range();
+            lead.path.start = steps.len() as u32;
+            steps.extend_from_slice(self.steps.get(range).unwrap_or_default());
+        }
+        self.steps = steps;
+        self.dead_steps = 0;
     }
 
     /// Item `i` of `kind` changed: its chunk's generation moves on.
@@ -687,7 +753,7 @@ impl CompanyFacts {
         }
         let names: usize = self.dict.names.iter().map(|n| 2 * (n.capacity() + size_of::<String>())).sum();
         self.leads.capacity() * size_of::<LeadFact>()
-            + self.path_bytes
+            + self.steps.capacity() * size_of::<Step>()
             + self.deals.capacity() * size_of::<DealFact>()
             + self.time.capacity() * size_of::<TimeFact>()
             + self.lead_index.approx_bytes()
@@ -711,6 +777,10 @@ impl CompanyFacts {
         self.lead_index.merge();
         self.deal_index.merge();
         self.time_index.merge();
+        if self.dead_steps > 0 {
+            self.compact_paths();
+        }
+        self.steps.shrink_to_fit();
         self.leads.shrink_to_fit();
         self.deals.shrink_to_fit();
         self.time.shrink_to_fit();
@@ -721,7 +791,7 @@ impl CompanyFacts {
     pub fn restore(
         version: i64,
         dict: Dictionary,
-        leads: (Vec<Uuid>, Vec<LeadFact>),
+        leads: (Vec<Uuid>, Vec<LeadFact>, Vec<Step>),
         deals: (Vec<Uuid>, Vec<DealFact>),
         time: (Vec<Uuid>, Vec<TimeFact>),
         token: Uuid,
@@ -731,7 +801,7 @@ impl CompanyFacts {
             [vec![0; chunks(leads.1.len())], vec![0; chunks(deals.1.len())], vec![0; chunks(time.1.len())]];
         let mut facts = CompanyFacts {
             version,
-            path_bytes: leads.1.iter().map(|l| path_bytes(&l.path)).sum(),
+            steps: leads.2,
             dict,
             lead_index: IdIndex::from_positions(&leads.0),
             deal_index: IdIndex::from_positions(&deals.0),
@@ -816,15 +886,6 @@ impl CompanyFacts {
     }
 }
 
-/// What a path holds on the heap: its steps and the allocator's header.
-fn path_bytes(path: &[Step]) -> usize {
-    if path.is_empty() {
-        0
-    } else {
-        std::mem::size_of_val(path) + 16
-    }
-}
-
 /// Marks the chunk holding item `i` as changed.
 fn unsettle<T>(chunks: &mut Vec<Option<T>>, i: usize) {
     let k = i / CHUNK;
@@ -887,7 +948,7 @@ mod tests {
             won,
             Event { reason: Some("price".into()), ..ev(Some(c), EventKind::Lost, 200) },
         ];
-        let (lf, deals) = fold(&mut dict, chrono_tz::UTC, &lead, &[cons], &events);
+        let Folded { lead: lf, deals, .. } = fold(&mut dict, chrono_tz::UTC, &lead, &[cons], &events);
         assert_eq!(lf.first_held, Some(100));
         let d = &deals[0].1;
         assert_eq!(d.outcome, Outcome::Open);
@@ -902,6 +963,39 @@ mod tests {
         let mut stored = Dictionary::from_names(dict.names().to_vec());
         assert_eq!(stored.checklist_slot("photos"), Some(1));
         assert_eq!(stored.checklist_slot("new step"), Some(2));
+    }
+
+    #[test]
+    fn a_lead_folded_again_keeps_its_own_path_and_dead_paths_are_copied_away() {
+        let mut dict = Dictionary::default();
+        let mut facts = CompanyFacts::default();
+        let row = |id| LeadRow {
+            id,
+            source: "web".into(),
+            service_type: "hvac".into(),
+            created_at: 0,
+            campaign: None,
+        };
+        let events = |n: i64| -> Vec<Event> {
+            std::iter::once(ev(None, EventKind::LeadCreated, 0))
+                .chain((1..n).map(|i| ev(None, EventKind::FollowUp, i * 60)))
+                .collect()
+        };
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        facts.put_lead(b, fold(&mut dict, chrono_tz::UTC, &row(b), &[], &events(2)));
+        // Folded again and again, each time longer: thousands of dead steps, copied away.
+        for n in 1..=200 {
+            facts.put_lead(a, fold(&mut dict, chrono_tz::UTC, &row(a), &[], &events(n)));
+            let path = facts.path(&facts.leads[1]);
+            assert_eq!(path.len(), n as usize);
+            assert!(path[1..].iter().all(|s| s.kind() == EventKind::FollowUp && s.gap() == 60));
+            assert!(facts.dead_steps <= 4096 || facts.dead_steps * 2 <= facts.steps.len());
+        }
+        assert!(facts.steps.len() < 200 * 201 / 2, "dead paths were dropped");
+        assert_eq!(facts.path(&facts.leads[0]).len(), 2, "the other lead's path moved with it");
+        facts.compact();
+        assert_eq!((facts.steps.len(), facts.dead_steps), (202, 0));
+        assert_eq!(facts.path(&facts.leads[1]).len(), 200);
     }
 
     #[test]
@@ -922,7 +1016,7 @@ mod tests {
             ev(Some(first), EventKind::Lost, 400),
             ev(Some(second), EventKind::ConsultationHeld, 600),
         ];
-        let (_, deals) = fold(&mut dict, chrono_tz::UTC, &lead, &[cons(first), cons(second)], &events);
+        let deals = fold(&mut dict, chrono_tz::UTC, &lead, &[cons(first), cons(second)], &events).deals;
         assert!(deals[0].1.first_visit && !deals[1].1.first_visit);
         assert!(!deals[0].1.financing);
     }

@@ -132,8 +132,8 @@ impl Builder {
                 checklist_done: vec![],
             }]
         };
-        let (lf, deals) = fold(&mut self.facts.dict, TZ, &lead, &cons, &events);
-        self.facts.put_lead(l, lf, deals);
+        let folded = fold(&mut self.facts.dict, TZ, &lead, &cons, &events);
+        self.facts.put_lead(l, folded);
     }
 
     fn time(&mut self, start: &str, hours: f64, selling: bool) {

@@ -417,8 +417,8 @@ async fn refold(
             campaign: l.campaign,
         };
         let events = events_of.remove(&l.id).unwrap_or_default();
-        let (lead, deals) = fold(&mut facts.dict, tz, &row, &cons, &events);
-        facts.put_lead(l.id, lead, deals);
+        let folded = fold(&mut facts.dict, tz, &row, &cons, &events);
+        facts.put_lead(l.id, folded);
     }
     Ok(())
 }
@@ -514,11 +514,12 @@ mod tests {
             contacted_by: 0,
             first_held: None,
             disqualified: None,
-            path: Box::default(),
+            path: Default::default(),
             dead: false,
         };
         for _ in 0..1000 {
-            facts.put_lead(Uuid::now_v7(), lead.clone(), vec![]);
+            let folded = super::super::facts::Folded { lead: lead.clone(), path: vec![], deals: vec![] };
+            facts.put_lead(Uuid::now_v7(), folded);
         }
         let per_lead = (facts.approx_bytes() - empty) / 1000;
         assert!(

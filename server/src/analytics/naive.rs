@@ -148,16 +148,16 @@ fn facts_of(rng: &mut StdRng, w: &World, tz: Tz) -> CompanyFacts {
         let (lead, cons, events) = &w.leads[i];
         if rng.gen_bool(0.3) {
             let partial = &events[..events.len() / 2];
-            let (l, d) = fold(&mut facts.dict, tz, lead, cons, partial);
-            facts.put_lead(lead.id, l, d);
+            let folded = fold(&mut facts.dict, tz, lead, cons, partial);
+            facts.put_lead(lead.id, folded);
         }
     }
     for &i in &order {
         let (lead, cons, events) = &w.leads[i];
         let mut shuffled = events.clone();
         shuffled.shuffle(rng); // arrival order must not matter, only time order
-        let (l, d) = fold(&mut facts.dict, tz, lead, cons, &shuffled);
-        facts.put_lead(lead.id, l, d);
+        let folded = fold(&mut facts.dict, tz, lead, cons, &shuffled);
+        facts.put_lead(lead.id, folded);
     }
     for (i, (person, category, start, seconds)) in w.time.iter().enumerate() {
         let selling = matches!(category.as_str(), "on_site" | "follow_up_contact" | "proposal_prep");
@@ -690,8 +690,8 @@ fn every_kpi_equals_a_naive_recomputation_from_raw_events() {
         // The oldest lead changes (re-folded from half its events): its chunk's kept parts
         // must give way, so the dashboard equals one over a copy that kept nothing.
         let (lead, cons, events) = world.leads.iter().min_by_key(|(l, _, _)| l.created_at).expect("leads");
-        let (l, d) = fold(&mut facts.dict, tz, lead, cons, &events[..events.len() / 2]);
-        facts.put_lead(lead.id, l, d);
+        let folded = fold(&mut facts.dict, tz, lead, cons, &events[..events.len() / 2]);
+        facts.put_lead(lead.id, folded);
         facts.settle();
         let change = [super::ProcessChange {
             id: Uuid::nil(),

@@ -248,10 +248,10 @@ pub fn process_map(cx: &Context, range: DateRange, funnel: &Funnel) -> ProcessMa
             // Leads lie in creation order, mostly: a chunk whose newest lead is older than the
             // range holds none of it.
             for (_, leads) in chunks.filter(|(c, _)| c.latest_created >= span.from) {
-                cx.leads_in(leads).filter(|l| span.holds(l.created)).for_each(|l| b.add(&l.path));
+                cx.leads_in(leads).filter(|l| span.holds(l.created)).for_each(|l| b.add(cx.facts.path(l)));
             }
         }
-        None => cx.leads().filter(|l| span.holds(l.created)).for_each(|l| b.add(&l.path)),
+        None => cx.leads().filter(|l| span.holds(l.created)).for_each(|l| b.add(cx.facts.path(l))),
     }
     ProcessMap { from: range.from, to: range.to, graph: b.finish(), leaks: leaks(funnel) }
 }
@@ -325,7 +325,7 @@ mod tests {
             ],
             vec![(LeadCreated, 0)],
         ];
-        let paths: Vec<Box<[Step]>> = leads.into_iter().map(crate::analytics::facts::path).collect();
+        let paths: Vec<Vec<Step>> = leads.into_iter().map(crate::analytics::facts::path).collect();
         let map = build(paths.iter().map(|p| &p[..]));
         assert_eq!(map.leads, 4);
         let edge = |from: &str, to: &str| map.edges.iter().find(|e| e.from == from && e.to == to).unwrap();
@@ -357,7 +357,7 @@ mod tests {
         let long: Vec<(EventKind, i64)> =
             std::iter::once((LeadCreated, 0)).chain((1..=20).map(|i| (FollowUp, i * 60))).collect();
         let short = vec![(LeadCreated, 0), (FollowUp, 60)];
-        let paths: Vec<Box<[Step]>> =
+        let paths: Vec<Vec<Step>> =
             [long.clone(), long, short].into_iter().map(crate::analytics::facts::path).collect();
         let map = build(paths.iter().map(|p| &p[..]));
         assert_eq!(map.main_path.len(), 21, "the twice-seen long path is the main one");

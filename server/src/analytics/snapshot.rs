@@ -18,7 +18,7 @@
 //! refused (and the facts folded from the rows again), never a report that indexes past a table.
 
 use super::facts::{
-    CompanyFacts, DealFact, Dictionary, Kind, LeadFact, Outcome, Secs, Step, TimeFact, CHUNK, NONE,
+    CompanyFacts, DealFact, Dictionary, Kind, LeadFact, Outcome, PathRef, Secs, Step, TimeFact, CHUNK, NONE,
 };
 use super::load::Slot;
 use chrono_tz::Tz;
@@ -71,7 +71,7 @@ pub fn encode(facts: &CompanyFacts, whole: bool) -> Stored {
         for (k, generation) in todo {
             let range = k * CHUNK..((k + 1) * CHUNK).min(ids.len());
             let bytes = match kind {
-                Kind::Leads => encode_leads(&ids[range.clone()], &facts.leads[range]),
+                Kind::Leads => encode_leads(&ids[range.clone()], &facts.leads[range], facts),
                 Kind::Deals => encode_deals(&ids[range.clone()], &facts.deals[range]),
                 Kind::Time => encode_time(&ids[range.clone()], &facts.time[range]),
             };
@@ -95,7 +95,7 @@ pub fn decode(stored: &Stored, token: Uuid) -> Result<CompanyFacts, Corrupt> {
 /// full).
 struct Parts {
     names: usize,
-    leads: (Vec<Uuid>, Vec<LeadFact>),
+    leads: (Vec<Uuid>, Vec<LeadFact>, Vec<Step>),
     deals: (Vec<Uuid>, Vec<DealFact>),
     time: (Vec<Uuid>, Vec<TimeFact>),
 }
@@ -116,7 +116,7 @@ impl Parts {
         }
         let mut r = Reader { b: bytes, names: self.names };
         match kind {
-            Kind::Leads => decode_leads(&mut r, &mut self.leads.0, &mut self.leads.1)?,
+            Kind::Leads => decode_leads(&mut r, &mut self.leads)?,
             Kind::Deals => decode_deals(&mut r, &mut self.deals.0, &mut self.deals.1)?,
             Kind::Time => decode_time(&mut r, &mut self.time.0, &mut self.time.1)?,
         }
@@ -392,19 +392,19 @@ impl Reader<'_> {
     fn time_if(&mut self, present: bool, base: Secs) -> Result<Option<Secs>, Corrupt> {
         present.then(|| self.time(base)).transpose()
     }
-    /// A lead's path: its length, then each step's word.
-    fn path(&mut self) -> Result<Box<[Step]>, Corrupt> {
+    /// A lead's path: its length, then each step's word, appended to `steps`.
+    fn path(&mut self, steps: &mut Vec<Step>) -> Result<PathRef, Corrupt> {
         let n = usize::try_from(self.u()?).map_err(|_| Corrupt("a count"))?;
         // Each step is at least a byte: a longer count is damage, not a reason to allocate.
         if n > self.b.len() {
             return Err(Corrupt("cut short"));
         }
-        (0..n)
-            .map(|_| {
-                let bits = u32::try_from(self.u()?).map_err(|_| Corrupt("a step"))?;
-                Step::from_bits(bits).ok_or(Corrupt("a step of no known kind"))
-            })
-            .collect()
+        let start = steps.len();
+        for _ in 0..n {
+            let bits = u32::try_from(self.u()?).map_err(|_| Corrupt("a step"))?;
+            steps.push(Step::from_bits(bits).ok_or(Corrupt("a step of no known kind"))?);
+        }
+        PathRef::new(start, n).ok_or(Corrupt("more steps than a company can hold"))
     }
     /// A chunk's count and base time.
     fn start(&mut self) -> Result<(usize, Secs), Corrupt> {
@@ -453,7 +453,7 @@ fn decode_dictionary(bytes: &[u8]) -> Result<Dictionary, Corrupt> {
     Ok(dict)
 }
 
-fn encode_leads(ids: &[Uuid], leads: &[LeadFact]) -> Vec<u8> {
+fn encode_leads(ids: &[Uuid], leads: &[LeadFact], facts: &CompanyFacts) -> Vec<u8> {
     let mut w = Writer(Vec::with_capacity(leads.len() * 40));
     let base = leads.first().map_or(0, |l| l.created);
     w.u(leads.len() as u64);
@@ -475,15 +475,20 @@ fn encode_leads(ids: &[Uuid], leads: &[LeadFact]) -> Vec<u8> {
         if let Some(reason) = l.disqualified {
             w.name(reason);
         }
-        w.u(l.path.len() as u64);
-        for step in &l.path {
+        let path = facts.path(l);
+        w.u(path.len() as u64);
+        for step in path {
             w.u(u64::from(step.bits()));
         }
     }
     w.0
 }
 
-fn decode_leads(r: &mut Reader, ids: &mut Vec<Uuid>, out: &mut Vec<LeadFact>) -> Result<(), Corrupt> {
+/// Appends a chunk's leads: ids, facts, and their paths to the steps.
+fn decode_leads(
+    r: &mut Reader,
+    (ids, out, steps): &mut (Vec<Uuid>, Vec<LeadFact>, Vec<Step>),
+) -> Result<(), Corrupt> {
     let (n, base) = r.start()?;
     for _ in 0..n {
         ids.push(r.uuid()?);
@@ -498,7 +503,7 @@ fn decode_leads(r: &mut Reader, ids: &mut Vec<Uuid>, out: &mut Vec<LeadFact>) ->
             first_contact: r.time_if(bit(flags, 0), created)?,
             first_held: r.time_if(bit(flags, 1), created)?,
             disqualified: if bit(flags, 2) { Some(r.name()?) } else { None },
-            path: r.path()?,
+            path: r.path(steps)?,
             dead: bit(flags, 3),
         });
     }
@@ -635,7 +640,14 @@ mod tests {
             let back = decode(&stored, token).expect("readable");
             assert_eq!(back.version, facts.version);
             assert_eq!(back.dict.names(), facts.dict.names());
-            assert_eq!(back.leads, facts.leads, "seed {seed}");
+            // Paths compared by their steps: a read-back company's steps hold no dead paths.
+            let with_paths = |f: &CompanyFacts| -> Vec<(LeadFact, Vec<Step>)> {
+                f.leads
+                    .iter()
+                    .map(|l| (LeadFact { path: PathRef::default(), ..l.clone() }, f.path(l).to_vec()))
+                    .collect()
+            };
+            assert_eq!(with_paths(&back), with_paths(&facts), "seed {seed}");
             assert_eq!(back.deals, facts.deals, "seed {seed}");
             assert_eq!(back.time, facts.time, "seed {seed}");
             for kind in KINDS {
@@ -663,7 +675,8 @@ mod tests {
         let id = facts.ids(Kind::Leads)[0];
         let mut lead = facts.leads[0].clone();
         lead.first_contact = Some(lead.created + 60);
-        facts.put_lead(id, lead, vec![]);
+        let path = facts.path(&lead).to_vec();
+        facts.put_lead(id, crate::analytics::facts::Folded { lead, path, deals: vec![] });
         let next = encode(&facts, false);
         assert_eq!(next.chunks.iter().map(|c| (c.0, c.1)).collect::<Vec<_>>(), vec![(Kind::Leads, 0)]);
     }
