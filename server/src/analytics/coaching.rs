@@ -119,7 +119,7 @@ fn steps(cx: &Context, range: DateRange) -> Vec<u32> {
     let done = cx
         .deals()
         .filter(|s| s.d.held.is_some_and(|h| span.holds(h)))
-        .fold(0u64, |bits, s| bits | s.d.checklist);
+        .fold(0u64, |bits, s| bits | u64::from(s.d.checklist));
     (0..64).filter(|&slot| done & (1 << slot) != 0).take(64 - FIXED.len()).collect()
 }
 
@@ -141,7 +141,7 @@ fn observations<'a>(
             | u64::from(on_first_visit) << 1
             | u64::from(s.d.financing) << 2;
         for (i, &slot) in steps.iter().enumerate() {
-            had |= (s.d.checklist >> slot & 1) << (FIXED.len() + i);
+            had |= u64::from(s.d.checklist >> slot & 1) << (FIXED.len() + i);
         }
         Some((s.d.technician, had, closed))
     })

@@ -98,29 +98,32 @@ impl Step {
 }
 
 /// Where a lead's path lies in its company's steps ([`CompanyFacts::path`]): one vector of steps
-/// per company instead of an allocation per lead (a million leads' paths cost their steps and
-/// 8 bytes each).
+/// per company instead of an allocation per lead. Six bytes, packed, so that a lead's fact stays
+/// the size it had before it carried a path (its padding holds it); a path keeps at most 65,535
+/// events.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C, packed(2))]
 pub struct PathRef {
     start: u32,
-    len: u32,
+    len: u16,
 }
 
 impl PathRef {
     /// Steps `start..start + len` of a company's steps, when they fit its 32-bit offsets.
     pub fn new(start: usize, len: usize) -> Option<PathRef> {
-        let (start, len) = (u32::try_from(start).ok()?, u32::try_from(len).ok()?);
-        start.checked_add(len)?;
+        let (start, len) = (u32::try_from(start).ok()?, u16::try_from(len).ok()?);
+        start.checked_add(u32::from(len))?;
         Some(PathRef { start, len })
     }
     pub fn len(self) -> usize {
         self.len as usize
     }
     pub fn is_empty(self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
     fn range(self) -> std::ops::Range<usize> {
-        self.start as usize..self.start as usize + self.len as usize
+        let (start, len) = (self.start as usize, self.len as usize);
+        start..start + len
     }
 }
 
@@ -197,8 +200,9 @@ pub struct Dictionary {
 /// What a checklist step's key is named by in the dictionary.
 pub const CHECKLIST_PREFIX: &str = "checklist:";
 
-/// Checklist steps beyond this many (in the order first seen) are not carried.
-pub const CHECKLIST_SLOTS: usize = 60;
+/// Checklist steps beyond this many (in the order first seen) are not carried: a bit each in a
+/// `u32`, which keeps a deal's fact the size it was before it carried them.
+pub const CHECKLIST_SLOTS: usize = 32;
 
 impl Dictionary {
     pub fn id(&mut self, name: &str) -> u32 {
@@ -322,7 +326,7 @@ pub struct DealFact {
     /// It is the lead's first visit (the earliest held of its consultations), not a return.
     pub first_visit: bool,
     /// The checklist steps done, a bit per slot ([`Dictionary::checklist_slot`]).
-    pub checklist: u64,
+    pub checklist: u32,
     pub dead: bool,
 }
 
@@ -659,7 +663,10 @@ impl CompanyFacts {
     }
 
     /// Appends a path to the steps (an empty one past 4 billion steps, which no company has).
+    /// Appends a path to the steps; past the limits ([`PathRef`]) only its first 65,535 steps,
+    /// or none past 4 billion steps in a company.
     fn store_path(&mut self, path: &[Step]) -> PathRef {
+        let path = &path[..path.len().min(usize::from(u16::MAX))];
         let Some(at) = PathRef::new(self.steps.len(), path.len()) else { return PathRef::default() };
         self.steps.extend_from_slice(path);
         at
@@ -996,6 +1003,14 @@ mod tests {
         facts.compact();
         assert_eq!((facts.steps.len(), facts.dead_steps), (202, 0));
         assert_eq!(facts.path(&facts.leads[1]).len(), 200);
+    }
+
+    /// A million of each are held per big company: the path and the new deal fields live in what
+    /// was padding (ADR 0067).
+    #[test]
+    fn facts_stay_the_size_they_were() {
+        assert_eq!(std::mem::size_of::<LeadFact>(), 72);
+        assert_eq!(std::mem::size_of::<DealFact>(), 120);
     }
 
     #[test]

@@ -546,7 +546,7 @@ fn encode_deals(ids: &[Uuid], deals: &[DealFact]) -> Vec<u8> {
         w.name(d.reason);
         w.i(d.last_activity.wrapping_sub(d.lead_created));
         w.u(u64::from(u8::from(d.financing) | u8::from(d.first_visit) << 1));
-        w.u(d.checklist);
+        w.u(u64::from(d.checklist));
     }
     w.0
 }
@@ -590,7 +590,7 @@ fn decode_deals(r: &mut Reader, ids: &mut Vec<Uuid>, out: &mut Vec<DealFact>) ->
         let more = r.byte()?;
         let d = out.last_mut().expect("just pushed");
         (d.financing, d.first_visit) = (bit(more, 0), bit(more, 1));
-        d.checklist = r.u()?;
+        d.checklist = u32::try_from(r.u()?).map_err(|_| Corrupt("checklist bits out of range"))?;
     }
     Ok(())
 }
