@@ -4,7 +4,9 @@
 //! server in its own process. Reported: server time p50/p99 (the `Server-Timing` header the
 //! handler sets) and round trip, the first (cold) load, the refresh after a push, and memory;
 //! then the server is killed and started again with a memory budget for facts (BENCH_FACTS_MB,
-//! 256): its first dashboard reads the facts' stored snapshot, not every lead.
+//! 320: room for a million consultations' facts and their paths, below what a process that
+//! folded them holds; docs/perf-log.md has the sizes): its first dashboard reads the facts'
+//! stored snapshot, not every lead.
 //!
 //!   cargo bench -p server --bench analytics
 //!   BENCH_CONSULTATIONS=100000 BENCH_REQUESTS=50 cargo bench -p server --bench analytics
@@ -249,7 +251,7 @@ async fn main() {
 
     // Cold start (ADR 0065): the facts were written to their stored snapshot after the first
     // fold (the pushes above are not in it yet: a process writes at most once a minute). A new
-    // process, with BENCH_FACTS_MB (256) for facts, reads the snapshot back and re-folds only
+    // process, with BENCH_FACTS_MB (320) for facts, reads the snapshot back and re-folds only
     // the leads changed since.
     let t = Instant::now();
     let stored: (i64, i64) = loop {
@@ -269,7 +271,7 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     println!("stored snapshot: {:.0} MB at version {}", stored.1 as f64 / 1e6, stored.0);
-    let budget = env_num("BENCH_FACTS_MB", 256).to_string();
+    let budget = env_num("BENCH_FACTS_MB", 320).to_string();
     let ready = server.restart_first(&[("FIELDCLOSE_ANALYTICS_MEMORY_MB", &budget)]).await;
     let t = Instant::now();
     let (first, first_server) = hit(&http, &year).await;
