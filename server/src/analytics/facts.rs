@@ -662,7 +662,6 @@ impl CompanyFacts {
         }
     }
 
-    /// Appends a path to the steps (an empty one past 4 billion steps, which no company has).
     /// Appends a path to the steps; past the limits ([`PathRef`]) only its first 65,535 steps,
     /// or none past 4 billion steps in a company.
     fn store_path(&mut self, path: &[Step]) -> PathRef {
