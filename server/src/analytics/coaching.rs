@@ -113,8 +113,9 @@ pub const FIXED: [&str; 3] =
 pub type StepLabels = std::collections::HashMap<String, String>;
 
 /// The checklist slots done in some held consultation of `range` that the filter keeps, in slot
-/// order: the steps shown (a step nobody did in the range has no "with" side to compare).
-fn steps(cx: &Context, range: DateRange) -> Vec<u32> {
+/// order: the steps shown (a step nobody did in the range has no "with" side to compare). Found
+/// once per view and given to [`coaching`] and [`by_technician`], which must agree on them.
+pub fn steps(cx: &Context, range: DateRange) -> Vec<u32> {
     let span = InstantRange::of(cx, range);
     let done = cx
         .deals()
@@ -148,10 +149,9 @@ fn observations<'a>(
 }
 
 /// The coaching effects among consultations held in `range` that the context's filter keeps (a
-/// technician's own, with `technician=`): the [`FIXED`] behaviours, then each checklist step done
-/// in the range, named by `labels`.
-pub fn coaching(cx: &Context, range: DateRange, labels: &StepLabels) -> Vec<Effect> {
-    let steps = steps(cx, range);
+/// technician's own, with `technician=`): the [`FIXED`] behaviours, then the checklist `steps`
+/// (from [`steps`]), named by `labels`.
+pub fn coaching(cx: &Context, range: DateRange, steps: &[u32], labels: &StepLabels) -> Vec<Effect> {
     let keys: Vec<&str> = cx.facts.dict.checklist_keys().collect();
     let names: Vec<String> = FIXED
         .iter()
@@ -161,7 +161,7 @@ pub fn coaching(cx: &Context, range: DateRange, labels: &StepLabels) -> Vec<Effe
             format!("Checklist: {}", labels.get(key).map_or(key, String::as_str))
         }))
         .collect();
-    effects(&names, observations(cx, range, &steps).map(|(_, had, closed)| (had, closed)))
+    effects(&names, observations(cx, range, steps).map(|(_, had, closed)| (had, closed)))
 }
 
 /// Each checklist step's label by key, across the company's checklists (the newest revision's
@@ -194,11 +194,15 @@ pub struct TechnicianCoaching {
 }
 
 /// Each technician's coaching against the company's `effects` (from [`coaching`] over the same
-/// range and filter).
-pub fn by_technician(cx: &Context, range: DateRange, effects: &[Effect]) -> Vec<TechnicianCoaching> {
-    let steps = steps(cx, range);
+/// range, filter and `steps`).
+pub fn by_technician(
+    cx: &Context,
+    range: DateRange,
+    steps: &[u32],
+    effects: &[Effect],
+) -> Vec<TechnicianCoaching> {
     let mut per: std::collections::BTreeMap<u32, (u64, Vec<u64>)> = Default::default();
-    for (tech, had, _) in observations(cx, range, &steps) {
+    for (tech, had, _) in observations(cx, range, steps) {
         let entry = per.entry(tech).or_insert_with(|| (0, vec![0; effects.len()]));
         entry.0 += 1;
         for (i, n) in entry.1.iter_mut().enumerate() {
@@ -308,10 +312,11 @@ mod tests {
         let today = local_day(chrono_tz::UTC, now);
         let range = DateRange { from: today - chrono::Duration::days(30), to: today };
         // The company-wide effects, as if three or more options had been found to close 20 points more.
-        let mut effects = coaching(&cx, range, &StepLabels::new());
+        let steps = steps(&cx, range);
+        let mut effects = coaching(&cx, range, &steps, &StepLabels::new());
         assert_eq!((effects[0].with_n, effects[0].without_n), (5, 5));
         (effects[0].flagged, effects[0].difference) = (true, Some(0.2));
-        let techs = by_technician(&cx, range, &effects);
+        let techs = by_technician(&cx, range, &steps, &effects);
         let of = |name: &str| techs.iter().find(|t| t.technician == name).unwrap();
         assert_eq!(of("tech-a").held, 5);
         assert_eq!(of("tech-a").shares[0], 0.2);
@@ -385,6 +390,31 @@ pub struct Coaching {
     pub note: &'static str,
 }
 
+impl Coaching {
+    /// The view of `range`: the effects and each technician's coaching (people by id until
+    /// [`Coaching::name_people`]), said with `note`.
+    pub fn of(cx: &Context, range: DateRange, labels: &StepLabels, note: &'static str) -> Coaching {
+        let steps = steps(cx, range);
+        let effects = coaching(cx, range, &steps, labels);
+        Coaching {
+            from: range.from,
+            to: range.to,
+            technicians: by_technician(cx, range, &steps, &effects),
+            effects,
+            note,
+        }
+    }
+
+    /// People's names (by id, as `routes::names` gives them) in place of their ids.
+    pub fn name_people(&mut self, names: &std::collections::HashMap<String, String>) {
+        for t in &mut self.technicians {
+            if let Some(name) = names.get(&t.technician) {
+                t.technician = name.clone();
+            }
+        }
+    }
+}
+
 /// `GET /api/analytics/coaching` — company-wide, or one technician's with `technician=`.
 #[utoipa::path(get, path = "/analytics/coaching", tag = "analytics", params(super::routes::ReportQuery),
     responses((status = 200, body = Coaching), (status = 400, body = app::api::ErrorBody), (status = 403, body = app::api::ErrorBody)))]
@@ -404,23 +434,12 @@ pub async fn load(
 ) -> Result<Coaching, crate::error::ApiError> {
     let labels = step_labels(&state.pool, user.company_id()).await?;
     let mut c = super::routes::with_context(state, user, q, move |cx, r, _| {
-        let effects = coaching(cx, r.range, &labels);
-        Coaching {
-            from: r.range.from,
-            to: r.range.to,
-            technicians: by_technician(cx, r.range, &effects),
-            effects,
-            note: "An effect is an association in this company's own consultations, not proof of a cause. \
-                   Flagged: still real after correcting for the number of behaviours compared \
-                   (Benjamini–Hochberg, 10%).",
-        }
+        let note = "An effect is an association in this company's own consultations, not proof of a cause. \
+                    Flagged: still real after correcting for the number of behaviours compared \
+                    (Benjamini–Hochberg, 10%).";
+        Coaching::of(cx, r.range, &labels, note)
     })
     .await?;
-    let names = super::routes::names(&state.pool, user.company_id()).await?;
-    for t in &mut c.technicians {
-        if let Some(name) = names.get(&t.technician) {
-            t.technician = name.clone();
-        }
-    }
+    c.name_people(&super::routes::names(&state.pool, user.company_id()).await?);
     Ok(c)
 }

@@ -2,7 +2,7 @@
 //! server-rendered like `/reports` (ADR 0050), over the same range and filters.
 
 use super::{
-    coaching::{by_technician, coaching, load, step_labels, Coaching, TechnicianCoaching},
+    coaching::{load, step_labels, Coaching, TechnicianCoaching},
     page::{document, manager_or_sent_on},
     routes::{with_company_context, ReportQuery},
 };
@@ -109,15 +109,10 @@ pub async fn mine(
     let range = ReportQuery { from: q.from, to: q.to, ..ReportQuery::default() };
     let labels = step_labels(&state.pool, user.company_id()).await?;
     let (c, mine) = with_company_context(&state, user.company_id(), &range, move |cx, r, _| {
-        let effects = coaching(cx, r.range, &labels);
-        let mine = by_technician(cx, r.range, &effects).into_iter().find(|t| t.technician == me);
-        let c = Coaching {
-            from: r.range.from,
-            to: r.range.to,
-            effects,
-            technicians: vec![],
-            note: "An effect is an association in the company's own consultations, not proof of a cause.",
-        };
+        let note = "An effect is an association in the company's own consultations, not proof of a cause.";
+        let mut c = Coaching::of(cx, r.range, &labels, note);
+        // Only their own: the others' figures never reach the page.
+        let mine = std::mem::take(&mut c.technicians).into_iter().find(|t| t.technician == me);
         (c, mine)
     })
     .await?;

@@ -4,7 +4,7 @@
 //! Company-wide (no filters): it is the whole team's review.
 
 use super::{
-    coaching::{by_technician, coaching, Coaching},
+    coaching::Coaching,
     coaching_page,
     page::{before_after, document, kpi_target, kpi_value, manager_or_sent_on, value_in},
     process_map::process_map,
@@ -134,24 +134,12 @@ pub async fn page(
             let now = super::dashboard(cx, this, Period::Month, changes);
             let before = super::dashboard(cx, last, Period::Month, changes);
             let map = process_map(cx, this, &now.funnel);
-            let effects = coaching(cx, this, &labels);
-            let coached = Coaching {
-                from: this.from,
-                to: this.to,
-                technicians: by_technician(cx, this, &effects),
-                effects,
-                note:
-                    "An effect is an association in this company's own consultations, not proof of a cause.",
-            };
-            (quarter, now, before, map, coached)
+            let note =
+                "An effect is an association in this company's own consultations, not proof of a cause.";
+            (quarter, now, before, map, Coaching::of(cx, this, &labels, note))
         })
         .await?;
-    let names = super::routes::names(&state.pool, user.company_id()).await?;
-    for t in &mut coached.technicians {
-        if let Some(name) = names.get(&t.technician) {
-            t.technician = name.clone();
-        }
-    }
+    coached.name_people(&super::routes::names(&state.pool, user.company_id()).await?);
     let g = &map.graph;
     let main = html! {
         form.filters method="get" action="/reports/quarterly" {
