@@ -21,6 +21,14 @@ fn from() -> String {
     (Utc::now() - Duration::days(3)).date_naive().to_string()
 }
 
+/// Acme with a technician's device and a signed-in manager, the cast of most tests here.
+async fn acme(app: &TestApp) -> (Company, crate::device::Device, Client) {
+    let co = Company::new(app, "Acme").await;
+    let tech = co.device(app, "tech@acme.test", Role::Technician).await;
+    let (manager, _) = app.signed_in(co.id, "boss@acme.test", Role::Manager).await;
+    (co, tech, manager)
+}
+
 /// GETs `path` and returns its JSON body, which must come with a 200.
 async fn get_json(app: &TestApp, http: &Client, path: &str) -> Value {
     let resp = http.get(app.url(path)).send().await.unwrap();
@@ -39,9 +47,7 @@ fn kpi<'a>(d: &'a Value, key: &str) -> &'a Value {
 #[tokio::test]
 async fn the_dashboard_counts_what_devices_pushed_and_follows_new_pushes() {
     let app = spawn_app().await;
-    let co = Company::new(&app, "Acme").await;
-    let mut tech = co.device(&app, "tech@acme.test", Role::Technician).await;
-    let (manager, _) = app.signed_in(co.id, "boss@acme.test", Role::Manager).await;
+    let (_, mut tech, manager) = acme(&app).await;
 
     // Two consultations held; one won on the spot.
     let (_, _, k1) = new_consultation(&mut tech).await;
@@ -404,9 +410,7 @@ async fn stored_snapshot(app: &TestApp, company: uuid::Uuid, after: i64) -> i64 
 #[tokio::test]
 async fn a_new_process_reads_the_stored_facts_and_folds_only_what_changed_since() {
     let app = spawn_app().await;
-    let co = Company::new(&app, "Acme").await;
-    let mut tech = co.device(&app, "tech@acme.test", Role::Technician).await;
-    let (manager, _) = app.signed_in(co.id, "boss@acme.test", Role::Manager).await;
+    let (co, mut tech, manager) = acme(&app).await;
     let k = held_consultation(&mut tech).await;
     tech.mutate(won(k, 1_250_000)).await;
     tech.sync().await;
@@ -461,9 +465,7 @@ async fn a_new_process_reads_the_stored_facts_and_folds_only_what_changed_since(
 #[tokio::test]
 async fn the_close_model_page_falls_back_to_the_base_rate_and_lists_only_our_open_quotes() {
     let app = spawn_app().await;
-    let co = Company::new(&app, "Acme").await;
-    let mut tech = co.device(&app, "tech@acme.test", Role::Technician).await;
-    let (manager, _) = app.signed_in(co.id, "boss@acme.test", Role::Manager).await;
+    let (_, mut tech, manager) = acme(&app).await;
     let sold = held_consultation(&mut tech).await;
     tech.mutate(won(sold, 500_000)).await;
     let open = held_consultation(&mut tech).await;
@@ -508,9 +510,7 @@ async fn the_close_model_page_falls_back_to_the_base_rate_and_lists_only_our_ope
 #[tokio::test]
 async fn coaching_effects_count_our_held_consultations_on_each_side() {
     let app = spawn_app().await;
-    let co = Company::new(&app, "Acme").await;
-    let mut tech = co.device(&app, "tech@acme.test", Role::Technician).await;
-    let (manager, _) = app.signed_in(co.id, "boss@acme.test", Role::Manager).await;
+    let (_, mut tech, manager) = acme(&app).await;
     for amount in [Some(400_000), None] {
         let k = held_consultation(&mut tech).await;
         if let Some(amount) = amount {
@@ -562,9 +562,7 @@ async fn coaching_effects_count_our_held_consultations_on_each_side() {
 #[tokio::test]
 async fn the_process_map_follows_our_leads_events_in_order() {
     let app = spawn_app().await;
-    let co = Company::new(&app, "Acme").await;
-    let mut tech = co.device(&app, "tech@acme.test", Role::Technician).await;
-    let (manager, _) = app.signed_in(co.id, "boss@acme.test", Role::Manager).await;
+    let (co, mut tech, manager) = acme(&app).await;
     let k = held_consultation(&mut tech).await;
     tech.mutate(won(k, 400_000)).await;
     // A second lead from another source that went nowhere yet.
@@ -657,10 +655,8 @@ async fn the_process_map_follows_our_leads_events_in_order() {
 #[tokio::test]
 async fn the_quarterly_review_compares_quarters_and_a_technician_sees_only_their_own_coaching() {
     let app = spawn_app().await;
-    let co = Company::new(&app, "Acme").await;
-    let mut tech = co.device(&app, "tech@acme.test", Role::Technician).await;
+    let (co, mut tech, manager) = acme(&app).await;
     let idle = co.device(&app, "idle@acme.test", Role::Technician).await;
-    let (manager, _) = app.signed_in(co.id, "boss@acme.test", Role::Manager).await;
     let k = held_consultation(&mut tech).await;
     tech.mutate(won(k, 400_000)).await;
     tech.sync().await;
@@ -721,10 +717,8 @@ async fn the_quarterly_review_compares_quarters_and_a_technician_sees_only_their
 #[tokio::test]
 async fn quote_scores_cover_the_quotes_a_person_may_see_and_name_their_model() {
     let app = spawn_app().await;
-    let co = Company::new(&app, "Acme").await;
-    let mut tech = co.device(&app, "tech@acme.test", Role::Technician).await;
+    let (co, mut tech, manager) = acme(&app).await;
     let mut other_tech = co.device(&app, "tech2@acme.test", Role::Technician).await;
-    let (manager, _) = app.signed_in(co.id, "boss@acme.test", Role::Manager).await;
     let mine = held_consultation(&mut tech).await;
     tech.sync().await;
     let theirs = held_consultation(&mut other_tech).await;
