@@ -605,6 +605,12 @@ pub fn filters(
     }
 }
 
+/// The keys of `dim`'s breakdown rows: the sources or services the filter form offers.
+pub fn keys(breakdowns: &[(Dimension, Vec<BreakdownRow>)], dim: Dimension) -> Vec<String> {
+    let rows = breakdowns.iter().find(|b| b.0 == dim).map(|b| &b.1[..]).unwrap_or_default();
+    rows.iter().map(|row| row.key.clone()).collect()
+}
+
 /// Everyone's name by id (breakdown rows name people who have since left), and the active
 /// people the filters offer.
 pub async fn people(
@@ -683,15 +689,7 @@ pub async fn reports(
         with_context(&state, &user, &q, move |cx, r, changes| {
             let (d, b) = dashboard_with_breakdowns(cx, r.range, r.period, changes, &Dimension::ALL);
             let m = report::marketing(cx, r.range, &spend);
-            let mut sources = vec![];
-            let mut services = vec![];
-            for row in &b {
-                match row.0 {
-                    Dimension::Source => sources = row.1.iter().map(|r| r.key.clone()).collect(),
-                    Dimension::Service => services = row.1.iter().map(|r| r.key.clone()).collect(),
-                    _ => {}
-                }
-            }
+            let (sources, services) = (keys(&b, Dimension::Source), keys(&b, Dimension::Service));
             (d, b, sources, services, m)
         })
         .await?;

@@ -4,7 +4,7 @@
 //! step and the bottleneck is named in words. Every edge is also in the table under it.
 
 use super::{
-    page::{document, filters, manager_or_sent_on, money, people},
+    page::{document, filters, keys, manager_or_sent_on, money, people},
     process_map::{Edge, Leak, ProcessMap},
     report::Dimension,
     routes::{with_context, ReportQuery},
@@ -259,14 +259,10 @@ pub async fn page(
     let (map, sources, services) = with_context(&state, &user, &q, |cx, r, changes| {
         let dims = [Dimension::Source, Dimension::Service];
         let (d, breakdowns) = super::dashboard_with_breakdowns(cx, r.range, r.period, changes, &dims);
-        let keys = |dim: Dimension| {
-            let rows = breakdowns.iter().find(|b| b.0 == dim).map(|b| &b.1[..]).unwrap_or_default();
-            rows.iter().map(|row| row.key.clone()).collect::<Vec<_>>()
-        };
         (
             super::process_map::process_map(cx, r.range, &d.funnel),
-            keys(Dimension::Source),
-            keys(Dimension::Service),
+            keys(&breakdowns, Dimension::Source),
+            keys(&breakdowns, Dimension::Service),
         )
     })
     .await?;
