@@ -10,6 +10,7 @@ mod consultations;
 mod customer_match;
 pub mod drafts;
 mod financing;
+mod hydration;
 mod inbox;
 mod invites;
 mod join;
@@ -109,11 +110,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                     <script type="application/json" id=crate::sync::device::FIRST_SCREEN_ELEMENT inner_html=json></script>
                 })}
                 <AutoReload options=options.clone() />
-                // Deferred to the browser's first idle moment, with the bundle's preloads at low
-                // priority: the server-rendered screen (its rows included, ADR 0058) paints
-                // before 300 KB of wasm competes for one bar of signal. Links and the sign-in
-                // form work before hydration; taps on buttons wait for it, as they did.
-                <HydrationScripts options defer=true />
+                // At the browser's first idle moment, with no preloads: the server-rendered
+                // screen (its rows included, ADR 0058) paints before the code competes for one
+                // bar of signal (ADR 0068). Links and the sign-in form work before hydration;
+                // taps on buttons wait for it, as they did.
+                <hydration::HydrationScript options />
                 <MetaTags />
             </head>
             <body>

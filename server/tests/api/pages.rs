@@ -37,6 +37,12 @@ async fn the_root_sends_each_role_to_its_first_tab() {
         let html = page.text().await.unwrap();
         assert!(html.contains("Acme Air"), "{role:?}: the shell names the company");
         assert!(html.contains("name=\"fc-user\""), "the person travels with the page for offline starts");
+        // The screen paints before its code is asked for (ADR 0068): no preload in the head, the
+        // bundle imported at the first idle moment.
+        assert!(!html.contains("rel=\"preload\" href=\"/pkg/"), "{role:?}: no code preloaded");
+        assert!(!html.contains("rel=\"modulepreload\""), "{role:?}: no code preloaded");
+        assert!(html.contains("requestIdleCallback(go"), "{role:?}: hydrated when idle");
+        assert!(html.contains("import('/pkg/fieldclose.js')"), "{role:?}: the bundle is imported");
     }
 }
 
