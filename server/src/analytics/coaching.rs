@@ -120,9 +120,13 @@ pub fn steps(cx: &Context, range: DateRange) -> Vec<u32> {
     let done = cx
         .deals()
         .filter(|s| s.d.held.is_some_and(|h| span.holds(h)))
-        .fold(0u64, |bits, s| bits | u64::from(s.d.checklist));
-    (0..64).filter(|&slot| done & (1 << slot) != 0).take(64 - FIXED.len()).collect()
+        .fold(0u32, |bits, s| bits | s.d.checklist);
+    (0..u32::BITS).filter(|&slot| done >> slot & 1 != 0).collect()
 }
+
+// Every behaviour is a bit of one `u64` in `observations`: the fixed ones, then a checklist's
+// 32 steps at most (a deal's `checklist` is a `u32`).
+const _: () = assert!(FIXED.len() + u32::BITS as usize <= u64::BITS as usize);
 
 /// Held consultations in `range` that the context's filter keeps, as (technician, behaviours,
 /// closed): bit i for behaviour i, the [`FIXED`] ones then the checklist `steps`. Closed as the
