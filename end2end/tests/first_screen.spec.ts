@@ -38,6 +38,15 @@ test('a first visit shows the work at once, before its first sync', async ({ pag
   await page.reload();
   await hydrated(page);
   await expect(rows.first().locator('strong')).toHaveText(first);
+
+  // Work older than the device keeps (the demo has a year of it) is found on the server, through
+  // the device's lazy code, and listed with the device's own.
+  await page.getByTestId('search').fill('Lee');
+  await page.getByTestId('search-older').getByRole('button', { name: 'Search older work on the server' }).click();
+  await expect(page.getByTestId('search-older').getByRole('status')).toContainText(/\d+ found on the server/, {
+    timeout: 30_000,
+  });
+  await expect(rows.filter({ hasText: 'Lee' }).first()).toBeVisible();
 });
 
 test("a rep's first visit shows the queue at once, and what a quote is worth once the device knows", async ({

@@ -52,7 +52,8 @@ test('tech and rep edit one quote offline, converge, and both see the conflict',
   await tech.getByTestId('follow-up-another').click();
   await expect(tech.getByRole('button', { name: 'Schedule the follow-up' })).toBeVisible();
 
-  // The rep's queue has it after sync.
+  // The rep's queue has it after sync; it lists the first twenty, so the rep finds it by name.
+  await rep.getByTestId('queue-find').fill(customer.toLowerCase().split(' ').reverse().join(' '));
   const row = rep.getByTestId('queue-row').filter({ hasText: customer });
   await expect(row).toBeVisible({ timeout: 45_000 });
   await expect(row).toContainText('no attempts yet');

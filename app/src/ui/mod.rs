@@ -10,6 +10,7 @@ mod consultations;
 mod customer_match;
 pub mod drafts;
 mod financing;
+mod find;
 mod hydration;
 mod inbox;
 mod invites;

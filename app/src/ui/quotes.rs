@@ -34,6 +34,13 @@ pub struct Quote {
 }
 
 impl Quote {
+    /// Whether a search finds this quote: every word in the customer's name, address, phone or
+    /// service (in any order), or the phone's digits. An empty search finds every quote.
+    pub fn matches(&self, query: &str) -> bool {
+        crate::ui::find::every_word_in(query, &[&self.customer, &self.address, &self.phone, &self.service])
+            || crate::ui::find::phone_has_digits(query, &self.phone)
+    }
+
     pub fn days_since_visit(&self, now: DateTime<Utc>) -> Option<i64> {
         self.visit.map(|v| (now - v).num_days().max(0))
     }
@@ -169,6 +176,14 @@ pub fn queue_of(s: &SyncSnapshot, person: Uuid) -> Vec<Quote> {
     })
 }
 
+/// What a queue shows for a search: the first `limit` quotes it finds, in the queue's order,
+/// and how many more it found.
+pub fn page_of(queue: &[Quote], query: &str, limit: usize) -> (Vec<Quote>, usize) {
+    let mut found = queue.iter().filter(|q| q.matches(query));
+    let page: Vec<Quote> = found.by_ref().take(limit).cloned().collect();
+    (page, found.count())
+}
+
 /// Values the quotes the server scored by its close model instead of the device's close rates:
 /// probability × the highest option's price. Quotes it did not score keep the device's value.
 pub fn apply_scores(quotes: &mut [Quote], scores: &crate::api::QuoteScores) {
@@ -237,6 +252,25 @@ mod tests {
         assert_eq!(q[1].expected_value, Cents(500), "not scored: the device's value stays");
         rank(&mut q, now);
         assert_eq!(q[0].expected_value, Cents(7_500));
+    }
+
+    #[test]
+    fn a_search_finds_by_any_words_or_phone_digits_and_pages_in_queue_order() {
+        let now = Utc::now();
+        let mut queue: Vec<Quote> = (0..45).map(|i| quote(1_000 - i, None, 1, now)).collect();
+        queue[30].customer = "Ann Lee".into();
+        queue[30].address = "12 Oak St, Austin".into();
+        queue[30].phone = "+1 (512) 555-0143".into();
+        let (page, more) = page_of(&queue, "", 20);
+        assert_eq!((page.len(), more), (20, 25));
+        assert_eq!(page[0].id, queue[0].id, "in the queue's order");
+        assert_eq!(page_of(&queue, "  ", 40).1, 5);
+        for search in ["lee ann", "oak austin", "5550143", "555-0143", "hvac ann"] {
+            let (page, more) = page_of(&queue, search, 20);
+            assert_eq!((page.len(), more), (1, 0), "{search}");
+            assert_eq!(page[0].id, queue[30].id, "{search}");
+        }
+        assert_eq!(page_of(&queue, "ann smith", 20).0.len(), 0);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use super::{
     conflicts::ConflictView,
     current_user,
-    quotes::{apply_scores, queue_of, quotes, rank, Quote},
+    quotes::{apply_scores, page_of, queue_of, quotes, rank, Quote},
     visit::{
         consultation_on_device, label,
         options::options_of,
@@ -82,6 +82,11 @@ fn log_contact(
     out
 }
 
+/// Quotes the queue shows at first and adds per "Show more": a phone's screen holds about six,
+/// and every row shown is work for the page when it opens and again whenever the device's
+/// records change (a first sync, a logged call).
+const QUEUE_PAGE: usize = 20;
+
 #[component]
 pub fn Queue() -> impl IntoView {
     let sync = use_sync();
@@ -117,6 +122,12 @@ pub fn Queue() -> impl IntoView {
     // Row state lives here: the rows are rebuilt whenever the device's records change.
     let contacting = RwSignal::new(None::<(Uuid, &'static str)>);
     let logged = RwSignal::new(None::<(Uuid, String)>);
+    let find = RwSignal::new(String::new());
+    let shown = RwSignal::new(QUEUE_PAGE);
+    // Only the first `shown` quotes found are built (all of them without a search).
+    let page = Memo::new(move |_| find.with(|f| queue.with(|q| page_of(q, f, shown.get()))));
+    let rows = Memo::new(move |_| page.with(|(rows, _)| rows.clone()));
+    let more = move || page.with(|(_, more)| *more);
     view! {
         <h1>"Follow-up queue"</h1>
         <p><a class="button" href="/inbox" data-testid="rep-leads">"+ Lead from a call, and my leads"</a></p>
@@ -126,9 +137,23 @@ pub fn Queue() -> impl IntoView {
             }>
                 <p class="muted">{move || format!("{} open quotes · overdue first, then by expected value", queue.with(Vec::len))}
                     " " <span class="small" data-testid="queue-basis">{basis}</span></p>
-                <ul class="list card" data-testid="queue">
-                    {move || queue.get().into_iter().map(|q| view! { <QueueRow q contacting logged estimated /> }).collect_view()}
-                </ul>
+                <input type="search" aria-label="Find a quote" data-testid="queue-find"
+                    placeholder="Find: name, phone, address or service"
+                    prop:value=move || find.get()
+                    on:input=move |ev| { find.set(event_target_value(&ev)); shown.set(QUEUE_PAGE); } />
+                <Show when=move || !rows.with(Vec::is_empty) fallback=|| view! {
+                    <p class="card muted" data-testid="queue-none-found">"No open quote matches. Try part of the name or the last digits of the phone."</p>
+                }>
+                    <ul class="list card" data-testid="queue">
+                        {move || rows.get().into_iter().map(|q| view! { <QueueRow q contacting logged estimated /> }).collect_view()}
+                    </ul>
+                </Show>
+                <Show when=move || { more() > 0 }>
+                    <button type="button" class="wide" data-testid="queue-more"
+                        on:click=move |_| shown.update(|n| *n += QUEUE_PAGE)>
+                        {move || format!("Show {} more ({} not shown)", more().min(QUEUE_PAGE), more())}
+                    </button>
+                </Show>
             </Show>
         </Show>
     }

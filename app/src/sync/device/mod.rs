@@ -15,6 +15,8 @@ pub mod transport;
 #[cfg(feature = "hydrate")]
 pub(crate) mod kept;
 #[cfg(feature = "hydrate")]
+mod lazy;
+#[cfg(feature = "hydrate")]
 mod leader;
 #[cfg(feature = "hydrate")]
 mod older;
@@ -82,7 +84,7 @@ pub fn start_after_hydration() {
 pub async fn queue(mutations: Vec<Mutation>) -> Result<(), String> {
     #[cfg(feature = "hydrate")]
     {
-        save(mutations).await
+        lazy::save(mutations).await
     }
     #[cfg(not(feature = "hydrate"))]
     {
@@ -91,12 +93,11 @@ pub async fn queue(mutations: Vec<Mutation>) -> Result<(), String> {
     }
 }
 
-/// [`queue`]'s work, in a wasm chunk of its own (`#[lazy]`): every mutation's validation and
+/// [`queue`]'s work, in the device's lazy chunk (`lazy`): every mutation's validation and
 /// serializer stay out of the first load, which only shows records. [`preload_saving`] fetches
 /// it once the first screen is up, so a save offline never waits for it.
 #[cfg(feature = "hydrate")]
-#[leptos::lazy]
-async fn save(mutations: Vec<Mutation>) -> Result<(), String> {
+async fn save_now(mutations: Vec<Mutation>) -> Result<(), String> {
     if mutations.is_empty() {
         return Ok(());
     }
@@ -109,7 +110,7 @@ async fn save(mutations: Vec<Mutation>) -> Result<(), String> {
 /// Fetches the code that saves writes (see [`queue`]).
 pub async fn preload_saving() {
     #[cfg(feature = "hydrate")]
-    let _ = save(Vec::new()).await;
+    let _ = lazy::save(Vec::new()).await;
 }
 
 /// Removes this person's records from the device on sign-out, keeping only what was never sent.
@@ -127,7 +128,7 @@ pub async fn forget_records() -> Result<(), String> {
 /// was opened once reads offline afterwards; returns how many consultations were found.
 pub async fn search_older(words: &str) -> Result<usize, transport::Failure> {
     #[cfg(feature = "hydrate")]
-    return older::search(words.to_string()).await;
+    return lazy::search(words.to_string()).await;
     #[cfg(not(feature = "hydrate"))]
     {
         let _ = words;

@@ -71,7 +71,7 @@ pub(super) async fn lead() {
         Box::leak(Box::new(events)); // lives as long as the page
     }
     loop {
-        let wait = match sync_once().await {
+        let wait = match super::lazy::sync_once().await {
             // The engine's backoff, with full jitter: 1 s doubling to 5 minutes, so devices do
             // not all come back at the same moment to a server that was down.
             Run::Unreachable => match runtime() {
@@ -92,7 +92,7 @@ fn random_u64() -> u64 {
 pub(super) fn kick() {
     if runtime().is_some_and(|rt| rt.leader.get()) {
         leptos::task::spawn_local(async {
-            sync_once().await;
+            super::lazy::sync_once().await;
         });
     }
 }
@@ -155,12 +155,11 @@ fn problem_of(failure: Failure) -> SyncProblem {
 /// network: on one bar of signal a push or pull takes seconds, and a save waiting for the
 /// engine would wait for it.
 ///
-/// Its own wasm chunk (`#[lazy]`, fetched at the first sync, right after the store opens): the
-/// first screen shows and searches the device's records without it, and it brings the push and
-/// pull requests and responses, the uploads and their errors. A failed fetch of the chunk is
+/// In the device's lazy chunk (`lazy`, fetched at the first sync, right after the store opens):
+/// the first screen shows and searches the device's records without it, and it brings the push
+/// and pull requests and responses, the uploads and their errors. A failed fetch of the chunk is
 /// retried by `pwa.js` until it arrives (no sync could run without signal anyway).
-#[leptos::lazy]
-async fn sync_once() -> Run {
+pub(super) async fn sync_once_now() -> Run {
     let Some(rt) = runtime() else { return Run::Skipped };
     let Some(running) = Running::start(&rt) else { return Run::Skipped }; // one run at a time
     if !web_sys::window().map(|w| w.navigator().on_line()).unwrap_or(true) {

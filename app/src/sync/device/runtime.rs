@@ -31,7 +31,7 @@ pub(super) struct Runtime {
     /// Whose records these are.
     user_id: Uuid,
     /// Locked only to build a request or apply a response, never across the network (see
-    /// `run::sync_once`).
+    /// `run::sync_once_now`).
     pub engine: Mutex<DeviceEngine>,
     /// The engine's database, for photos and signatures (kept outside the engine's state).
     pub store: IdbStore,

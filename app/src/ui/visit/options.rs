@@ -124,17 +124,6 @@ struct BookItem {
     max_discount_pct: u8,
 }
 
-/// Whether each word of `query` is somewhere in `fields`, in any order and any case: "heat pump 3
-/// ton" finds "3-Ton Heat Pump 16 SEER". An empty query matches everything.
-fn every_word_in(query: &str, fields: &[&str]) -> bool {
-    let fields: Vec<String> = fields.iter().map(|f| f.to_lowercase()).collect();
-    query
-        .split(|c: char| c.is_whitespace() || c == ',')
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .all(|w| fields.iter().any(|f| f.contains(&w)))
-}
-
 fn price_book(s: &SyncSnapshot) -> Vec<BookItem> {
     let mut items: Vec<BookItem> = s
         .records(Entity::PriceBookItem)
@@ -409,8 +398,11 @@ fn OptionCard(
         move || {
             let q = search.get();
             book.with(|b| {
-                let mut hits: Vec<BookItem> =
-                    b.iter().filter(|x| every_word_in(&q, &[&x.name, &x.sku])).cloned().collect();
+                let mut hits: Vec<BookItem> = b
+                    .iter()
+                    .filter(|x| crate::ui::find::every_word_in(&q, &[&x.name, &x.sku]))
+                    .cloned()
+                    .collect();
                 // This visit's service first, then the rest (a furnace job may need a permit).
                 hits.sort_by_key(|x| x.service != service);
                 hits.truncate(8);
@@ -497,21 +489,5 @@ fn OptionCard(
                 saver.queue(vec![Mutation::Delete(DeleteRecord { entity: Entity::Option, id: oid })]);
             }>"Remove this option"</button>
         </article>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::every_word_in;
-
-    #[test]
-    fn price_book_search_takes_words_in_any_order() {
-        let item = ["3-Ton Heat Pump 16 SEER", "HP-3T-16"];
-        assert!(every_word_in("heat pump 3 ton", &item));
-        assert!(every_word_in("pump, 3 ton", &item));
-        assert!(every_word_in("SEER pump", &item));
-        assert!(every_word_in("hp-3t", &item));
-        assert!(every_word_in("  ", &item));
-        assert!(!every_word_in("heat pump 5 ton furnace", &item));
     }
 }
