@@ -7,15 +7,11 @@
 //   node measure/first-row.mjs http://127.0.0.1:3300 tech1@demo.fieldclose.test /today
 //
 // Run from end2end/ (it imports that folder's Playwright) with Debian's Chromium.
-import { chromium } from 'playwright';
+import { signedInPhone, slowCpu } from './phone.mjs';
 
 const [base, email, path, selector = '[data-testid="consultation"]', runs = '5'] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const offline = process.argv.includes('--offline');
-const browser = await chromium.launch({ executablePath: process.env.CHROME_PATH || '/usr/bin/chromium' });
-const ctx = await browser.newContext({ viewport: { width: 360, height: 740 } });
-const login = await ctx.request.post(`${base}/api/auth/login`, { data: { email, password: 'fieldclose-demo' } });
-if (!login.ok()) throw new Error(`sign-in failed: ${login.status()}`);
-const page = await ctx.newPage();
+const { browser, ctx, page } = await signedInPhone(base, email);
 // The moment the first row is in the document, by the page's own clock (from navigation start).
 await page.addInitScript((sel) => {
   const seen = () => {
@@ -28,8 +24,7 @@ await page.goto(base + path);
 // The first visit: wait for the first sync to bring rows.
 await page.waitForSelector(selector, { timeout: 120_000 });
 await page.waitForTimeout(3000);
-const cdp = await ctx.newCDPSession(page);
-await cdp.send('Emulation.setCPUThrottlingRate', { rate: 4 });
+await slowCpu(ctx, page);
 if (offline) await ctx.setOffline(true);
 const times = [];
 for (let i = 0; i < Number(runs); i++) {

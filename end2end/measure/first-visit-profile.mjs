@@ -6,14 +6,10 @@
 //   node measure/first-visit-profile.mjs BASE_URL EMAIL PATH OUT.cpuprofile
 //
 // Run from end2end/ (it imports that folder's Playwright) with Debian's Chromium.
-import { chromium } from 'playwright';
+import { signedInPhone, slowCpu } from './phone.mjs';
 import { writeFileSync } from 'node:fs';
 const [base, email, path, out] = process.argv.slice(2);
-const browser = await chromium.launch({ executablePath: process.env.CHROME_PATH || '/usr/bin/chromium' });
-const ctx = await browser.newContext({ viewport: { width: 360, height: 740 } });
-const login = await ctx.request.post(`${base}/api/auth/login`, { data: { email, password: 'fieldclose-demo' } });
-if (!login.ok()) throw new Error(`sign-in failed: ${login.status()}`);
-const page = await ctx.newPage();
+const { browser, ctx, page } = await signedInPhone(base, email);
 await page.addInitScript(() => {
   window.__long = [];
   new PerformanceObserver((l) => l.getEntries().forEach((e) => window.__long.push([e.startTime, e.duration]))).observe({
@@ -21,8 +17,7 @@ await page.addInitScript(() => {
     buffered: true,
   });
 });
-const cdp = await ctx.newCDPSession(page);
-await cdp.send('Emulation.setCPUThrottlingRate', { rate: 4 });
+const cdp = await slowCpu(ctx, page);
 await cdp.send('Profiler.enable');
 await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
 await cdp.send('Profiler.start');

@@ -9,14 +9,10 @@
 //
 // Run from end2end/ (it imports that folder's Playwright) with Debian's Chromium. Lighthouse
 // simulates its throttling and reports its own figures; this shows where the time goes.
-import { chromium } from 'playwright';
+import { signedInPhone, slowCpu } from './phone.mjs';
 
 const [base, email, path, selector = '[data-testid="consultation"], [data-testid="queue-row"]'] = process.argv.slice(2);
-const browser = await chromium.launch({ executablePath: process.env.CHROME_PATH || '/usr/bin/chromium' });
-const ctx = await browser.newContext({ viewport: { width: 360, height: 740 } });
-const login = await ctx.request.post(`${base}/api/auth/login`, { data: { email, password: 'fieldclose-demo' } });
-if (!login.ok()) throw new Error(`sign-in failed: ${login.status()}`);
-const page = await ctx.newPage();
+const { browser, ctx, page } = await signedInPhone(base, email);
 await page.addInitScript((sel) => {
   window.__long = [];
   window.__lcp = 0;
@@ -33,8 +29,7 @@ await page.addInitScript((sel) => {
   };
   new MutationObserver(seen).observe(document, { childList: true, subtree: true });
 }, selector);
-const cdp = await ctx.newCDPSession(page);
-await cdp.send('Emulation.setCPUThrottlingRate', { rate: 4 });
+await slowCpu(ctx, page);
 await page.goto(base + path, { waitUntil: 'load' });
 // Quiet for 5 s: no new long task.
 let seen = -1;

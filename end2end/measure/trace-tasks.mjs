@@ -7,15 +7,10 @@
 // Run from end2end/ (it imports that folder's Playwright) with Debian's Chromium. Prints each
 // task over 50 ms with the trace events that took the most of it (an event's own time, less the
 // events inside it).
-import { chromium } from 'playwright';
+import { signedInPhone, slowCpu } from './phone.mjs';
 const [base, email, path] = process.argv.slice(2);
-const browser = await chromium.launch({ executablePath: process.env.CHROME_PATH || '/usr/bin/chromium' });
-const ctx = await browser.newContext({ viewport: { width: 360, height: 740 } });
-const login = await ctx.request.post(`${base}/api/auth/login`, { data: { email, password: 'fieldclose-demo' } });
-if (!login.ok()) throw new Error(`sign-in failed: ${login.status()}`);
-const page = await ctx.newPage();
-const cdp = await ctx.newCDPSession(page);
-await cdp.send('Emulation.setCPUThrottlingRate', { rate: 4 });
+const { browser, ctx, page } = await signedInPhone(base, email);
+await slowCpu(ctx, page);
 await browser.startTracing(page, {
   categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8', 'v8.wasm', 'v8.execute', 'blink', 'loading'],
 });
