@@ -32,7 +32,6 @@ pub fn ConsultationList(
     let rows = Memo::new(move |_| {
         let snap = sync.snapshot.get();
         let needle = query.map(|q| q.get().trim().to_lowercase()).unwrap_or_default();
-        let digits: String = needle.chars().filter(char::is_ascii_digit).collect();
         let rejected: Vec<Uuid> = snap
             .status
             .rejected
@@ -61,7 +60,7 @@ pub fn ConsultationList(
             needle.is_empty()
                 || r.haystack.contains(&needle)
                 // "5125550143" finds "+15125550143" however the phone was typed.
-                || (digits.len() >= 4 && r.haystack.chars().filter(char::is_ascii_digit).collect::<String>().contains(&digits))
+                || super::find::phone_has_digits(&needle, &r.haystack)
         };
         // UUIDv7: newest first. Without a search only the newest `recent` rows are built: a
         // device holds hundreds of consultations and the list shows twenty.
